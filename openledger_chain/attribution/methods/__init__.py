@@ -1,0 +1,8 @@
+"""Attribution methods, one per module (after pyDVL's ``valuation/methods``)."""
+
+from openledger_chain.attribution.methods.banzhaf import DataBanzhaf
+from openledger_chain.attribution.methods.knn_shapley import KNNShapley, knn_shapley_values
+from openledger_chain.attribution.methods.loo import LeaveOneOut
+from openledger_chain.attribution.methods.tmc_shapley import TMCShapley
+
+__all__ = ["DataBanzhaf", "KNNShapley", "LeaveOneOut", "TMCShapley", "knn_shapley_values"]

@@ -1,0 +1,180 @@
+"""Every method against the brute-force definition (all subsets) on tiny sets."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+from _bruteforce import banzhaf, shapley
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+
+from openledger_chain.attribution.base import NotFittedError
+from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley
+from openledger_chain.attribution.utility import KNNUtility, ModelUtility
+
+
+def make_data(n: int, n_eval: int, seed: int, classes: int = 2, dims: int = 3) -> tuple[Dataset, Dataset]:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=2.0, size=(classes, dims))
+    ytr, yev = rng.integers(0, classes, n), rng.integers(0, classes, n_eval)
+    xtr = centers[ytr] + rng.normal(size=(n, dims))
+    xev = centers[yev] + rng.normal(size=(n_eval, dims))
+    return Dataset(xtr, ytr), Dataset(xev, yev)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 9])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_knn_shapley_equals_brute_force_shapley(k: int, seed: int) -> None:
+    train, ev = make_data(8, 6, seed, classes=3)
+    exact = shapley(KNNUtility(train, ev, k), len(train))
+    values = KNNShapley(ev, k).fit(train).result.values
+    np.testing.assert_allclose(values, exact, rtol=0, atol=1e-9)
+
+
+def test_knn_shapley_with_duplicate_rows_and_ties() -> None:
+    """Exact duplicates tie in distance; the stable sort orders them by index in both the
+    recursion and the brute-force utility, so values still agree exactly."""
+    train, ev = make_data(6, 5, 3)
+    x = np.vstack([train.x, train.x[:2]])
+    y = np.concatenate([train.y, 1 - train.y[:1], train.y[1:2]])
+    dup = Dataset(x, y)
+    exact = shapley(KNNUtility(dup, ev, 3), len(dup))
+    np.testing.assert_allclose(KNNShapley(ev, 3).fit(dup).result.values, exact, atol=1e-9)
+
+
+def test_knn_shapley_is_efficient_and_chunking_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openledger_chain.attribution.methods import knn_shapley as mod
+
+    train, ev = make_data(300, 40, 4)
+    result = KNNShapley(ev, 5).fit(train).result
+    u_all = KNNUtility(train, ev, 5)(np.arange(300))
+    assert result.values.sum() == pytest.approx(u_all, abs=1e-12)
+    monkeypatch.setattr(mod, "_CHUNK_ELEMENTS", 700)  # forces 2 eval points per chunk
+    np.testing.assert_allclose(KNNShapley(ev, 5, n_jobs=2).fit(train).result.values, result.values, atol=1e-12)
+
+
+def test_knn_shapley_matches_pydvl() -> None:
+    pydvl_dataset = pytest.importorskip("pydvl.valuation.dataset")
+    from pydvl.valuation.methods.knn_shapley import KNNShapleyValuation
+    from sklearn.neighbors import KNeighborsClassifier
+
+    train, ev = make_data(400, 60, 5, classes=3, dims=4)
+    ours = KNNShapley(ev, 5).fit(train).result.values
+    res = KNNShapleyValuation(
+        KNeighborsClassifier(5), test_data=pydvl_dataset.Dataset(ev.x, ev.y), progress=False
+    ).fit(pydvl_dataset.Dataset(train.x, train.y)).result
+    theirs = np.empty(len(train))
+    theirs[res.indices] = res.values
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda ev: partial(KNNUtility, eval_data=ev, k=3),
+        lambda ev: partial(ModelUtility, eval_data=ev, estimator=LogisticRegression()),
+    ],
+    ids=["knn", "logreg"],
+)
+def test_loo_equals_definition(factory) -> None:  # type: ignore[no-untyped-def]
+    train, ev = make_data(7, 20, 6)
+    u = factory(ev)(train)
+    everything = np.arange(7)
+    expected = [u(everything) - u(np.delete(everything, i)) for i in range(7)]
+    np.testing.assert_allclose(LeaveOneOut(factory(ev)).fit(train).result.values, expected, atol=1e-12)
+
+
+def test_loo_against_directly_fitted_sklearn_models() -> None:
+    """Independent of ModelUtility: refit scikit-learn by hand for each left-out row."""
+    train, ev = make_data(8, 30, 7)
+    values = LeaveOneOut(partial(ModelUtility, eval_data=ev, estimator=GaussianNB())).fit(train).result.values
+
+    def acc(idx: np.ndarray) -> float:
+        return float((GaussianNB().fit(train.x[idx], train.y[idx]).predict(ev.x) == ev.y).mean())
+
+    full = acc(np.arange(8))
+    np.testing.assert_allclose(values, [full - acc(np.delete(np.arange(8), i)) for i in range(8)], atol=1e-12)
+
+
+# Sampled methods: the estimate must be within 5 of its own standard errors plus 0.01 of the
+# exact value. With 4000 permutations / 8000 samples on n = 6 the standard errors are ~0.005.
+SAMPLED_TOLERANCE_SE = 5.0
+SAMPLED_TOLERANCE_ABS = 0.01
+
+
+@pytest.mark.parametrize("utility", ["knn", "logreg"])
+def test_tmc_shapley_close_to_brute_force(utility: str) -> None:
+    train, ev = make_data(6, 25, 8)
+    factory = (
+        partial(KNNUtility, eval_data=ev, k=3)
+        if utility == "knn"
+        else partial(ModelUtility, eval_data=ev, estimator=LogisticRegression())
+    )
+    exact = shapley(factory(train), 6)
+    result = TMCShapley(factory, permutations=4000, truncation_tolerance=0.0, seed=1).fit(train).result
+    se = np.sqrt(result.variances / result.counts)
+    assert np.all(np.abs(result.values - exact) <= SAMPLED_TOLERANCE_SE * se + SAMPLED_TOLERANCE_ABS)
+    # Efficiency holds per permutation without truncation.
+    assert result.values.sum() == pytest.approx(result.utility_all - result.utility_none, abs=1e-9)
+
+
+def test_tmc_truncation_skips_the_tail() -> None:
+    train, ev = make_data(40, 30, 9)
+    factory = partial(KNNUtility, eval_data=ev, k=3)
+    calls = {"n": 0}
+
+    def counting(data: Dataset):  # type: ignore[no-untyped-def]
+        u = factory(data)
+
+        def wrapped(s: np.ndarray) -> float:
+            calls["n"] += 1
+            return u(s)
+
+        return wrapped
+
+    TMCShapley(counting, permutations=10, truncation_tolerance=0.2, seed=0).fit(train)
+    assert calls["n"] < 10 * 40  # some permutations were truncated
+
+
+@pytest.mark.parametrize("utility", ["knn", "logreg"])
+def test_banzhaf_msr_close_to_brute_force(utility: str) -> None:
+    train, ev = make_data(6, 25, 10)
+    factory = (
+        partial(KNNUtility, eval_data=ev, k=3)
+        if utility == "knn"
+        else partial(ModelUtility, eval_data=ev, estimator=LogisticRegression())
+    )
+    exact = banzhaf(factory(train), 6)
+    result = DataBanzhaf(factory, samples=8000, seed=2).fit(train).result
+    se = np.sqrt(result.variances)
+    assert np.all(np.abs(result.values - exact) <= SAMPLED_TOLERANCE_SE * se + SAMPLED_TOLERANCE_ABS)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(TMCShapley, {"permutations": 20}), (DataBanzhaf, {"samples": 50})])
+def test_sampled_methods_deterministic_for_a_seed(cls, kwargs) -> None:  # type: ignore[no-untyped-def]
+    train, ev = make_data(12, 10, 11)
+    factory = partial(KNNUtility, eval_data=ev, k=3)
+    a = cls(factory, seed=5, **kwargs).fit(train).result
+    b = cls(factory, seed=5, **kwargs).fit(train).result
+    c = cls(factory, seed=6, **kwargs).fit(train).result
+    assert np.array_equal(a.values, b.values)
+    assert not np.array_equal(a.values, c.values)
+    assert a.seed == 5 and a.data_hash == train.hash()
+
+
+def test_result_before_fit_raises() -> None:
+    _, ev = make_data(3, 3, 0)
+    with pytest.raises(NotFittedError):
+        KNNShapley(ev).result
+
+
+def test_model_utility_defined_scores_for_unfittable_subsets() -> None:
+    train, ev = make_data(10, 20, 12)
+    u = ModelUtility(train, ev, LogisticRegression())
+    majority = np.bincount(ev.y).max() / len(ev)
+    assert u(np.array([], dtype=int)) == pytest.approx(majority)
+    one_class = np.flatnonzero(train.y == train.y[0])[:2]
+    assert u(one_class) == pytest.approx(np.mean(ev.y == train.y[0]))
