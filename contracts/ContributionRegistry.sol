@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
+import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
+import {ModelStakeToken} from "./ModelStakeToken.sol";
+
+/// @title ContributionRegistry
+/// @notice Registers models (deploying each one's stake token) and their contributions, and takes
+/// usage fees. Every state change emits an event carrying all of the stored fields.
+contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, Nonces, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /* CONSTANTS */
+
+    uint16 public constant MAX_BPS = 10_000;
+
+    /// @notice EIP-712 type of a contribution signed by its contributor for a relayer to register.
+    bytes32 public constant REGISTER_CONTRIBUTION_TYPEHASH = keccak256(
+        "RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,address contributor,uint256 nonce,uint256 deadline)"
+    );
+
+    /* STORAGE */
+
+    address private _stakeMinter;
+    uint256 private _modelCount;
+    uint256 private _contributionCount;
+    mapping(uint256 modelId => Model) private _models;
+    mapping(uint256 contributionId => Contribution) private _contributions;
+    mapping(uint256 modelId => mapping(bytes32 contentHash => uint256 contributionId)) private _byContent;
+
+    /* CONSTRUCTOR */
+
+    constructor(address admin) EIP712("OpenLedger ContributionRegistry", "1") {
+        if (admin == address(0)) revert ContributionRegistryZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /* VIEWS */
+
+    /// @inheritdoc IContributionRegistry
+    function stakeMinter() external view returns (address) {
+        return _stakeMinter;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function modelCount() external view returns (uint256) {
+        return _modelCount;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function contributionCount() external view returns (uint256) {
+        return _contributionCount;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function getModel(uint256 modelId) public view returns (Model memory model) {
+        model = _models[modelId];
+        if (model.owner == address(0)) revert ContributionRegistryUnknownModel(modelId);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function getContribution(uint256 contributionId) public view returns (Contribution memory contribution) {
+        contribution = _contributions[contributionId];
+        if (contribution.contributor == address(0)) revert ContributionRegistryUnknownContribution(contributionId);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256) {
+        return _byContent[modelId][contentHash];
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function nonces(address contributor) public view override(IContributionRegistry, Nonces) returns (uint256) {
+        return super.nonces(contributor);
+    }
+
+    /// @notice The EIP-712 domain separator of this registry on the current chain.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /* EXTERNAL */
+
+    /// @inheritdoc IContributionRegistry
+    function setStakeMinter(address minter) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (minter == address(0)) revert ContributionRegistryZeroAddress();
+        // Once only: otherwise an admin key could later point new models' minting at itself.
+        if (_stakeMinter != address(0)) revert ContributionRegistryStakeMinterAlreadySet(_stakeMinter);
+        _stakeMinter = minter;
+        emit StakeMinterSet(minter);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerModel(ModelParams calldata params) external returns (uint256 modelId) {
+        address minter = _stakeMinter;
+        if (minter == address(0)) revert ContributionRegistryStakeMinterNotSet();
+        if (params.paymentToken == address(0)) revert ContributionRegistryZeroAddress();
+        if (params.contributorShareBps > MAX_BPS) revert ContributionRegistryInvalidShare(params.contributorShareBps);
+        if (params.emissionPerRound == 0 || params.emissionPerRound > params.maxEmission) {
+            revert ContributionRegistryInvalidEmissionPolicy(params.emissionPerRound, params.maxEmission);
+        }
+
+        modelId = ++_modelCount;
+        // CREATE2 with the model id as salt: the token's address is known before it exists.
+        address stakeToken = address(
+            new ModelStakeToken{salt: bytes32(modelId)}(
+                params.name, params.symbol, modelId, IERC20(params.paymentToken), minter
+            )
+        );
+        _models[modelId] = Model({
+            owner: msg.sender,
+            contributorShareBps: params.contributorShareBps,
+            paymentToken: params.paymentToken,
+            stakeToken: stakeToken,
+            emissionPerRound: params.emissionPerRound,
+            maxEmission: params.maxEmission,
+            specHash: params.specHash
+        });
+        emit ModelRegistered(
+            modelId,
+            msg.sender,
+            stakeToken,
+            params.paymentToken,
+            params.contributorShareBps,
+            params.emissionPerRound,
+            params.maxEmission,
+            params.specHash,
+            params.specURI
+        );
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerContribution(uint256 modelId, ContributionKind kind, bytes32 contentHash, string calldata uri)
+        external
+        returns (uint256)
+    {
+        _requireModel(modelId);
+        return _register(modelId, msg.sender, kind, contentHash, uri);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerContributions(uint256 modelId, ContributionInput[] calldata inputs)
+        external
+        returns (uint256 firstContributionId)
+    {
+        _requireModel(modelId);
+        uint256 count = inputs.length;
+        if (count == 0) revert ContributionRegistryEmptyBatch();
+        firstContributionId = _contributionCount + 1;
+        for (uint256 i = 0; i < count; ++i) {
+            _register(modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri);
+        }
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerContributionFor(
+        uint256 modelId,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri,
+        address contributor,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        if (block.timestamp > deadline) revert ContributionRegistryExpiredSignature(deadline);
+        _requireModel(modelId);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REGISTER_CONTRIBUTION_TYPEHASH,
+                modelId,
+                kind,
+                contentHash,
+                keccak256(bytes(uri)),
+                contributor,
+                _useNonce(contributor),
+                deadline
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(contributor, _hashTypedDataV4(structHash), signature)) {
+            revert ContributionRegistryInvalidSignature(contributor);
+        }
+        return _register(modelId, contributor, kind, contentHash, uri);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function withdrawContribution(uint256 contributionId) external {
+        Contribution storage contribution = _contributions[contributionId];
+        if (contribution.contributor == address(0)) revert ContributionRegistryUnknownContribution(contributionId);
+        if (contribution.contributor != msg.sender) {
+            revert ContributionRegistryNotContributor(contributionId, msg.sender);
+        }
+        if (contribution.withdrawn) revert ContributionRegistryAlreadyWithdrawn(contributionId);
+        contribution.withdrawn = true;
+        emit ContributionWithdrawn(contributionId, contribution.modelId, msg.sender);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function payUsage(uint256 modelId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ContributionRegistryZeroPayment();
+        Model memory model = getModel(modelId);
+        uint256 holdersAmount = (amount * model.contributorShareBps) / MAX_BPS;
+        uint256 ownerAmount = amount - holdersAmount;
+        emit UsagePaid(modelId, msg.sender, amount, ownerAmount, holdersAmount);
+        IERC20 token = IERC20(model.paymentToken);
+        if (ownerAmount != 0) token.safeTransferFrom(msg.sender, model.owner, ownerAmount);
+        if (holdersAmount != 0) {
+            token.safeTransferFrom(msg.sender, model.stakeToken, holdersAmount);
+            IModelStakeToken(model.stakeToken).accrueFees();
+        }
+    }
+
+    /* INTERNAL */
+
+    function _requireModel(uint256 modelId) private view {
+        if (_models[modelId].owner == address(0)) revert ContributionRegistryUnknownModel(modelId);
+    }
+
+    function _register(
+        uint256 modelId,
+        address contributor,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri
+    ) private returns (uint256 contributionId) {
+        if (contentHash == bytes32(0)) revert ContributionRegistryZeroContentHash();
+        uint256 existing = _byContent[modelId][contentHash];
+        if (existing != 0) revert ContributionRegistryDuplicateContent(modelId, contentHash, existing);
+        contributionId = ++_contributionCount;
+        _byContent[modelId][contentHash] = contributionId;
+        _contributions[contributionId] = Contribution({
+            modelId: modelId,
+            contributor: contributor,
+            kind: kind,
+            withdrawn: false,
+            registeredAt: uint64(block.number),
+            contentHash: contentHash
+        });
+        emit ContributionRegistered(contributionId, modelId, contributor, kind, contentHash, uri);
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
+
+/// @title ModelStakeToken
+/// @notice The stake in one model: an ERC-20 (with EIP-2612 permit) that also pays its holders the
+/// stake holders' share of the model's usage fees.
+/// @dev Fees use a fee-per-share accumulator: a payment adds `amount * FEE_PRECISION / totalSupply`
+/// to {feePerShare}, and every balance change first settles the accounts involved, so a payment
+/// costs O(1) gas however many holders there are. Rounding is always down, against the holder; the
+/// dust stays in the contract. Fees received while the supply is zero are held and credited to the
+/// first holders when stake is first minted.
+contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /* CONSTANTS AND IMMUTABLES */
+
+    /// @notice Scale of {feePerShare}. Payments up to ~1e41 base units fit without overflow.
+    uint256 public constant FEE_PRECISION = 1e36;
+
+    /// @inheritdoc IModelStakeToken
+    uint256 public immutable modelId;
+    /// @inheritdoc IModelStakeToken
+    IERC20 public immutable paymentToken;
+    /// @inheritdoc IModelStakeToken
+    address public immutable minter;
+
+    /* STORAGE */
+
+    uint256 private _feePerShare;
+    uint256 private _heldFees;
+    /// @dev Payment-token balance already credited (held, owed or still in accounts' pending fees).
+    uint256 private _accountedFees;
+    mapping(address account => uint256) private _feeCheckpoint;
+    mapping(address account => uint256) private _owedFees;
+
+    /* CONSTRUCTOR */
+
+    constructor(string memory name_, string memory symbol_, uint256 modelId_, IERC20 paymentToken_, address minter_)
+        ERC20(name_, symbol_)
+        ERC20Permit(name_)
+    {
+        modelId = modelId_;
+        paymentToken = paymentToken_;
+        minter = minter_;
+    }
+
+    /* VIEWS */
+
+    /// @inheritdoc IModelStakeToken
+    function feePerShare() external view returns (uint256) {
+        return _feePerShare;
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function heldFees() external view returns (uint256) {
+        return _heldFees;
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function feesOf(address account) public view returns (uint256) {
+        return _owedFees[account] + _pendingFeesDown(account, _feePerShare);
+    }
+
+    /* EXTERNAL */
+
+    /// @inheritdoc IModelStakeToken
+    function mint(address to, uint256 amount, uint256 maxSupply) external {
+        if (msg.sender != minter) revert ModelStakeTokenUnauthorizedMinter(msg.sender);
+        _mint(to, amount);
+        uint256 supply = totalSupply();
+        if (supply > maxSupply) revert ModelStakeTokenSupplyCapExceeded(supply, maxSupply);
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function accrueFees() external nonReentrant returns (uint256 amount) {
+        uint256 balance = paymentToken.balanceOf(address(this));
+        amount = balance - _accountedFees;
+        if (amount == 0) return 0;
+        _accountedFees = balance;
+        uint256 supply = totalSupply();
+        if (supply == 0) {
+            uint256 held = _heldFees + amount;
+            _heldFees = held;
+            emit FeesHeld(amount, held);
+        } else {
+            _creditFees(amount, supply);
+        }
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function withdrawFees() external nonReentrant returns (uint256 amount) {
+        _settleFees(msg.sender, _feePerShare);
+        amount = _owedFees[msg.sender];
+        if (amount == 0) revert ModelStakeTokenNoFees(msg.sender);
+        _owedFees[msg.sender] = 0;
+        _accountedFees -= amount;
+        emit FeesWithdrawn(msg.sender, amount);
+        paymentToken.safeTransfer(msg.sender, amount);
+    }
+
+    /* INTERNAL */
+
+    /// @dev Settles the fees of both accounts at the current accumulator before any balance moves,
+    /// then, on the very first mint, hands the held fees to the new holders.
+    function _update(address from, address to, uint256 value) internal override {
+        uint256 perShare = _feePerShare;
+        if (perShare != 0) {
+            if (from != address(0)) _settleFees(from, perShare);
+            if (to != address(0) && to != from) _settleFees(to, perShare);
+        }
+        super._update(from, to, value);
+        if (from == address(0) && value != 0 && totalSupply() == value) {
+            // First stake ever minted (the supply was zero): credit what was held for it.
+            uint256 held = _heldFees;
+            if (held != 0) {
+                _heldFees = 0;
+                _creditFees(held, value);
+            }
+        }
+    }
+
+    function _creditFees(uint256 amount, uint256 supply) private {
+        uint256 perShare = _feePerShare + (amount * FEE_PRECISION) / supply;
+        _feePerShare = perShare;
+        emit FeesAccrued(amount, perShare);
+    }
+
+    function _settleFees(address account, uint256 perShare) private {
+        if (balanceOf(account) != 0) {
+            uint256 pending = _pendingFeesDown(account, perShare);
+            if (pending != 0) _owedFees[account] += pending;
+        }
+        if (_feeCheckpoint[account] != perShare) _feeCheckpoint[account] = perShare;
+    }
+
+    function _pendingFeesDown(address account, uint256 perShare) private view returns (uint256) {
+        return (balanceOf(account) * (perShare - _feeCheckpoint[account])) / FEE_PRECISION;
+    }
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
+import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
+import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
+
+/// @title RewardDistributor
+/// @notice The only minter of every model's stake token: k-of-n signed cumulative Merkle rounds, a
+/// challenge window with a guardian veto, on-chain score lists, and claims.
+contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP712 {
+    /* CONSTANTS AND IMMUTABLES */
+
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    bytes32 public constant ROUND_TYPEHASH = keccak256(
+        "Round(uint256 modelId,uint256 roundId,bytes32 merkleRoot,uint256 emission,uint256 cumulativeEmission,bytes32 scoresHash,bytes32 methodHash,bytes32 roundFileHash)"
+    );
+
+    uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
+
+    IContributionRegistry public immutable registry;
+
+    /* STORAGE */
+
+    /// @dev What a claim reads, packed into two slots: the root, then the token and the mint cap.
+    struct ClaimState {
+        bytes32 merkleRoot;
+        address stakeToken;
+        uint96 cumulativeEmission;
+        uint64 roundId;
+    }
+
+    mapping(address account => bool) private _isOracle;
+    uint256 private _oracleCount;
+    uint256 private _threshold;
+    uint256 private _challengeWindow;
+    mapping(uint256 modelId => ClaimState) private _finalized;
+    mapping(uint256 modelId => PendingRound) private _pending;
+    mapping(bytes32 digest => bool) private _vetoed;
+    mapping(uint256 modelId => mapping(address account => uint256)) private _claimed;
+
+    /* CONSTRUCTOR */
+
+    constructor(
+        IContributionRegistry registry_,
+        address admin,
+        address[] memory oracles,
+        uint256 threshold_,
+        uint256 challengeWindow_
+    ) EIP712("OpenLedger RewardDistributor", "1") {
+        if (address(registry_) == address(0) || admin == address(0)) revert RewardDistributorZeroAddress();
+        registry = registry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            _addOracle(oracles[i]);
+        }
+        _setThreshold(threshold_);
+        _setChallengeWindow(challengeWindow_);
+    }
+
+    /* VIEWS */
+
+    /// @inheritdoc IRewardDistributor
+    function isOracle(address account) external view returns (bool) {
+        return _isOracle[account];
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function oracleCount() external view returns (uint256) {
+        return _oracleCount;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function threshold() external view returns (uint256) {
+        return _threshold;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function challengeWindow() external view returns (uint256) {
+        return _challengeWindow;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function roundDigest(Round calldata round) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ROUND_TYPEHASH, round)));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pendingRound(uint256 modelId) external view returns (PendingRound memory) {
+        return _pending[modelId];
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function finalizedRound(uint256 modelId)
+        external
+        view
+        returns (bytes32 merkleRoot, uint256 roundId, uint256 cumulativeEmission, address stakeToken)
+    {
+        ClaimState storage state = _finalized[modelId];
+        return (state.merkleRoot, state.roundId, state.cumulativeEmission, state.stakeToken);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimed(uint256 modelId, address account) external view returns (uint256) {
+        return _claimed[modelId][account];
+    }
+
+    /// @notice The EIP-712 domain separator of this distributor on the current chain.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /* ADMIN */
+
+    /// @inheritdoc IRewardDistributor
+    function addOracle(address oracle) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _addOracle(oracle);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function removeOracle(address oracle) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!_isOracle[oracle]) revert RewardDistributorNotOracle(oracle);
+        uint256 count = _oracleCount - 1;
+        // Never leave a threshold that no set of oracles can reach.
+        if (count < _threshold) revert RewardDistributorInvalidThreshold(_threshold, count);
+        _isOracle[oracle] = false;
+        _oracleCount = count;
+        emit OracleRemoved(oracle);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function setThreshold(uint256 newThreshold) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (newThreshold == _threshold) revert RewardDistributorInvalidThreshold(newThreshold, _oracleCount);
+        _setThreshold(newThreshold);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function setChallengeWindow(uint256 newChallengeWindow) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (newChallengeWindow == _challengeWindow) revert RewardDistributorInvalidChallengeWindow(newChallengeWindow);
+        _setChallengeWindow(newChallengeWindow);
+    }
+
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /* ROUNDS */
+
+    /// @inheritdoc IRewardDistributor
+    function submitRound(Round calldata round, bytes[] calldata signatures) external whenNotPaused {
+        _checkRoundPolicy(round);
+        bytes32 digest = roundDigest(round);
+        if (_vetoed[digest]) revert RewardDistributorRoundWasVetoed(digest);
+        address[] memory signers = _recoverSigners(digest, signatures);
+        _pending[round.modelId] = PendingRound({
+            merkleRoot: round.merkleRoot,
+            scoresHash: round.scoresHash,
+            digest: digest,
+            publishedHash: bytes32(0),
+            publishedAmount: 0,
+            // Both fit: _checkRoundPolicy bounds them by the model's uint96 maximum emission.
+            emission: uint96(round.emission),
+            cumulativeEmission: uint96(round.cumulativeEmission),
+            roundId: uint64(round.roundId),
+            submittedAt: uint40(block.timestamp),
+            submitter: msg.sender,
+            publishedCount: 0,
+            lastScoreAccount: address(0)
+        });
+        _emitRoundSubmitted(round, signers);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external whenNotPaused {
+        PendingRound storage pending = _requirePending(modelId, roundId);
+        if (msg.sender != pending.submitter && !_isOracle[msg.sender]) {
+            revert RewardDistributorUnauthorizedPublisher(msg.sender);
+        }
+        bytes32 runningHash = pending.publishedHash;
+        address previous = pending.lastScoreAccount;
+        uint256 total = pending.publishedAmount;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            ScoreEntry calldata entry = entries[i];
+            if (entry.account <= previous) revert RewardDistributorScoresNotAscending(previous, entry.account);
+            previous = entry.account;
+            total += entry.amount;
+            runningHash = keccak256(abi.encode(runningHash, entry.account, entry.score, entry.amount));
+        }
+        uint256 firstIndex = pending.publishedCount;
+        pending.publishedHash = runningHash;
+        pending.lastScoreAccount = previous;
+        pending.publishedAmount = total;
+        pending.publishedCount = uint32(firstIndex + entries.length);
+        emit ScoresPublished(modelId, roundId, firstIndex, entries, runningHash);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function vetoRound(uint256 modelId) external onlyRole(GUARDIAN_ROLE) {
+        PendingRound storage pending = _pending[modelId];
+        uint256 roundId = pending.roundId;
+        if (roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
+        uint256 endsAt = uint256(pending.submittedAt) + _challengeWindow;
+        if (block.timestamp >= endsAt) revert RewardDistributorChallengeWindowClosed(endsAt);
+        bytes32 digest = pending.digest;
+        _vetoed[digest] = true;
+        delete _pending[modelId];
+        emit RoundVetoed(modelId, roundId, digest, msg.sender);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function finalizeRound(uint256 modelId) external whenNotPaused {
+        PendingRound memory pending = _pending[modelId];
+        if (pending.roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
+        uint256 endsAt = uint256(pending.submittedAt) + _challengeWindow;
+        if (block.timestamp < endsAt) revert RewardDistributorChallengeWindowOpen(endsAt);
+        if (pending.publishedHash != pending.scoresHash) {
+            revert RewardDistributorScoresIncomplete(pending.publishedHash, pending.scoresHash);
+        }
+        if (pending.publishedAmount != pending.emission) {
+            revert RewardDistributorScoresAmountMismatch(pending.publishedAmount, pending.emission);
+        }
+        ClaimState storage state = _finalized[modelId];
+        state.merkleRoot = pending.merkleRoot;
+        state.cumulativeEmission = pending.cumulativeEmission;
+        state.roundId = pending.roundId;
+        delete _pending[modelId];
+        emit RoundFinalized(modelId, pending.roundId, pending.merkleRoot, pending.cumulativeEmission);
+    }
+
+    /* CLAIMS */
+
+    /// @inheritdoc IRewardDistributor
+    function claim(uint256 modelId, address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+        external
+        whenNotPaused
+    {
+        _claim(modelId, account, cumulativeAmount, proof);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimMany(ClaimInput[] calldata claims) external whenNotPaused {
+        for (uint256 i = 0; i < claims.length; ++i) {
+            ClaimInput calldata c = claims[i];
+            _claim(c.modelId, c.account, c.cumulativeAmount, c.proof);
+        }
+    }
+
+    /* INTERNAL */
+
+    function _claim(uint256 modelId, address account, uint256 cumulativeAmount, bytes32[] calldata proof) private {
+        ClaimState storage state = _finalized[modelId];
+        bytes32 root = state.merkleRoot;
+        if (root == bytes32(0)) revert RewardDistributorNoFinalizedRound(modelId);
+        // OpenZeppelin StandardMerkleTree leaf: double hash, so no inner node can pass as a leaf.
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
+            revert RewardDistributorInvalidProof(modelId, account, cumulativeAmount);
+        }
+        uint256 alreadyClaimed = _claimed[modelId][account];
+        if (cumulativeAmount <= alreadyClaimed) {
+            revert RewardDistributorNothingToClaim(account, cumulativeAmount, alreadyClaimed);
+        }
+        _claimed[modelId][account] = cumulativeAmount;
+        uint256 amount;
+        unchecked {
+            amount = cumulativeAmount - alreadyClaimed; // cannot underflow: checked just above
+        }
+        emit Claimed(modelId, account, amount, cumulativeAmount);
+        // The token enforces the cap: its supply (all stake ever minted) never exceeds the finalized emission.
+        IModelStakeToken(state.stakeToken).mint(account, amount, state.cumulativeEmission);
+    }
+
+    /// @dev Reverts unless `round` is the model's next round and fits its emission policy; caches the
+    /// model's stake token for claims.
+    function _checkRoundPolicy(Round calldata round) private {
+        uint256 modelId = round.modelId;
+        IContributionRegistry.Model memory model = registry.getModel(modelId);
+        uint256 pendingId = _pending[modelId].roundId;
+        if (pendingId != 0) revert RewardDistributorRoundPending(modelId, pendingId);
+        ClaimState storage state = _finalized[modelId];
+        uint256 expectedId = uint256(state.roundId) + 1;
+        if (round.roundId != expectedId) revert RewardDistributorUnexpectedRoundId(modelId, expectedId, round.roundId);
+        uint256 expectedCumulative = uint256(state.cumulativeEmission) + round.emission;
+        if (round.cumulativeEmission != expectedCumulative) {
+            revert RewardDistributorCumulativeMismatch(expectedCumulative, round.cumulativeEmission);
+        }
+        if (round.emission > model.emissionPerRound || round.cumulativeEmission > model.maxEmission) {
+            revert RewardDistributorEmissionOverPolicy(round.emission, round.cumulativeEmission);
+        }
+        if (round.merkleRoot == bytes32(0)) revert RewardDistributorZeroRoot();
+        if (state.stakeToken == address(0)) state.stakeToken = model.stakeToken;
+    }
+
+    function _emitRoundSubmitted(Round calldata round, address[] memory signers) private {
+        emit RoundSubmitted(
+            round.modelId,
+            round.roundId,
+            round.merkleRoot,
+            round.emission,
+            round.cumulativeEmission,
+            round.scoresHash,
+            round.methodHash,
+            round.roundFileHash,
+            msg.sender,
+            signers
+        );
+    }
+
+    function _recoverSigners(bytes32 digest, bytes[] calldata signatures) private view returns (address[] memory signers) {
+        uint256 count = signatures.length;
+        if (count < _threshold) revert RewardDistributorInsufficientSignatures(count, _threshold);
+        signers = new address[](count);
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            // Strictly ascending: the same oracle can never count twice.
+            if (signer <= previous) revert RewardDistributorSignersNotAscending(previous, signer);
+            if (!_isOracle[signer]) revert RewardDistributorNotOracle(signer);
+            signers[i] = signer;
+            previous = signer;
+        }
+    }
+
+    function _requirePending(uint256 modelId, uint256 roundId) private view returns (PendingRound storage pending) {
+        pending = _pending[modelId];
+        if (pending.roundId == 0 || pending.roundId != roundId) revert RewardDistributorNoPendingRound(modelId, roundId);
+    }
+
+    function _addOracle(address oracle) private {
+        if (oracle == address(0)) revert RewardDistributorZeroAddress();
+        if (_isOracle[oracle]) revert RewardDistributorOracleAlreadyAdded(oracle);
+        _isOracle[oracle] = true;
+        ++_oracleCount;
+        emit OracleAdded(oracle);
+    }
+
+    function _setThreshold(uint256 newThreshold) private {
+        if (newThreshold == 0 || newThreshold > _oracleCount) {
+            revert RewardDistributorInvalidThreshold(newThreshold, _oracleCount);
+        }
+        _threshold = newThreshold;
+        emit ThresholdSet(newThreshold);
+    }
+
+    function _setChallengeWindow(uint256 newChallengeWindow) private {
+        if (newChallengeWindow > MAX_CHALLENGE_WINDOW) revert RewardDistributorInvalidChallengeWindow(newChallengeWindow);
+        _challengeWindow = newChallengeWindow;
+        emit ChallengeWindowSet(newChallengeWindow);
+    }
+}

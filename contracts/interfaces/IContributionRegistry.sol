@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IContributionRegistry
+/// @notice Models, their contributions (each pinned by a content hash) and usage-fee intake.
+/// Events carry every stored field, so an indexer rebuilds the state from logs alone.
+interface IContributionRegistry {
+    /* TYPES */
+
+    enum ContributionKind {
+        Data,
+        Compute,
+        FineTune,
+        Evaluation,
+        Annotation
+    }
+
+    /// @notice What a model owner supplies to register a model.
+    /// @param specHash keccak256 of the model spec (task, evaluation set hash, attribution method).
+    /// @param specURI Where the spec can be fetched.
+    /// @param paymentToken The ERC-20 in which usage fees are paid.
+    /// @param contributorShareBps Share of every usage fee paid to stake holders, in basis points.
+    /// @param emissionPerRound Maximum stake minted by one attribution round.
+    /// @param maxEmission Maximum stake ever minted for the model (at most 2**96 - 1).
+    /// @param name Stake token name. @param symbol Stake token symbol.
+    struct ModelParams {
+        bytes32 specHash;
+        string specURI;
+        address paymentToken;
+        uint16 contributorShareBps;
+        uint96 emissionPerRound;
+        uint96 maxEmission;
+        string name;
+        string symbol;
+    }
+
+    struct Model {
+        address owner;
+        uint16 contributorShareBps;
+        address paymentToken;
+        address stakeToken;
+        uint96 emissionPerRound;
+        uint96 maxEmission;
+        bytes32 specHash;
+    }
+
+    struct Contribution {
+        uint256 modelId;
+        address contributor;
+        ContributionKind kind;
+        bool withdrawn;
+        uint64 registeredAt;
+        bytes32 contentHash;
+    }
+
+    /// @notice One item of a batch registration.
+    struct ContributionInput {
+        ContributionKind kind;
+        bytes32 contentHash;
+        string uri;
+    }
+
+    /* EVENTS */
+
+    /// @notice Emitted once, when the admin names the stake minter (the reward distributor).
+    event StakeMinterSet(address indexed minter);
+
+    /// @notice Emitted when a model is registered and its stake token deployed.
+    event ModelRegistered(
+        uint256 indexed modelId,
+        address indexed owner,
+        address stakeToken,
+        address paymentToken,
+        uint16 contributorShareBps,
+        uint96 emissionPerRound,
+        uint96 maxEmission,
+        bytes32 specHash,
+        string specURI
+    );
+
+    /// @notice Emitted when a contribution is registered (directly, by signature or in a batch).
+    event ContributionRegistered(
+        uint256 indexed contributionId,
+        uint256 indexed modelId,
+        address indexed contributor,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string uri
+    );
+
+    /// @notice Emitted when a contributor withdraws a contribution from future rounds.
+    event ContributionWithdrawn(uint256 indexed contributionId, uint256 indexed modelId, address indexed contributor);
+
+    /// @notice Emitted when `payer` pays `amount` of usage fees for a model.
+    event UsagePaid(
+        uint256 indexed modelId, address indexed payer, uint256 amount, uint256 ownerAmount, uint256 holdersAmount
+    );
+
+    /* ERRORS */
+
+    /// @notice Thrown when the stake minter is already set to `minter`.
+    error ContributionRegistryStakeMinterAlreadySet(address minter);
+    /// @notice Thrown when a model is registered before the stake minter is set.
+    error ContributionRegistryStakeMinterNotSet();
+    /// @notice Thrown when an address argument is zero.
+    error ContributionRegistryZeroAddress();
+    /// @notice Thrown when a fee share is above 10,000 basis points.
+    error ContributionRegistryInvalidShare(uint16 contributorShareBps);
+    /// @notice Thrown when the emission policy is empty or a round may mint more than the maximum.
+    error ContributionRegistryInvalidEmissionPolicy(uint96 emissionPerRound, uint96 maxEmission);
+    /// @notice Thrown when `modelId` does not exist.
+    error ContributionRegistryUnknownModel(uint256 modelId);
+    /// @notice Thrown when `contributionId` does not exist.
+    error ContributionRegistryUnknownContribution(uint256 contributionId);
+    /// @notice Thrown when a content hash is zero.
+    error ContributionRegistryZeroContentHash();
+    /// @notice Thrown when `contentHash` is already registered for `modelId` as `existingId`.
+    error ContributionRegistryDuplicateContent(uint256 modelId, bytes32 contentHash, uint256 existingId);
+    /// @notice Thrown when a batch is empty.
+    error ContributionRegistryEmptyBatch();
+    /// @notice Thrown when a signed registration's deadline has passed.
+    error ContributionRegistryExpiredSignature(uint256 deadline);
+    /// @notice Thrown when a registration signature does not come from `contributor`.
+    error ContributionRegistryInvalidSignature(address contributor);
+    /// @notice Thrown when `caller` withdraws a contribution it did not make.
+    error ContributionRegistryNotContributor(uint256 contributionId, address caller);
+    /// @notice Thrown when a contribution is already withdrawn.
+    error ContributionRegistryAlreadyWithdrawn(uint256 contributionId);
+    /// @notice Thrown when a usage payment is zero.
+    error ContributionRegistryZeroPayment();
+
+    /* VIEWS */
+
+    function stakeMinter() external view returns (address);
+    function modelCount() external view returns (uint256);
+    function contributionCount() external view returns (uint256);
+    function getModel(uint256 modelId) external view returns (Model memory);
+    function getContribution(uint256 contributionId) external view returns (Contribution memory);
+    /// @notice The contribution id holding `contentHash` for `modelId`, or 0 if none.
+    function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256);
+    /// @notice The next nonce `contributor` must sign for {registerContributionFor}.
+    function nonces(address contributor) external view returns (uint256);
+
+    /* ACTIONS */
+
+    /// @notice Names the contract allowed to mint stake in every model registered afterwards. Once.
+    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; not set before. Emits {StakeMinterSet}.
+    function setStakeMinter(address minter) external;
+
+    /// @notice Registers a model owned by the caller and deploys its stake token. Ids start at 1.
+    /// @dev Emits {ModelRegistered}.
+    function registerModel(ModelParams calldata params) external returns (uint256 modelId);
+
+    /// @notice Registers a contribution by the caller. Ids start at 1; the first registration of a
+    /// content hash for a model wins.
+    /// @dev Emits {ContributionRegistered}.
+    function registerContribution(uint256 modelId, ContributionKind kind, bytes32 contentHash, string calldata uri)
+        external
+        returns (uint256 contributionId);
+
+    /// @notice Registers several contributions by the caller to one model.
+    function registerContributions(uint256 modelId, ContributionInput[] calldata inputs)
+        external
+        returns (uint256 firstContributionId);
+
+    /// @notice Registers a contribution on behalf of `contributor`, who signed it (EIP-712, or ERC-1271
+    /// for contract wallets); the caller only pays the gas.
+    function registerContributionFor(
+        uint256 modelId,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri,
+        address contributor,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 contributionId);
+
+    /// @notice Withdraws one of the caller's contributions from future attribution rounds.
+    /// @dev Emits {ContributionWithdrawn}.
+    function withdrawContribution(uint256 contributionId) external;
+
+    /// @notice Pulls `amount` of the model's payment token from the caller and splits it between the
+    /// model owner and the stake holders by the model's `contributorShareBps` (holders rounded down).
+    /// @dev Emits {UsagePaid}.
+    function payUsage(uint256 modelId, uint256 amount) external;
+}

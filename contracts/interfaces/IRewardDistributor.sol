@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IRewardDistributor
+/// @notice Turns attribution rounds into stake. Oracles sign a round (EIP-712, k of n); after a
+/// challenge window in which a guardian may veto it, and once its full score list is published
+/// on-chain, anyone finalizes it; contributors then claim their cumulative stake with a Merkle proof.
+interface IRewardDistributor {
+    /* TYPES */
+
+    /// @notice An attribution round, as signed by the oracles (EIP-712 typed data).
+    /// @param merkleRoot Root of the OpenZeppelin StandardMerkleTree of `(address account, uint256 cumulativeAmount)`.
+    /// @param emission Stake minted by this round. @param cumulativeEmission All rounds' emission so far.
+    /// @param scoresHash Running hash of the round's full score list (see {publishScores}).
+    /// @param methodHash Hash of the attribution method manifest. @param roundFileHash Hash of the round file.
+    struct Round {
+        uint256 modelId;
+        uint256 roundId;
+        bytes32 merkleRoot;
+        uint256 emission;
+        uint256 cumulativeEmission;
+        bytes32 scoresHash;
+        bytes32 methodHash;
+        bytes32 roundFileHash;
+    }
+
+    /// @notice One contributor's line of a round's score list: its raw score and the stake allocated.
+    struct ScoreEntry {
+        address account;
+        int256 score;
+        uint256 amount;
+    }
+
+    /// @notice One claim of {claimMany}.
+    struct ClaimInput {
+        uint256 modelId;
+        address account;
+        uint256 cumulativeAmount;
+        bytes32[] proof;
+    }
+
+    struct PendingRound {
+        bytes32 merkleRoot;
+        bytes32 scoresHash;
+        bytes32 digest;
+        bytes32 publishedHash;
+        uint256 publishedAmount;
+        uint96 emission;
+        uint96 cumulativeEmission;
+        uint64 roundId;
+        uint40 submittedAt;
+        address submitter;
+        uint32 publishedCount;
+        address lastScoreAccount;
+    }
+
+    /* EVENTS */
+
+    event OracleAdded(address indexed oracle);
+    event OracleRemoved(address indexed oracle);
+    event ThresholdSet(uint256 threshold);
+    event ChallengeWindowSet(uint256 challengeWindow);
+
+    /// @notice Emitted when a signed round is accepted and its challenge window opens.
+    event RoundSubmitted(
+        uint256 indexed modelId,
+        uint256 indexed roundId,
+        bytes32 merkleRoot,
+        uint256 emission,
+        uint256 cumulativeEmission,
+        bytes32 scoresHash,
+        bytes32 methodHash,
+        bytes32 roundFileHash,
+        address submitter,
+        address[] signers
+    );
+
+    /// @notice Emitted for each published chunk of a round's score list, starting at entry `firstIndex`.
+    event ScoresPublished(
+        uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] entries, bytes32 runningHash
+    );
+
+    /// @notice Emitted when a guardian vetoes a pending round; the same signed round can never return.
+    event RoundVetoed(uint256 indexed modelId, uint256 indexed roundId, bytes32 digest, address guardian);
+
+    /// @notice Emitted when a round becomes final and its root claimable.
+    event RoundFinalized(uint256 indexed modelId, uint256 indexed roundId, bytes32 merkleRoot, uint256 cumulativeEmission);
+
+    /// @notice Emitted when `amount` of stake is minted to `account`, bringing it to `cumulativeAmount`.
+    event Claimed(uint256 indexed modelId, address indexed account, uint256 amount, uint256 cumulativeAmount);
+
+    /* ERRORS */
+
+    error RewardDistributorZeroAddress();
+    /// @notice Thrown when `oracle` is already in the oracle set.
+    error RewardDistributorOracleAlreadyAdded(address oracle);
+    /// @notice Thrown when `account` is not in the oracle set.
+    error RewardDistributorNotOracle(address account);
+    /// @notice Thrown when a threshold is zero, above the oracle count, or unchanged.
+    error RewardDistributorInvalidThreshold(uint256 threshold, uint256 oracleCount);
+    /// @notice Thrown when a challenge window is above the maximum or unchanged.
+    error RewardDistributorInvalidChallengeWindow(uint256 challengeWindow);
+    /// @notice Thrown when `modelId` already has `pendingRoundId` waiting.
+    error RewardDistributorRoundPending(uint256 modelId, uint256 pendingRoundId);
+    /// @notice Thrown when a round's id is not the model's next one.
+    error RewardDistributorUnexpectedRoundId(uint256 modelId, uint256 expected, uint256 roundId);
+    /// @notice Thrown when `cumulativeEmission` is not the previous cumulative emission plus `emission`.
+    error RewardDistributorCumulativeMismatch(uint256 expected, uint256 cumulativeEmission);
+    /// @notice Thrown when a round mints more than the model's emission policy allows.
+    error RewardDistributorEmissionOverPolicy(uint256 emission, uint256 cumulativeEmission);
+    /// @notice Thrown when a round's Merkle root is zero.
+    error RewardDistributorZeroRoot();
+    /// @notice Thrown when signers are not strictly ascending (which also rejects duplicates).
+    error RewardDistributorSignersNotAscending(address previous, address signer);
+    /// @notice Thrown when fewer than `threshold` oracles signed.
+    error RewardDistributorInsufficientSignatures(uint256 count, uint256 threshold);
+    /// @notice Thrown when a round with this digest was vetoed before.
+    error RewardDistributorRoundWasVetoed(bytes32 digest);
+    /// @notice Thrown when `modelId` has no pending round, or its pending round is not `roundId`.
+    error RewardDistributorNoPendingRound(uint256 modelId, uint256 roundId);
+    /// @notice Thrown when `caller` publishes scores but is neither the round's submitter nor an oracle.
+    error RewardDistributorUnauthorizedPublisher(address caller);
+    /// @notice Thrown when score entries are not in strictly ascending account order.
+    error RewardDistributorScoresNotAscending(address previous, address account);
+    /// @notice Thrown when finalizing before the challenge window ends at `endsAt`.
+    error RewardDistributorChallengeWindowOpen(uint256 endsAt);
+    /// @notice Thrown when vetoing after the challenge window ended at `endedAt`.
+    error RewardDistributorChallengeWindowClosed(uint256 endedAt);
+    /// @notice Thrown when finalizing before the published score list hashes to the round's `scoresHash`.
+    error RewardDistributorScoresIncomplete(bytes32 publishedHash, bytes32 scoresHash);
+    /// @notice Thrown when the published allocations do not add up to the round's emission.
+    error RewardDistributorScoresAmountMismatch(uint256 publishedAmount, uint256 emission);
+    /// @notice Thrown when claiming on a model with no finalized round.
+    error RewardDistributorNoFinalizedRound(uint256 modelId);
+    /// @notice Thrown when a proof does not show `(account, cumulativeAmount)` in the model's root.
+    error RewardDistributorInvalidProof(uint256 modelId, address account, uint256 cumulativeAmount);
+    /// @notice Thrown when `account` has already claimed `claimed`, at least `cumulativeAmount`.
+    error RewardDistributorNothingToClaim(address account, uint256 cumulativeAmount, uint256 claimed);
+
+    /* VIEWS */
+
+    function isOracle(address account) external view returns (bool);
+    function oracleCount() external view returns (uint256);
+    function threshold() external view returns (uint256);
+    function challengeWindow() external view returns (uint256);
+    /// @notice The EIP-712 digest the oracles sign for `round`.
+    function roundDigest(Round calldata round) external view returns (bytes32);
+    function pendingRound(uint256 modelId) external view returns (PendingRound memory);
+    /// @notice The model's claimable state: latest finalized root, round id and cumulative emission.
+    function finalizedRound(uint256 modelId)
+        external
+        view
+        returns (bytes32 merkleRoot, uint256 roundId, uint256 cumulativeEmission, address stakeToken);
+    function claimed(uint256 modelId, address account) external view returns (uint256);
+
+    /* ACTIONS */
+
+    function addOracle(address oracle) external;
+    function removeOracle(address oracle) external;
+    function setThreshold(uint256 newThreshold) external;
+    function setChallengeWindow(uint256 newChallengeWindow) external;
+
+    /// @notice Accepts `round` if at least {threshold} oracles signed it, in strictly ascending signer order.
+    /// @dev Requirements: the round id is the model's next, no round is pending, the cumulative emission adds
+    /// up and the model's emission policy holds. Emits {RoundSubmitted}.
+    function submitRound(Round calldata round, bytes[] calldata signatures) external;
+
+    /// @notice Publishes the next chunk of the pending round's score list, entries in strictly ascending
+    /// account order. The running hash is `h = keccak256(abi.encode(h, account, score, amount))` per entry,
+    /// from `h = 0`, so it does not depend on how the list is chunked.
+    /// @dev Requirements: caller is the round's submitter or an oracle. Emits {ScoresPublished}.
+    function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
+
+    /// @notice Vetoes the model's pending round during its challenge window.
+    /// @dev Requirements: caller has GUARDIAN_ROLE. Emits {RoundVetoed}.
+    function vetoRound(uint256 modelId) external;
+
+    /// @notice Makes the pending round final once its challenge window is over and its score list published.
+    /// @dev Emits {RoundFinalized}.
+    function finalizeRound(uint256 modelId) external;
+
+    /// @notice Mints to `account` its stake up to `cumulativeAmount`, less what it already claimed. Anyone may
+    /// send it; the stake always goes to `account`.
+    /// @dev Emits {Claimed}.
+    function claim(uint256 modelId, address account, uint256 cumulativeAmount, bytes32[] calldata proof) external;
+
+    /// @notice {claim} for several models or accounts in one transaction.
+    function claimMany(ClaimInput[] calldata claims) external;
+}
