@@ -1,0 +1,55 @@
+"""Attribution engine: data valuation of AI-model contributions (no chain code here).
+
+Public API::
+
+    from openledger_chain.attribution import attribute, attribute_files
+    report = attribute(spec_dict, manifest_list, "eval.csv", base_dir="dir/", emission=10**18)
+    report.scores()        # address -> share of the emission (floats summing to 1)
+    report.allocations     # address -> int amount (sum == emission)
+    report.to_json()       # the OUT.json document
+
+Methods (one module each in :mod:`.methods`): exact KNN-Shapley (Jia et al., 2019), truncated
+Monte-Carlo Shapley (Ghorbani & Zou, 2019), Data Banzhaf with maximum-sample reuse (Wang & Jia,
+2023) and leave-one-out. This package must never import web3, eth-* or chain code.
+"""
+
+from openledger_chain.attribution.base import NotFittedError, Valuation
+from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.engine import (
+    AttributionReport,
+    ContributionValue,
+    ContributorValue,
+    attribute,
+    attribute_files,
+)
+from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestation_message
+from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
+from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley, knn_shapley_values
+from openledger_chain.attribution.result import ValuationResult
+from openledger_chain.attribution.spec import Spec, load_spec, parse_spec
+
+__all__ = [
+    "AttestedClaim",
+    "AttributionReport",
+    "Contribution",
+    "ContributionValue",
+    "ContributorValue",
+    "DataBanzhaf",
+    "Dataset",
+    "KNNShapley",
+    "LeaveOneOut",
+    "NotFittedError",
+    "Spec",
+    "TMCShapley",
+    "Valuation",
+    "ValuationResult",
+    "Verifier",
+    "attestation_message",
+    "attribute",
+    "attribute_files",
+    "knn_shapley_values",
+    "load_manifest",
+    "load_spec",
+    "parse_manifest",
+    "parse_spec",
+]

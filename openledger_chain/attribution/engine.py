@@ -1,0 +1,270 @@
+"""One attribution run: spec + manifest + evaluation data -> per-contributor values and payouts.
+
+Steps:
+
+1. Read the evaluation CSV (it fixes the feature columns) and every data/annotation CSV; pool the
+   rows in registration order and encode labels with one shared table.
+2. Drop copies (:mod:`.dedup`): exact and near-duplicate rows are credited once, to the earliest
+   registration.
+3. Value the credited rows with the spec's method; sum row values per contribution. Data and
+   annotation contributions are both labelled rows, valued together in one game (an annotation
+   is a set of labelled rows whose value goes to the annotation share).
+4. Value fine-tune recipes and attested compute/evaluation units (:mod:`.kinds`).
+5. Per kind, floor each contributor's total at 0 and split the kind's share of the emission in
+   proportion to the floored totals. A kind with no positive total leaves its share to the
+   other kinds, pro rata to their basis points, so the whole emission is always paid out.
+6. Allocate integer amounts with :func:`openledger_chain.rewards.allocate`.
+
+Sybil splitting: row values do not depend on who registered a row, so splitting a contributor's
+rows over several identities leaves every row value -- and so the raw total -- unchanged.
+Flooring is per contributor, so an identity holding only negative rows is floored to zero; that
+is exactly what withholding those rows would earn, so splitting never beats contributing honestly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openledger_chain.attribution.base import Valuation
+from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.dedup import credited_mask
+from openledger_chain.attribution.estimators import build_estimator
+from openledger_chain.attribution.kinds import Verifier, value_attested, value_finetunes
+from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
+from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley
+from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
+from openledger_chain.attribution.table import Table, read_table
+from openledger_chain.attribution.utility import ModelUtility
+from openledger_chain.errors import AttributionError
+from openledger_chain.rewards import allocate
+
+__all__ = ["AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files"]
+
+#: ``progress(stage, done, total)``; stages: "reading", "valuing", "recipes".
+Progress = Callable[[str, int, int], None]
+ROW_KINDS = ("data", "annotation")
+
+
+@dataclass(frozen=True)
+class ContributionValue:
+    """Value of one contribution (``rows``/``credited_rows`` are 0 for non-row kinds)."""
+
+    id: str
+    contributor: str
+    kind: str
+    rows: int
+    credited_rows: int
+    value: float
+
+
+@dataclass(frozen=True)
+class ContributorValue:
+    """A contributor's raw value (sum over its contributions, may be negative) and its share of
+    the emission after per-kind flooring at zero."""
+
+    address: str
+    value: float
+    share: float
+
+
+@dataclass
+class AttributionReport:
+    """Everything OUT.json holds; :meth:`to_json` renders the fixed interface."""
+
+    method: dict[str, Any]
+    utility: dict[str, Any]
+    contributions: list[ContributionValue]
+    contributors: list[ContributorValue]
+    allocations: dict[str, int] | None = None
+    row_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def scores(self) -> dict[str, float]:
+        """Address -> share of the emission (the scores to post and allocate)."""
+        return {c.address: c.share for c in self.contributors}
+
+    def to_json(self) -> dict[str, Any]:
+        """The OUT.json document (amounts as decimal strings)."""
+        return {
+            "method": self.method,
+            "utility": self.utility,
+            "contributions": [
+                {"id": c.id, "contributor": c.contributor, "kind": c.kind, "rows": c.rows,
+                 "credited_rows": c.credited_rows, "value": c.value}
+                for c in self.contributions
+            ],
+            "contributors": [{"address": c.address, "value": c.value, "share": c.share} for c in self.contributors],
+            "allocations": [
+                {"address": a, "amount": str(v)} for a, v in (self.allocations or {}).items()
+            ],
+        }
+
+
+def _encode(labels: Sequence[str], table: dict[str, int]) -> np.ndarray:
+    return np.array([table[v] for v in labels], dtype=np.int64)
+
+
+def _method(spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, int], None]) -> Valuation:
+    p = spec.method.params
+    if spec.method.name == "knn_shapley":
+        return KNNShapley(eval_data, p["k"], progress=report)
+    utility = partial(ModelUtility, eval_data=eval_data, estimator=build_estimator(spec.estimator_name, spec.estimator_params, seed))
+    if spec.method.name == "tmc_shapley":
+        return TMCShapley(utility, p["permutations"], p["truncation_tolerance"], seed=seed, progress=report)
+    if spec.method.name == "banzhaf":
+        return DataBanzhaf(utility, p["samples"], seed=seed, progress=report)
+    return LeaveOneOut(utility, progress=report)
+
+
+def kind_weights(spec: Spec, positive_totals: Mapping[str, float]) -> dict[str, float]:
+    """Effective emission fraction per kind: kinds with no positive total pass their basis points
+    to the others pro rata. Returns all zeros when no kind has a positive total."""
+    active = {k: spec.kind_shares_bps[k] for k in KINDS if positive_totals.get(k, 0.0) > 0 and spec.kind_shares_bps[k] > 0}
+    total = sum(active.values())
+    return {k: (active.get(k, 0) / total if total else 0.0) for k in KINDS}
+
+
+def attribute(
+    spec: Spec | Mapping[str, Any],
+    contributions: Sequence[Contribution] | Sequence[Mapping[str, Any]],
+    eval_path: str | Path,
+    *,
+    base_dir: str | Path = ".",
+    emission: int | None = None,
+    seed: int | None = None,
+    verifier: Verifier | None = None,
+    progress: Progress | None = None,
+) -> AttributionReport:
+    """Run attribution for one round.
+
+    Args:
+        spec: A :class:`Spec` or the decoded SPEC.json.
+        contributions: Parsed :class:`Contribution` list or the decoded MANIFEST.json list
+            (registration order); relative paths resolve against `base_dir`.
+        eval_path: Evaluation CSV.
+        base_dir: Directory for the manifest's relative paths.
+        emission: If given, integer amount to allocate (sum of allocations equals it exactly).
+        seed: Overrides the spec's seed.
+        verifier: Accepts or rejects compute/evaluation attestations; None counts no units.
+        progress: Optional ``progress(stage, done, total)`` callback.
+
+    Returns:
+        The :class:`AttributionReport`.
+
+    Raises:
+        InputError: Malformed spec, manifest or files (exit code 2 in the CLI).
+        AttributionError: A positive emission but no contribution with positive value.
+    """
+    spec = spec if isinstance(spec, Spec) else parse_spec(spec)
+    entries = (
+        list(contributions)
+        if all(isinstance(c, Contribution) for c in contributions)
+        else parse_manifest(contributions, Path(base_dir))
+    )
+    seed = spec.seed if seed is None else seed
+    tick: Callable[[str, int, int], None] = progress or (lambda *_: None)
+
+    eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
+    row_entries = [c for c in entries if c.kind in ROW_KINDS]
+    tables: list[Table] = []
+    for i, c in enumerate(row_entries):
+        tables.append(read_table(c.path, spec.label, eval_table.columns, spec.classes))
+        tick("reading", i + 1, len(row_entries))
+    # Validate the other kinds' files before the (possibly long) valuation.
+    attested = [c for c in entries if c.kind in ("compute", "evaluation")]
+    attested_values = value_attested(attested, verifier)
+
+    label_names = list(spec.classes) if spec.classes else sorted({*eval_table.labels, *(v for t in tables for v in t.labels)})
+    codes = {name: i for i, name in enumerate(label_names)}
+    eval_data = Dataset(eval_table.x, _encode(eval_table.labels, codes))
+    n_features = len(eval_table.columns)
+    x_all = np.vstack([t.x for t in tables]) if tables else np.zeros((0, n_features))
+    y_all = np.concatenate([_encode(t.labels, codes) for t in tables]) if tables else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
+
+    keep = credited_mask(x_all, y_all, spec.near_duplicate_distance)
+    train = Dataset(x_all[keep], y_all[keep])
+    row_values = np.zeros(len(y_all))
+    method_manifest: dict[str, Any] = {"name": spec.method.name, **spec.method.params, "seed": seed}
+    if len(train):
+        method = _method(spec, eval_data, seed, lambda d, t: tick("valuing", d, t)).fit(train)
+        result = method.result
+        row_values[keep] = result.values
+        method_manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
+        u_all, u_none = result.utility_all, result.utility_none
+    else:
+        u_all = u_none = 0.0 if spec.method.name == "knn_shapley" else ModelUtility(train, eval_data, build_estimator(spec.estimator_name, spec.estimator_params, seed))(np.arange(0))
+    if spec.method.name != "knn_shapley":
+        method_manifest["estimator"] = {"name": spec.estimator_name, "params": dict(spec.estimator_params)}
+    per_table = np.bincount(owner, weights=row_values, minlength=len(tables)) if tables else np.zeros(0)
+    credited = np.bincount(owner, weights=keep, minlength=len(tables)).astype(int) if tables else np.zeros(0, int)
+
+    finetunes = [c for c in entries if c.kind == "finetune"]
+    finetune_values: dict[str, float] = {}
+    if finetunes:
+        finetune_values, _ = value_finetunes(finetunes, spec, train, eval_data, seed)
+        tick("recipes", len(finetunes), len(finetunes))
+
+    row_index = {c.id: i for i, c in enumerate(row_entries)}
+    values: list[ContributionValue] = []
+    for c in entries:
+        if c.id in row_index:
+            i = row_index[c.id]
+            values.append(ContributionValue(c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i])))
+        else:
+            v = finetune_values.get(c.id, attested_values.get(c.id, 0.0))
+            values.append(ContributionValue(c.id, c.contributor, c.kind, 0, 0, float(v)))
+
+    report = AttributionReport(
+        method=method_manifest,
+        utility={
+            "metric": "knn_soft_accuracy" if spec.method.name == "knn_shapley" else "accuracy",
+            "all": float(u_all),
+            "none": float(u_none),
+        },
+        contributions=values,
+        contributors=_contributors(spec, values),
+        row_values=row_values,
+    )
+    if emission is not None:
+        if emission > 0 and not any(c.share > 0 for c in report.contributors):
+            raise AttributionError("no contribution has a positive value: the emission cannot be allocated")
+        report.allocations = allocate(report.scores(), emission)
+    return report
+
+
+def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[ContributorValue]:
+    """Raw totals per contributor, and shares after per-(contributor, kind) flooring at 0."""
+    order: list[str] = []
+    raw: dict[str, float] = {}
+    per_kind: dict[tuple[str, str], float] = {}
+    for v in values:
+        if v.contributor not in raw:
+            order.append(v.contributor)
+            raw[v.contributor] = 0.0
+        raw[v.contributor] += v.value
+        per_kind[(v.contributor, v.kind)] = per_kind.get((v.contributor, v.kind), 0.0) + v.value
+    positive: dict[str, float] = {}
+    for (_, kind), total in per_kind.items():
+        positive[kind] = positive.get(kind, 0.0) + max(0.0, total)
+    weights = kind_weights(spec, positive)
+    shares = {a: 0.0 for a in order}
+    for (address, kind), total in per_kind.items():
+        if total > 0 and weights[kind] > 0:
+            shares[address] += weights[kind] * total / positive[kind]
+    return [ContributorValue(a, raw[a], shares[a]) for a in order]
+
+
+def attribute_files(
+    spec_path: str | Path,
+    manifest_path: str | Path,
+    eval_path: str | Path,
+    **kwargs: Any,
+) -> AttributionReport:
+    """:func:`attribute` from file paths (what the CLI runs). Keyword arguments pass through."""
+    return attribute(load_spec(spec_path), load_manifest(manifest_path), eval_path, **kwargs)

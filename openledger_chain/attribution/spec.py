@@ -1,0 +1,194 @@
+"""The model spec (SPEC.json): which label, method, estimator, seed, kind shares and dedup radius.
+
+Every field but ``label`` has a default; unknown fields are rejected (a typo must not silently
+fall back to a default). See docs/attribution.md for the field reference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openledger_chain.attribution.estimators import validate_params
+from openledger_chain.errors import InputError
+
+__all__ = ["DEFAULT_KIND_SHARES_BPS", "KINDS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json"]
+
+KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
+DEFAULT_KIND_SHARES_BPS: dict[str, int] = {
+    "data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500,
+}
+# Method name -> {parameter: (default, check)}.
+_METHODS: dict[str, dict[str, tuple[Any, Any]]] = {
+    "knn_shapley": {"k": (5, lambda v: _is_int(v) and 1 <= v <= 10_000)},
+    "tmc_shapley": {
+        "permutations": (100, lambda v: _is_int(v) and 1 <= v <= 1_000_000),
+        "truncation_tolerance": (0.01, lambda v: _is_num(v) and 0 <= v <= 1),
+    },
+    "banzhaf": {"samples": (1000, lambda v: _is_int(v) and 2 <= v <= 10_000_000)},
+    "loo": {},
+}
+_FIELDS = {"task", "label", "method", "estimator", "seed", "kind_shares_bps", "near_duplicate_distance", "classes"}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """An attribution method and its parameters (defaults filled in)."""
+
+    name: str = "knn_shapley"
+    params: dict[str, Any] = field(default_factory=lambda: {"k": 5})
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated SPEC.json.
+
+    Attributes:
+        label: Name of the label column in every CSV (required).
+        task: Only ``"classification"``.
+        method: Attribution method for data/annotation rows.
+        estimator_name: Allow-listed scikit-learn estimator (TMC, Banzhaf, LOO utilities and the
+            fine-tune base recipe).
+        estimator_params: Its base hyperparameters.
+        seed: Seed of sampled methods and seeded estimators.
+        kind_shares_bps: Basis points of the emission per contribution kind (sum 10000).
+        near_duplicate_distance: Euclidean radius, in standardized units, under which a later row
+            with the same label is a copy of an earlier one (0 = exact duplicates only).
+        classes: Allowed label values (None = any).
+    """
+
+    label: str
+    task: str = "classification"
+    method: MethodSpec = field(default_factory=MethodSpec)
+    estimator_name: str = "KNeighborsClassifier"
+    estimator_params: dict[str, Any] = field(default_factory=lambda: {"n_neighbors": 5})
+    seed: int = 0
+    kind_shares_bps: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_SHARES_BPS))
+    near_duplicate_distance: float = 0.0
+    classes: tuple[str, ...] | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
+        return {
+            "task": self.task,
+            "label": self.label,
+            "method": {"name": self.method.name, **self.method.params},
+            "estimator": {"name": self.estimator_name, "params": dict(self.estimator_params)},
+            "seed": self.seed,
+            "kind_shares_bps": dict(self.kind_shares_bps),
+            "near_duplicate_distance": self.near_duplicate_distance,
+            "classes": list(self.classes) if self.classes is not None else None,
+        }
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning I/O and syntax errors into one-line InputErrors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    if not text.strip():
+        raise InputError(f"{path}: empty file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: row {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+
+
+def _parse_method(raw: Any, where: str) -> MethodSpec:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise InputError(f"{where}: field 'method' must be an object with a string 'name'")
+    name = raw["name"]
+    if name not in _METHODS:
+        raise InputError(f"{where}: field 'method.name': unknown method {name!r} (choose from {', '.join(_METHODS)})")
+    table = _METHODS[name]
+    params = {key: default for key, (default, _) in table.items()}
+    for key, value in raw.items():
+        if key == "name":
+            continue
+        if key not in table:
+            raise InputError(f"{where}: field 'method.{key}' is not a parameter of {name}")
+        if not table[key][1](value):
+            raise InputError(f"{where}: field 'method.{key}': bad value {value!r}")
+        params[key] = value
+    return MethodSpec(name, params)
+
+
+def parse_spec(raw: Any, where: str = "spec") -> Spec:
+    """Validate a decoded SPEC.json and fill in defaults.
+
+    Args:
+        raw: The decoded JSON.
+        where: File name for error messages.
+
+    Raises:
+        InputError: On a missing label, an unknown field, method or estimator, or a bad value.
+    """
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{where}: the spec must be a JSON object")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise InputError(f"{where}: unknown field {sorted(unknown)[0]!r} (fields: {', '.join(sorted(_FIELDS))})")
+    label = raw.get("label")
+    if not isinstance(label, str) or not label:
+        raise InputError(f"{where}: field 'label' (the label column name) is required and must be a non-empty string")
+    task = raw.get("task", "classification")
+    if task != "classification":
+        raise InputError(f"{where}: field 'task': only 'classification' is supported, got {task!r}")
+    method = _parse_method(raw.get("method", {"name": "knn_shapley"}), where)
+    est = raw.get("estimator", {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}})
+    if not isinstance(est, Mapping) or not isinstance(est.get("name"), str) or set(est) - {"name", "params"}:
+        raise InputError(f"{where}: field 'estimator' must be {{\"name\": str, \"params\": {{...}}}}")
+    est_params = validate_params(est["name"], est.get("params", {}), f"{where}: field 'estimator'")
+    seed = raw.get("seed", 0)
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise InputError(f"{where}: field 'seed' must be an integer in [0, 2**32)")
+    shares = raw.get("kind_shares_bps", DEFAULT_KIND_SHARES_BPS)
+    if not isinstance(shares, Mapping):
+        raise InputError(f"{where}: field 'kind_shares_bps' must be an object kind -> basis points")
+    for kind, bps in shares.items():
+        if kind not in KINDS:
+            raise InputError(f"{where}: field 'kind_shares_bps': unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
+        if not _is_int(bps) or bps < 0:
+            raise InputError(f"{where}: field 'kind_shares_bps.{kind}' must be a non-negative integer")
+    if sum(shares.values()) != 10_000:
+        raise InputError(f"{where}: field 'kind_shares_bps' must sum to 10000, got {sum(shares.values())}")
+    distance = raw.get("near_duplicate_distance", 0.0)
+    if not _is_num(distance) or distance < 0:
+        raise InputError(f"{where}: field 'near_duplicate_distance' must be a non-negative number")
+    classes = raw.get("classes")
+    if classes is not None and (
+        not isinstance(classes, list) or not classes or not all(isinstance(c, (str, int)) for c in classes)
+    ):
+        raise InputError(f"{where}: field 'classes' must be a non-empty list of label values")
+    return Spec(
+        label=label,
+        task=task,
+        method=method,
+        estimator_name=est["name"],
+        estimator_params=est_params,
+        seed=seed,
+        kind_shares_bps={k: int(shares.get(k, 0)) for k in KINDS},
+        near_duplicate_distance=float(distance),
+        classes=tuple(str(c) for c in classes) if classes is not None else None,
+    )
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate SPEC.json."""
+    path = Path(path)
+    return parse_spec(read_json(path), str(path))

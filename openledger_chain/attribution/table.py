@@ -1,0 +1,103 @@
+"""Strict CSV reading: numeric features and a label column, errors naming file, row and column.
+
+Rows are numbered as lines of the file (the header is row 1). Columns are matched by name, so
+files may order them differently; a contributor file must have exactly the evaluation file's
+columns. Nothing in a contributor's file is executed or unpickled: it is parsed as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openledger_chain.errors import InputError
+
+__all__ = ["Table", "read_table"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed CSV: features in `columns` order and label strings."""
+
+    path: Path
+    columns: tuple[str, ...]
+    x: NDArray[np.float64]
+    labels: tuple[str, ...]
+
+
+def read_table(
+    path: Path, label: str, columns: Sequence[str] | None = None, classes: Sequence[str] | None = None
+) -> Table:
+    """Read a CSV with a header row, numeric feature columns and a label column.
+
+    Args:
+        path: The CSV file.
+        label: Label column name (from the spec).
+        columns: Required feature columns (from the evaluation file); None = all but the label.
+        classes: Allowed label values; None = any.
+
+    Raises:
+        InputError: Missing/unreadable/empty file, missing or unexpected column, wrong number of
+            cells, non-numeric or non-finite feature, empty label or label not in `classes`.
+    """
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    with handle:
+        try:
+            rows = list(csv.reader(handle))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise InputError(f"{path}: empty file (expected a header row)")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise InputError(f"{path}: row 1, column {dup!r}: duplicate column name")
+    if label not in header:
+        raise InputError(f"{path}: row 1, column {label!r}: missing label column")
+    wanted = [h for h in header if h != label] if columns is None else list(columns)
+    for col in wanted:
+        if col not in header:
+            raise InputError(f"{path}: row 1, column {col!r}: missing column")
+    for col in header:
+        if col != label and col not in wanted:
+            raise InputError(f"{path}: row 1, column {col!r}: unexpected column (not in the evaluation file)")
+    if not wanted:
+        raise InputError(f"{path}: row 1: no feature columns besides the label {label!r}")
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(cell.strip() for cell in r)]
+    if not body:
+        raise InputError(f"{path}: no data rows after the header")
+    positions = [header.index(c) for c in wanted]
+    label_pos = header.index(label)
+    allowed = set(classes) if classes is not None else None
+    x = np.empty((len(body), len(wanted)))
+    labels: list[str] = []
+    for i, (line, row) in enumerate(body):
+        if len(row) != len(header):
+            raise InputError(f"{path}: row {line}: expected {len(header)} cells, found {len(row)}")
+        for j, (col, pos) in enumerate(zip(wanted, positions)):
+            cell = row[pos].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                raise InputError(f"{path}: row {line}, column {col!r}: {cell!r} is not a number") from None
+            if not math.isfinite(value):
+                raise InputError(f"{path}: row {line}, column {col!r}: {cell!r} is not a finite number")
+            x[i, j] = value
+        y = row[label_pos].strip()
+        if not y:
+            raise InputError(f"{path}: row {line}, column {label!r}: empty label")
+        if allowed is not None and y not in allowed:
+            raise InputError(f"{path}: row {line}, column {label!r}: label {y!r} is not in the spec's classes")
+        labels.append(y)
+    return Table(path, tuple(wanted), x, tuple(labels))

@@ -1,0 +1,266 @@
+"""Thin typed wrappers over the deployed contracts: one method per contract function the toolkit uses.
+
+Every write goes through `Chain.transact`, so a revert surfaces as `ContractRevertError(name, args)`
+before anything is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from openledger_chain.build import load_artifact
+from openledger_chain.chain import Chain
+from openledger_chain.deployments import Deployment
+from openledger_chain.errors import InputError
+from openledger_chain.types import (
+    Contribution,
+    ContributionId,
+    ContributionKind,
+    Model,
+    ModelId,
+    ModelParams,
+)
+
+MAX_UINT256 = 2**256 - 1
+
+
+class OpenLedger:
+    """The deployed contracts of one network, ready to call."""
+
+    def __init__(self, chain: Chain, deployment: Deployment) -> None:
+        self.chain = chain
+        self.deployment = deployment
+        self.registry = self._contract("ContributionRegistry", deployment.address("ContributionRegistry"))
+        self.distributor = self._contract("RewardDistributor", deployment.address("RewardDistributor"))
+
+    # ----- contracts by address
+
+    def _contract(self, name: str, address: str) -> Contract:
+        return self.chain.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
+
+    def stake_token(self, model_id: int) -> Contract:
+        return self._contract("ModelStakeToken", self.get_model(model_id).stake_token)
+
+    def erc20(self, address: str) -> Contract:
+        return self._contract("DevPaymentToken", address)
+
+    @property
+    def dev_payment_token(self) -> str | None:
+        contract = self.deployment.contracts.get("DevPaymentToken")
+        return contract.address if contract else None
+
+    # ----- models
+
+    def register_model(self, owner: LocalAccount, params: ModelParams) -> tuple[Model, TxReceipt]:
+        receipt = self.chain.transact(self.registry.functions.registerModel(params.as_tuple()), owner)
+        (event,) = self.registry.events.ModelRegistered().process_receipt(receipt)
+        return self.get_model(event["args"]["modelId"]), receipt
+
+    def get_model(self, model_id: int) -> Model:
+        try:
+            raw = self.registry.functions.getModel(model_id).call()
+        except Exception as exc:  # noqa: BLE001
+            from openledger_chain.chain import decode_revert
+
+            raise decode_revert(exc) from exc
+        owner, share, payment, stake, per_round, maximum, spec_hash = raw
+        return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
+
+    def model_count(self) -> int:
+        return int(self.registry.functions.modelCount().call())
+
+    # ----- contributions
+
+    def register_contribution(
+        self, contributor: LocalAccount, model_id: int, kind: ContributionKind, content_hash: bytes, uri: str
+    ) -> tuple[ContributionId, TxReceipt]:
+        receipt = self.chain.transact(
+            self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri), contributor
+        )
+        return self._contribution_ids(receipt)[0], receipt
+
+    def register_contributions(
+        self, contributor: LocalAccount, model_id: int, items: Sequence[tuple[ContributionKind, bytes, str]]
+    ) -> tuple[list[ContributionId], TxReceipt]:
+        inputs = [(int(kind), content_hash, uri) for kind, content_hash, uri in items]
+        receipt = self.chain.transact(self.registry.functions.registerContributions(model_id, inputs), contributor)
+        return self._contribution_ids(receipt), receipt
+
+    def sign_contribution(
+        self,
+        contributor: LocalAccount,
+        model_id: int,
+        kind: ContributionKind,
+        content_hash: bytes,
+        uri: str,
+        *,
+        deadline: int | None = None,
+        nonce: int | None = None,
+    ) -> tuple[int, bytes]:
+        """EIP-712 signature by `contributor` that lets anyone register this contribution for it.
+
+        Returns (deadline, signature).
+        """
+        deadline = deadline if deadline is not None else int(time.time()) + 3600
+        if nonce is None:
+            nonce = int(self.registry.functions.nonces(contributor.address).call())
+        message = registration_typed_data(
+            self.chain.chain_id, self.registry.address, model_id, kind, content_hash, uri, contributor.address,
+            nonce, deadline,
+        )
+        signed = Account.sign_typed_data(contributor.key, full_message=message)
+        return deadline, bytes(signed.signature)
+
+    def register_contribution_for(
+        self,
+        relayer: LocalAccount,
+        contributor: str,
+        model_id: int,
+        kind: ContributionKind,
+        content_hash: bytes,
+        uri: str,
+        deadline: int,
+        signature: bytes,
+    ) -> tuple[ContributionId, TxReceipt]:
+        function = self.registry.functions.registerContributionFor(
+            model_id, int(kind), content_hash, uri, to_checksum_address(contributor), deadline, signature
+        )
+        receipt = self.chain.transact(function, relayer)
+        return self._contribution_ids(receipt)[0], receipt
+
+    def withdraw_contribution(self, contributor: LocalAccount, contribution_id: int) -> TxReceipt:
+        return self.chain.transact(self.registry.functions.withdrawContribution(contribution_id), contributor)
+
+    def contributions(self, model_id: int | None = None) -> list[Contribution]:
+        """Every registered contribution (of one model if given), rebuilt from the registry's events."""
+        start = min(c.block_number for c in self.deployment.contracts.values())
+        filters: dict[str, Any] = {"modelId": model_id} if model_id is not None else {}
+        registered = self.registry.events.ContributionRegistered().get_logs(
+            from_block=start, argument_filters=filters
+        )
+        withdrawn = {
+            log["args"]["contributionId"]
+            for log in self.registry.events.ContributionWithdrawn().get_logs(from_block=start, argument_filters=filters)
+        }
+        result = [
+            Contribution(
+                contribution_id=ContributionId(log["args"]["contributionId"]),
+                model_id=ModelId(log["args"]["modelId"]),
+                contributor=log["args"]["contributor"],
+                kind=ContributionKind(log["args"]["kind"]),
+                content_hash=bytes(log["args"]["contentHash"]),
+                uri=log["args"]["uri"],
+                block_number=int(log["blockNumber"]),
+                withdrawn=log["args"]["contributionId"] in withdrawn,
+            )
+            for log in registered
+        ]
+        return sorted(result, key=lambda c: c.contribution_id)
+
+    def _contribution_ids(self, receipt: TxReceipt) -> list[ContributionId]:
+        events = self.registry.events.ContributionRegistered().process_receipt(receipt)
+        return [ContributionId(e["args"]["contributionId"]) for e in events]
+
+    # ----- usage fees
+
+    def pay_usage(self, payer: LocalAccount, model_id: int, amount: int) -> TxReceipt:
+        """Approve the registry if needed, then pay `amount` of usage fees for `model_id`."""
+        model = self.get_model(model_id)
+        token = self.erc20(model.payment_token)
+        balance = int(token.functions.balanceOf(payer.address).call())
+        if balance < amount:
+            raise InputError(
+                f"{payer.address} holds {balance} of the payment token {model.payment_token}, needs {amount}"
+            )
+        allowance = int(token.functions.allowance(payer.address, self.registry.address).call())
+        if allowance < amount:
+            self.chain.transact(token.functions.approve(self.registry.address, amount), payer)
+        return self.chain.transact(self.registry.functions.payUsage(model_id, amount), payer)
+
+    def fees_of(self, model_id: int, account: str) -> int:
+        return int(self.stake_token(model_id).functions.feesOf(to_checksum_address(account)).call())
+
+    def withdraw_fees(self, holder: LocalAccount, model_id: int) -> tuple[int, TxReceipt]:
+        token = self.stake_token(model_id)
+        receipt = self.chain.transact(token.functions.withdrawFees(), holder)
+        (event,) = token.events.FeesWithdrawn().process_receipt(receipt)
+        return int(event["args"]["amount"]), receipt
+
+    def fee_report(self, model_id: int, accounts: Sequence[str] = ()) -> dict[str, Any]:
+        """Where a model's usage fees went: owner's total received, held for first holders, per-holder fees."""
+        model = self.get_model(model_id)
+        stake = self.stake_token(model_id)
+        start = min(c.block_number for c in self.deployment.contracts.values())
+        payments = self.registry.events.UsagePaid().get_logs(from_block=start, argument_filters={"modelId": model_id})
+        return {
+            "model_id": model_id,
+            "payment_token": model.payment_token,
+            "paid": sum(int(p["args"]["amount"]) for p in payments),
+            "to_owner": sum(int(p["args"]["ownerAmount"]) for p in payments),
+            "to_holders": sum(int(p["args"]["holdersAmount"]) for p in payments),
+            "held_for_first_holders": int(stake.functions.heldFees().call()),
+            "stake_supply": int(stake.functions.totalSupply().call()),
+            "holders": {a: int(stake.functions.feesOf(to_checksum_address(a)).call()) for a in accounts},
+        }
+
+
+def registration_typed_data(
+    chain_id: int,
+    registry: str,
+    model_id: int,
+    kind: ContributionKind,
+    content_hash: bytes,
+    uri: str,
+    contributor: str,
+    nonce: int,
+    deadline: int,
+) -> dict[str, Any]:
+    """The EIP-712 message a contributor signs for `registerContributionFor`."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "RegisterContribution": [
+                {"name": "modelId", "type": "uint256"},
+                {"name": "kind", "type": "uint8"},
+                {"name": "contentHash", "type": "bytes32"},
+                {"name": "uri", "type": "string"},
+                {"name": "contributor", "type": "address"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "RegisterContribution",
+        "domain": {
+            "name": "OpenLedger ContributionRegistry",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(registry),
+        },
+        "message": {
+            "modelId": model_id,
+            "kind": int(kind),
+            "contentHash": content_hash,
+            "uri": uri,
+            "contributor": to_checksum_address(contributor),
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }
+
+
+def content_hash_of(data: bytes) -> bytes:
+    """The content hash the registry pins: keccak256 of the file's bytes."""
+    return keccak(data)

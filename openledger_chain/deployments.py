@@ -1,0 +1,282 @@
+"""Deploy the contracts and keep a record of them in `deployments/<network>.json`.
+
+The file is self-contained (addresses, ABIs, transaction hashes, blocks, code hashes), so an
+ethers.js or web3.py user can use it without this package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from openledger_chain.build import load_artifact
+from openledger_chain.chain import EMBEDDED, Chain
+from openledger_chain.errors import DeploymentError
+
+DEPLOYMENTS_DIR = Path("deployments")
+DEFAULT_CHALLENGE_WINDOW = 3600
+GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
+PAUSER_ROLE = keccak(text="PAUSER_ROLE")
+
+
+@dataclass(frozen=True)
+class DeployedContract:
+    address: str
+    tx_hash: str
+    block_number: int
+    code_hash: str  # keccak256 of the runtime code on chain (it includes the immutables)
+    artifact_bytecode_hash: str  # keccak256 of the creation code it was deployed from
+    abi: list[dict[str, Any]] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    oracles: tuple[str, ...]
+    threshold: int
+    challenge_window: int
+    guardian: str
+    pauser: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    network: str
+    chain_id: int
+    deployer: str
+    deployed_at: str
+    config: DeploymentConfig
+    contracts: dict[str, DeployedContract]
+
+    def address(self, name: str) -> str:
+        try:
+            return self.contracts[name].address
+        except KeyError as exc:
+            raise DeploymentError(f"deployment on {self.network} has no {name}; redeploy with --force") from exc
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "chainId": self.chain_id,
+            "deployer": self.deployer,
+            "deployedAt": self.deployed_at,
+            "config": {
+                "oracles": list(self.config.oracles),
+                "threshold": self.config.threshold,
+                "challengeWindow": self.config.challenge_window,
+                "guardian": self.config.guardian,
+                "pauser": self.config.pauser,
+            },
+            "contracts": {
+                name: {
+                    "address": c.address,
+                    "txHash": c.tx_hash,
+                    "blockNumber": c.block_number,
+                    "codeHash": c.code_hash,
+                    "artifactBytecodeHash": c.artifact_bytecode_hash,
+                    "abi": c.abi,
+                }
+                for name, c in self.contracts.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        config = data["config"]
+        return cls(
+            network=data["network"],
+            chain_id=int(data["chainId"]),
+            deployer=data["deployer"],
+            deployed_at=data["deployedAt"],
+            config=DeploymentConfig(
+                oracles=tuple(config["oracles"]),
+                threshold=int(config["threshold"]),
+                challenge_window=int(config["challengeWindow"]),
+                guardian=config["guardian"],
+                pauser=config["pauser"],
+            ),
+            contracts={
+                name: DeployedContract(
+                    address=c["address"],
+                    tx_hash=c["txHash"],
+                    block_number=int(c["blockNumber"]),
+                    code_hash=c["codeHash"],
+                    artifact_bytecode_hash=c["artifactBytecodeHash"],
+                    abi=c["abi"],
+                )
+                for name, c in data["contracts"].items()
+            },
+        )
+
+
+def deployment_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    return directory / f"{network}.json"
+
+
+def deploy(
+    chain: Chain,
+    deployer: LocalAccount,
+    *,
+    oracles: list[str],
+    threshold: int,
+    challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+    guardian: str | None = None,
+    dev_payment_token: bool | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Deployment:
+    """Deploy registry, distributor (and a dev payment token on local chains) and wire their roles.
+
+    Order: ContributionRegistry, RewardDistributor(registry, oracles, k), then the registry names the
+    distributor its one stake minter, and the distributor grants the guardian and pauser roles.
+    """
+    step = on_step or (lambda _: None)
+    guardian = to_checksum_address(guardian or deployer.address)
+    oracle_addresses = sorted((to_checksum_address(o) for o in oracles), key=lambda a: int(a, 16))
+    contracts: dict[str, DeployedContract] = {}
+
+    def deploy_one(name: str, *args: Any) -> Any:
+        step(f"deploy {name}")
+        artifact = load_artifact(name)
+        receipt = chain.deploy(artifact.abi, artifact.bytecode, deployer, *args)
+        address = receipt["contractAddress"]
+        contracts[name] = DeployedContract(
+            address=address,
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=int(receipt["blockNumber"]),
+            code_hash="0x" + keccak(bytes(chain.w3.eth.get_code(address))).hex(),
+            artifact_bytecode_hash="0x" + keccak(hexstr=artifact.bytecode).hex(),
+            abi=artifact.abi,
+        )
+        return chain.w3.eth.contract(address=address, abi=artifact.abi)
+
+    registry = deploy_one("ContributionRegistry", deployer.address)
+    distributor = deploy_one(
+        "RewardDistributor", registry.address, deployer.address, oracle_addresses, threshold, challenge_window
+    )
+    step("registry.setStakeMinter(distributor)")
+    chain.transact(registry.functions.setStakeMinter(distributor.address), deployer)
+    step("grant guardian and pauser roles")
+    chain.transact(distributor.functions.grantRole(GUARDIAN_ROLE, guardian), deployer)
+    chain.transact(distributor.functions.grantRole(PAUSER_ROLE, deployer.address), deployer)
+    if dev_payment_token if dev_payment_token is not None else chain.is_local:
+        deploy_one("DevPaymentToken")
+    return Deployment(
+        network=chain.network,
+        chain_id=chain.chain_id,
+        deployer=deployer.address,
+        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        config=DeploymentConfig(
+            oracles=tuple(oracle_addresses),
+            threshold=threshold,
+            challenge_window=challenge_window,
+            guardian=guardian,
+            pauser=deployer.address,
+        ),
+        contracts=contracts,
+    )
+
+
+def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    """Write the deployment file atomically (a crash never leaves half a file)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = deployment_path(deployment.network, directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{deployment.network}.", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(deployment.to_json(), handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_deployment(network: str, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+    """Read `deployments/<network>.json` without touching the chain.
+
+    Raises:
+        DeploymentError: the file is missing or malformed.
+    """
+    path = deployment_path(network, directory)
+    if not path.is_file():
+        raise DeploymentError(f"no deployment for network {network!r} ({path} missing); run `openledger deploy`")
+    try:
+        return Deployment.from_json(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DeploymentError(f"{path} is malformed ({exc}); redeploy with `openledger deploy --force`") from exc
+
+
+def load_deployment(chain: Chain, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+    """Read the chain's deployment and check that it is live on this chain.
+
+    Raises:
+        DeploymentError: missing file, another chain id, or contracts no longer on the chain.
+    """
+    deployment = read_deployment(chain.network, directory)
+    problem = deployment_problem(chain, deployment)
+    if problem:
+        raise DeploymentError(problem)
+    return deployment
+
+
+def deployment_problem(chain: Chain, deployment: Deployment) -> str | None:
+    """Say why `deployment` does not match `chain`, or return None when it does."""
+    if deployment.chain_id != chain.chain_id:
+        return (
+            f"deployments/{chain.network}.json is for chain id {deployment.chain_id} but the node is chain id "
+            f"{chain.chain_id}; pick the right --network/--rpc-url or redeploy with `openledger deploy --force`"
+        )
+    for name, contract in deployment.contracts.items():
+        code_hash = "0x" + keccak(bytes(chain.w3.eth.get_code(contract.address))).hex()
+        if code_hash != contract.code_hash:
+            return (
+                f"{name} is not deployed at {contract.address} on this chain (was the node restarted?); "
+                "run `openledger deploy --force`"
+            )
+    return None
+
+
+def ensure_deployment(
+    chain: Chain,
+    deployer: LocalAccount,
+    *,
+    force: bool = False,
+    directory: Path = DEPLOYMENTS_DIR,
+    **deploy_options: Any,
+) -> tuple[Deployment, bool]:
+    """Deploy unless a live deployment with current artifacts exists. Returns (deployment, deployed_now).
+
+    The embedded chain's state dies with the process, so its deployment is never written to disk.
+    """
+    path = deployment_path(chain.network, directory)
+    if not force and chain.network != EMBEDDED and path.is_file():
+        existing = read_deployment(chain.network, directory)
+        problem = deployment_problem(chain, existing)
+        if problem is not None:
+            raise DeploymentError(problem)
+        stale = [
+            name
+            for name, c in existing.contracts.items()
+            if c.artifact_bytecode_hash != "0x" + keccak(hexstr=load_artifact(name).bytecode).hex()
+        ]
+        if stale:
+            raise DeploymentError(
+                f"deployed {', '.join(stale)} differ from the current artifacts; redeploy with `openledger deploy --force`"
+            )
+        return existing, False
+    deployment = deploy(chain, deployer, **deploy_options)
+    if chain.network != EMBEDDED:
+        save_deployment(deployment, directory)
+    return deployment, True
+
+
+def deployment_summary(deployment: Deployment) -> dict[str, Any]:
+    """A small dict for printing: names and addresses."""
+    return {"network": deployment.network, "chainId": deployment.chain_id} | {
+        name: c.address for name, c in deployment.contracts.items()
+    } | {"config": asdict(deployment.config)}

@@ -1,0 +1,84 @@
+"""Domain types shared across the package, mirroring the contracts' structs."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NewType
+
+ModelId = NewType("ModelId", int)
+ContributionId = NewType("ContributionId", int)
+RoundId = NewType("RoundId", int)
+Wei = NewType("Wei", int)
+
+
+class ContributionKind(enum.IntEnum):
+    """`IContributionRegistry.ContributionKind`, in the same order."""
+
+    DATA = 0
+    COMPUTE = 1
+    FINETUNE = 2
+    EVALUATION = 3
+    ANNOTATION = 4
+
+    @classmethod
+    def parse(cls, name: str) -> ContributionKind:
+        try:
+            return cls[name.upper().replace("-", "").replace("_", "")]
+        except KeyError:
+            choices = ", ".join(k.name.lower() for k in cls)
+            raise ValueError(f"unknown contribution kind {name!r}; choose one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """`IContributionRegistry.ModelParams`: what registering a model takes."""
+
+    spec_hash: bytes
+    spec_uri: str
+    payment_token: str
+    contributor_share_bps: int
+    emission_per_round: int
+    max_emission: int
+    name: str
+    symbol: str
+
+    def as_tuple(self) -> tuple[object, ...]:
+        return (
+            self.spec_hash,
+            self.spec_uri,
+            self.payment_token,
+            self.contributor_share_bps,
+            self.emission_per_round,
+            self.max_emission,
+            self.name,
+            self.symbol,
+        )
+
+
+@dataclass(frozen=True)
+class Model:
+    """`IContributionRegistry.Model`, plus its id."""
+
+    model_id: ModelId
+    owner: str
+    contributor_share_bps: int
+    payment_token: str
+    stake_token: str
+    emission_per_round: int
+    max_emission: int
+    spec_hash: bytes
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A registered contribution, as its `ContributionRegistered` event (and later withdrawal) tells it."""
+
+    contribution_id: ContributionId
+    model_id: ModelId
+    contributor: str
+    kind: ContributionKind
+    content_hash: bytes
+    uri: str
+    block_number: int
+    withdrawn: bool = False
