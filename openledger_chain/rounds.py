@@ -1,0 +1,174 @@
+"""Attribution rounds: the EIP-712 typed data the oracles sign, the on-chain score list hash, and the
+canonical round file.
+
+The signed struct mirrors `IRewardDistributor.Round`; the domain is
+`("OpenLedger RewardDistributor", "1", chainId, distributor)`, so a signature is bound to one chain,
+one distributor, one model and one round id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+from openledger_chain.errors import InputError
+
+DOMAIN_NAME = "OpenLedger RewardDistributor"
+DOMAIN_VERSION = "1"
+ROUND_FIELDS = [
+    {"name": "modelId", "type": "uint256"},
+    {"name": "roundId", "type": "uint256"},
+    {"name": "merkleRoot", "type": "bytes32"},
+    {"name": "emission", "type": "uint256"},
+    {"name": "cumulativeEmission", "type": "uint256"},
+    {"name": "scoresHash", "type": "bytes32"},
+    {"name": "methodHash", "type": "bytes32"},
+    {"name": "roundFileHash", "type": "bytes32"},
+]
+
+
+@dataclass(frozen=True)
+class Round:
+    """`IRewardDistributor.Round`."""
+
+    model_id: int
+    round_id: int
+    merkle_root: bytes
+    emission: int
+    cumulative_emission: int
+    scores_hash: bytes
+    method_hash: bytes
+    round_file_hash: bytes
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.model_id,
+            self.round_id,
+            self.merkle_root,
+            self.emission,
+            self.cumulative_emission,
+            self.scores_hash,
+            self.method_hash,
+            self.round_file_hash,
+        )
+
+    def message(self) -> dict[str, Any]:
+        return {field["name"]: value for field, value in zip(ROUND_FIELDS, self.as_tuple(), strict=True)}
+
+
+@dataclass(frozen=True)
+class ScoreEntry:
+    """`IRewardDistributor.ScoreEntry`: a contributor's quantized raw score (may be negative) and its stake."""
+
+    account: str
+    score: int
+    amount: int
+
+    def as_tuple(self) -> tuple[str, int, int]:
+        return (to_checksum_address(self.account), self.score, self.amount)
+
+
+def round_typed_data(chain_id: int, distributor: str, round_: Round) -> dict[str, Any]:
+    """The full EIP-712 message for `round_` on `distributor` at `chain_id`."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Round": ROUND_FIELDS,
+        },
+        "primaryType": "Round",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(distributor),
+        },
+        "message": round_.message(),
+    }
+
+
+def round_digest(chain_id: int, distributor: str, round_: Round) -> bytes:
+    """The digest the contract recovers signers from (`RewardDistributor.roundDigest`)."""
+    signable = encode_typed_data(full_message=round_typed_data(chain_id, distributor, round_))
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def sign_round(private_key: bytes | str, chain_id: int, distributor: str, round_: Round) -> bytes:
+    """One oracle's 65-byte signature of `round_`."""
+    signed = Account.sign_typed_data(private_key, full_message=round_typed_data(chain_id, distributor, round_))
+    return bytes(signed.signature)
+
+
+def recover_round_signer(chain_id: int, distributor: str, round_: Round, signature: bytes) -> str:
+    return Account.recover_message(
+        encode_typed_data(full_message=round_typed_data(chain_id, distributor, round_)), signature=signature
+    )
+
+
+def order_signatures(
+    chain_id: int, distributor: str, round_: Round, signatures: Iterable[bytes]
+) -> list[tuple[str, bytes]]:
+    """Signatures as (signer, signature), in the strictly ascending signer order the contract requires.
+
+    Raises:
+        InputError: two signatures come from the same signer.
+    """
+    by_signer: dict[str, bytes] = {}
+    for signature in signatures:
+        signer = recover_round_signer(chain_id, distributor, round_, signature)
+        if signer in by_signer:
+            raise InputError(f"two signatures from the same oracle {signer}; each oracle signs once")
+        by_signer[signer] = signature
+    return sorted(by_signer.items(), key=lambda item: int(item[0], 16))
+
+
+def sorted_score_entries(entries: Iterable[ScoreEntry]) -> list[ScoreEntry]:
+    """Entries in the canonical (strictly ascending account) order the contract requires."""
+    ordered = sorted(entries, key=lambda e: int(e.account, 16))
+    for previous, entry in zip(ordered, ordered[1:]):
+        if int(previous.account, 16) == int(entry.account, 16):
+            raise InputError(f"score list names {to_checksum_address(entry.account)} twice")
+    return ordered
+
+
+def scores_hash(entries: Sequence[ScoreEntry]) -> bytes:
+    """The running hash `publishScores` computes: `h = keccak256(abi.encode(h, account, score, amount))`
+    per entry in ascending account order, from `h = 0`."""
+    running = b"\x00" * 32
+    for entry in sorted_score_entries(entries):
+        running = keccak(
+            abi_encode(["bytes32", "address", "int256", "uint256"], [running, *entry.as_tuple()])
+        )
+    return running
+
+
+def canonical_json(value: Any) -> bytes:
+    """The round file's canonical encoding: sorted keys, no spaces, integers as decimal strings."""
+    return json.dumps(_ints_to_strings(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def canonical_hash(value: Any) -> bytes:
+    return keccak(canonical_json(value))
+
+
+def _ints_to_strings(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _ints_to_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_ints_to_strings(v) for v in value]
+    return value

@@ -1,0 +1,87 @@
+"""Shared fixtures: one embedded chain per test session with the contracts deployed, rolled back to a
+clean snapshot after every test, so tests are independent and fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from openledger_chain.chain import Chain, connect, dev_accounts
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.deployments import Deployment, ensure_deployment
+from openledger_chain.types import Model, ModelParams
+
+CHALLENGE_WINDOW = 3600
+EMISSION_PER_ROUND = 1_000 * 10**18
+MAX_EMISSION = 1_000_000 * 10**18
+CONTRIBUTOR_SHARE_BPS = 3_000
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Named roles over the dev accounts (the deployer is admin, guardian and pauser)."""
+
+    deployer: LocalAccount
+    oracles: tuple[LocalAccount, ...]  # three oracles, threshold two
+    owner: LocalAccount
+    alice: LocalAccount
+    bob: LocalAccount
+    carol: LocalAccount
+    payer: LocalAccount
+    stranger: LocalAccount
+
+
+@pytest.fixture(scope="session")
+def accounts() -> Accounts:
+    a = dev_accounts()
+    return Accounts(a[0], (a[1], a[2], a[3]), a[4], a[5], a[6], a[7], a[8], a[9])
+
+
+@pytest.fixture(scope="session")
+def _deployed(accounts: Accounts) -> tuple[Chain, Deployment]:
+    chain = connect("embedded")
+    deployment, _ = ensure_deployment(
+        chain,
+        accounts.deployer,
+        oracles=[o.address for o in accounts.oracles],
+        threshold=2,
+        challenge_window=CHALLENGE_WINDOW,
+    )
+    return chain, deployment
+
+
+@pytest.fixture
+def ledger(_deployed: tuple[Chain, Deployment]) -> Iterator[OpenLedger]:
+    """The deployed contracts on a fresh snapshot of the session chain."""
+    chain, deployment = _deployed
+    tester = chain.w3.provider.ethereum_tester
+    snapshot = tester.take_snapshot()
+    try:
+        yield OpenLedger(chain, deployment)
+    finally:
+        tester.revert_to_snapshot(snapshot)
+
+
+@pytest.fixture
+def chain(ledger: OpenLedger) -> Chain:
+    return ledger.chain
+
+
+@pytest.fixture
+def model(ledger: OpenLedger, accounts: Accounts) -> Model:
+    """A model owned by `accounts.owner`, paid in the dev payment token, 30% of fees to stake holders."""
+    params = ModelParams(
+        spec_hash=b"\x5e" * 32,
+        spec_uri="ipfs://spec",
+        payment_token=ledger.dev_payment_token or "",
+        contributor_share_bps=CONTRIBUTOR_SHARE_BPS,
+        emission_per_round=EMISSION_PER_ROUND,
+        max_emission=MAX_EMISSION,
+        name="Model 1 Stake",
+        symbol="STK1",
+    )
+    registered, _ = ledger.register_model(accounts.owner, params)
+    return registered
