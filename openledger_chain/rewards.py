@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from fractions import Fraction
+from numbers import Rational
 
 from openledger_chain.attribution.address import normalize_address
 from openledger_chain.errors import InputError
@@ -32,11 +33,14 @@ MAX_UINT256 = 2**256 - 1
 SCORE_SCALE = 10**18
 
 
-def quantize(scores: Mapping[str, float | int], scale: int = SCORE_SCALE) -> dict[str, int]:
+Score = float | int | Fraction
+
+
+def quantize(scores: Mapping[str, Score], scale: int = SCORE_SCALE) -> dict[str, int]:
     """Quantize scores to non-negative integers ``floor(max(score, 0) * scale)``.
 
     Args:
-        scores: Address -> score. Floats and ints are both taken at their exact value.
+        scores: Address -> score. Floats, ints and Fractions are all taken at their exact value.
         scale: Fixed-point scale.
 
     Returns:
@@ -50,7 +54,7 @@ def quantize(scores: Mapping[str, float | int], scale: int = SCORE_SCALE) -> dic
         key = normalize_address(address, where="scores")
         if key in out:
             raise InputError(f"scores: address {key} appears twice (case-insensitively)")
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
+        if isinstance(score, bool) or not isinstance(score, (int, float, Rational)):
             raise InputError(f"scores: score of {key} is not a number: {score!r}")
         if isinstance(score, float) and not math.isfinite(score):
             raise InputError(f"scores: score of {key} is not finite: {score!r}")
@@ -97,7 +101,7 @@ def allocate_quantized(quantized: Mapping[str, int], emission: int) -> dict[str,
     return amounts
 
 
-def allocate(scores: Mapping[str, float | int], emission: int) -> dict[str, int]:
+def allocate(scores: Mapping[str, Score], emission: int) -> dict[str, int]:
     """Allocate an integer emission to addresses in proportion to their scores.
 
     Scores are quantized first (:func:`quantize`), then split by largest remainder

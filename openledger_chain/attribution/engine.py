@@ -25,9 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import math
 
 import numpy as np
 
@@ -44,11 +47,19 @@ from openledger_chain.attribution.utility import ModelUtility
 from openledger_chain.errors import AttributionError
 from openledger_chain.rewards import allocate
 
-__all__ = ["AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files"]
+__all__ = ["AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files", "to_fixed"]
 
 #: ``progress(stage, done, total)``; stages: "reading", "valuing", "recipes".
 Progress = Callable[[str, int, int], None]
 ROW_KINDS = ("data", "annotation")
+#: Fixed-point scale of values. Multiplying a float by a power of two is exact, so
+#: ``floor(v * FIXED)`` is the exact floor of the float's value at 2**-60 resolution.
+FIXED = 2**60
+
+
+def to_fixed(values: np.ndarray) -> list[int]:
+    """Exact per-row fixed-point values (Python ints)."""
+    return [math.floor(v) for v in (np.asarray(values, dtype=np.float64) * FIXED).tolist()]
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class ContributionValue:
     rows: int
     credited_rows: int
     value: float
+    #: Exact fixed-point value (``floor(row value * 2**60)`` summed over rows) used for shares, so
+    #: regrouping rows across identities cannot change totals through float rounding.
+    fixed: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class ContributorValue:
     address: str
     value: float
     share: float
+    #: The share as an exact fraction (what :func:`openledger_chain.rewards.allocate` receives).
+    exact_share: Fraction = Fraction(0)
 
 
 @dataclass
@@ -84,9 +100,9 @@ class AttributionReport:
     allocations: dict[str, int] | None = None
     row_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
-    def scores(self) -> dict[str, float]:
-        """Address -> share of the emission (the scores to post and allocate)."""
-        return {c.address: c.share for c in self.contributors}
+    def scores(self) -> dict[str, Fraction]:
+        """Address -> exact share of the emission (the scores to quantize, post and allocate)."""
+        return {c.address: c.exact_share for c in self.contributors}
 
     def to_json(self) -> dict[str, Any]:
         """The OUT.json document (amounts as decimal strings)."""
@@ -119,14 +135,6 @@ def _method(spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, in
     if spec.method.name == "banzhaf":
         return DataBanzhaf(utility, p["samples"], seed=seed, progress=report)
     return LeaveOneOut(utility, progress=report)
-
-
-def kind_weights(spec: Spec, positive_totals: Mapping[str, float]) -> dict[str, float]:
-    """Effective emission fraction per kind: kinds with no positive total pass their basis points
-    to the others pro rata. Returns all zeros when no kind has a positive total."""
-    active = {k: spec.kind_shares_bps[k] for k in KINDS if positive_totals.get(k, 0.0) > 0 and spec.kind_shares_bps[k] > 0}
-    total = sum(active.values())
-    return {k: (active.get(k, 0) / total if total else 0.0) for k in KINDS}
 
 
 def attribute(
@@ -202,6 +210,10 @@ def attribute(
     if spec.method.name != "knn_shapley":
         method_manifest["estimator"] = {"name": spec.estimator_name, "params": dict(spec.estimator_params)}
     per_table = np.bincount(owner, weights=row_values, minlength=len(tables)) if tables else np.zeros(0)
+    fixed_rows = to_fixed(row_values)
+    per_table_fixed = [0] * len(tables)
+    for i, v in zip(owner.tolist(), fixed_rows):
+        per_table_fixed[i] += v
     credited = np.bincount(owner, weights=keep, minlength=len(tables)).astype(int) if tables else np.zeros(0, int)
 
     finetunes = [c for c in entries if c.kind == "finetune"]
@@ -215,10 +227,12 @@ def attribute(
     for c in entries:
         if c.id in row_index:
             i = row_index[c.id]
-            values.append(ContributionValue(c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i])))
+            values.append(ContributionValue(
+                c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i]), per_table_fixed[i]
+            ))
         else:
             v = finetune_values.get(c.id, attested_values.get(c.id, 0.0))
-            values.append(ContributionValue(c.id, c.contributor, c.kind, 0, 0, float(v)))
+            values.append(ContributionValue(c.id, c.contributor, c.kind, 0, 0, float(v), to_fixed(np.array([v]))[0]))
 
     report = AttributionReport(
         method=method_manifest,
@@ -239,25 +253,27 @@ def attribute(
 
 
 def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[ContributorValue]:
-    """Raw totals per contributor, and shares after per-(contributor, kind) flooring at 0."""
+    """Raw totals per contributor, and exact shares after per-(contributor, kind) flooring at 0."""
     order: list[str] = []
     raw: dict[str, float] = {}
-    per_kind: dict[tuple[str, str], float] = {}
+    per_kind: dict[tuple[str, str], int] = {}
     for v in values:
         if v.contributor not in raw:
             order.append(v.contributor)
             raw[v.contributor] = 0.0
         raw[v.contributor] += v.value
-        per_kind[(v.contributor, v.kind)] = per_kind.get((v.contributor, v.kind), 0.0) + v.value
-    positive: dict[str, float] = {}
+        per_kind[(v.contributor, v.kind)] = per_kind.get((v.contributor, v.kind), 0) + v.fixed
+    positive: dict[str, int] = {}
     for (_, kind), total in per_kind.items():
-        positive[kind] = positive.get(kind, 0.0) + max(0.0, total)
-    weights = kind_weights(spec, positive)
-    shares = {a: 0.0 for a in order}
+        positive[kind] = positive.get(kind, 0) + max(0, total)
+    active = {k: spec.kind_shares_bps[k] for k in KINDS if positive.get(k, 0) > 0 and spec.kind_shares_bps[k] > 0}
+    bps_total = sum(active.values())
+    shares = {a: Fraction(0) for a in order}
     for (address, kind), total in per_kind.items():
-        if total > 0 and weights[kind] > 0:
-            shares[address] += weights[kind] * total / positive[kind]
-    return [ContributorValue(a, raw[a], shares[a]) for a in order]
+        if total > 0 and kind in active:
+            # Kinds without positive value pass their basis points to the active kinds pro rata.
+            shares[address] += Fraction(active[kind] * total, bps_total * positive[kind])
+    return [ContributorValue(a, raw[a], float(shares[a]), shares[a]) for a in order]
 
 
 def attribute_files(

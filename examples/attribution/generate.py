@@ -1,0 +1,84 @@
+"""Regenerate this example from scikit-learn's bundled breast-cancer data (deterministic).
+
+Run from the repository root:  python examples/attribution/generate.py
+Contributors: three honest data contributors, a label flipper, a copier (jittered copy of
+contributor A's rows), an annotator, a fine-tune recipe, and a compute claim attested by the model
+owner (demo key below; never use it for anything real).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from sklearn.datasets import load_breast_cancer
+
+from openledger_chain.attribution import attestation_message
+from openledger_chain.attribution.address import to_checksum_address
+
+HERE = Path(__file__).parent
+OWNER_KEY = "0x" + "4f" * 32  # demo model-owner key
+FEATURES = 10  # the ten "mean ..." features keep the files small
+
+
+def write_csv(path: Path, header: list[str], x: np.ndarray, y: np.ndarray) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*header, "diagnosis"])
+        for row, label in zip(x, y):
+            w.writerow([*(f"{v:.6g}" for v in row), int(label)])
+
+
+def main() -> None:
+    data = load_breast_cancer()
+    header = [str(n).replace(" ", "_") for n in data.feature_names[:FEATURES]]
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(data.target))
+    x, y = data.data[perm, :FEATURES], data.target[perm]
+    ev, tr = slice(0, 150), slice(150, 450)
+    write_csv(HERE / "eval.csv", header, x[ev], y[ev])
+    xt, yt = x[tr], y[tr]
+    addr = lambda i: to_checksum_address("0x" + f"{i:02x}" * 20)  # noqa: E731
+    parts = {"alice": (0, 80), "bob": (80, 160), "carol": (160, 220), "mallory": (220, 270), "annie": (270, 300)}
+    manifest = []
+    for n, (name, (a, b)) in enumerate(parts.items(), start=1):
+        xs, ys = xt[a:b], yt[a:b].copy()
+        if name == "mallory":
+            ys = 1 - ys  # label flipper
+        write_csv(HERE / f"{name}.csv", header, xs, ys)
+        kind = "annotation" if name == "annie" else "data"
+        manifest.append({"id": f"{name}-1", "contributor": addr(n), "kind": kind, "path": f"{name}.csv"})
+    # Copier: alice's first 40 rows with 0.1% jitter, registered after alice.
+    jitter = xt[:40] * (1 + rng.normal(scale=0.001, size=xt[:40].shape))
+    write_csv(HERE / "copycat.csv", header, jitter, yt[:40])
+    manifest.append({"id": "copycat-1", "contributor": addr(6), "kind": "data", "path": "copycat.csv"})
+    (HERE / "recipe.json").write_text(json.dumps({"params": {"n_neighbors": 9, "weights": "distance"}}, indent=2) + "\n")
+    manifest.append({"id": "tuner-1", "contributor": addr(7), "kind": "finetune", "path": "recipe.json"})
+    units = 120
+    message = attestation_message("compute", "gpu-1", addr(8), units)
+    signature = Account.sign_message(encode_defunct(text=message), OWNER_KEY).signature.hex()
+    owner = Account.from_key(OWNER_KEY).address
+    claim = {"units": units, "description": "GPU-hours for round 1", "attestation": {"signer": owner, "signature": "0x" + signature.removeprefix("0x")}}
+    (HERE / "compute.json").write_text(json.dumps(claim, indent=2) + "\n")
+    manifest.append({"id": "gpu-1", "contributor": addr(8), "kind": "compute", "path": "compute.json"})
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    spec = {
+        "task": "classification",
+        "label": "diagnosis",
+        "method": {"name": "knn_shapley", "k": 5},
+        "estimator": {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}},
+        "seed": 0,
+        "kind_shares_bps": {"data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500},
+        "near_duplicate_distance": 0.2,
+        "classes": ["0", "1"],
+    }
+    (HERE / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    print(f"model owner (attestor): {owner}")
+
+
+if __name__ == "__main__":
+    main()

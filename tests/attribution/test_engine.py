@@ -1,0 +1,181 @@
+"""Contribution level: dedup, flooring, sybil neutrality, kind shares, recipes, attestations."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import Project, addr
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from openledger_chain.attribution import attestation_message, attribute
+from openledger_chain.attribution.dedup import credited_mask
+from openledger_chain.errors import AttributionError, InputError
+
+EMISSION = 10**24
+
+
+def run(p: Project, **kw):  # type: ignore[no-untyped-def]
+    return attribute(p.spec, p.manifest, p.root / "eval.csv", base_dir=p.root, **kw)
+
+
+def by_id(report) -> dict:  # type: ignore[no-untyped-def]
+    return {c.id: c for c in report.contributions}
+
+
+def test_sum_of_allocations_is_emission_and_flipper_gets_nothing(basic: Project) -> None:
+    report = run(basic, emission=EMISSION)
+    assert sum(report.allocations.values()) == EMISSION
+    flip = by_id(report)["flip"]
+    assert flip.value < 0
+    assert report.allocations[flip.contributor] == 0
+    assert sum(c.share for c in report.contributors) == pytest.approx(1.0)
+    # Efficiency of KNN-Shapley carries to contribution totals.
+    assert sum(c.value for c in report.contributions) == pytest.approx(report.utility["all"], abs=1e-12)
+
+
+def test_exact_copy_by_other_contributor_earns_nothing_and_changes_nothing(basic: Project) -> None:
+    before = by_id(run(basic))
+    x, y = basic.rows(0, 40)
+    basic.add("copy", addr(7), x, y)
+    after = by_id(run(basic))
+    assert after["copy"].credited_rows == 0 and after["copy"].value == 0.0
+    for cid in ("c0", "c1", "c2", "flip"):
+        assert after[cid].value == before[cid].value
+
+
+def test_self_duplication_earns_nothing(basic: Project) -> None:
+    before = by_id(run(basic))["c0"].value
+    x, y = basic.rows(0, 40)
+    basic.manifest[0]["path"] = "c0dup.csv"
+    from conftest import write_csv
+
+    write_csv(basic.root / "c0dup.csv", np.vstack([x, x]), np.concatenate([y, y]))
+    after = by_id(run(basic))["c0"]
+    assert after.rows == 80 and after.credited_rows == 40
+    assert after.value == before
+
+
+def test_near_duplicates_dropped_only_with_a_radius(basic: Project) -> None:
+    x, y = basic.rows(0, 40)
+    jitter = x * (1 + np.random.default_rng(1).normal(scale=1e-3, size=x.shape))
+    basic.add("jit", addr(7), jitter, y)
+    assert by_id(run(basic))["jit"].credited_rows == 40
+    basic.spec["near_duplicate_distance"] = 0.1
+    assert by_id(run(basic))["jit"].credited_rows == 0
+
+
+def test_credited_mask_compares_with_credited_rows_only() -> None:
+    x = np.array([[0.0], [0.6], [1.2], [5.0]])
+    y = np.zeros(4, dtype=np.int64)
+    # Standardized spacing of 0.6 is ~0.31; radius 0.35: row 1 is a copy of row 0, row 2 is far
+    # from row 0 (the only credited neighbour) so it is credited although close to dropped row 1.
+    keep = credited_mask(x, y, 0.35)
+    assert keep.tolist() == [True, False, True, True]
+    # Different label: never a duplicate.
+    assert credited_mask(np.zeros((2, 1)), np.array([0, 1]), 0.0).tolist() == [True, True]
+
+
+def test_sybil_split_is_value_neutral_and_rounding_bounded(basic: Project) -> None:
+    whole = run(basic, emission=EMISSION)
+    target = basic.manifest[1]
+    x, y = basic.rows(40, 80)
+    basic.manifest.pop(1)
+    for j, (a, b) in enumerate([(0, 10), (10, 25), (25, 40)]):
+        basic.add(f"syb{j}", addr(60 + j), x[a:b], y[a:b])
+    split = run(basic, emission=EMISSION)
+    split_value = sum(c.value for c in split.contributions if c.id.startswith("syb"))
+    assert split_value == pytest.approx(by_id(whole)["c1"].value, abs=1e-12)
+    split_amount = sum(split.allocations[addr(60 + j)] for j in range(3))
+    # All three pieces are positive here, so shares add up; rounding adds at most 3 wei.
+    assert split_amount <= whole.allocations[target["contributor"]] + 3
+
+
+def test_negative_total_floors_per_contributor(basic: Project) -> None:
+    # The flipper also has a good contribution: negative rows offset positive ones.
+    x, y = basic.rows(160, 200)
+    basic.add("flip-good", addr(9), x, y)
+    report = run(basic)
+    flip = next(c for c in report.contributors if c.address == addr(9))
+    assert flip.value == pytest.approx(by_id(report)["flip"].value + by_id(report)["flip-good"].value)
+
+
+def test_unused_kind_share_is_redistributed(basic: Project) -> None:
+    basic.spec["kind_shares_bps"] = {"data": 5000, "annotation": 5000}
+    report = run(basic, emission=1000)
+    assert sum(report.allocations.values()) == 1000
+    x, y = basic.rows(200, 230)
+    basic.add("ann", addr(8), x, y, kind="annotation")
+    report = run(basic, emission=1000)
+    assert report.allocations[addr(8)] == 500
+
+
+def test_finetune_gain_over_best_earlier_recipe(basic: Project) -> None:
+    basic.spec["estimator"] = {"name": "KNeighborsClassifier", "params": {"n_neighbors": 1}}
+    basic.add_json("ft-base", addr(20), "finetune", {"params": {"n_neighbors": 1}})
+    basic.add_json("ft-good", addr(21), "finetune", {"params": {"n_neighbors": 15}})
+    basic.add_json("ft-copy", addr(22), "finetune", {"estimator": "KNeighborsClassifier", "params": {"n_neighbors": 15}})
+    values = by_id(run(basic))
+    assert values["ft-base"].value == 0.0
+    assert values["ft-good"].value > 0.0
+    assert values["ft-copy"].value == 0.0
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [{"params": {"algorithm": "brute"}}, {"params": {"n_neighbors": "5"}}, {"estimator": "SVC", "params": {}},
+     {"params": {}, "code": "import os"}],
+)
+def test_bad_recipe_rejected(basic: Project, recipe: dict) -> None:
+    basic.add_json("ft", addr(20), "finetune", recipe)
+    with pytest.raises(InputError):
+        run(basic)
+
+
+def test_compute_units_count_only_when_attested(basic: Project) -> None:
+    owner = Account.create("owner")
+    msg = attestation_message("compute", "gpu", addr(30), 50)
+    good = Account.sign_message(encode_defunct(text=msg), owner.key).signature.hex()
+    basic.add_json("gpu", addr(30), "compute", {"units": 50, "attestation": {"signer": owner.address, "signature": good}})
+    # Self-signed claim for more units: signed by the contributor, not the owner.
+    selfish = Account.create("selfish")
+    msg2 = attestation_message("evaluation", "evals", addr(31), 10**6)
+    bad = Account.sign_message(encode_defunct(text=msg2), selfish.key).signature.hex()
+    basic.add_json("evals", addr(31), "evaluation", {"units": 10**6, "attestation": {"signer": selfish.address, "signature": bad}})
+
+    def verifier(claim) -> bool:  # type: ignore[no-untyped-def]
+        if claim.signer != owner.address:
+            return False
+        return Account.recover_message(encode_defunct(text=claim.message), signature=claim.signature) == owner.address
+
+    assert by_id(run(basic))["gpu"].value == 0.0  # no verifier: nothing counts
+    report = run(basic, verifier=verifier, emission=EMISSION)
+    assert by_id(report)["gpu"].value == 50.0 and by_id(report)["evals"].value == 0.0
+    assert report.allocations[addr(30)] > 0 and report.allocations[addr(31)] == 0
+
+
+def test_runs_are_deterministic_for_a_seed(basic: Project) -> None:
+    basic.spec["method"] = {"name": "tmc_shapley", "permutations": 5}
+    basic.spec["estimator"] = {"name": "GaussianNB", "params": {}}
+    a = json.dumps(run(basic, emission=EMISSION, seed=3).to_json())
+    b = json.dumps(run(basic, emission=EMISSION, seed=3).to_json())
+    c = json.dumps(run(basic, emission=EMISSION, seed=4).to_json())
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("method", [{"name": "banzhaf", "samples": 30}, {"name": "loo"}])
+def test_other_methods_run_end_to_end(basic: Project, method: dict) -> None:
+    basic.spec["method"] = method
+    basic.spec["estimator"] = {"name": "LogisticRegression", "params": {"max_iter": 500}}
+    report = run(basic, emission=EMISSION)
+    assert sum(report.allocations.values()) == EMISSION
+    assert report.utility["metric"] == "accuracy"
+
+
+def test_no_positive_value_cannot_allocate(project: Project) -> None:
+    x, y = project.rows(0, 30)
+    project.add("alien", addr(9), x, np.full_like(y, 7))  # a label no evaluation row has: value 0
+    with pytest.raises(AttributionError):
+        run(project, emission=10)
