@@ -12,7 +12,7 @@ Two utilities, both ``U(subset_indices) -> float``:
   Subsets the estimator cannot be fitted on are given a defined score instead of an error:
   the empty set scores the evaluation set's majority-class frequency (the best constant guess,
   as in Ghorbani & Zou's reference code), and a subset with a single class, or on which ``fit``
-  raises ``ValueError`` (e.g. fewer rows than ``n_neighbors``), scores the accuracy of
+  or ``predict`` raises ``ValueError`` (e.g. fewer rows than ``n_neighbors``), scores the accuracy of
   predicting that subset's majority class (lowest label code on ties).
 """
 
@@ -123,6 +123,8 @@ class ModelUtility:
                 # Convergence warnings on tiny subsets are expected and not actionable.
                 warnings.simplefilter("ignore")
                 model.fit(self.train.x[subset], y)
+                # KNN fits fewer rows than n_neighbors and only fails at predict time.
+                predicted = model.predict(self.eval_data.x)
         except ValueError:
             return self._constant_score(y)
-        return float(np.mean(model.predict(self.eval_data.x) == self.eval_data.y))
+        return float(np.mean(predicted == self.eval_data.y))

@@ -178,3 +178,12 @@ def test_model_utility_defined_scores_for_unfittable_subsets() -> None:
     assert u(np.array([], dtype=int)) == pytest.approx(majority)
     one_class = np.flatnonzero(train.y == train.y[0])[:2]
     assert u(one_class) == pytest.approx(np.mean(ev.y == train.y[0]))
+
+
+def test_model_utility_knn_with_fewer_rows_than_neighbours() -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    train, ev = make_data(10, 20, 13)
+    u = ModelUtility(train, ev, KNeighborsClassifier(5))
+    two = np.array([np.flatnonzero(train.y == 0)[0], np.flatnonzero(train.y == 1)[0]])
+    assert 0.0 <= u(two) <= 1.0
