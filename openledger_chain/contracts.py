@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain.build import load_artifact
@@ -61,7 +62,7 @@ class OpenLedger:
 
     def register_model(self, owner: LocalAccount, params: ModelParams) -> tuple[Model, TxReceipt]:
         receipt = self.chain.transact(self.registry.functions.registerModel(params.as_tuple()), owner)
-        (event,) = self.registry.events.ModelRegistered().process_receipt(receipt)
+        (event,) = self.registry.events.ModelRegistered().process_receipt(receipt, errors=DISCARD)
         return self.get_model(event["args"]["modelId"]), receipt
 
     def get_model(self, model_id: int) -> Model:
@@ -166,7 +167,7 @@ class OpenLedger:
         return sorted(result, key=lambda c: c.contribution_id)
 
     def _contribution_ids(self, receipt: TxReceipt) -> list[ContributionId]:
-        events = self.registry.events.ContributionRegistered().process_receipt(receipt)
+        events = self.registry.events.ContributionRegistered().process_receipt(receipt, errors=DISCARD)
         return [ContributionId(e["args"]["contributionId"]) for e in events]
 
     # ----- usage fees
@@ -191,7 +192,7 @@ class OpenLedger:
     def withdraw_fees(self, holder: LocalAccount, model_id: int) -> tuple[int, TxReceipt]:
         token = self.stake_token(model_id)
         receipt = self.chain.transact(token.functions.withdrawFees(), holder)
-        (event,) = token.events.FeesWithdrawn().process_receipt(receipt)
+        (event,) = token.events.FeesWithdrawn().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["amount"]), receipt
 
     def fee_report(self, model_id: int, accounts: Sequence[str] = ()) -> dict[str, Any]:

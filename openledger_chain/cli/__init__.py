@@ -7,17 +7,25 @@ import click
 from openledger_chain import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="openledger")
 def main() -> None:
-    """OpenLedger Chain: record AI-model contributions on an EVM chain, attribute their value,
-    and pay contributors a stake in the model."""
+    """OpenLedger Chain: record AI-model contributions on an EVM chain, measure what each one is worth,
+    and pay contributors a stake in the model that earns its usage fees.
+
+    Chain commands use the `localhost` network by default: start it with `openledger node`, then
+    `openledger deploy`. `openledger demo` runs everything on an in-process chain."""
 
 
 def _register_commands() -> None:
-    from openledger_chain.cli import attribute
+    from openledger_chain.cli import attribute, build, contribute, demo, deploy, fees, model, node, rounds
 
-    main.add_command(attribute.attribute)
+    for command in (
+        build.compile_command, node.node, deploy.deploy, model.model, contribute.contribute,
+        contribute.contributions, fees.usage, fees.fees, fees.faucet, rounds.round_group, rounds.claim,
+        attribute.attribute, demo.demo,
+    ):
+        main.add_command(command)
 
 
 _register_commands()

@@ -1,17 +1,142 @@
-"""Shared CLI plumbing: the console, `abort`, and the options every chain command takes."""
+"""Shared CLI plumbing: the consoles, `abort`, the options every chain command takes, and the
+error boundary that turns library errors into one-line messages."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import functools
+import json
+import os
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
+from rich.table import Table
 
-console = Console()
+from openledger_chain.errors import OpenLedgerError
+
+# Wide enough for addresses and hashes when output goes to a file or a pipe (rich assumes 80 there).
+_PIPE_WIDTH = 200
+console = Console(width=None if Console().is_terminal else _PIPE_WIDTH)
 err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def abort(message: str, exit_code: int = 1) -> NoReturn:
     """Print a one-line error to stderr and exit with `exit_code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
     raise SystemExit(exit_code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn an `OpenLedgerError` into a one-line error with its exit code (traceback only with -v)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OpenLedgerError as exc:
+            if os.environ.get("OPENLEDGER_DEBUG"):
+                raise
+            abort(str(exc).replace("[", "\\["), exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def network_options(func: F) -> F:
+    """--network and --rpc-url, passed on as `network` and `rpc_url`."""
+    func = click.option(
+        "--rpc-url", envvar="OPENLEDGER_RPC_URL", default=None,
+        help="JSON-RPC URL of the node (overrides the network's default URL).",
+    )(func)
+    func = click.option(
+        "--network", "-n", envvar="OPENLEDGER_NETWORK", default="localhost", show_default=True,
+        help="Deployment to use: `localhost` (openledger node) or a name of your own with --rpc-url.",
+    )(func)
+    return func
+
+
+def account_options(func: F) -> F:
+    """--keystore, --key-env and --dev-account: where the signing key comes from."""
+    func = click.option(
+        "--dev-account", type=int, default=None,
+        help="Index 0-9 of a dev-mnemonic account (local chains only). Default: 0 when no key is given.",
+    )(func)
+    func = click.option(
+        "--key-env", default=None, metavar="VAR",
+        help="Name of an environment variable holding the private key.",
+    )(func)
+    func = click.option(
+        "--keystore", type=click.Path(path_type=Path), default=None,
+        help="Encrypted keystore file (password from OPENLEDGER_KEYSTORE_PASSWORD).",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
+
+
+def resolve_account(
+    chain: Any, keystore: Path | None, key_env: str | None, dev_account: int | None, default_dev: int = 0
+) -> LocalAccount:
+    """The signing account; with no key given, dev account `default_dev` (each command's usual role)."""
+    from openledger_chain.chain import load_account
+
+    if dev_account is None and keystore is None and key_env is None:
+        dev_account = default_dev
+    return load_account(
+        chain,
+        keystore=keystore,
+        password=os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD"),
+        key_env=key_env,
+        dev_index=dev_account,
+    )
+
+
+def open_ledger(network: str, rpc_url: str | None) -> Any:
+    """Connect to the network and load its checked deployment."""
+    from openledger_chain.chain import EMBEDDED, connect
+    from openledger_chain.contracts import OpenLedger
+    from openledger_chain.deployments import load_deployment
+
+    if network == EMBEDDED:
+        abort("the embedded chain lives only inside one process; use `openledger demo`, or start `openledger node`", 2)
+    chain = connect(network, rpc_url)
+    return OpenLedger(chain, load_deployment(chain))
+
+
+def parse_amount(text: str, decimals: int = 18) -> int:
+    """'1.5' -> 1.5 * 10**decimals base units; refuses negatives and excess precision."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        abort(f"amount {text!r} is not a number", 2)
+    scaled = value * (Decimal(10) ** decimals)
+    if value < 0 or scaled != scaled.to_integral_value():
+        abort(f"amount {text!r} must be non-negative with at most {decimals} decimals", 2)
+    return int(scaled)
+
+
+def format_amount(amount: int, decimals: int = 18) -> str:
+    text = f"{Decimal(amount) / (Decimal(10) ** decimals):,.{min(decimals, 6)}f}"
+    return text
+
+
+def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
+    """Render rows as a rich table, or as JSON with --json."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if title:
+        console.print(f"[bold]{title}[/]", highlight=False)
+    table = Table()
+    for column in rows[0].keys() if rows else []:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

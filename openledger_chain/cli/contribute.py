@@ -1,0 +1,77 @@
+"""`openledger contribute` and `openledger contributions list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from eth_utils import keccak
+
+from openledger_chain.cli.options import (
+    abort,
+    account_options,
+    console,
+    handle_errors,
+    json_option,
+    network_options,
+    open_ledger,
+    print_rows,
+    resolve_account,
+)
+
+KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
+
+
+@click.command("contribute", short_help="Hash a file and register it as a contribution to a model.")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True, help="Model id.")
+@click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True)
+@click.option("--uri", default=None, help="Where the oracle fetches the file (default: its file:// URI).")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@json_option
+@handle_errors
+def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+               model_id: int, kind: str, uri: str | None, path: Path, as_json: bool) -> None:
+    """Register PATH as a contribution of KIND to the model, pinned by the keccak256 of its bytes.
+    The first registration of a content hash for a model wins. Prints the contribution id."""
+    from openledger_chain.types import ContributionKind
+
+    if not path.is_file():
+        abort(f"file {path} not found", 2)
+    ledger = open_ledger(network, rpc_url)
+    contributor = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    content_hash = keccak(path.read_bytes())
+    contribution_id, receipt = ledger.register_contribution(
+        contributor, model_id, ContributionKind.parse(kind), content_hash, uri or path.resolve().as_uri()
+    )
+    if as_json:
+        print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex()}], True)
+        return
+    console.print(f"contribution {contribution_id} registered: {kind} 0x{content_hash.hex()} by "
+                  f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False)
+
+
+@click.group("contributions", short_help="List registered contributions.")
+def contributions() -> None:
+    """Contributions as the registry's events record them."""
+
+
+@contributions.command("list", short_help="List a model's contributions.")
+@network_options
+@click.option("--model", "model_id", type=int, default=None, help="Only this model.")
+@json_option
+@handle_errors
+def list_contributions(network: str, rpc_url: str | None, model_id: int | None, as_json: bool) -> None:
+    """List contributions (all models, or --model), oldest first, with withdrawals marked."""
+    ledger = open_ledger(network, rpc_url)
+    rows = [
+        {"id": c.contribution_id, "model": c.model_id, "kind": c.kind.name.lower(), "contributor": c.contributor,
+         "content hash": "0x" + c.content_hash.hex(), "uri": c.uri, "block": c.block_number,
+         "withdrawn": "yes" if c.withdrawn else ""}
+        for c in ledger.contributions(model_id)
+    ]
+    if not rows and not as_json:
+        console.print("no contributions registered yet")
+        return
+    print_rows("contributions", rows, as_json)

@@ -1,0 +1,23 @@
+"""`openledger demo`: the whole flow on the embedded chain, in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from openledger_chain.cli.options import console, handle_errors, print_rows
+
+
+@click.command("demo", short_help="Run the end-to-end demo on the embedded chain.")
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=Path("out/demo"),
+              show_default=True, help="Where the demo writes its contribution files and round file.")
+@handle_errors
+def demo(workdir: Path) -> None:
+    """Deploy to an in-process chain, register a model and one contribution of each kind (including a
+    label flipper and a copier), pay usage fees, run an attribution round signed by 2 of 3 oracles,
+    finalize it, claim stake and withdraw fees."""
+    from openledger_chain.demo import run_demo
+
+    result = run_demo(workdir, lambda title, rows: print_rows(title, rows))
+    console.print(f"[green]demo complete[/]: round file {result.round_file}", highlight=False)

@@ -1,0 +1,62 @@
+"""`openledger deploy`: deploy the contracts and write deployments/<network>.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from openledger_chain.cli.options import (
+    abort,
+    account_options,
+    console,
+    handle_errors,
+    json_option,
+    network_options,
+    print_rows,
+    resolve_account,
+)
+
+
+@click.command("deploy", short_help="Deploy registry and distributor; write deployments/<network>.json.")
+@network_options
+@account_options
+@click.option("--oracle", "oracles", multiple=True, help="Oracle signer address (repeat). Default on local "
+              "chains: dev accounts 1-3.")
+@click.option("--threshold", type=int, default=None, help="Signatures needed per round (k). Default: 2, or 1 "
+              "with a single oracle.")
+@click.option("--challenge-window", type=int, default=3600, show_default=True, help="Seconds a guardian may veto.")
+@click.option("--guardian", default=None, help="Address allowed to veto rounds (default: the deployer).")
+@click.option("--force", is_flag=True, help="Redeploy even if a live deployment exists.")
+@click.option("--deployments-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("deployments"),
+              show_default=True)
+@json_option
+@handle_errors
+def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+           oracles: tuple[str, ...], threshold: int | None, challenge_window: int, guardian: str | None,
+           force: bool, deployments_dir: Path, as_json: bool) -> None:
+    """Deploy ContributionRegistry and RewardDistributor (plus a DevPaymentToken on local chains),
+    make the distributor the only stake minter, grant guardian and pauser roles, and record it all.
+
+    Re-running finds the existing deployment (same chain, same code) and does nothing; --force
+    redeploys."""
+    from openledger_chain.chain import connect, dev_accounts
+    from openledger_chain.deployments import ensure_deployment
+
+    chain = connect(network, rpc_url)
+    deployer = resolve_account(chain, keystore, key_env, dev_account)
+    if not oracles:
+        if not chain.is_local:
+            abort("name the oracle signers with --oracle (repeat it) on a non-local chain", 2)
+        oracles = tuple(a.address for a in dev_accounts()[1:4])
+    k = threshold if threshold is not None else min(2, len(oracles))
+    with console.status("deploying …") as status:
+        deployment, deployed = ensure_deployment(
+            chain, deployer, force=force, directory=deployments_dir, oracles=list(oracles), threshold=k,
+            challenge_window=challenge_window, guardian=guardian,
+            on_step=lambda text: status.update(text),
+        )
+    rows = [{"contract": name, "address": c.address, "block": c.block_number, "tx": c.tx_hash}
+            for name, c in deployment.contracts.items()]
+    print_rows(f"{'deployed' if deployed else 'already deployed'} on {network} (chain id {deployment.chain_id}); "
+               f"{deployment.config.threshold} of {len(deployment.config.oracles)} oracles sign rounds", rows, as_json)

@@ -1,0 +1,106 @@
+"""`openledger usage pay`, `openledger fees show|withdraw` and the local `openledger faucet`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from web3.logs import DISCARD
+
+from openledger_chain.cli.options import (
+    abort,
+    account_options,
+    console,
+    format_amount,
+    handle_errors,
+    json_option,
+    network_options,
+    open_ledger,
+    parse_amount,
+    print_rows,
+    resolve_account,
+)
+
+
+@click.group("usage", short_help="Pay usage fees for a model.")
+def usage() -> None:
+    """Usage fees: a consumer pays in the model's payment token; the model's contributorShareBps goes
+    to stake holders (held for the first holders while no stake exists), the rest to the owner."""
+
+
+@usage.command("pay", short_help="Pay AMOUNT of usage fees for a model.")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@click.argument("amount")
+@handle_errors
+def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+        model_id: int, amount: str) -> None:
+    """Approve and pay AMOUNT (in whole payment tokens, e.g. 12.5) for MODEL."""
+    ledger = open_ledger(network, rpc_url)
+    payer = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
+    receipt = ledger.pay_usage(payer, model_id, parse_amount(amount))
+    (event,) = ledger.registry.events.UsagePaid().process_receipt(receipt, errors=DISCARD)
+    args = event["args"]
+    console.print(f"paid {format_amount(args['amount'])}: {format_amount(args['ownerAmount'])} to the owner, "
+                  f"{format_amount(args['holdersAmount'])} to stake holders (gas {receipt['gasUsed']})")
+
+
+@click.command("faucet", short_help="Mint dev payment tokens (local chains only).")
+@network_options
+@account_options
+@click.argument("amount", default="1000")
+@handle_errors
+def faucet(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+           amount: str) -> None:
+    """Mint AMOUNT of the deployment's DevPaymentToken to the signing account (default dev account 8)."""
+    ledger = open_ledger(network, rpc_url)
+    if not ledger.chain.is_local or ledger.dev_payment_token is None:
+        abort("the faucet exists only on local chains with a DevPaymentToken", 2)
+    account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
+    token = ledger.erc20(ledger.dev_payment_token)
+    ledger.chain.transact(token.functions.mint(account.address, parse_amount(amount)), account)
+    console.print(f"minted {amount} oUSD to {account.address}")
+
+
+@click.group("fees", short_help="Show and withdraw stake holders' usage fees.")
+def fees() -> None:
+    """Fees earned by stake holders of a model."""
+
+
+@fees.command("show", short_help="Where a model's usage fees went.")
+@network_options
+@click.option("--model", "model_id", type=int, required=True)
+@click.option("--account", "accounts", multiple=True, help="Also show this holder's withdrawable fees (repeat).")
+@json_option
+@handle_errors
+def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, ...], as_json: bool) -> None:
+    """Totals paid, sent to the owner, credited to stake holders, held for the first holders; and
+    per-holder withdrawable fees for each --account."""
+    ledger = open_ledger(network, rpc_url)
+    report = ledger.fee_report(model_id, accounts)
+    if as_json:
+        print_rows("", [report], True)
+        return
+    print_rows(f"usage fees of model {model_id}", [{
+        "paid": format_amount(report["paid"]), "to owner": format_amount(report["to_owner"]),
+        "to stake holders": format_amount(report["to_holders"]),
+        "held for first holders": format_amount(report["held_for_first_holders"]),
+        "stake supply": format_amount(report["stake_supply"]),
+    }])
+    if report["holders"]:
+        print_rows("withdrawable fees", [{"holder": a, "fees": format_amount(v)} for a, v in report["holders"].items()])
+
+
+@fees.command("withdraw", short_help="Withdraw your fees from a model's stake token.")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@handle_errors
+def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+             model_id: int) -> None:
+    """Send the signing account all fees its stake in MODEL has earned."""
+    ledger = open_ledger(network, rpc_url)
+    holder = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    amount, receipt = ledger.withdraw_fees(holder, model_id)
+    console.print(f"withdrew {format_amount(amount)} to {holder.address} (gas {receipt['gasUsed']})")

@@ -1,0 +1,99 @@
+"""`openledger model register|show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from eth_utils import keccak
+
+from openledger_chain.cli.options import (
+    abort,
+    account_options,
+    format_amount,
+    handle_errors,
+    json_option,
+    network_options,
+    open_ledger,
+    parse_amount,
+    print_rows,
+    resolve_account,
+)
+
+
+@click.group("model", short_help="Register and inspect models.")
+def model() -> None:
+    """Models: each has an owner, a spec (hash pinned on-chain), a payment token, the share of usage
+    fees paid to stake holders, an emission policy, and its own ERC-20 stake token."""
+
+
+@model.command("register", short_help="Register a model and deploy its stake token.")
+@network_options
+@account_options
+@click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The model spec (SPEC.json); its keccak256 is pinned on-chain.")
+@click.option("--spec-uri", default=None, help="Where others can fetch the spec (default: its file:// URI).")
+@click.option("--payment-token", default=None, help="ERC-20 that usage fees are paid in (default on local "
+              "chains: the deployment's DevPaymentToken).")
+@click.option("--share-bps", type=click.IntRange(0, 10_000), default=3_000, show_default=True,
+              help="Share of every usage fee paid to stake holders, in basis points.")
+@click.option("--emission-per-round", default="1000", show_default=True, help="Max stake minted per round (tokens).")
+@click.option("--max-emission", default="1000000", show_default=True, help="Max stake ever minted (tokens).")
+@click.option("--name", "token_name", default=None, help="Stake token name (default: '<spec file> stake').")
+@click.option("--symbol", default="STAKE", show_default=True, help="Stake token symbol.")
+@json_option
+@handle_errors
+def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+             spec_path: Path, spec_uri: str | None, payment_token: str | None, share_bps: int,
+             emission_per_round: str, max_emission: str, token_name: str | None, symbol: str, as_json: bool) -> None:
+    """Register a model owned by the signing account; prints the model id and stake token."""
+    from openledger_chain.types import ModelParams
+
+    if not spec_path.is_file():
+        abort(f"spec file {spec_path} not found", 2)
+    ledger = open_ledger(network, rpc_url)
+    owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
+    token = payment_token or ledger.dev_payment_token
+    if token is None:
+        abort("no payment token: give --payment-token ADDRESS (no DevPaymentToken on this network)", 2)
+    params = ModelParams(
+        spec_hash=keccak(spec_path.read_bytes()),
+        spec_uri=spec_uri or spec_path.resolve().as_uri(),
+        payment_token=token,
+        contributor_share_bps=share_bps,
+        emission_per_round=parse_amount(emission_per_round),
+        max_emission=parse_amount(max_emission),
+        name=token_name or f"{spec_path.stem} stake",
+        symbol=symbol,
+    )
+    registered, receipt = ledger.register_model(owner, params)
+    print_rows(f"registered model {registered.model_id}", [_model_row(registered)], as_json)
+
+
+@model.command("show", short_help="Show a registered model.")
+@network_options
+@click.argument("model_id", type=int)
+@json_option
+@handle_errors
+def show(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> None:
+    """Show MODEL_ID's owner, tokens, fee share, emission policy and latest final round."""
+    ledger = open_ledger(network, rpc_url)
+    registered = ledger.get_model(model_id)
+    root, round_id, cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
+    row = _model_row(registered) | {
+        "final round": round_id, "stake emitted": format_amount(cumulative), "merkle root": "0x" + bytes(root).hex()
+    }
+    print_rows(f"model {model_id}", [row], as_json)
+
+
+def _model_row(m) -> dict[str, object]:  # noqa: ANN001 - openledger_chain.types.Model
+    return {
+        "model": m.model_id,
+        "owner": m.owner,
+        "stake token": m.stake_token,
+        "payment token": m.payment_token,
+        "holders' share": f"{m.contributor_share_bps / 100:g}%",
+        "per round": format_amount(m.emission_per_round),
+        "max": format_amount(m.max_emission),
+        "spec hash": "0x" + m.spec_hash.hex(),
+    }

@@ -1,0 +1,50 @@
+"""`openledger node`: a real local chain (anvil from npm) with the dev accounts."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import click
+
+from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
+from openledger_chain.cli.options import abort, console
+
+
+def find_anvil(project_root: Path) -> Path | None:
+    """The anvil binary shipped by the npm package @foundry-rs/anvil in node_modules."""
+    for candidate in sorted((project_root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@click.command("node", short_help="Run a local chain (anvil) on 127.0.0.1:8545 with the dev accounts.")
+@click.option("--port", type=int, default=8545, show_default=True)
+@click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each tx).")
+@click.option("--project-root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+def node(port: int, block_time: int | None, project_root: Path) -> None:
+    """Start anvil (npm package @foundry-rs/anvil, installed by `npm ci`) with the dev mnemonic and
+    chain id 31337, print the dev accounts, and run until Ctrl-C. Its state ends when it stops:
+    run `openledger deploy` again after a restart."""
+    anvil = find_anvil(project_root)
+    if anvil is None:
+        abort(f"anvil not found under {project_root / 'node_modules'}; run `npm ci` in the project folder", 2)
+    args = [str(anvil), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337",
+            "--mnemonic", DEV_MNEMONIC, "--accounts", "10", "--silent"]
+    if block_time:
+        args += ["--block-time", str(block_time)]
+    process = subprocess.Popen(args)
+    console.print(f"local chain on http://127.0.0.1:{port} (chain id 31337); Ctrl-C stops it")
+    for index, account in enumerate(dev_accounts()):
+        role = {0: "deployer", 1: "oracle", 2: "oracle", 3: "oracle", 4: "model owner"}.get(index, "")
+        console.print(f"  --dev-account {index}  {account.address}  {role}", highlight=False)
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        console.print("node stopped")
+    if process.returncode not in (0, -signal.SIGINT, 130, None):
+        abort(f"anvil exited with code {process.returncode} (is port {port} already in use?)")

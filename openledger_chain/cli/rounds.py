@@ -1,0 +1,172 @@
+"""`openledger round propose|sign|submit|finalize|veto` and `openledger claim`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from web3.logs import DISCARD
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from openledger_chain.cli.options import (
+    account_options,
+    console,
+    err_console,
+    format_amount,
+    handle_errors,
+    network_options,
+    open_ledger,
+    print_rows,
+    resolve_account,
+)
+
+ROUND_FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.group("round", short_help="Attribution rounds: propose, sign (k of n), submit, finalize.")
+def round_group() -> None:
+    """An attribution round turns measured contribution values into stake. One operator proposes a
+    round file, each oracle checks and signs it, anyone submits it and publishes its score list;
+    after the challenge window (a guardian may veto) anyone finalizes it, and contributors claim."""
+
+
+@round_group.command("propose", short_help="Run attribution and write the next round file.")
+@network_options
+@click.option("--model", "model_id", type=int, required=True)
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The model's spec file (must hash to its registered spec hash).")
+@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Evaluation CSV.")
+@click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
+@click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
+@click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("rounds"), show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="Base folder for contributions registered with relative URIs.")
+@handle_errors
+def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
+            seed: int | None, rounds_dir: Path, data_dir: Path) -> None:
+    """Fetch the model's active contributions, check each against its registered content hash, value
+    them with the spec's method, allocate the emission, build the cumulative Merkle tree and write the
+    (unsigned) round file."""
+    from openledger_chain.cli.options import parse_amount
+    from openledger_chain.oracle import propose_round
+
+    ledger = open_ledger(network, rpc_url)
+    with _progress() as progress:
+        task = progress.add_task("attribution", total=None)
+        path, round_file = propose_round(
+            ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
+            emission=parse_amount(emission) if emission is not None else None, seed=seed,
+            progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
+        )
+    excluded = [i for i in round_file.body["inputs"] if "excluded" in i]
+    for item in excluded:
+        err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)
+    _print_scores(round_file)
+    console.print(f"wrote {path} (round {round_file.round.round_id}, root {round_file.body['merkleRoot']}); "
+                  "next: each oracle runs `openledger round sign`", highlight=False)
+
+
+@round_group.command("sign", short_help="Check a round file and add this oracle's signature.")
+@network_options
+@account_options
+@click.argument("round_file", type=ROUND_FILE)
+@handle_errors
+def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+         round_file: Path) -> None:
+    """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor) and
+    add the signing oracle's EIP-712 signature. Default key: dev account 1 (an oracle on local chains)."""
+    from openledger_chain.oracle import sign_round_file
+
+    ledger = open_ledger(network, rpc_url)
+    oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
+    signed = sign_round_file(ledger, round_file, oracle)
+    threshold = ledger.distributor.functions.threshold().call()
+    console.print(f"{oracle.address} signed; {len(signed.signatures)} of {threshold} signatures needed", highlight=False)
+
+
+@round_group.command("submit", short_help="Submit a signed round and publish its score list on-chain.")
+@network_options
+@account_options
+@click.argument("round_file", type=ROUND_FILE)
+@click.option("--chunk", type=click.IntRange(1, 2000), default=200, show_default=True, help="Score entries per tx.")
+@handle_errors
+def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+           round_file: Path, chunk: int) -> None:
+    """Submit ROUND_FILE with its oracle signatures (ascending signer order) and publish every score
+    entry in chunks. Safe to re-run: a round already pending or final is never posted twice."""
+    from openledger_chain.oracle import submit_round_file
+
+    ledger = open_ledger(network, rpc_url)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account)
+    with _progress() as progress:
+        task = progress.add_task("publish scores", total=None)
+        result = submit_round_file(ledger, round_file, sender, chunk=chunk,
+                                   progress=lambda _s, done, total: progress.update(task, completed=done, total=total))
+    if not result.submitted and result.published_entries == 0:
+        console.print("round already submitted and published (or final): nothing to do")
+        return
+    window = ledger.distributor.functions.challengeWindow().call()
+    console.print(f"{'submitted; ' if result.submitted else ''}published {result.published_entries} score entries "
+                  f"in {len(result.receipts)} transactions; finalize after the {window} s challenge window")
+
+
+@round_group.command("finalize", short_help="Finalize a model's pending round after its challenge window.")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@handle_errors
+def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+             model_id: int) -> None:
+    """Make the model's pending round final; its root becomes claimable."""
+    from openledger_chain.oracle import finalize_round
+
+    ledger = open_ledger(network, rpc_url)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account)
+    receipt = finalize_round(ledger, model_id, sender)
+    (event,) = ledger.distributor.events.RoundFinalized().process_receipt(receipt, errors=DISCARD)
+    console.print(f"round {event['args']['roundId']} of model {model_id} is final; contributors can claim")
+
+
+@round_group.command("veto", short_help="Veto a model's pending round (guardian only).")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@handle_errors
+def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+         model_id: int) -> None:
+    """Veto the pending round during its challenge window; the same signed round can never return."""
+    ledger = open_ledger(network, rpc_url)
+    guardian = resolve_account(ledger.chain, keystore, key_env, dev_account)
+    ledger.chain.transact(ledger.distributor.functions.vetoRound(model_id), guardian)
+    console.print(f"vetoed the pending round of model {model_id}")
+
+
+@click.command("claim", short_help="Claim your stake with a proof from the latest final round file.")
+@network_options
+@account_options
+@click.argument("round_file", type=ROUND_FILE)
+@click.option("--account", "account", default=None, help="Claim for this address (stake always goes to it; "
+              "default: the signing account).")
+@handle_errors
+def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+          round_file: Path, account: str | None) -> None:
+    """Mint the stake ROUND_FILE allocates to the account, less what it already claimed."""
+    from openledger_chain.oracle import claim_from_round_file
+
+    ledger = open_ledger(network, rpc_url)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    amount, receipt = claim_from_round_file(ledger, round_file, account or sender.address, sender)
+    console.print(f"claimed {format_amount(amount)} stake for {account or sender.address} (gas {receipt['gasUsed']})",
+                  highlight=False)
+
+
+def _print_scores(round_file) -> None:  # noqa: ANN001 - oracle.RoundFile
+    rows = [{"account": s["account"], "score": f"{int(s['score']) / 10**18:+.6f}", "stake": format_amount(int(s["amount"]))}
+            for s in round_file.body["scores"]]
+    print_rows(f"round {round_file.round.round_id} of model {round_file.round.model_id}", rows)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                    transient=True)

@@ -1,0 +1,176 @@
+"""The end-to-end demo on the embedded chain, as a sequence of steps a person can follow.
+
+Deploy -> register a model -> register contributions of every kind -> pay usage fees while no stake
+exists (held for the first holders) -> an attribution round signed by 2 of 3 oracles, its score list
+published on-chain, finalized after the challenge window -> every contributor claims its stake (and
+with it the held fees) -> more usage fees -> a contributor withdraws its fees.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from openledger_chain.chain import Chain, connect, dev_accounts
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.deployments import ensure_deployment
+from openledger_chain.oracle import (
+    claim_from_round_file,
+    finalize_round,
+    propose_round,
+    sign_owner_attestation,
+    sign_round_file,
+    submit_round_file,
+)
+from openledger_chain.types import ContributionKind, ModelParams
+
+EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "attribution"
+TOKEN = 10**18
+CHALLENGE_WINDOW = 3600
+
+# (name, kind, file in examples/attribution); compute and evaluation claims are written by the demo,
+# since they carry the model owner's signature over the model id.
+CONTRIBUTIONS = [
+    ("alice", ContributionKind.DATA, "alice.csv"),
+    ("bob", ContributionKind.DATA, "bob.csv"),
+    ("carol", ContributionKind.DATA, "carol.csv"),
+    ("mallory", ContributionKind.DATA, "mallory.csv"),  # flipped labels
+    ("annie", ContributionKind.ANNOTATION, "annie.csv"),
+    ("copycat", ContributionKind.DATA, "copycat.csv"),  # alice's rows with a little jitter
+    ("tuner", ContributionKind.FINETUNE, "recipe.json"),
+    ("gpu", ContributionKind.COMPUTE, None),
+    ("evaluator", ContributionKind.EVALUATION, None),
+]
+
+Step = Callable[[str, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    model_id: int
+    round_file: Path
+    stake: dict[str, int]
+    fees_withdrawn: int
+
+
+def contributor_account(name: str) -> LocalAccount:
+    """A deterministic demo key per contributor name (never use such keys outside a local chain)."""
+    return Account.from_key(keccak(text=f"openledger demo contributor {name}"))
+
+
+def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResult:
+    """Run the whole demo; `step(title, rows)` is called after each stage with rows to show."""
+    chain = chain or connect("embedded")
+    dev = dev_accounts()
+    deployer, oracles, owner, payer = dev[0], dev[1:4], dev[4], dev[8]
+    people = {name: contributor_account(name) for name, _, _ in CONTRIBUTIONS}
+
+    deployment, _ = ensure_deployment(
+        chain, deployer, oracles=[o.address for o in oracles], threshold=2, challenge_window=CHALLENGE_WINDOW
+    )
+    ledger = OpenLedger(chain, deployment)
+    step("Deployed contracts (embedded chain)", [
+        {"contract": name, "address": c.address, "block": c.block_number} for name, c in deployment.contracts.items()
+    ] + [{"contract": "oracles (2 of 3 must sign)", "address": ", ".join(o.address for o in oracles), "block": ""}])
+    for account in people.values():
+        chain.send({"to": account.address, "value": 10 * TOKEN, "gas": 21_000, "nonce": chain._nonce(deployer),
+                    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "chainId": chain.chain_id}, deployer)
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    data_dir = workdir / "contributions"
+    data_dir.mkdir(exist_ok=True)
+    spec_path = workdir / "spec.json"
+    shutil.copyfile(EXAMPLE_DIR / "spec.json", spec_path)
+    eval_path = workdir / "eval.csv"
+    shutil.copyfile(EXAMPLE_DIR / "eval.csv", eval_path)
+
+    payment_token = deployment.address("DevPaymentToken")
+    model, _ = ledger.register_model(owner, ModelParams(
+        spec_hash=keccak(spec_path.read_bytes()),
+        spec_uri=spec_path.resolve().as_uri(),
+        payment_token=payment_token,
+        contributor_share_bps=3_000,
+        emission_per_round=1_000 * TOKEN,
+        max_emission=1_000_000 * TOKEN,
+        name="Breast-cancer classifier stake",
+        symbol="BCSTAKE",
+    ))
+    step(f"Registered model {model.model_id}", [{
+        "owner": model.owner, "stake token": model.stake_token, "fees to stake holders": "30%",
+        "stake per round": f"{model.emission_per_round // TOKEN} STAKE",
+    }])
+
+    rows = []
+    for name, kind, filename in CONTRIBUTIONS:
+        path = data_dir / (filename or f"{name}.json")
+        if filename:
+            shutil.copyfile(EXAMPLE_DIR / filename, path)
+        else:
+            units = 120 if kind is ContributionKind.COMPUTE else 40
+            attestation = sign_owner_attestation(owner, model.model_id, kind.name.lower(), people[name].address, units)
+            path.write_text(json.dumps({"units": units, "attestation": attestation}, indent=2) + "\n")
+        content_hash = keccak(path.read_bytes())
+        contribution_id, receipt = ledger.register_contribution(
+            people[name], model.model_id, kind, content_hash, path.resolve().as_uri()
+        )
+        rows.append({"id": contribution_id, "contributor": name, "kind": kind.name.lower(),
+                     "content hash": "0x" + content_hash.hex()[:16] + "…", "gas": receipt["gasUsed"]})
+    step("Registered contributions (one of each kind; mallory flips labels, copycat copies alice)", rows)
+
+    token = ledger.erc20(payment_token)
+    chain.transact(token.functions.mint(payer.address, 1_000 * TOKEN), payer)
+    ledger.pay_usage(payer, model.model_id, 100 * TOKEN)
+    report = ledger.fee_report(model.model_id)
+    step("Usage fees paid before any stake exists", [{
+        "paid": _fmt(report["paid"]), "to owner": _fmt(report["to_owner"]),
+        "held for first stake holders": _fmt(report["held_for_first_holders"]),
+    }])
+
+    rounds_dir = workdir / "rounds"
+    round_path, round_file = propose_round(
+        ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir
+    )
+    for oracle in oracles[:2]:
+        sign_round_file(ledger, round_path, oracle)
+    submitted = submit_round_file(ledger, round_path, deployer)
+    names = {a.address: n for n, a in people.items()}
+    step(f"Round 1 proposed, signed by 2 of 3 oracles, submitted; {submitted.published_entries} scores published on-chain", [
+        {"contributor": names.get(s["account"], s["account"]), "score": f"{int(s['score']) / TOKEN:+.4f}",
+         "stake": _fmt(int(s["amount"]))}
+        for s in round_file.body["scores"]
+    ])
+
+    chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
+    finalize_round(ledger, model.model_id, deployer)
+    stake: dict[str, int] = {}
+    for name, account in people.items():
+        if account.address in round_file.cumulative:
+            amount, _ = claim_from_round_file(ledger, round_path, account.address, account)
+            stake[name] = amount
+    ledger.pay_usage(payer, model.model_id, 50 * TOKEN)
+    step("Finalized after the challenge window; contributors claimed stake; 50 more paid in fees", [
+        {"contributor": name, "stake": _fmt(amount),
+         "fees earned": _fmt(ledger.fees_of(model.model_id, people[name].address))}
+        for name, amount in stake.items()
+    ])
+
+    best = max(stake, key=lambda n: stake[n])
+    withdrawn, _ = ledger.withdraw_fees(people[best], model.model_id)
+    report = ledger.fee_report(model.model_id)
+    step(f"{best} withdrew its fees", [{
+        "withdrawn": _fmt(withdrawn), "total paid": _fmt(report["paid"]), "owner received": _fmt(report["to_owner"]),
+        "held": _fmt(report["held_for_first_holders"]), "stake supply": _fmt(report["stake_supply"]),
+    }])
+    return DemoResult(model.model_id, round_path, stake, withdrawn)
+
+
+def _fmt(amount: int) -> str:
+    return f"{amount / TOKEN:,.4f}"

@@ -1,0 +1,451 @@
+"""The attribution round pipeline:
+gather -> verify hashes -> attribute -> allocate -> tree -> sign -> submit -> publish -> finalize.
+
+The steps are separate functions because in production they run in different hands: one operator
+proposes a round file, every oracle checks and signs it (k of n), anyone submits it, publishes its
+score list and, after the challenge window, finalizes it; contributors claim from the same file.
+
+A round file is JSON: `{"body": {...}, "roundFileHash": "0x..", "signatures": [...]}`; the hash is
+keccak256 of the canonical encoding of `body` (sorted keys, no spaces, integers as decimal strings),
+and it is part of the signed round, so a signature covers every score and every input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from openledger_chain import __version__
+from openledger_chain.attribution import AttestedClaim, Contribution, Verifier, attribute
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.rewards import SCORE_SCALE
+from openledger_chain.rounds import (
+    Round,
+    ScoreEntry,
+    canonical_hash,
+    order_signatures,
+    round_digest,
+    scores_hash,
+    sign_round,
+    sorted_score_entries,
+)
+
+LEAF_ENCODING = ["address", "uint256"]
+ROUND_FILE_VERSION = 1
+DEFAULT_CHUNK = 200
+Progress = Callable[[str, int, int], None]
+
+
+class RoundError(OpenLedgerError):
+    """A round file is inconsistent, or the round cannot proceed in its current on-chain state."""
+
+
+@dataclass(frozen=True)
+class RoundFile:
+    """A proposed (and possibly signed) round, as stored on disk."""
+
+    body: dict[str, Any]
+    round_file_hash: bytes
+    signatures: tuple[bytes, ...] = ()
+
+    @property
+    def round(self) -> Round:
+        b = self.body
+        return Round(
+            model_id=int(b["modelId"]),
+            round_id=int(b["roundId"]),
+            merkle_root=bytes.fromhex(b["merkleRoot"][2:]),
+            emission=int(b["emission"]),
+            cumulative_emission=int(b["cumulativeEmission"]),
+            scores_hash=bytes.fromhex(b["scoresHash"][2:]),
+            method_hash=bytes.fromhex(b["methodHash"][2:]),
+            round_file_hash=self.round_file_hash,
+        )
+
+    @property
+    def score_entries(self) -> list[ScoreEntry]:
+        return [ScoreEntry(s["account"], int(s["score"]), int(s["amount"])) for s in self.body["scores"]]
+
+    @property
+    def cumulative(self) -> dict[str, int]:
+        return {c["account"]: int(c["amount"]) for c in self.body["cumulative"]}
+
+    def tree(self) -> StandardMerkleTree:
+        return StandardMerkleTree.load(self.body["tree"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "body": self.body,
+            "roundFileHash": "0x" + self.round_file_hash.hex(),
+            "signatures": ["0x" + s.hex() for s in self.signatures],
+        }
+
+
+# ----- files
+
+
+def round_file_path(rounds_dir: Path, network: str, model_id: int, round_id: int) -> Path:
+    return rounds_dir / network / f"model-{model_id}" / f"round-{round_id}.json"
+
+
+def write_round_file(path: Path, round_file: RoundFile) -> None:
+    """Write atomically, so an interrupted run never leaves half a round file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(round_file.to_json(), handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def read_round_file(path: Path) -> RoundFile:
+    """Read a round file and check that its body hashes to its `roundFileHash`.
+
+    Raises:
+        InputError: missing, malformed, or tampered file.
+    """
+    if not path.is_file():
+        raise InputError(f"round file {path} not found")
+    try:
+        data = json.loads(path.read_text())
+        body = data["body"]
+        stated = bytes.fromhex(data["roundFileHash"].removeprefix("0x"))
+        signatures = tuple(bytes.fromhex(s.removeprefix("0x")) for s in data.get("signatures", []))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"round file {path} is malformed ({exc})") from exc
+    actual = canonical_hash(body)
+    if actual != stated:
+        raise InputError(f"round file {path} was altered: its body hashes to 0x{actual.hex()}, not 0x{stated.hex()}")
+    return RoundFile(body, stated, signatures)
+
+
+# ----- propose
+
+
+def gather_manifest(ledger: OpenLedger, model_id: int, base_dir: Path) -> tuple[list[Contribution], list[dict[str, Any]]]:
+    """Fetch every active contribution of the model and check it against its registered content hash.
+
+    Returns (manifest for the attribution engine, the round file's `inputs`). A contribution whose
+    file is missing or does not match its hash is left out and listed with the reason.
+    """
+    manifest: list[Contribution] = []
+    inputs: list[dict[str, Any]] = []
+    for c in ledger.contributions(model_id):
+        if c.withdrawn:
+            continue
+        entry = {
+            "id": str(c.contribution_id),
+            "contributor": c.contributor,
+            "kind": c.kind.name.lower(),
+            "contentHash": "0x" + c.content_hash.hex(),
+            "uri": c.uri,
+        }
+        path = _local_path(c.uri, base_dir)
+        if path is None or not path.is_file():
+            inputs.append(entry | {"excluded": "file not found"})
+            continue
+        if keccak(path.read_bytes()) != c.content_hash:
+            inputs.append(entry | {"excluded": "content hash mismatch"})
+            continue
+        inputs.append(entry)
+        manifest.append(Contribution(entry["id"], c.contributor, entry["kind"], path, len(manifest)))
+    return manifest, inputs
+
+
+def propose_round(
+    ledger: OpenLedger,
+    model_id: int,
+    *,
+    spec_path: Path,
+    eval_path: Path,
+    rounds_dir: Path,
+    data_dir: Path = Path("."),
+    emission: int | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Path, RoundFile]:
+    """Run attribution for the model's next round and write the unsigned round file.
+
+    Raises:
+        InputError: the spec does not match the model's registered spec hash, or bad inputs.
+        RoundError: a round is already pending, or the previous round file is missing.
+    """
+    model = ledger.get_model(model_id)
+    spec_bytes = spec_path.read_bytes() if spec_path.is_file() else None
+    if spec_bytes is None:
+        raise InputError(f"spec file {spec_path} not found")
+    if keccak(spec_bytes) != model.spec_hash:
+        raise InputError(
+            f"{spec_path} hashes to 0x{keccak(spec_bytes).hex()}, but model {model_id} registered spec hash "
+            f"0x{model.spec_hash.hex()}; use the model's registered spec"
+        )
+    pending = ledger.distributor.functions.pendingRound(model_id).call()
+    if pending[7] != 0:
+        raise RoundError(f"model {model_id} already has round {pending[7]} pending; finalize or veto it first")
+    _, last_round_id, last_cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
+    round_id = last_round_id + 1
+    previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
+
+    emission = model.emission_per_round if emission is None else emission
+    manifest, inputs = gather_manifest(ledger, model_id, data_dir)
+    if not manifest:
+        raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
+    try:
+        spec = json.loads(spec_bytes)
+    except ValueError as exc:
+        raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
+    report = attribute(
+        spec,
+        manifest,
+        eval_path,
+        emission=emission,
+        seed=seed,
+        verifier=owner_verifier(model_id, model.owner),
+        progress=progress,
+    )
+    allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
+
+    cumulative = dict(previous)
+    for account, amount in allocations.items():
+        cumulative[account] = cumulative.get(account, 0) + amount
+    leaves = sorted(((a, v) for a, v in cumulative.items() if v > 0), key=lambda leaf: int(leaf[0], 16))
+    tree = StandardMerkleTree.of([list(leaf) for leaf in leaves], LEAF_ENCODING)
+    entries = sorted_score_entries(
+        ScoreEntry(c.address, _fixed_point_floor(c.value), allocations.get(to_checksum_address(c.address), 0))
+        for c in report.contributors
+    )
+    method = dict(report.method) | {
+        "package": "openledger-chain",
+        "packageVersion": __version__,
+        "specHash": "0x" + model.spec_hash.hex(),
+        "evalHash": "0x" + keccak(eval_path.read_bytes()).hex(),
+        "scoreScale": SCORE_SCALE,
+    }
+    body = {
+        "version": ROUND_FILE_VERSION,
+        "chainId": ledger.chain.chain_id,
+        "distributor": ledger.distributor.address,
+        "registry": ledger.registry.address,
+        "modelId": model_id,
+        "roundId": round_id,
+        "method": method,
+        "methodHash": "0x" + canonical_hash(method).hex(),
+        "utility": report.utility,
+        "inputs": inputs,
+        "contributions": report.to_json()["contributions"],
+        "scores": [{"account": e.account, "score": e.score, "amount": e.amount} for e in entries],
+        "scoresHash": "0x" + scores_hash(entries).hex(),
+        "emission": emission,
+        "cumulativeEmission": last_cumulative + emission,
+        "cumulative": [{"account": a, "amount": v} for a, v in leaves],
+        "merkleRoot": tree.root,
+        "tree": tree.dump(),
+    }
+    round_file = RoundFile(body, canonical_hash(body))
+    path = round_file_path(rounds_dir, ledger.chain.network, model_id, round_id)
+    write_round_file(path, round_file)
+    return path, round_file
+
+
+def owner_attestation_message(model_id: int, kind: str, contributor: str, units: int) -> str:
+    """What a model owner signs (EIP-191) to attest compute or evaluation units for a contributor.
+
+    It names the model, kind, contributor and units, so it cannot be moved to another model,
+    contributor or amount; the attribution engine counts each signature once, so it cannot be
+    reused for a second contribution either.
+    """
+    return (
+        "OpenLedger attestation\n"
+        f"model: {model_id}\nkind: {kind}\ncontributor: {contributor.lower()}\nunits: {units}"
+    )
+
+
+def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:
+    """The `attestation` object of a compute or evaluation claim file."""
+    message = encode_defunct(text=owner_attestation_message(model_id, kind, contributor, units))
+    return {"signer": owner.address, "signature": "0x" + bytes(owner.sign_message(message).signature).hex()}
+
+
+def owner_verifier(model_id: int, owner: str) -> Verifier:
+    """Accept a compute/evaluation claim only if the model's owner signed exactly its units."""
+
+    def verify(claim: AttestedClaim) -> bool:
+        message = encode_defunct(text=owner_attestation_message(model_id, claim.kind, claim.contributor, claim.units))
+        try:
+            signer = Account.recover_message(message, signature=bytes.fromhex(claim.signature.removeprefix("0x")))
+        except (ValueError, TypeError):
+            return False
+        return signer == to_checksum_address(owner)
+
+    return verify
+
+
+def _previous_cumulative(ledger: OpenLedger, rounds_dir: Path, model_id: int, last_round_id: int) -> dict[str, int]:
+    if last_round_id == 0:
+        return {}
+    path = round_file_path(rounds_dir, ledger.chain.network, model_id, last_round_id)
+    previous = read_round_file(path)
+    root, *_ = ledger.distributor.functions.finalizedRound(model_id).call()
+    if previous.round.merkle_root != bytes(root):
+        raise RoundError(f"{path} does not hold the finalized root of round {last_round_id}; restore the right file")
+    return previous.cumulative
+
+
+def _fixed_point_floor(value: float) -> int:
+    return (Fraction(value) * SCORE_SCALE).__floor__()
+
+
+def _local_path(uri: str, base_dir: Path) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "":
+        path = Path(uri)
+        return path if path.is_absolute() else base_dir / path
+    return None  # other schemes (ipfs://, https://) need a fetcher this toolkit does not ship yet
+
+
+# ----- sign
+
+
+def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
+    """Check what an oracle must check before signing: right chain and distributor, a tree whose root
+    is the stated root, cumulative amounts that add up, and a score list that hashes to `scoresHash`.
+
+    Raises:
+        RoundError: the first inconsistency found.
+    """
+    body = round_file.body
+    if int(body["chainId"]) != ledger.chain.chain_id:
+        raise RoundError(f"round file is for chain id {body['chainId']}, this node is {ledger.chain.chain_id}")
+    if to_checksum_address(body["distributor"]) != ledger.distributor.address:
+        raise RoundError(f"round file is for distributor {body['distributor']}, not {ledger.distributor.address}")
+    tree = round_file.tree()
+    if tree.root != body["merkleRoot"]:
+        raise RoundError(f"round file tree root {tree.root} differs from its merkleRoot {body['merkleRoot']}")
+    leaves = {to_checksum_address(a): int(v) for _, (a, v) in tree}
+    if leaves != {to_checksum_address(a): v for a, v in round_file.cumulative.items()}:
+        raise RoundError("round file tree leaves differ from its cumulative amounts")
+    if sum(leaves.values()) != int(body["cumulativeEmission"]):
+        raise RoundError("cumulative amounts do not add up to the cumulative emission")
+    entries = round_file.score_entries
+    if sum(e.amount for e in entries) != int(body["emission"]):
+        raise RoundError("score list amounts do not add up to the round's emission")
+    if "0x" + scores_hash(entries).hex() != body["scoresHash"]:
+        raise RoundError("score list does not hash to the round's scoresHash")
+    if "0x" + canonical_hash(body["method"]).hex() != body["methodHash"]:
+        raise RoundError("method manifest does not hash to the round's methodHash")
+
+
+def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount) -> RoundFile:
+    """Check the round file, add `oracle`'s EIP-712 signature to it and save it."""
+    round_file = read_round_file(path)
+    check_round_file(ledger, round_file)
+    if not ledger.distributor.functions.isOracle(oracle.address).call():
+        raise InputError(f"{oracle.address} is not an oracle of distributor {ledger.distributor.address}")
+    signature = sign_round(oracle.key, ledger.chain.chain_id, ledger.distributor.address, round_file.round)
+    signed = [s for s in round_file.signatures if s != signature] + [signature]
+    ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_file.round, signed)
+    updated = RoundFile(round_file.body, round_file.round_file_hash, tuple(s for _, s in ordered))
+    write_round_file(path, updated)
+    return updated
+
+
+# ----- submit, publish, finalize
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    submitted: bool  # False when this exact round was already pending or final (idempotent re-run)
+    published_entries: int
+    receipts: tuple[TxReceipt, ...]
+
+
+def submit_round_file(
+    ledger: OpenLedger, path: Path, sender: LocalAccount, *, chunk: int = DEFAULT_CHUNK, progress: Progress | None = None
+) -> SubmitResult:
+    """Submit the signed round (unless already there) and publish the rest of its score list.
+
+    Re-running is safe: a round already pending with the same digest is not posted again, entries
+    already published are skipped, and a round already final is reported as such.
+    """
+    round_file = read_round_file(path)
+    check_round_file(ledger, round_file)
+    round_ = round_file.round
+    _, finalized_id, _, _ = ledger.distributor.functions.finalizedRound(round_.model_id).call()
+    if finalized_id >= round_.round_id:
+        return SubmitResult(False, 0, ())
+    digest = round_digest(ledger.chain.chain_id, ledger.distributor.address, round_)
+    pending = ledger.distributor.functions.pendingRound(round_.model_id).call()
+    receipts: list[TxReceipt] = []
+    submitted = False
+    if pending[7] == 0:
+        ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_, round_file.signatures)
+        function = ledger.distributor.functions.submitRound(round_.as_tuple(), [s for _, s in ordered])
+        receipts.append(ledger.chain.transact(function, sender))
+        submitted = True
+        already = 0
+    elif bytes(pending[2]) == digest:
+        already = int(pending[10])
+    else:
+        raise RoundError(f"model {round_.model_id} has a different round {pending[7]} pending; wait for it or veto it")
+    entries = round_file.score_entries
+    for start in range(already, len(entries), chunk):
+        batch = [e.as_tuple() for e in entries[start : start + chunk]]
+        function = ledger.distributor.functions.publishScores(round_.model_id, round_.round_id, batch)
+        receipts.append(ledger.chain.transact(function, sender))
+        if progress:
+            progress("publish scores", min(start + chunk, len(entries)), len(entries))
+    return SubmitResult(submitted, len(entries) - already, tuple(receipts))
+
+
+def finalize_round(ledger: OpenLedger, model_id: int, sender: LocalAccount) -> TxReceipt:
+    return ledger.chain.transact(ledger.distributor.functions.finalizeRound(model_id), sender)
+
+
+# ----- claim
+
+
+def claim_from_round_file(ledger: OpenLedger, path: Path, account: str, sender: LocalAccount) -> tuple[int, TxReceipt]:
+    """Claim `account`'s stake with its proof from the round file; returns (amount minted, receipt).
+
+    Raises:
+        RoundError: the file is not the model's latest finalized round, or the account has no leaf.
+        ChainError: decoded revert (for example `RewardDistributorNothingToClaim`).
+    """
+    round_file = read_round_file(path)
+    round_ = round_file.round
+    root, finalized_id, _, _ = ledger.distributor.functions.finalizedRound(round_.model_id).call()
+    if finalized_id != round_.round_id or bytes(root) != round_.merkle_root:
+        raise RoundError(
+            f"{path} is round {round_.round_id}, but model {round_.model_id}'s latest final round is {finalized_id}; "
+            "claim with the latest final round file"
+        )
+    account = to_checksum_address(account)
+    tree = round_file.tree()
+    index = next((i for i, (a, _) in tree if to_checksum_address(a) == account), None)
+    if index is None:
+        raise RoundError(f"{account} has no stake in round {round_.round_id} of model {round_.model_id}; nothing to claim")
+    _, cumulative = tree.at(index) or (account, 0)
+    proof = [bytes.fromhex(p[2:]) for p in tree.get_proof(index)]
+    function = ledger.distributor.functions.claim(round_.model_id, account, int(cumulative), proof)
+    receipt = ledger.chain.transact(function, sender)
+    (event,) = ledger.distributor.events.Claimed().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["amount"]), receipt
+
