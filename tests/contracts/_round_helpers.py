@@ -1,0 +1,148 @@
+"""Build, sign, submit, publish and finalize distributor rounds on the embedded chain (tests and benchmarks).
+
+A round goes: per-account allocations -> cumulative leaves `(account, cumulativeAmount)` ->
+`StandardMerkleTree` -> score list (ascending accounts) -> `scores_hash` -> `Round` -> oracle
+signatures in strictly ascending signer order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3.types import TxReceipt
+
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.rounds import Round, ScoreEntry, order_signatures, scores_hash, sign_round, sorted_score_entries
+
+LEAF_ENCODING = ["address", "uint256"]
+METHOD_HASH = b"\x4d" * 32
+ROUND_FILE_HASH = b"\xf1" * 32
+
+
+@dataclass(frozen=True)
+class BuiltRound:
+    """A round with everything needed to submit, publish and claim it."""
+
+    round: Round
+    entries: list[ScoreEntry]
+    cumulative: dict[str, int]  # checksummed account -> cumulative amount, carried to the next round
+    leaves: dict[str, int]  # the tree's leaves: `cumulative` plus any `extra_leaves`
+    tree: StandardMerkleTree
+
+    def leaf(self, account: str) -> tuple[str, int, list[bytes]]:
+        """`(account, cumulativeAmount, proof)` for `account`'s claim."""
+        account = to_checksum_address(account)
+        amount = self.leaves[account]
+        proof = [bytes.fromhex(p[2:]) for p in self.tree.get_proof((account, amount))]
+        return account, amount, proof
+
+    def with_round(self, **changes: Any) -> BuiltRound:
+        """The same data with some `Round` fields replaced (e.g. `round_id=2`), for attack tests."""
+        return replace(self, round=replace(self.round, **changes))
+
+
+def build_round(
+    model_id: int,
+    round_id: int,
+    allocations: Mapping[str, int],
+    *,
+    previous: BuiltRound | None = None,
+    extra_leaves: Mapping[str, int] | None = None,
+) -> BuiltRound:
+    """Round `round_id` allocating `allocations` (account -> stake this round) on top of `previous`.
+
+    `extra_leaves` adds leaves to the tree only (not to the score list or the emission); the benchmark
+    uses it to claim from large trees without publishing as many scores.
+    """
+    cumulative = dict(previous.cumulative) if previous else {}
+    for account, amount in allocations.items():
+        key = to_checksum_address(account)
+        cumulative[key] = cumulative.get(key, 0) + amount
+    emission = sum(allocations.values())
+    prior = previous.round.cumulative_emission if previous else 0
+    leaves = {**cumulative, **{to_checksum_address(a): v for a, v in (extra_leaves or {}).items()}}
+    tree = StandardMerkleTree.of(sorted(leaves.items()), LEAF_ENCODING)
+    # Score = amount in whole tokens, an arbitrary but deterministic raw score.
+    entries = sorted_score_entries(ScoreEntry(to_checksum_address(a), v // 10**15 - 7, v) for a, v in allocations.items())
+    round_ = Round(
+        model_id=model_id,
+        round_id=round_id,
+        merkle_root=bytes.fromhex(tree.root[2:]),
+        emission=emission,
+        cumulative_emission=prior + emission,
+        scores_hash=scores_hash(entries),
+        method_hash=METHOD_HASH,
+        round_file_hash=ROUND_FILE_HASH,
+    )
+    return BuiltRound(round_, entries, cumulative, leaves, tree)
+
+
+def sign(
+    round_: Round, signers: Sequence[LocalAccount], chain_id: int, distributor: str, *, order: bool = True
+) -> list[bytes]:
+    """Each signer's signature of `round_`, in ascending signer order unless `order=False` (given order)."""
+    signatures = [sign_round(s.key, chain_id, distributor, round_) for s in signers]
+    if not order:
+        return signatures
+    return [signature for _, signature in order_signatures(chain_id, distributor, round_, signatures)]
+
+
+def submit(
+    ledger: OpenLedger,
+    built: BuiltRound,
+    signers: Sequence[LocalAccount],
+    sender: LocalAccount,
+    signatures: Sequence[bytes] | None = None,
+) -> TxReceipt:
+    if signatures is None:
+        signatures = sign(built.round, signers, ledger.chain.chain_id, ledger.distributor.address)
+    function = ledger.distributor.functions.submitRound(built.round.as_tuple(), list(signatures))
+    return ledger.chain.transact(function, sender)
+
+
+def publish(
+    ledger: OpenLedger, built: BuiltRound, sender: LocalAccount, chunk: int = 100, entries: Sequence[ScoreEntry] | None = None
+) -> list[TxReceipt]:
+    """Publish `entries` (default: the round's whole score list) in chunks of `chunk`."""
+    entries = built.entries if entries is None else entries
+    receipts = []
+    for start in range(0, len(entries), chunk):
+        part = [e.as_tuple() for e in entries[start : start + chunk]]
+        function = ledger.distributor.functions.publishScores(built.round.model_id, built.round.round_id, part)
+        receipts.append(ledger.chain.transact(function, sender))
+    return receipts
+
+
+def end_challenge_window(ledger: OpenLedger, model_id: int) -> None:
+    """Move the chain's clock to the end of the model's pending round's challenge window."""
+    pending = ledger.distributor.functions.pendingRound(model_id).call()
+    ends_at = pending[8] + ledger.distributor.functions.challengeWindow().call()
+    tester = ledger.chain.w3.provider.ethereum_tester
+    if tester.get_block_by_number("pending")["timestamp"] < ends_at:
+        tester.time_travel(ends_at)
+
+
+def finalize(ledger: OpenLedger, model_id: int, sender: LocalAccount) -> TxReceipt:
+    end_challenge_window(ledger, model_id)
+    return ledger.chain.transact(ledger.distributor.functions.finalizeRound(model_id), sender)
+
+
+def run_round(
+    ledger: OpenLedger, built: BuiltRound, signers: Sequence[LocalAccount], sender: LocalAccount, chunk: int = 100
+) -> BuiltRound:
+    """Submit, publish and finalize `built`; returns it for chaining."""
+    submit(ledger, built, signers, sender)
+    publish(ledger, built, sender, chunk)
+    finalize(ledger, built.round.model_id, sender)
+    return built
+
+
+def claim(ledger: OpenLedger, built: BuiltRound, account: str, sender: LocalAccount) -> TxReceipt:
+    account, amount, proof = built.leaf(account)
+    function = ledger.distributor.functions.claim(built.round.model_id, account, amount, proof)
+    return ledger.chain.transact(function, sender)

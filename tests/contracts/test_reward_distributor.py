@@ -1,0 +1,795 @@
+"""RewardDistributor: oracle set administration, k-of-n signed rounds and their replay protection, the
+challenge window and guardian veto, on-chain score lists, cumulative Merkle claims, pausing, and
+proofs from `openledger_chain.merkle` verified by the contract.
+
+Reverts are asserted by custom-error name and arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from _round_helpers import (
+    BuiltRound,
+    build_round,
+    claim,
+    end_challenge_window,
+    finalize,
+    publish,
+    run_round,
+    sign,
+    submit,
+)
+from conftest import EMISSION_PER_ROUND, Accounts
+from eth_account import Account
+from eth_utils import is_hex_address, to_checksum_address
+from web3.logs import DISCARD
+
+from openledger_chain.build import load_artifact
+from openledger_chain.chain import Chain
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.errors import ContractRevertError
+from openledger_chain.rounds import ScoreEntry, round_digest, scores_hash
+from openledger_chain.types import Model, ModelParams
+
+E18 = 10**18
+ADMIN_ROLE = b"\x00" * 32
+GUARDIAN_ROLE = bytes.fromhex("55435dd261a4b9b3364963f7738a7a662ad9c84396d64be3365284bb7f0a5041")
+PAUSER_ROLE = bytes.fromhex("65d7a28e3265b37a6474929f336521b332c1681b933f6cb9f3376673440d862a")
+WINDOW = 3600
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, str) and is_hex_address(value):
+        return to_checksum_address(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_normalize(v) for v in value)
+    return value
+
+
+@contextmanager
+def reverts(name: str, *args: Any) -> Iterator[None]:
+    """Expect a revert with custom error `name(*args)` (addresses compared checksummed)."""
+    with pytest.raises(ContractRevertError) as info:
+        yield
+    assert info.value.name == name, f"expected {name}, got {info.value.name}{info.value.error_args}"
+    assert _normalize(info.value.error_args) == _normalize(args)
+
+
+def events(contract: Any, name: str, receipt: Any) -> list[dict[str, Any]]:
+    # DISCARD: the receipt also holds other contracts' logs (the token's Transfer, the distributor's Claimed).
+    return [dict(e["args"]) for e in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)]
+
+
+def recover(digest: bytes, signature: bytes) -> str:
+    return Account._recover_hash(digest, signature=signature)
+
+
+def register(ledger: OpenLedger, owner: Any, symbol: str, per_round: int = EMISSION_PER_ROUND,
+             maximum: int = 10**24) -> Model:
+    params = ModelParams(b"\x5e" * 32, "ipfs://spec", ledger.dev_payment_token or "", 3_000, per_round, maximum,
+                         f"{symbol} Stake", symbol)
+    return ledger.register_model(owner, params)[0]
+
+
+@pytest.fixture
+def dist(ledger: OpenLedger) -> Any:
+    return ledger.distributor
+
+
+@pytest.fixture
+def tester(chain: Chain) -> Any:
+    return chain.w3.provider.ethereum_tester
+
+
+@pytest.fixture
+def round1(model: Model, accounts: Accounts) -> BuiltRound:
+    """Round 1 of `model`: 600 to alice, 400 to bob."""
+    return build_round(model.model_id, 1, {accounts.alice.address: 600 * E18, accounts.bob.address: 400 * E18})
+
+
+@pytest.fixture
+def signers(accounts: Accounts) -> tuple[Any, ...]:
+    return accounts.oracles[:2]
+
+
+def _pending(dist: Any, model_id: int) -> dict[str, Any]:
+    keys = ("merkleRoot", "scoresHash", "digest", "publishedHash", "publishedAmount", "emission",
+            "cumulativeEmission", "roundId", "submittedAt", "submitter", "publishedCount", "lastScoreAccount")
+    return dict(zip(keys, dist.functions.pendingRound(model_id).call(), strict=True))
+
+
+def _ends_at(dist: Any, model_id: int) -> int:
+    return _pending(dist, model_id)["submittedAt"] + dist.functions.challengeWindow().call()
+
+
+# ----------------------------------------------------------------------------- constructor and admin
+
+
+def test_constructor_sets_oracles_threshold_window_and_roles(dist: Any, accounts: Accounts) -> None:
+    assert all(dist.functions.isOracle(o.address).call() for o in accounts.oracles)
+    assert not dist.functions.isOracle(accounts.stranger.address).call()
+    assert dist.functions.oracleCount().call() == 3
+    assert dist.functions.threshold().call() == 2
+    assert dist.functions.challengeWindow().call() == WINDOW
+    assert dist.functions.hasRole(ADMIN_ROLE, accounts.deployer.address).call()
+    assert dist.functions.GUARDIAN_ROLE().call() == GUARDIAN_ROLE
+    assert dist.functions.PAUSER_ROLE().call() == PAUSER_ROLE
+
+
+@pytest.mark.parametrize(
+    ("oracle_count", "threshold", "window", "error"),
+    [
+        (2, 3, WINDOW, ("RewardDistributorInvalidThreshold", 3, 2)),
+        (2, 0, WINDOW, ("RewardDistributorInvalidThreshold", 0, 2)),
+        (0, 1, WINDOW, ("RewardDistributorInvalidThreshold", 1, 0)),
+        (2, 1, 30 * 86400 + 1, ("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1)),
+    ],
+)
+def test_constructor_reverts_when_config_invalid(
+    chain: Chain, ledger: OpenLedger, accounts: Accounts, oracle_count: int, threshold: int, window: int,
+    error: tuple[Any, ...],
+) -> None:
+    artifact = load_artifact("RewardDistributor")
+    oracles = [o.address for o in accounts.oracles[:oracle_count]]
+    with reverts(*error):
+        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, ledger.registry.address,
+                     accounts.deployer.address, oracles, threshold, window)
+
+
+def test_constructor_reverts_when_oracle_duplicated_or_zero(chain: Chain, ledger: OpenLedger, accounts: Accounts) -> None:
+    artifact = load_artifact("RewardDistributor")
+    oracle = accounts.oracles[0].address
+    args = (ledger.registry.address, accounts.deployer.address)
+    with reverts("RewardDistributorOracleAlreadyAdded", oracle):
+        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, *args, [oracle, oracle], 1, WINDOW)
+    with reverts("RewardDistributorZeroAddress"):
+        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, *args, ["0x" + "00" * 20], 1, WINDOW)
+    with reverts("RewardDistributorZeroAddress"):
+        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, "0x" + "00" * 20,
+                     accounts.deployer.address, [oracle], 1, WINDOW)
+
+
+def test_add_and_remove_oracle_emit_and_count(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    new = accounts.carol.address
+    receipt = chain.transact(dist.functions.addOracle(new), accounts.deployer)
+    assert events(dist, "OracleAdded", receipt) == [{"oracle": new}]
+    assert dist.functions.isOracle(new).call() and dist.functions.oracleCount().call() == 4
+    receipt = chain.transact(dist.functions.removeOracle(new), accounts.deployer)
+    assert events(dist, "OracleRemoved", receipt) == [{"oracle": new}]
+    assert not dist.functions.isOracle(new).call() and dist.functions.oracleCount().call() == 3
+
+
+def test_add_oracle_reverts_when_already_added_or_zero(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    oracle = accounts.oracles[1].address
+    with reverts("RewardDistributorOracleAlreadyAdded", oracle):
+        chain.transact(dist.functions.addOracle(oracle), accounts.deployer)
+    with reverts("RewardDistributorZeroAddress"):
+        chain.transact(dist.functions.addOracle("0x" + "00" * 20), accounts.deployer)
+
+
+def test_remove_oracle_reverts_when_not_oracle(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    with reverts("RewardDistributorNotOracle", accounts.stranger.address):
+        chain.transact(dist.functions.removeOracle(accounts.stranger.address), accounts.deployer)
+
+
+def test_remove_oracle_reverts_when_threshold_becomes_unreachable(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    chain.transact(dist.functions.removeOracle(accounts.oracles[0].address), accounts.deployer)
+    with reverts("RewardDistributorInvalidThreshold", 2, 1):
+        chain.transact(dist.functions.removeOracle(accounts.oracles[1].address), accounts.deployer)
+    assert dist.functions.oracleCount().call() == 2
+
+
+def test_set_threshold_emits_and_rejects_noop_zero_and_unreachable(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    for bad, count in ((2, 3), (0, 3), (4, 3)):
+        with reverts("RewardDistributorInvalidThreshold", bad, count):
+            chain.transact(dist.functions.setThreshold(bad), accounts.deployer)
+    receipt = chain.transact(dist.functions.setThreshold(3), accounts.deployer)
+    assert events(dist, "ThresholdSet", receipt) == [{"threshold": 3}]
+    assert dist.functions.threshold().call() == 3
+
+
+def test_set_challenge_window_emits_and_rejects_noop_and_too_long(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    with reverts("RewardDistributorInvalidChallengeWindow", WINDOW):
+        chain.transact(dist.functions.setChallengeWindow(WINDOW), accounts.deployer)
+    with reverts("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1):
+        chain.transact(dist.functions.setChallengeWindow(30 * 86400 + 1), accounts.deployer)
+    receipt = chain.transact(dist.functions.setChallengeWindow(30 * 86400), accounts.deployer)
+    assert events(dist, "ChallengeWindowSet", receipt) == [{"challengeWindow": 30 * 86400}]
+
+
+@pytest.mark.parametrize(
+    ("function", "args"),
+    [("addOracle", "carol"), ("removeOracle", "oracle"), ("setThreshold", 3), ("setChallengeWindow", 60)],
+)
+def test_admin_functions_revert_when_caller_not_admin(
+    chain: Chain, dist: Any, accounts: Accounts, function: str, args: Any
+) -> None:
+    arg = {"carol": accounts.carol.address, "oracle": accounts.oracles[0].address}.get(args, args)
+    with reverts("AccessControlUnauthorizedAccount", accounts.stranger.address, ADMIN_ROLE):
+        chain.transact(getattr(dist.functions, function)(arg), accounts.stranger)
+    # Not even an oracle or the guardian-pauser roles of another account stand in for the admin.
+    with reverts("AccessControlUnauthorizedAccount", accounts.oracles[0].address, ADMIN_ROLE):
+        chain.transact(getattr(dist.functions, function)(arg), accounts.oracles[0])
+
+
+def test_pause_and_unpause_require_pauser_role(chain: Chain, dist: Any, accounts: Accounts) -> None:
+    with reverts("AccessControlUnauthorizedAccount", accounts.stranger.address, PAUSER_ROLE):
+        chain.transact(dist.functions.pause(), accounts.stranger)
+    chain.transact(dist.functions.pause(), accounts.deployer)
+    with reverts("AccessControlUnauthorizedAccount", accounts.stranger.address, PAUSER_ROLE):
+        chain.transact(dist.functions.unpause(), accounts.stranger)
+    chain.transact(dist.functions.unpause(), accounts.deployer)
+    assert not dist.functions.paused().call()
+
+
+# ----------------------------------------------------------------------------- submitRound
+
+
+def test_submit_round_stores_pending_and_emits(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    receipt = submit(ledger, round1, list(reversed(accounts.oracles)), accounts.payer)  # all three sign
+    r = round1.round
+    (event,) = events(dist, "RoundSubmitted", receipt)
+    assert event == {
+        "modelId": r.model_id, "roundId": 1, "merkleRoot": r.merkle_root, "emission": 1_000 * E18,
+        "cumulativeEmission": 1_000 * E18, "scoresHash": r.scores_hash, "methodHash": r.method_hash,
+        "roundFileHash": r.round_file_hash, "submitter": accounts.payer.address,
+        "signers": sorted((o.address for o in accounts.oracles), key=lambda a: int(a, 16)),
+    }
+    pending = _pending(dist, r.model_id)
+    digest = round_digest(ledger.chain.chain_id, dist.address, r)
+    assert dist.functions.roundDigest(r.as_tuple()).call() == digest == pending["digest"]
+    assert (pending["merkleRoot"], pending["scoresHash"], pending["roundId"], pending["submitter"]) == (
+        r.merkle_root, r.scores_hash, 1, accounts.payer.address)
+    assert pending["emission"] == pending["cumulativeEmission"] == 1_000 * E18
+    assert pending["publishedHash"] == b"\x00" * 32 and pending["publishedCount"] == 0
+
+
+def _replay_reverts(ledger: OpenLedger, target: BuiltRound, signatures: list[bytes], sender: Any) -> None:
+    """Signatures made for another domain or struct recover to strangers: the first is not an oracle."""
+    digest = round_digest(ledger.chain.chain_id, ledger.distributor.address, target.round)
+    with reverts("RewardDistributorNotOracle", recover(digest, signatures[0])):
+        submit(ledger, target, [], sender, signatures)
+
+
+def test_submit_round_reverts_when_signed_for_another_chain_id(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    signatures = sign(round1.round, signers, ledger.chain.chain_id + 1, ledger.distributor.address)
+    _replay_reverts(ledger, round1, signatures, accounts.payer)
+
+
+def test_submit_round_reverts_when_signed_for_another_distributor(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    signatures = sign(round1.round, signers, ledger.chain.chain_id, ledger.registry.address)
+    _replay_reverts(ledger, round1, signatures, accounts.payer)
+
+
+def test_submit_round_reverts_when_signed_for_another_model(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    other = register(ledger, accounts.owner, "STK2")
+    signatures = sign(round1.round, signers, ledger.chain.chain_id, ledger.distributor.address)
+    _replay_reverts(ledger, round1.with_round(model_id=other.model_id), signatures, accounts.payer)
+
+
+def test_submit_round_reverts_when_signed_for_another_round_id(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    signatures = sign(round1.round, signers, ledger.chain.chain_id, ledger.distributor.address)
+    # The same round again is out of order; relabelled as round 2 (emission added up) its signatures fail.
+    with reverts("RewardDistributorUnexpectedRoundId", model.model_id, 2, 1):
+        submit(ledger, round1, [], accounts.payer, signatures)
+    replayed = round1.with_round(round_id=2, cumulative_emission=2 * round1.round.emission)
+    _replay_reverts(ledger, replayed, signatures, accounts.payer)
+
+
+def test_submit_round_reverts_when_same_signer_twice(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound
+) -> None:
+    oracle = accounts.oracles[0]
+    (signature,) = sign(round1.round, [oracle], ledger.chain.chain_id, ledger.distributor.address)
+    with reverts("RewardDistributorSignersNotAscending", oracle.address, oracle.address):
+        submit(ledger, round1, [], accounts.payer, [signature, signature])
+
+
+def test_submit_round_reverts_when_signers_unsorted(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    ordered = sorted(signers, key=lambda a: int(a.address, 16))
+    descending = sign(round1.round, ordered[::-1], ledger.chain.chain_id, ledger.distributor.address, order=False)
+    with reverts("RewardDistributorSignersNotAscending", ordered[1].address, ordered[0].address):
+        submit(ledger, round1, [], accounts.payer, descending)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_submit_round_reverts_when_fewer_than_threshold(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound, count: int
+) -> None:
+    with reverts("RewardDistributorInsufficientSignatures", count, 2):
+        submit(ledger, round1, accounts.oracles[:count], accounts.payer)
+
+
+def test_submit_round_reverts_when_a_signer_is_not_oracle(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound
+) -> None:
+    with reverts("RewardDistributorNotOracle", accounts.stranger.address):
+        submit(ledger, round1, [accounts.oracles[0], accounts.stranger], accounts.payer)
+
+
+def test_submit_round_reverts_when_signer_was_removed(
+    ledger: OpenLedger, chain: Chain, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    signatures = sign(round1.round, signers, chain.chain_id, ledger.distributor.address)
+    chain.transact(ledger.distributor.functions.removeOracle(signers[0].address), accounts.deployer)
+    with reverts("RewardDistributorNotOracle", signers[0].address):
+        submit(ledger, round1, [], accounts.payer, signatures)
+
+
+def test_submit_round_reverts_when_signature_malleated(
+    ledger: OpenLedger, chain: Chain, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    """The high-s twin of a valid signature recovers the same oracle; OpenZeppelin's ECDSA refuses it."""
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    signatures = sign(round1.round, signers, chain.chain_id, ledger.distributor.address)
+    r, s, v = signatures[0][:32], int.from_bytes(signatures[0][32:64]), signatures[0][64]
+    high_s = (n - s).to_bytes(32)
+    with reverts("ECDSAInvalidSignatureS", high_s):
+        submit(ledger, round1, [], accounts.payer, [r + high_s + bytes([55 - v]), signatures[1]])
+
+
+def test_submit_round_reverts_when_round_out_of_order(
+    ledger: OpenLedger, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    round2 = build_round(model.model_id, 2, {accounts.alice.address: E18})
+    with reverts("RewardDistributorUnexpectedRoundId", model.model_id, 1, 2):
+        submit(ledger, round2, signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_a_round_is_pending(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    for other in (round1.with_round(round_file_hash=b"\x01" * 32), build_round(model.model_id, 2, {}, previous=round1)):
+        with reverts("RewardDistributorRoundPending", model.model_id, 1):
+            submit(ledger, other, signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_cumulative_emission_does_not_add_up(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    round2 = build_round(model.model_id, 2, {accounts.carol.address: 10 * E18}, previous=round1)
+    for wrong in (10 * E18, 1_010 * E18 + 1, 1_009 * E18):
+        with reverts("RewardDistributorCumulativeMismatch", 1_010 * E18, wrong):
+            submit(ledger, round2.with_round(cumulative_emission=wrong), signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_emission_over_per_round_policy(
+    ledger: OpenLedger, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    over = build_round(model.model_id, 1, {accounts.alice.address: EMISSION_PER_ROUND + 1})
+    with reverts("RewardDistributorEmissionOverPolicy", EMISSION_PER_ROUND + 1, EMISSION_PER_ROUND + 1):
+        submit(ledger, over, signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_cumulative_over_max_emission(
+    ledger: OpenLedger, accounts: Accounts, signers: Any
+) -> None:
+    small = register(ledger, accounts.owner, "SMALL", per_round=1_000, maximum=1_500)
+    first = run_round(ledger, build_round(small.model_id, 1, {accounts.alice.address: 1_000}), signers, accounts.payer)
+    second = build_round(small.model_id, 2, {accounts.bob.address: 501}, previous=first)
+    with reverts("RewardDistributorEmissionOverPolicy", 501, 1_501):
+        submit(ledger, second, signers, accounts.payer)
+    submit(ledger, build_round(small.model_id, 2, {accounts.bob.address: 500}, previous=first), signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_root_is_zero(
+    ledger: OpenLedger, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    with reverts("RewardDistributorZeroRoot"):
+        submit(ledger, round1.with_round(merkle_root=b"\x00" * 32), signers, accounts.payer)
+
+
+def test_submit_round_reverts_when_model_unknown(ledger: OpenLedger, accounts: Accounts, signers: Any) -> None:
+    with reverts("ContributionRegistryUnknownModel", 99):
+        submit(ledger, build_round(99, 1, {accounts.alice.address: E18}), signers, accounts.payer)
+
+
+# ----------------------------------------------------------------------------- publishScores
+
+
+def _many_round(model_id: int, count: int, start: int = 0x1000) -> BuiltRound:
+    allocations = {to_checksum_address(f"0x{start + i:040x}"): (i + 1) * E18 for i in range(count)}
+    return build_round(model_id, 1, allocations)
+
+
+def test_publish_scores_reverts_when_caller_not_submitter_nor_oracle(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    with reverts("RewardDistributorUnauthorizedPublisher", accounts.stranger.address):
+        publish(ledger, round1, accounts.stranger)
+    # An oracle and the submitter both may publish, chunk by chunk.
+    publish(ledger, round1, accounts.oracles[2], entries=round1.entries[:1])
+    publish(ledger, round1, accounts.payer, entries=round1.entries[1:])
+    assert _pending(dist, round1.round.model_id)["publishedHash"] == round1.round.scores_hash
+
+
+def test_publish_scores_reverts_when_no_such_pending_round(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    with reverts("RewardDistributorNoPendingRound", model.model_id, 1):
+        publish(ledger, round1, accounts.oracles[0])
+    submit(ledger, round1, signers, accounts.payer)
+    with reverts("RewardDistributorNoPendingRound", model.model_id, 2):
+        publish(ledger, round1.with_round(round_id=2), accounts.payer)
+
+
+def test_publish_scores_reverts_when_entries_not_ascending(
+    ledger: OpenLedger, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    built = _many_round(model.model_id, 4)
+    submit(ledger, built, signers, accounts.payer)
+    swapped = [built.entries[1], built.entries[0]]
+    with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[0].account):
+        publish(ledger, built, accounts.payer, entries=swapped)
+    # Across chunks: a second chunk may not repeat (or go below) the last account already published.
+    publish(ledger, built, accounts.payer, entries=built.entries[:2])
+    with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[1].account):
+        publish(ledger, built, accounts.payer, entries=built.entries[1:])
+    with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[0].account):
+        publish(ledger, built, accounts.payer, entries=built.entries[0:1])
+
+
+def test_publish_scores_running_hash_does_not_depend_on_chunking(
+    ledger: OpenLedger, dist: Any, tester: Any, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    built = _many_round(model.model_id, 7)
+    submit(ledger, built, signers, accounts.payer)
+    expected = scores_hash(built.entries)
+    assert expected == built.round.scores_hash
+    for chunk in (1, 2, 3, 7):
+        snapshot = tester.take_snapshot()
+        receipts = publish(ledger, built, accounts.payer, chunk=chunk)
+        logged = [e for r in receipts for e in events(dist, "ScoresPublished", r)]
+        assert [e["firstIndex"] for e in logged] == list(range(0, 7, chunk))
+        # Each event's running hash is the hash of the list so far, so an indexer can check every chunk.
+        for event in logged:
+            assert event["runningHash"] == scores_hash(built.entries[: event["firstIndex"] + len(event["entries"])])
+        pending = _pending(dist, model.model_id)
+        assert pending["publishedHash"] == logged[-1]["runningHash"] == expected
+        assert pending["publishedCount"] == 7 and pending["publishedAmount"] == built.round.emission
+        assert pending["lastScoreAccount"] == built.entries[-1].account
+        tester.revert_to_snapshot(snapshot)
+
+
+# ----------------------------------------------------------------------------- finalizeRound
+
+
+def test_finalize_round_makes_root_claimable_and_emits(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.payer)
+    receipt = finalize(ledger, model.model_id, accounts.stranger)  # anyone may finalize
+    assert events(dist, "RoundFinalized", receipt) == [{
+        "modelId": model.model_id, "roundId": 1, "merkleRoot": round1.round.merkle_root,
+        "cumulativeEmission": 1_000 * E18,
+    }]
+    assert dist.functions.finalizedRound(model.model_id).call() == [
+        round1.round.merkle_root, 1, 1_000 * E18, model.stake_token]
+    assert _pending(dist, model.model_id)["roundId"] == 0
+
+
+def test_finalize_round_reverts_when_nothing_pending(ledger: OpenLedger, accounts: Accounts, model: Model) -> None:
+    with reverts("RewardDistributorNoPendingRound", model.model_id, 0):
+        ledger.chain.transact(ledger.distributor.functions.finalizeRound(model.model_id), accounts.stranger)
+
+
+def test_finalize_round_reverts_when_challenge_window_open(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.payer)
+    with reverts("RewardDistributorChallengeWindowOpen", _ends_at(dist, model.model_id)):
+        ledger.chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
+
+
+def test_finalize_round_reverts_when_scores_missing(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    with reverts("RewardDistributorScoresIncomplete", b"\x00" * 32, round1.round.scores_hash):
+        finalize(ledger, model.model_id, accounts.stranger)
+
+
+def test_finalize_round_reverts_when_scores_incomplete(
+    ledger: OpenLedger, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    built = _many_round(model.model_id, 6)
+    submit(ledger, built, signers, accounts.payer)
+    publish(ledger, built, accounts.payer, chunk=3, entries=built.entries[:3])  # chunk 1 of 2
+    with reverts("RewardDistributorScoresIncomplete", scores_hash(built.entries[:3]), built.round.scores_hash):
+        finalize(ledger, model.model_id, accounts.stranger)
+    publish(ledger, built, accounts.payer, entries=built.entries[3:])
+    finalize(ledger, model.model_id, accounts.stranger)
+
+
+def test_finalize_round_reverts_when_a_published_score_is_altered(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    first, second = round1.entries
+    altered = [ScoreEntry(first.account, first.score, first.amount + 1), ScoreEntry(second.account, second.score,
+                                                                                     second.amount - 1)]
+    publish(ledger, round1, accounts.payer, entries=altered)  # same total, one amount moved
+    with reverts("RewardDistributorScoresIncomplete", scores_hash(altered), round1.round.scores_hash):
+        finalize(ledger, model.model_id, accounts.stranger)
+
+
+def test_finalize_round_reverts_when_score_amounts_do_not_sum_to_emission(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """Oracles signed a list whose hash matches but whose allocations add up to less than the emission."""
+    short = [ScoreEntry(e.account, e.score, e.amount // 2) for e in round1.entries]
+    lying = round1.with_round(scores_hash=scores_hash(short))
+    submit(ledger, lying, signers, accounts.payer)
+    publish(ledger, lying, accounts.payer, entries=short)
+    with reverts("RewardDistributorScoresAmountMismatch", 500 * E18, 1_000 * E18):
+        finalize(ledger, model.model_id, accounts.stranger)
+
+
+# ----------------------------------------------------------------------------- vetoRound
+
+
+def test_veto_round_reverts_when_caller_not_guardian(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    for caller in (accounts.stranger, accounts.oracles[0]):
+        with reverts("AccessControlUnauthorizedAccount", caller.address, GUARDIAN_ROLE):
+            ledger.chain.transact(ledger.distributor.functions.vetoRound(model.model_id), caller)
+
+
+def test_veto_round_reverts_when_nothing_pending(ledger: OpenLedger, accounts: Accounts, model: Model) -> None:
+    with reverts("RewardDistributorNoPendingRound", model.model_id, 0):
+        ledger.chain.transact(ledger.distributor.functions.vetoRound(model.model_id), accounts.deployer)
+
+
+def test_veto_round_reverts_after_challenge_window(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    ends_at = _ends_at(dist, model.model_id)
+    end_challenge_window(ledger, model.model_id)
+    with reverts("RewardDistributorChallengeWindowClosed", ends_at):
+        ledger.chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+
+
+def test_vetoed_round_cannot_return_but_a_new_round_with_same_id_can(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    signatures = sign(round1.round, signers, ledger.chain.chain_id, dist.address)
+    submit(ledger, round1, [], accounts.payer, signatures)
+    digest = round_digest(ledger.chain.chain_id, dist.address, round1.round)
+    receipt = ledger.chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+    assert events(dist, "RoundVetoed", receipt) == [
+        {"modelId": model.model_id, "roundId": 1, "digest": digest, "guardian": accounts.deployer.address}]
+    assert _pending(dist, model.model_id)["roundId"] == 0
+    with reverts("RewardDistributorRoundWasVetoed", digest):
+        submit(ledger, round1, [], accounts.payer, signatures)
+    # Claims on the vetoed root never work: nothing is final.
+    with reverts("RewardDistributorNoFinalizedRound", model.model_id):
+        claim(ledger, round1, accounts.alice.address, accounts.alice)
+    fixed = build_round(model.model_id, 1, {accounts.alice.address: 500 * E18, accounts.bob.address: 500 * E18})
+    run_round(ledger, fixed, signers, accounts.payer)
+    with reverts("RewardDistributorInvalidProof", model.model_id, accounts.alice.address, 600 * E18):
+        claim(ledger, round1, accounts.alice.address, accounts.alice)
+    claim(ledger, fixed, accounts.alice.address, accounts.alice)
+    assert ledger.stake_token(model.model_id).functions.balanceOf(accounts.alice.address).call() == 500 * E18
+
+
+# ----------------------------------------------------------------------------- claim
+
+
+def _balance(ledger: OpenLedger, model_id: int, account: str) -> int:
+    return int(ledger.stake_token(model_id).functions.balanceOf(account).call())
+
+
+def test_claim_reverts_before_any_round_is_final(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.payer)
+    with reverts("RewardDistributorNoFinalizedRound", model.model_id):
+        claim(ledger, round1, accounts.alice.address, accounts.alice)
+
+
+def test_claim_mints_to_account_and_emits(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    receipt = claim(ledger, round1, accounts.alice.address, accounts.alice)
+    assert events(dist, "Claimed", receipt) == [
+        {"modelId": model.model_id, "account": accounts.alice.address, "amount": 600 * E18,
+         "cumulativeAmount": 600 * E18}]
+    assert _balance(ledger, model.model_id, accounts.alice.address) == 600 * E18
+    assert dist.functions.claimed(model.model_id, accounts.alice.address).call() == 600 * E18
+
+
+def test_claim_reverts_when_claimed_twice(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    claim(ledger, round1, accounts.alice.address, accounts.alice)
+    with reverts("RewardDistributorNothingToClaim", accounts.alice.address, 600 * E18, 600 * E18):
+        claim(ledger, round1, accounts.alice.address, accounts.alice)
+
+
+def test_claim_reverts_with_another_accounts_proof(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    _, amount, proof = round1.leaf(accounts.alice.address)
+    for account, value in ((accounts.carol.address, amount), (accounts.bob.address, amount),
+                           (accounts.alice.address, amount + 1)):
+        with reverts("RewardDistributorInvalidProof", model.model_id, account, value):
+            ledger.chain.transact(dist.functions.claim(model.model_id, account, value, proof), accounts.carol)
+
+
+def test_claim_by_third_party_mints_to_the_account_only(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    run_round(ledger, round1, signers, accounts.payer)
+    claim(ledger, round1, accounts.bob.address, accounts.stranger)
+    assert _balance(ledger, model.model_id, accounts.bob.address) == 400 * E18
+    assert _balance(ledger, model.model_id, accounts.stranger.address) == 0
+
+
+def test_claims_across_three_rounds_pay_the_cumulative_delta(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    alice, bob, carol = accounts.alice.address, accounts.bob.address, accounts.carol.address
+    plan = [{alice: 600 * E18, bob: 400 * E18}, {alice: 100 * E18, carol: 900 * E18}, {bob: 250 * E18, carol: 50 * E18}]
+    # Who claims after each round: bob skips round 2 and collects rounds 2-3 at once.
+    claimers = [[alice, bob], [alice, carol], [alice, bob, carol]]
+    token = ledger.stake_token(model.model_id)
+    previous: BuiltRound | None = None
+    paid: dict[str, int] = {}
+    for round_id, (allocations, who) in enumerate(zip(plan, claimers, strict=True), start=1):
+        built = run_round(ledger, build_round(model.model_id, round_id, allocations, previous=previous),
+                          signers, accounts.payer)
+        for account in who:
+            _, cumulative, _ = built.leaf(account)
+            if cumulative == paid.get(account, 0):
+                with reverts("RewardDistributorNothingToClaim", account, cumulative, cumulative):
+                    claim(ledger, built, account, accounts.stranger)
+                continue
+            receipt = claim(ledger, built, account, accounts.stranger)
+            (event,) = events(dist, "Claimed", receipt)
+            assert event["amount"] == cumulative - paid.get(account, 0)
+            (transfer,) = events(token, "Transfer", receipt)
+            assert transfer["value"] == event["amount"] and transfer["to"] == account
+            paid[account] = cumulative
+            assert _balance(ledger, model.model_id, account) == cumulative
+            assert token.functions.totalSupply().call() <= built.round.cumulative_emission
+        previous = built
+    assert paid == {alice: 700 * E18, bob: 650 * E18, carol: 950 * E18}
+    assert token.functions.totalSupply().call() == 2_300 * E18 == previous.round.cumulative_emission
+
+
+def test_claim_reverts_when_tree_pays_more_than_cumulative_emission(
+    ledger: OpenLedger, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    """A tree holding more than the signed emission (faulty oracles) can never mint past the emission."""
+    built = build_round(model.model_id, 1, {accounts.alice.address: 1_000 * E18},
+                        extra_leaves={accounts.bob.address: 1})
+    run_round(ledger, built, signers, accounts.payer)
+    claim(ledger, built, accounts.alice.address, accounts.alice)
+    with reverts("ModelStakeTokenSupplyCapExceeded", 1_000 * E18 + 1, 1_000 * E18):
+        claim(ledger, built, accounts.bob.address, accounts.bob)
+
+
+def test_claim_many_over_three_models_in_one_transaction(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, signers: Any
+) -> None:
+    models = [model, register(ledger, accounts.owner, "STK2"), register(ledger, accounts.owner, "STK3")]
+    alice, bob = accounts.alice.address, accounts.bob.address
+    rounds = [run_round(ledger, build_round(m.model_id, 1, {alice: (i + 1) * E18, bob: 7 * E18}), signers,
+                        accounts.payer) for i, m in enumerate(models)]
+    inputs = [(b.round.model_id, *b.leaf(account)) for b, account in zip(rounds, (alice, bob, alice), strict=True)]
+    # One bad claim reverts the whole batch.
+    bad = [*inputs[:2], (inputs[2][0], alice, inputs[2][2] + 1, inputs[2][3])]
+    with reverts("RewardDistributorInvalidProof", models[2].model_id, alice, 3 * E18 + 1):
+        ledger.chain.transact(dist.functions.claimMany(bad), accounts.stranger)
+    receipt = ledger.chain.transact(dist.functions.claimMany(inputs), accounts.stranger)
+    assert [(e["modelId"], e["account"], e["amount"]) for e in events(dist, "Claimed", receipt)] == [
+        (models[0].model_id, alice, E18), (models[1].model_id, bob, 7 * E18), (models[2].model_id, alice, 3 * E18)]
+    assert [_balance(ledger, m.model_id, a) for m, a in zip(models, (alice, bob, alice), strict=True)] == [
+        E18, 7 * E18, 3 * E18]
+    assert _balance(ledger, models[0].model_id, bob) == 0
+
+
+# ----------------------------------------------------------------------------- pause
+
+
+def test_pause_blocks_rounds_and_claims_until_unpaused(
+    ledger: OpenLedger, chain: Chain, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    pause, unpause = dist.functions.pause(), dist.functions.unpause()
+    chain.transact(pause, accounts.deployer)
+    with reverts("EnforcedPause"):
+        submit(ledger, round1, signers, accounts.payer)
+    chain.transact(unpause, accounts.deployer)
+    submit(ledger, round1, signers, accounts.payer)
+
+    chain.transact(pause, accounts.deployer)
+    with reverts("EnforcedPause"):
+        publish(ledger, round1, accounts.payer)
+    chain.transact(unpause, accounts.deployer)
+    publish(ledger, round1, accounts.payer)
+
+    chain.transact(pause, accounts.deployer)
+    with reverts("EnforcedPause"):
+        finalize(ledger, model.model_id, accounts.payer)
+    chain.transact(unpause, accounts.deployer)
+    finalize(ledger, model.model_id, accounts.payer)
+
+    chain.transact(pause, accounts.deployer)
+    with reverts("EnforcedPause"):
+        claim(ledger, round1, accounts.alice.address, accounts.alice)
+    with reverts("EnforcedPause"):
+        chain.transact(dist.functions.claimMany([(model.model_id, *round1.leaf(accounts.alice.address))]),
+                       accounts.alice)
+    with reverts("EnforcedPause"):
+        chain.transact(pause, accounts.deployer)
+    chain.transact(unpause, accounts.deployer)
+    with reverts("ExpectedPause"):
+        chain.transact(unpause, accounts.deployer)
+    claim(ledger, round1, accounts.alice.address, accounts.alice)
+    assert _balance(ledger, model.model_id, accounts.alice.address) == 600 * E18
+
+
+def test_guardian_can_veto_while_paused(
+    ledger: OpenLedger, chain: Chain, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    chain.transact(dist.functions.pause(), accounts.deployer)
+    chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+    assert _pending(dist, model.model_id)["roundId"] == 0
+
+
+# ----------------------------------------------------------------------------- Merkle cross-check
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 33])
+def test_every_leaf_of_a_merkle_py_tree_claims_on_chain(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, signers: Any, size: int
+) -> None:
+    """Proofs from `openledger_chain.merkle` (byte-compatible with @openzeppelin/merkle-tree) pass
+    `MerkleProof.verifyCalldata` for every leaf, whatever the tree's shape."""
+    total = sum(range(1, size + 1))
+    unit = EMISSION_PER_ROUND // total
+    allocations = {to_checksum_address(f"0x{0xA11CE000 + 7919 * i:040x}"): (i + 1) * unit for i in range(size)}
+    built = run_round(ledger, build_round(model.model_id, 1, allocations), signers, accounts.payer, chunk=10)
+    assert len(built.tree) == size
+    assert dist.functions.finalizedRound(model.model_id).call()[0] == bytes.fromhex(built.tree.root[2:])
+    depths = set()
+    for account, amount in allocations.items():
+        _, _, proof = built.leaf(account)
+        depths.add(len(proof))
+        ledger.chain.transact(dist.functions.claim(model.model_id, account, amount, proof), accounts.stranger)
+        assert dist.functions.claimed(model.model_id, account).call() == amount
+    assert ledger.stake_token(model.model_id).functions.totalSupply().call() == built.round.emission
+    assert max(depths) == (size - 1).bit_length()
