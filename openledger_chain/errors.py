@@ -37,8 +37,28 @@ class ContractRevertError(ChainError):
     def __init__(self, name: str, args: tuple[object, ...] = (), message: str | None = None) -> None:
         self.name = name
         self.error_args = args
-        rendered = f"{name}({', '.join(str(a) for a in args)})"
-        super().__init__(message or f"transaction reverted: {rendered}")
+        rendered = f"{name}({', '.join(_render_arg(a) for a in args)})"
+        hint = _REVERT_HINTS.get(name)
+        super().__init__(message or f"transaction reverted: {rendered}" + (f"; {hint}" if hint else ""))
+
+
+_REVERT_HINTS = {
+    "ContributionRegistryDuplicateContent": "this content is already registered for the model (first registration wins)",
+    "ContributionRegistryUnknownModel": "check the model id with `openledger model show`",
+    "RewardDistributorChallengeWindowOpen": "wait until the challenge window ends, then finalize",
+    "RewardDistributorNothingToClaim": "everything allocated to this account is already claimed",
+    "RewardDistributorNoFinalizedRound": "no round is final yet for this model",
+    "RewardDistributorScoresIncomplete": "publish the whole score list first (`openledger round submit` resumes it)",
+    "RewardDistributorInsufficientSignatures": "collect more oracle signatures with `openledger round sign`",
+    "ModelStakeTokenNoFees": "this account has no fees to withdraw",
+    "EnforcedPause": "the contract is paused",
+}
+
+
+def _render_arg(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
 
 
 class AttributionError(OpenLedgerError):

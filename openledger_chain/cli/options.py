@@ -134,6 +134,8 @@ def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) ->
         return
     if title:
         console.print(f"[bold]{title}[/]", highlight=False)
+    if len(rows) == 1 and len(rows[0]) > 5:  # one wide record reads better as field/value lines
+        rows = [{"field": k, "value": v} for k, v in rows[0].items()]
     table = Table()
     for column in rows[0].keys() if rows else []:
         table.add_column(str(column), overflow="fold")
