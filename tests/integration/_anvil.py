@@ -1,0 +1,40 @@
+"""Start a real local node (anvil from npm, as `openledger node` runs it) on a free port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from web3 import Web3
+
+from openledger_chain.chain import DEV_MNEMONIC
+from openledger_chain.cli.node import find_anvil
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_anvil(chain_id: int = 31337) -> tuple[subprocess.Popen[bytes], str]:
+    anvil = find_anvil(PROJECT_ROOT)
+    assert anvil is not None, "anvil is missing: run `npm ci` in the project folder (CI does it via make test)"
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(anvil), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
+         "--mnemonic", DEV_MNEMONIC, "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if Web3(Web3.HTTPProvider(url)).is_connected():
+            return process, url
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("anvil did not start within 20 s")

@@ -1,0 +1,135 @@
+"""The README's step-by-step flow, as separate CLI invocations against a real anvil node."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from openledger_chain.chain import dev_accounts
+from openledger_chain.cli import main
+
+from _anvil import PROJECT_ROOT, start_anvil
+
+EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv"):
+        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(url: str, *args: str, ok: bool = True) -> Result:
+    result = CliRunner().invoke(main, [*args[:2], "--rpc-url", url, *args[2:]] if args[0] in MULTI else
+                                [args[0], "--rpc-url", url, *args[1:]])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+MULTI = {"model", "round", "usage", "fees", "contributions"}
+
+
+def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url: str, workdir: Path) -> None:
+    url = anvil_url
+    assert "deployed on localhost" in run(url, "deploy", "--challenge-window", "0").output
+    assert "already deployed" in run(url, "deploy").output
+    deployment = json.loads((workdir / "deployments" / "localhost.json").read_text())
+    assert deployment["chainId"] == 31337
+    assert set(deployment["contracts"]) == {"ContributionRegistry", "RewardDistributor", "DevPaymentToken"}
+    assert all(c["abi"] and c["codeHash"].startswith("0x") for c in deployment["contracts"].values())
+
+    assert "registered model 1" in run(url, "model", "register", "--spec", "spec.json").output
+    alice, bob = dev_accounts()[5], dev_accounts()[6]
+    assert "contribution 1 registered" in run(url, "contribute", "--model", "1", "alice.csv").output
+    assert "contribution 2 registered" in run(url, "contribute", "--model", "1", "--dev-account", "6", "bob.csv").output
+    duplicate = run(url, "contribute", "--model", "1", "--dev-account", "7", "alice.csv", ok=False)
+    assert duplicate.exit_code == 1 and "ContributionRegistryDuplicateContent" in duplicate.output
+
+    run(url, "faucet", "500")
+    assert "30.000000 to stake holders" in run(url, "usage", "pay", "--model", "1", "100").output
+    fees = json.loads(run(url, "fees", "show", "--model", "1", "--json").output)[0]
+    assert fees["held_for_first_holders"] == 30 * 10**18 and fees["to_owner"] == 70 * 10**18
+
+    run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
+    round_file = "rounds/localhost/model-1/round-1.json"
+    run(url, "round", "sign", round_file)
+    too_few = run(url, "round", "submit", round_file, ok=False)
+    assert too_few.exit_code == 1 and "RewardDistributorInsufficientSignatures(1, 2)" in too_few.output
+    run(url, "round", "sign", "--dev-account", "2", round_file)
+    assert "submitted" in run(url, "round", "submit", round_file).output
+    assert "nothing to do" in run(url, "round", "submit", round_file).output
+    run(url, "round", "finalize", "--model", "1")
+
+    assert "claimed" in run(url, "claim", round_file).output
+    again = run(url, "claim", round_file, ok=False)
+    assert again.exit_code == 1 and "RewardDistributorNothingToClaim" in again.output
+    # A third party pays the gas; the stake still goes to bob.
+    run(url, "claim", "--dev-account", "9", "--account", bob.address, round_file)
+
+    body = json.loads((workdir / round_file).read_text())["body"]
+    stake = {c["account"]: int(c["amount"]) for c in body["cumulative"]}
+    assert sum(stake.values()) == 1000 * 10**18
+    holders = json.loads(run(url, "fees", "show", "--model", "1", "--json", "--account", alice.address,
+                             "--account", bob.address).output)[0]
+    assert holders["stake_supply"] == 1000 * 10**18
+    assert sum(holders["holders"].values()) <= 30 * 10**18
+    assert "withdrew" in run(url, "fees", "withdraw", "--model", "1").output
+
+
+def test_chain_commands_without_a_node_say_how_to_start_one(workdir: Path) -> None:
+    result = CliRunner().invoke(main, ["deploy", "--rpc-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "no Ethereum node answers at http://127.0.0.1:9" in result.output
+
+
+def test_deployment_for_another_chain_is_refused(anvil_url: str, workdir: Path) -> None:
+    run(anvil_url, "deploy")
+    other, other_url = start_anvil(chain_id=4242)
+    try:
+        result = CliRunner().invoke(main, ["model", "show", "1", "--rpc-url", other_url])
+    finally:
+        other.terminate()
+        other.wait(timeout=10)
+    assert result.exit_code == 1
+    assert "is for chain id 31337 but the node is chain id 4242" in result.output
+
+
+def test_dev_keys_are_refused_on_a_non_local_chain(workdir: Path) -> None:
+    other, url = start_anvil(chain_id=4242)
+    try:
+        result = CliRunner().invoke(main, ["deploy", "--rpc-url", url, "--oracle", dev_accounts()[1].address])
+    finally:
+        other.terminate()
+        other.wait(timeout=10)
+    assert result.exit_code == 2
+    assert "dev mnemonic is public" in result.output
+
+
+def test_restarted_node_is_detected(workdir: Path) -> None:
+    first, url = start_anvil()
+    try:
+        run(url, "deploy")
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+    second, url2 = start_anvil()
+    try:
+        result = CliRunner().invoke(main, ["contributions", "list", "--rpc-url", url2])
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    assert result.exit_code == 1
+    assert "is not deployed at" in result.output and "openledger deploy --force" in result.output
+
+
+def test_missing_deployment_names_the_fix(anvil_url: str, workdir: Path) -> None:
+    result = CliRunner().invoke(main, ["model", "show", "1", "--rpc-url", anvil_url])
+    assert result.exit_code == 1
+    assert "no deployment for network 'localhost'" in result.output and "openledger deploy" in result.output

@@ -1,0 +1,168 @@
+"""The round pipeline end to end on the embedded chain: propose, sign k of n, submit, publish,
+finalize, claim; and what it refuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.errors import ContractRevertError, InputError
+from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.oracle import (
+    RoundError,
+    claim_from_round_file,
+    finalize_round,
+    propose_round,
+    read_round_file,
+    sign_round_file,
+    submit_round_file,
+)
+from openledger_chain.rounds import canonical_hash
+from openledger_chain.types import ContributionKind, ModelParams
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
+TOKEN = 10**18
+
+
+@pytest.fixture
+def setup(ledger: OpenLedger, accounts, tmp_path: Path):
+    for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv", "carol.csv"):
+        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    spec = tmp_path / "spec.json"
+    model, _ = ledger.register_model(accounts.owner, ModelParams(
+        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
+        1_000_000 * TOKEN, "Stake", "STK",
+    ))
+    people = {"alice.csv": accounts.alice, "bob.csv": accounts.bob, "carol.csv": accounts.carol}
+    for filename, who in people.items():
+        path = tmp_path / filename
+        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak(path.read_bytes()), filename)
+    return model, tmp_path
+
+
+def _propose(ledger, model, workdir, **kwargs):
+    return propose_round(ledger, model.model_id, spec_path=workdir / "spec.json", eval_path=workdir / "eval.csv",
+                         rounds_dir=workdir / "rounds", data_dir=workdir, **kwargs)
+
+
+def _sign_submit_finalize(ledger, accounts, path):
+    for oracle in accounts.oracles[:2]:
+        sign_round_file(ledger, path, oracle)
+    result = submit_round_file(ledger, path, accounts.deployer, chunk=2)
+    tester = ledger.chain.w3.provider.ethereum_tester
+    tester.time_travel(ledger.chain.w3.eth.get_block("latest")["timestamp"] + 3601)
+    finalize_round(ledger, read_round_file(path).round.model_id, accounts.deployer)
+    return result
+
+
+def test_round_pipeline_mints_exactly_the_allocations(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, round_file = _propose(ledger, model, workdir)
+    assert round_file.round_file_hash == canonical_hash(round_file.body)
+    result = _sign_submit_finalize(ledger, accounts, path)
+    assert result.submitted and result.published_entries == 3 and len(result.receipts) == 3  # submit + 2 chunks
+    stake = ledger.stake_token(model.model_id)
+    for who in (accounts.alice, accounts.bob, accounts.carol):
+        amount, _ = claim_from_round_file(ledger, path, who.address, who)
+        assert stake.functions.balanceOf(who.address).call() == amount == round_file.cumulative[who.address]
+    assert stake.functions.totalSupply().call() == 1_000 * TOKEN
+
+
+def test_second_round_carries_cumulative_amounts_and_mints_the_delta(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path1, round1 = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path1)
+    claim_from_round_file(ledger, path1, accounts.alice.address, accounts.alice)
+    path2, round2 = _propose(ledger, model, workdir, emission=500 * TOKEN)
+    assert round2.round.round_id == 2 and round2.round.cumulative_emission == 1_500 * TOKEN
+    for account, amount in round2.cumulative.items():
+        assert amount >= round1.cumulative.get(account, 0)
+    _sign_submit_finalize(ledger, accounts, path2)
+    with pytest.raises(RoundError, match="latest final round is 2"):
+        claim_from_round_file(ledger, path1, accounts.bob.address, accounts.bob)
+    delta, _ = claim_from_round_file(ledger, path2, accounts.alice.address, accounts.alice)
+    assert delta == round2.cumulative[accounts.alice.address] - round1.cumulative[accounts.alice.address]
+
+
+def test_submit_is_idempotent_and_resumes_publishing(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    for oracle in accounts.oracles[:2]:
+        sign_round_file(ledger, path, oracle)
+    first = submit_round_file(ledger, path, accounts.deployer, chunk=2)
+    again = submit_round_file(ledger, path, accounts.deployer, chunk=2)
+    assert first.submitted and not again.submitted and again.published_entries == 0
+    pending = ledger.distributor.functions.pendingRound(model.model_id).call()
+    assert pending[10] == 3  # publishedCount: nothing published twice
+
+
+def test_signing_twice_keeps_one_signature_and_non_oracles_cannot_sign(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    sign_round_file(ledger, path, accounts.oracles[0])
+    assert len(sign_round_file(ledger, path, accounts.oracles[0]).signatures) == 1
+    with pytest.raises(InputError, match="is not an oracle"):
+        sign_round_file(ledger, path, accounts.stranger)
+
+
+def test_a_tampered_round_file_is_refused(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    data = json.loads(path.read_text())
+    data["body"]["cumulative"][0]["amount"] = str(int(data["body"]["cumulative"][0]["amount"]) + 1)
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="was altered"):
+        sign_round_file(ledger, path, accounts.oracles[0])
+
+
+def test_contribution_whose_file_changed_is_excluded(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    with (workdir / "carol.csv").open("a") as handle:
+        handle.write((workdir / "alice.csv").read_text().splitlines()[1] + "\n")
+    _, round_file = _propose(ledger, model, workdir)
+    excluded = {i["id"]: i["excluded"] for i in round_file.body["inputs"] if "excluded" in i}
+    assert list(excluded.values()) == ["content hash mismatch"]
+    assert accounts.carol.address not in round_file.cumulative
+
+
+def test_withdrawn_contribution_earns_nothing(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    bob_id = next(c.contribution_id for c in ledger.contributions(model.model_id) if c.contributor == accounts.bob.address)
+    ledger.withdraw_contribution(accounts.bob, bob_id)
+    _, round_file = _propose(ledger, model, workdir)
+    assert accounts.bob.address not in round_file.cumulative
+    assert sum(round_file.cumulative.values()) == 1_000 * TOKEN
+
+
+def test_spec_must_match_the_registered_hash(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    spec = workdir / "spec.json"
+    spec.write_text(spec.read_text().replace('"seed": 0', '"seed": 1'))
+    with pytest.raises(InputError, match="registered spec hash"):
+        _propose(ledger, model, workdir)
+
+
+def test_round_file_tree_matches_the_onchain_root_and_proofs(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, round_file = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path)
+    root, round_id, cumulative, _ = ledger.distributor.functions.finalizedRound(model.model_id).call()
+    tree = StandardMerkleTree.load(round_file.body["tree"])
+    assert "0x" + bytes(root).hex() == tree.root and round_id == 1 and cumulative == 1_000 * TOKEN
+
+
+def test_claim_for_an_account_without_stake_is_refused_before_sending(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path)
+    with pytest.raises(RoundError, match="no stake"):
+        claim_from_round_file(ledger, path, accounts.stranger.address, accounts.stranger)
+    claim_from_round_file(ledger, path, accounts.alice.address, accounts.alice)
+    with pytest.raises(ContractRevertError) as error:
+        claim_from_round_file(ledger, path, accounts.alice.address, accounts.alice)
+    assert error.value.name == "RewardDistributorNothingToClaim"
