@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,18 @@ from openledger_chain.cli import main
 from _anvil import PROJECT_ROOT, start_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
+# Command groups: the option goes after `group subcommand`.
+MULTI = {"model", "round", "usage", "fees", "contributions"}
+
+
+@pytest.fixture
+def anvil_url() -> Iterator[str]:
+    process, url = start_anvil()
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -26,14 +39,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(url: str, *args: str, ok: bool = True) -> Result:
-    result = CliRunner().invoke(main, [*args[:2], "--rpc-url", url, *args[2:]] if args[0] in MULTI else
-                                [args[0], "--rpc-url", url, *args[1:]])
+    split = 2 if args[0] in MULTI else 1
+    result = CliRunner().invoke(main, [*args[:split], "--rpc-url", url, *args[split:]])
     if ok:
         assert result.exit_code == 0, result.output
     return result
-
-
-MULTI = {"model", "round", "usage", "fees", "contributions"}
 
 
 def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url: str, workdir: Path) -> None:
