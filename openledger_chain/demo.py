@@ -55,6 +55,7 @@ Step = Callable[[str, list[dict[str, Any]]], None]
 
 @dataclass(frozen=True)
 class DemoResult:
+    ledger: OpenLedger
     model_id: int
     round_file: Path
     stake: dict[str, int]
@@ -169,7 +170,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         "withdrawn": _fmt(withdrawn), "total paid": _fmt(report["paid"]), "owner received": _fmt(report["to_owner"]),
         "held": _fmt(report["held_for_first_holders"]), "stake supply": _fmt(report["stake_supply"]),
     }])
-    return DemoResult(model.model_id, round_path, stake, withdrawn)
+    return DemoResult(ledger, model.model_id, round_path, stake, withdrawn)
 
 
 def _fmt(amount: int) -> str:
