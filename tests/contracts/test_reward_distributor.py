@@ -793,3 +793,30 @@ def test_every_leaf_of_a_merkle_py_tree_claims_on_chain(
         assert dist.functions.claimed(model.model_id, account).call() == amount
     assert ledger.stake_token(model.model_id).functions.totalSupply().call() == built.round.emission
     assert max(depths) == (size - 1).bit_length()
+
+
+# ----------------------------------------------------------------------------- known bug (fails until fixed)
+
+
+def test_front_running_submitter_cannot_block_the_round(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """BUG: `submitRound` is permissionless and makes `msg.sender` a publisher of the score list, and a
+    published chunk can never be undone. Anyone who sees the oracles' signatures (in the mempool) can
+    front-run the submission, then publish one entry for account 0xff..ff: the running hash can no longer
+    reach `scoresHash` and no later entry is ascending, so the round can never finalize. Only a guardian veto
+    inside the window clears it (and after the window the model is stuck for good, unless the admin
+    lengthens the window); the attacker repeats on every resubmission.
+
+    Expected: the oracles can still publish the true list and finalize (e.g. only oracles publish, or the
+    signed round names its publisher, or oracles can reset a pending round's published list).
+    """
+    submit(ledger, round1, signers, accounts.stranger)  # front-run with the oracles' own signatures
+    bogus = [ScoreEntry("0x" + "ff" * 20, 0, 0)]
+    try:
+        publish(ledger, round1, accounts.stranger, entries=bogus)
+    except ContractRevertError:
+        pass  # a fix may refuse the stranger's chunk outright
+    publish(ledger, round1, accounts.oracles[0])  # today: RewardDistributorScoresNotAscending(0xff..ff, ...)
+    finalize(ledger, model.model_id, accounts.oracles[0])
+    assert dist.functions.finalizedRound(model.model_id).call()[0] == round1.round.merkle_root
