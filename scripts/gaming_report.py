@@ -1,13 +1,15 @@
 """Gaming report: does attribution hold when contributors look for edges?
 
-Usage:  python scripts/gaming_report.py [--png gaming_report.png] [--methods knn_shapley,tmc_shapley,banzhaf,loo]
+Usage:  python scripts/gaming_report.py [--png gaming_report.png]
+            [--methods tknn_shapley,knn_shapley,tmc_shapley,banzhaf,loo]
 
 On scikit-learn's bundled breast-cancer and iris data only (other data sets are kept for
 independent checks), 30% of the data is the evaluation set and the rest is split among 20
 identities: 14 honest (one honest contributor appears as 5 sybil identities) and 6 adversarial
 (2 label flippers, 2 random-feature noise, 2 copiers that re-register an honest contributor's rows
 with 1%-of-std jitter after it). Every run goes through the real engine (CSV files, manifest,
-dedup, kind shares, integer allocation). Printed per data set and method:
+dedup, spec defaults such as ``standardize: true``, kind shares, integer allocation). Printed per
+data set and method:
 
 * honest share: fraction of the emission paid to the 14 honest identities;
 * copier gain: copier payout / payout of the copied contributor;
@@ -40,6 +42,7 @@ SEEDS = [0, 1, 2, 3, 4]
 # is smaller (some genuinely repeated iris rows are still dropped, reported as "honest dropped").
 RADIUS = {"breast_cancer": 0.2, "iris": 0.05}
 METHODS = {
+    "tknn_shapley": {"name": "tknn_shapley", "k": 5, "tau": None},  # the default method
     "knn_shapley": {"name": "knn_shapley", "k": 5},
     "tmc_shapley": {"name": "tmc_shapley", "permutations": 30, "truncation_tolerance": 0.01},
     "banzhaf": {"name": "banzhaf", "samples": 400},
@@ -165,7 +168,9 @@ def main() -> None:
                 rows.append(evaluate(name, x, y, mname, Path(tmpdir)))
                 r = rows[-1]
                 print(f"  done {name}/{mname} in {r['seconds']:.1f}s", flush=True)
-    print(f"\nnear-duplicate radius (standardized units): {RADIUS}; emission {EMISSION}; seeds {SEEDS}\n")
+    print(f"\nnear-duplicate radius (standardized units): {RADIUS}; emission {EMISSION}; seeds {SEEDS}")
+    print("methods: " + "; ".join(json.dumps(METHODS[m]) for m in args.methods.split(",")))
+    print("estimator (tmc_shapley, banzhaf, loo): KNeighborsClassifier(n_neighbors=5); features standardized\n")
     print("| data | method | honest share | copier gain | sybil gain | Spearman (5 seeds) | flip precision@m | honest rows dropped | time (s) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:

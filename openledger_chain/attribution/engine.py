@@ -40,7 +40,7 @@ from openledger_chain.attribution.dedup import credited_mask
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
-from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley
+from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
@@ -125,10 +125,40 @@ def _encode(labels: Sequence[str], table: dict[str, int]) -> np.ndarray:
     return np.array([table[v] for v in labels], dtype=np.int64)
 
 
-def _method(spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, int], None]) -> Valuation:
+#: Methods with a closed form on a KNN utility (no estimator, no seed).
+KNN_METHODS = ("knn_shapley", "tknn_shapley")
+_METRICS = {"knn_shapley": "knn_soft_accuracy", "tknn_shapley": "tknn_soft_accuracy"}
+
+
+def eval_standardizer(x_eval: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Z-score columns with the evaluation set's mean and standard deviation.
+
+    The statistics come from the model's registered evaluation set, which contributors cannot
+    change, so no contribution can rescale the features other contributions are measured in.
+    Constant (or single-row) columns are only centred.
+    """
+    if len(x_eval) == 0:
+        return lambda x: x
+    mean = x_eval.mean(axis=0)
+    std = x_eval.std(axis=0)
+    scale = np.where(std > 0, std, 1.0)
+    return lambda x: (x - mean) / scale
+
+
+def n_classes_for(spec: Spec, eval_labels: Sequence[str]) -> int:
+    """C of tknn_shapley's empty-neighbourhood guess 1/C: the spec's classes, else the evaluation
+    set's distinct labels (never the contributed ones, so a made-up label cannot change it)."""
+    return len(spec.classes) if spec.classes else max(1, len(set(eval_labels)))
+
+
+def _method(
+    spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, int], None], n_classes: int
+) -> Valuation:
     p = spec.method.params
     if spec.method.name == "knn_shapley":
         return KNNShapley(eval_data, p["k"], progress=report)
+    if spec.method.name == "tknn_shapley":
+        return TKNNShapley(eval_data, p["tau"], p["k"], n_classes=n_classes, progress=report)
     utility = partial(ModelUtility, eval_data=eval_data, estimator=build_estimator(spec.estimator_name, spec.estimator_params, seed))
     if spec.method.name == "tmc_shapley":
         return TMCShapley(utility, p["permutations"], p["truncation_tolerance"], seed=seed, progress=report)
@@ -187,27 +217,37 @@ def attribute(
     attested = [c for c in entries if c.kind in ("compute", "evaluation")]
     attested_values = value_attested(attested, verifier)
 
+    scale = eval_standardizer(eval_table.x) if spec.standardize else (lambda x: x)
+    n_classes = n_classes_for(spec, eval_table.labels)
     label_names = list(spec.classes) if spec.classes else sorted({*eval_table.labels, *(v for t in tables for v in t.labels)})
     codes = {name: i for i, name in enumerate(label_names)}
-    eval_data = Dataset(eval_table.x, _encode(eval_table.labels, codes))
+    eval_data = Dataset(scale(eval_table.x), _encode(eval_table.labels, codes))
     n_features = len(eval_table.columns)
     x_all = np.vstack([t.x for t in tables]) if tables else np.zeros((0, n_features))
     y_all = np.concatenate([_encode(t.labels, codes) for t in tables]) if tables else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
 
+    # Copies are found on the raw features (dedup standardizes with its own pooled statistics).
     keep = credited_mask(x_all, y_all, spec.near_duplicate_distance)
-    train = Dataset(x_all[keep], y_all[keep])
+    train = Dataset(scale(x_all[keep]), y_all[keep])
     row_values = np.zeros(len(y_all))
-    method_manifest: dict[str, Any] = {"name": spec.method.name, **spec.method.params, "seed": seed}
+    method_manifest: dict[str, Any] = {
+        "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
+    }
     if len(train):
-        method = _method(spec, eval_data, seed, lambda d, t: tick("valuing", d, t)).fit(train)
+        method = _method(spec, eval_data, seed, lambda d, t: tick("valuing", d, t), n_classes).fit(train)
         result = method.result
         row_values[keep] = result.values
         method_manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
         u_all, u_none = result.utility_all, result.utility_none
+    elif spec.method.name == "knn_shapley":
+        u_all = u_none = 0.0
+    elif spec.method.name == "tknn_shapley":
+        u_all = u_none = 1.0 / n_classes if len(eval_data) else 0.0
     else:
-        u_all = u_none = 0.0 if spec.method.name == "knn_shapley" else ModelUtility(train, eval_data, build_estimator(spec.estimator_name, spec.estimator_params, seed))(np.arange(0))
-    if spec.method.name != "knn_shapley":
+        estimator = build_estimator(spec.estimator_name, spec.estimator_params, seed)
+        u_all = u_none = ModelUtility(train, eval_data, estimator)(np.arange(0))
+    if spec.method.name not in KNN_METHODS:
         method_manifest["estimator"] = {"name": spec.estimator_name, "params": dict(spec.estimator_params)}
     per_table = np.bincount(owner, weights=row_values, minlength=len(tables)) if tables else np.zeros(0)
     fixed_rows = to_fixed(row_values)
@@ -237,7 +277,7 @@ def attribute(
     report = AttributionReport(
         method=method_manifest,
         utility={
-            "metric": "knn_soft_accuracy" if spec.method.name == "knn_shapley" else "accuracy",
+            "metric": _METRICS.get(spec.method.name, "accuracy"),
             "all": float(u_all),
             "none": float(u_none),
         },

@@ -18,6 +18,8 @@ from openledger_chain.errors import InputError
 
 __all__ = ["DEFAULT_KIND_SHARES_BPS", "KINDS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json"]
 
+#: The default method (docs/attribution.md, "Methods", says why).
+DEFAULT_METHOD = "tknn_shapley"
 KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
 DEFAULT_KIND_SHARES_BPS: dict[str, int] = {
     "data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500,
@@ -25,6 +27,10 @@ DEFAULT_KIND_SHARES_BPS: dict[str, int] = {
 # Method name -> {parameter: (default, check)}.
 _METHODS: dict[str, dict[str, tuple[Any, Any]]] = {
     "knn_shapley": {"k": (5, lambda v: _is_int(v) and 1 <= v <= 10_000)},
+    "tknn_shapley": {
+        "k": (5, lambda v: v is None or (_is_int(v) and 1 <= v <= 10_000)),
+        "tau": (None, lambda v: v is None or (_is_num(v) and v > 0)),
+    },
     "tmc_shapley": {
         "permutations": (100, lambda v: _is_int(v) and 1 <= v <= 1_000_000),
         "truncation_tolerance": (0.01, lambda v: _is_num(v) and 0 <= v <= 1),
@@ -32,7 +38,10 @@ _METHODS: dict[str, dict[str, tuple[Any, Any]]] = {
     "banzhaf": {"samples": (1000, lambda v: _is_int(v) and 2 <= v <= 10_000_000)},
     "loo": {},
 }
-_FIELDS = {"task", "label", "method", "estimator", "seed", "kind_shares_bps", "near_duplicate_distance", "classes"}
+_FIELDS = {
+    "task", "label", "method", "estimator", "seed", "kind_shares_bps", "near_duplicate_distance", "classes",
+    "standardize",
+}
 
 
 def _is_int(v: Any) -> bool:
@@ -47,8 +56,8 @@ def _is_num(v: Any) -> bool:
 class MethodSpec:
     """An attribution method and its parameters (defaults filled in)."""
 
-    name: str = "knn_shapley"
-    params: dict[str, Any] = field(default_factory=lambda: {"k": 5})
+    name: str = "tknn_shapley"
+    params: dict[str, Any] = field(default_factory=lambda: {"k": 5, "tau": None})
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class Spec:
         near_duplicate_distance: Euclidean radius, in standardized units, under which a later row
             with the same label is a copy of an earlier one (0 = exact duplicates only).
         classes: Allowed label values (None = any).
+        standardize: Z-score every feature with the evaluation set's mean and standard deviation
+            before any distance, model or recipe sees it.
     """
 
     label: str
@@ -78,6 +89,7 @@ class Spec:
     kind_shares_bps: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_SHARES_BPS))
     near_duplicate_distance: float = 0.0
     classes: tuple[str, ...] | None = None
+    standardize: bool = True
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -90,6 +102,7 @@ class Spec:
             "kind_shares_bps": dict(self.kind_shares_bps),
             "near_duplicate_distance": self.near_duplicate_distance,
             "classes": list(self.classes) if self.classes is not None else None,
+            "standardize": self.standardize,
         }
 
 
@@ -149,7 +162,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     task = raw.get("task", "classification")
     if task != "classification":
         raise InputError(f"{where}: field 'task': only 'classification' is supported, got {task!r}")
-    method = _parse_method(raw.get("method", {"name": "knn_shapley"}), where)
+    method = _parse_method(raw.get("method", {"name": DEFAULT_METHOD}), where)
     est = raw.get("estimator", {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}})
     if not isinstance(est, Mapping) or not isinstance(est.get("name"), str) or set(est) - {"name", "params"}:
         raise InputError(f"{where}: field 'estimator' must be {{\"name\": str, \"params\": {{...}}}}")
@@ -175,6 +188,9 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         not isinstance(classes, list) or not classes or not all(isinstance(c, (str, int)) for c in classes)
     ):
         raise InputError(f"{where}: field 'classes' must be a non-empty list of label values")
+    standardize = raw.get("standardize", True)
+    if not isinstance(standardize, bool):
+        raise InputError(f"{where}: field 'standardize' must be true or false")
     return Spec(
         label=label,
         task=task,
@@ -185,6 +201,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         kind_shares_bps={k: int(shares.get(k, 0)) for k in KINDS},
         near_duplicate_distance=float(distance),
         classes=tuple(str(c) for c in classes) if classes is not None else None,
+        standardize=standardize,
     )
 
 

@@ -6,6 +6,10 @@ Two utilities, both ``U(subset_indices) -> float``:
   recursion is exact: for each evaluation point, ``(1/K) * #{same-label rows among the
   min(K, |S|) nearest rows of S}``, averaged over evaluation points; ``U(empty) = 0``. Ties in
   distance are broken by row index (stable sort), as in :mod:`.methods.knn_shapley`.
+* :class:`TKNNUtility` -- the threshold-KNN soft accuracy of TKNN-Shapley (Wang et al., 2023):
+  only rows of S within distance ``tau`` of an evaluation point are its neighbours; the
+  min(K, #neighbours) nearest of them vote (all of them if K is None) and ``U`` is the fraction
+  voting for the true label, or ``1/C`` when no row of S is within ``tau``.
 * :class:`ModelUtility` -- accuracy on the evaluation set of any allow-listed scikit-learn
   estimator trained on S (Ghorbani & Zou, 2019).
 
@@ -27,7 +31,7 @@ from sklearn.base import ClassifierMixin, clone
 
 from openledger_chain.attribution.dataset import Dataset
 
-__all__ = ["KNNUtility", "ModelUtility", "Utility", "UtilityFactory", "squared_distances"]
+__all__ = ["KNNUtility", "ModelUtility", "TKNNUtility", "Utility", "UtilityFactory", "squared_distances"]
 
 Utility = Callable[[NDArray[np.integer]], float]
 #: Builds a utility for a training set, e.g. ``functools.partial(ModelUtility, eval_data=..., ...)``.
@@ -72,6 +76,41 @@ class KNNUtility:
         nearest = np.argsort(ranks, axis=1, kind="stable")[:, :m]
         hits = np.take_along_axis(self._match[:, subset], nearest, axis=1).sum(axis=1)
         return float((hits / self.k).mean())
+
+
+class TKNNUtility:
+    """Threshold-KNN soft accuracy ``U(S)`` (brute-force oracle of :mod:`.methods.tknn_shapley`).
+
+    Args:
+        train: Training rows (indexed by subsets).
+        eval_data: Evaluation rows.
+        tau: Neighbourhood radius (Euclidean; None: no radius).
+        k: Maximum number of voting neighbours (None: all rows within ``tau``).
+        n_classes: C of the empty-neighbourhood guess ``1/C``.
+    """
+
+    def __init__(
+        self, train: Dataset, eval_data: Dataset, tau: float | None, k: int | None = None, n_classes: int = 2
+    ) -> None:
+        self.n = len(train)
+        self.k = k
+        self.n_classes = n_classes
+        d2 = squared_distances(eval_data.x, train.x)
+        self._rank = np.argsort(np.argsort(d2, axis=1, kind="stable"), axis=1, kind="stable")
+        self._inball = d2 <= tau * tau if tau is not None else np.ones(d2.shape, dtype=bool)
+        self._match = train.y[None, :] == eval_data.y[:, None]
+
+    def __call__(self, subset: NDArray[np.integer]) -> float:
+        subset = np.asarray(subset, dtype=np.int64)
+        scores = []
+        for t in range(len(self._rank)):
+            members = subset[self._inball[t, subset]]
+            if members.size == 0:
+                scores.append(1.0 / self.n_classes)
+                continue
+            voters = members[np.argsort(self._rank[t, members], kind="stable")][: self.k]
+            scores.append(float(self._match[t, voters].mean()))
+        return float(np.mean(scores)) if scores else 0.0
 
 
 class ModelUtility:

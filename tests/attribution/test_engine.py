@@ -179,3 +179,70 @@ def test_no_positive_value_cannot_allocate(project: Project) -> None:
     project.add("alien", addr(9), x, np.full_like(y, 7))  # a label no evaluation row has: value 0
     with pytest.raises(AttributionError):
         run(project, emission=10)
+
+
+def test_default_method_is_soft_label_tknn(basic: Project) -> None:
+    basic.spec.pop("method")
+    report = run(basic, emission=EMISSION)
+    assert report.method["name"] == "tknn_shapley"
+    assert report.method["k"] == 5 and report.method["tau"] is None and report.method["standardize"] is True
+    assert report.utility["metric"] == "tknn_soft_accuracy"
+    assert report.utility["none"] == pytest.approx(0.5)  # two classes in the evaluation set
+    assert sum(c.value for c in report.contributions) == pytest.approx(
+        report.utility["all"] - report.utility["none"], abs=1e-12
+    )
+    flip = by_id(report)["flip"]
+    assert flip.value < 0 and report.allocations[flip.contributor] == 0
+
+
+@pytest.mark.parametrize("method", [{"name": "knn_shapley", "k": 5}, {"name": "tknn_shapley", "k": 3, "tau": 2.0}])
+def test_engine_values_are_the_method_on_eval_standardized_features(basic: Project, method: dict) -> None:
+    """standardize=false: the method on the raw features (so knn_shapley is pyDVL's value);
+    standardize=true: the same method on features z-scored with the evaluation set's statistics."""
+    from openledger_chain.attribution import Dataset, knn_shapley_values
+    from openledger_chain.attribution.methods import tknn_shapley_values
+
+    basic.spec["method"] = method
+    xs, ys = zip(*(basic.rows(40 * i, 40 * i + 40) for i in range(4)))
+    x, y = np.vstack(xs), np.concatenate(ys)
+    y[120:] = 1 - y[120:]  # the flipper
+    ev_x, ev_y = basic.x[:80], basic.y[:80]
+
+    def direct(tx: np.ndarray, ex: np.ndarray) -> np.ndarray:
+        if method["name"] == "knn_shapley":
+            return knn_shapley_values(Dataset(tx, y), Dataset(ex, ev_y), 5)
+        return tknn_shapley_values(Dataset(tx, y), Dataset(ex, ev_y), 2.0, 3, n_classes=2)
+
+    basic.spec["standardize"] = False
+    np.testing.assert_allclose(run(basic).row_values, direct(x, ev_x), rtol=0, atol=1e-9)
+    basic.spec["standardize"] = True
+    mean, std = ev_x.mean(axis=0), ev_x.std(axis=0)
+    np.testing.assert_allclose(run(basic).row_values, direct((x - mean) / std, (ev_x - mean) / std), rtol=0, atol=1e-9)
+
+
+def test_standardized_values_do_not_depend_on_units(basic: Project) -> None:
+    """Rescaling a feature in every file (e.g. mm -> um) changes nothing with standardize=true."""
+    from conftest import write_csv
+
+    basic.spec.pop("method")
+    before = run(basic).row_values
+    for path in [basic.root / "eval.csv", *(basic.root / m["path"] for m in basic.manifest)]:
+        rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        rows[:, 0] *= 1000.0
+        write_csv(path, rows[:, :-1], rows[:, -1].astype(int))
+    np.testing.assert_allclose(run(basic).row_values, before, rtol=0, atol=1e-9)
+    basic.spec["standardize"] = False
+    assert not np.allclose(run(basic).row_values, before, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("method", {"name": "tknn_shapley", "tau": 0}), ("method", {"name": "tknn_shapley", "tau": "1"}),
+     ("method", {"name": "tknn_shapley", "k": 0}), ("method", {"name": "knn_shapley", "tau": 1.0}),
+     ("standardize", "yes"), ("standardize", 1)],
+)
+def test_bad_tknn_and_standardize_fields(field: str, value: object) -> None:
+    from openledger_chain.attribution import parse_spec
+
+    with pytest.raises(InputError):
+        parse_spec({"label": "y", field: value})

@@ -12,8 +12,8 @@ from sklearn.naive_bayes import GaussianNB
 
 from openledger_chain.attribution.base import NotFittedError
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley
-from openledger_chain.attribution.utility import KNNUtility, ModelUtility
+from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
+from openledger_chain.attribution.utility import KNNUtility, ModelUtility, TKNNUtility
 
 
 def make_data(n: int, n_eval: int, seed: int, classes: int = 2, dims: int = 3) -> tuple[Dataset, Dataset]:
@@ -69,6 +69,72 @@ def test_knn_shapley_matches_pydvl() -> None:
     theirs = np.empty(len(train))
     theirs[res.indices] = res.values
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("k", [None, 1, 2, 3, 5, 9])
+@pytest.mark.parametrize("tau", [0.8, 1.5, 3.0, None])
+@pytest.mark.parametrize("seed, classes", [(0, 2), (1, 3), (2, 3)])
+def test_tknn_shapley_equals_brute_force_shapley(k: int | None, tau: float | None, seed: int, classes: int) -> None:
+    train, ev = make_data(8, 6, seed, classes=classes)
+    utility = TKNNUtility(train, ev, tau, k, n_classes=classes)
+    exact = shapley(utility, len(train))
+    result = TKNNShapley(ev, tau, k, n_classes=classes).fit(train).result
+    np.testing.assert_allclose(result.values, exact, rtol=0, atol=1e-9)
+    # Efficiency: the values sum to U(all) - U(empty), and U(empty) is the 1/C guess.
+    assert result.utility_none == pytest.approx(1 / classes)
+    assert result.utility_all == pytest.approx(utility(np.arange(len(train))), abs=1e-12)
+
+
+def test_tknn_shapley_with_duplicate_rows_and_ties() -> None:
+    train, ev = make_data(6, 5, 3)
+    dup = Dataset(np.vstack([train.x, train.x[:2]]), np.concatenate([train.y, 1 - train.y[:1], train.y[1:2]]))
+    for tau, k in [(None, 3), (2.0, 2), (2.0, None)]:
+        exact = shapley(TKNNUtility(dup, ev, tau, k), len(dup))
+        np.testing.assert_allclose(TKNNShapley(ev, tau, k).fit(dup).result.values, exact, atol=1e-9)
+
+
+def test_tknn_shapley_paper_closed_form_and_null_players() -> None:
+    """k=None: the value only depends on the ball's counts c, c+ (Wang et al.'s closed form);
+    rows farther than tau from every evaluation point are null players and get exactly 0."""
+    train, ev = make_data(40, 1, 14)
+    far = Dataset(np.vstack([train.x, train.x[:5] + 100.0]), np.concatenate([train.y, train.y[:5]]))
+    tau = 2.0
+    values = TKNNShapley(ev, tau, None, n_classes=2).fit(far).result.values
+    assert np.all(values[40:] == 0.0)
+    inball = np.sqrt(((far.x - ev.x[0]) ** 2).sum(axis=1)) <= tau
+    m = (far.y == ev.y[0]).astype(float)
+    c, cp = int(inball.sum()), float(m[inball].sum())
+    assert c > 2
+    harmonic_c = sum(1 / j for j in range(1, c + 1))
+    expected = (m - 1 / 2 + (c * m - cp) / (c - 1) * (harmonic_c - 1)) / c
+    np.testing.assert_allclose(values[inball], expected[inball], atol=1e-12)
+    assert np.all(values[~inball] == 0.0)
+
+
+def test_tknn_shapley_chunking_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openledger_chain.attribution.methods import knn_shapley as mod
+
+    train, ev = make_data(300, 40, 4, classes=3)
+    result = TKNNShapley(ev, 2.5, 5, n_classes=3).fit(train).result
+    monkeypatch.setattr(mod, "_CHUNK_ELEMENTS", 700)  # forces 2 eval points per chunk
+    again = TKNNShapley(ev, 2.5, 5, n_classes=3, n_jobs=2).fit(train).result
+    np.testing.assert_allclose(again.values, result.values, atol=1e-12)
+
+
+def test_tknn_uninformative_rows_earn_nothing_on_average() -> None:
+    """Why tknn_shapley is the default: random-label rows far from the data earn a positive total
+    under Jia et al.'s utility (a small coalition gains a vote from any matching row), but not
+    under the soft-label utility (a row only helps if it beats the coalition's own accuracy)."""
+    train, ev = make_data(200, 60, 15, dims=5)
+    rng = np.random.default_rng(0)
+    noise = Dataset(rng.normal(scale=8.0, size=(60, 5)), rng.integers(0, 2, 60))
+    pooled = Dataset(np.vstack([train.x, noise.x]), np.concatenate([train.y, noise.y]))
+    jia = KNNShapley(ev, 5).fit(pooled).result.values
+    soft = TKNNShapley(ev, None, 5).fit(pooled).result.values
+    # Jia: the 60 noise rows take ~ (match rate 1/2) x (60/260) of the total value.
+    assert jia[200:].sum() / jia.sum() > 0.1
+    # Soft label: about zero (their expected marginal is (1/2 - accuracy of the others) <= 0).
+    assert abs(soft[200:].sum()) / soft.sum() < 0.02
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,9 @@
 from openledger_chain.attribution.methods.banzhaf import DataBanzhaf
 from openledger_chain.attribution.methods.knn_shapley import KNNShapley, knn_shapley_values
 from openledger_chain.attribution.methods.loo import LeaveOneOut
+from openledger_chain.attribution.methods.tknn_shapley import TKNNShapley, tknn_shapley_values
 from openledger_chain.attribution.methods.tmc_shapley import TMCShapley
 
-__all__ = ["DataBanzhaf", "KNNShapley", "LeaveOneOut", "TMCShapley", "knn_shapley_values"]
+__all__ = [
+    "DataBanzhaf", "KNNShapley", "LeaveOneOut", "TKNNShapley", "TMCShapley", "knn_shapley_values", "tknn_shapley_values",
+]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_distances
 
-__all__ = ["KNNShapley", "knn_shapley_values"]
+__all__ = ["KNNShapley", "knn_shapley_values", "sum_over_eval_chunks"]
 
 # Elements per (chunk x N) work array: ~6 such float64/int64 arrays live per worker, so 2M
 # elements keep a worker near 100 MB whatever N is.
@@ -89,24 +90,45 @@ def knn_shapley_values(
     """
     if k < 1:
         raise ValueError("k must be >= 1")
-    n, n_eval = len(train), len(eval_data)
+
+    def chunk(start: int, stop: int) -> NDArray[np.float64]:
+        return _chunk_values(train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], k)
+
+    return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
+
+
+def sum_over_eval_chunks(
+    n: int,
+    n_eval: int,
+    chunk: Callable[[int, int], NDArray[np.float64]],
+    *,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> NDArray[np.float64]:
+    """Mean over evaluation points of per-point value vectors, computed chunk by chunk.
+
+    ``chunk(start, stop)`` returns the summed value vectors of evaluation points start..stop-1.
+    Chunks hold about ``_CHUNK_ELEMENTS`` (points x N) elements and run on `n_jobs` threads
+    (numpy releases the GIL in sorts and BLAS); they are summed in chunk order, so the float
+    result is deterministic.
+    """
     if n == 0 or n_eval == 0:
         return np.zeros(n)
-    chunk = max(1, _CHUNK_ELEMENTS // n)
-    starts = list(range(0, n_eval, chunk))
+    size = max(1, _CHUNK_ELEMENTS // n)
+    starts = list(range(0, n_eval, size))
     workers = max(1, min(n_jobs or min(os.cpu_count() or 1, 4), len(starts)))
     total = np.zeros(n)
     done = 0
 
     def run(start: int) -> tuple[int, NDArray[np.float64]]:
-        stop = min(start + chunk, n_eval)
-        return stop - start, _chunk_values(train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], k)
+        stop = min(start + size, n_eval)
+        return stop - start, chunk(start, stop)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Results are summed in chunk order (map preserves it), so the float sum is deterministic.
-        for size, part in pool.map(run, starts):
+        for count, part in pool.map(run, starts):
             total += part
-            done += size
+            done += count
             if progress is not None:
                 progress(done, n_eval)
     return total / n_eval

@@ -1,0 +1,187 @@
+"""Exact Threshold KNN-Shapley values (TKNN-Shapley; Wang, Zhu, Wang, Jia & Mittal, 2023).
+
+Wang, J. T., Zhu, Y., Wang, Y.-X., Jia, R. and Mittal, P. (2023). "Threshold KNN-Shapley: A
+Linear-Time and Privacy-Friendly Approach to Data Valuation". NeurIPS 2023.
+Wang, J. T. and Jia, R. (2023). "A Note on 'Efficient Task-Specific Data Valuation for Nearest
+Neighbor Algorithms'". arXiv:2304.04258 (the soft-label utility with a 1/C empty-set guess).
+
+Utility, for one evaluation point (x, y) and a set S of training rows: the neighbours are the rows
+of S within Euclidean distance ``tau`` of x; among them the min(K, #neighbours) nearest vote
+(ties by row index; ``k = None`` means all of them). ``U(S)`` is the fraction of voters whose label
+is y, and ``1/C`` (a uniform guess over the C classes) when S has no row within ``tau``. The
+values of a set of evaluation points are the mean over them.
+
+Why a threshold: with the plain KNN utility every row is among the K nearest of *some* small
+coalition, so the Shapley average pays every row whose label happens to match -- even rows far from
+every evaluation point (random noise). Here a row farther than ``tau`` from an evaluation point is
+a null player for it and gets exactly 0; a row near it is paid for its label relative to the 1/C
+guess and to the other rows in the ball, so random labels earn nothing on average.
+
+Closed form. Rows outside the ball are null players, so the values of the c rows inside equal the
+Shapley values of the game on the ball alone. Write ``U = U_jia + D`` with ``U_jia(S)`` Jia et al.
+(2019)'s soft KNN accuracy (hits among the min(K, |S|) nearest, divided by K; 0 for the empty
+set) and ``D(S) = (1/|S| - 1/K) * hits(S)`` for ``1 <= |S| < K``, ``D(empty) = 1/C``, ``D = 0``
+for ``|S| >= K``. ``U_jia``'s values come from Jia's recursion over the ball (sorted by distance,
+rank i = 1..c, m_i = 1[y_i == y]):
+
+    s_c = m_c / max(K, c),    s_i = s_{i+1} + (m_i - m_{i+1}) / max(K, i).
+
+D depends on a coalition only through its size and number of hits, so its value for a row with
+match m is, with ``c+`` the hits in the ball, ``q = (c+ - m) / (c - 1)`` the hit rate among the
+other rows, ``L = min(K, c) - 1`` and ``H = sum_{s=1..L} 1/(s+1)``:
+
+    phi_D(m) = [ (1 - 1/K) m - 1/C + (H - L/K) m - q H ] / c
+
+(the s-th term is the expected marginal of D over coalitions of size s of the other rows; sizes
+>= K contribute nothing). With ``k = None`` (K >= c) this reduces to the paper's closed form
+``[m - 1/C + (c m - c+) / (c - 1) * (H_c - 1)] / c``, which only needs the counts c and c+.
+Cost: one sort per evaluation point, O(N log N); the sum of all values is U(all) - 1/C.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openledger_chain.attribution.base import ProgressCallback, Valuation
+from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.methods.knn_shapley import sum_over_eval_chunks
+from openledger_chain.attribution.utility import squared_distances
+
+__all__ = ["TKNNShapley", "tknn_shapley_values"]
+
+
+def _chunk_values(
+    x_train: NDArray[np.float64],
+    y_train: NDArray[np.int64],
+    x_eval: NDArray[np.float64],
+    y_eval: NDArray[np.int64],
+    tau: float | None,
+    k: int | None,
+    n_classes: int,
+) -> NDArray[np.float64]:
+    """Sum over the given evaluation points of their per-point TKNN-Shapley value vectors."""
+    n = len(y_train)
+    d2 = squared_distances(x_eval, x_train)
+    order = np.argsort(d2, axis=1, kind="stable")
+    # The ball is a prefix of the distance order; c = its size per evaluation point.
+    if tau is None:
+        c = np.full(len(y_eval), n)
+    else:
+        c = (np.take_along_axis(d2, order, axis=1) <= tau * tau).sum(axis=1)
+    del d2
+    rank = np.arange(1, n + 1)
+    m = (y_train[order] == y_eval[:, None]) & (rank[None, :] <= c[:, None])
+    m = m.astype(np.float64)
+    cp = m.sum(axis=1)
+    # Effective K per point: K >= c makes the vote "all rows in the ball" (k=None).
+    kk = np.where(c > 0, np.minimum(c, k if k is not None else n), 1).astype(np.float64)
+    # Jia's recursion on the ball: step_i = (m_i - m_{i+1}) / max(K, i), m_{c+1} = 0, zero beyond c.
+    m_next = np.zeros_like(m)
+    m_next[:, :-1] = m[:, 1:]
+    steps = (m - m_next) / np.maximum(kk[:, None], rank[None, :])
+    s = np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
+    del steps, m_next
+    # D part: one scalar per (point, match) pair.
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n + 2))])
+    ell = np.maximum(kk - 1, 0).astype(np.int64)
+    h = harmonic[ell + 1] - 1.0
+    safe_c = np.maximum(c, 1).astype(np.float64)
+    denom = np.maximum(c - 1, 1).astype(np.float64)
+    phi_d = np.empty((len(c), 2))
+    for mv in (0.0, 1.0):
+        q = np.where(c > 1, (cp - mv) / denom, 0.0)
+        phi_d[:, int(mv)] = ((1 - 1 / kk) * mv - 1 / n_classes + (h - ell / kk) * mv - q * h) / safe_c
+    inball = rank[None, :] <= c[:, None]
+    s += np.where(inball, np.where(m > 0, phi_d[:, 1:2], phi_d[:, 0:1]), 0.0)
+    values = np.empty_like(s)
+    np.put_along_axis(values, order, s, axis=1)
+    return values.sum(axis=0)
+
+
+def tknn_shapley_values(
+    train: Dataset,
+    eval_data: Dataset,
+    tau: float | None = None,
+    k: int | None = None,
+    *,
+    n_classes: int = 2,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> NDArray[np.float64]:
+    """Exact TKNN-Shapley value of every training row, averaged over the evaluation points.
+
+    Args:
+        train: Training rows to value.
+        eval_data: Evaluation rows.
+        tau: Neighbourhood radius (Euclidean, in the units of ``x``; > 0). None: no radius, every
+            row is a neighbour (the soft-label KNN-Shapley of Wang & Jia's note).
+        k: At most this many of the in-radius rows vote (None: all of them).
+        n_classes: C of the empty-neighbourhood guess 1/C.
+        n_jobs: Worker threads (default: CPU count, at most 4).
+        progress: Optional ``progress(done, total)`` callback over evaluation points.
+
+    Returns:
+        float64 array of length ``len(train)``.
+    """
+    if tau is not None and not tau > 0:
+        raise ValueError("tau must be > 0 or None")
+    if k is not None and k < 1:
+        raise ValueError("k must be >= 1 or None")
+    if n_classes < 1:
+        raise ValueError("n_classes must be >= 1")
+
+    def chunk(start: int, stop: int) -> NDArray[np.float64]:
+        return _chunk_values(
+            train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], tau, k, n_classes
+        )
+
+    return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
+
+
+class TKNNShapley(Valuation):
+    """Exact Shapley values of the threshold-KNN soft accuracy (Wang et al., 2023).
+
+    Args:
+        eval_data: Evaluation rows.
+        tau: Neighbourhood radius (None: no radius).
+        k: Maximum number of voting neighbours (None: every row within ``tau``).
+        n_classes: C of the empty-neighbourhood guess 1/C.
+        n_jobs: Worker threads.
+        progress: Optional progress callback.
+    """
+
+    algorithm_name = "tknn_shapley"
+
+    def __init__(
+        self,
+        eval_data: Dataset,
+        tau: float | None = None,
+        k: int | None = 5,
+        *,
+        n_classes: int = 2,
+        n_jobs: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(progress)
+        self.eval_data = eval_data
+        self.tau = tau
+        self.k = k
+        self.n_classes = n_classes
+        self.n_jobs = n_jobs
+
+    def params(self) -> dict[str, Any]:
+        return {"tau": self.tau, "k": self.k}
+
+    def fit(self, data: Dataset) -> TKNNShapley:
+        values = tknn_shapley_values(
+            data, self.eval_data, self.tau, self.k, n_classes=self.n_classes, n_jobs=self.n_jobs,
+            progress=self._progress,
+        )
+        u_none = 1.0 / self.n_classes if len(self.eval_data) else 0.0
+        self._result = self._make_result(
+            data, values, utility_all=u_none + float(values.sum()), utility_none=u_none
+        )
+        return self
