@@ -12,11 +12,15 @@ import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
 /// @title ModelStakeToken
 /// @notice The stake in one model: an ERC-20 (with EIP-2612 permit) that also pays its holders the
 /// stake holders' share of the model's usage fees.
-/// @dev Fees use a fee-per-share accumulator: a payment adds `amount * FEE_PRECISION / totalSupply`
-/// to {feePerShare}, and every balance change first settles the accounts involved, so a payment
-/// costs O(1) gas however many holders there are. Rounding is always down, against the holder; the
-/// dust stays in the contract. Fees received while the supply is zero are held and credited to the
-/// first holders when stake is first minted.
+/// @dev Fees use a fee-per-share accumulator over the *fee supply*: all stake that final rounds
+/// have allocated, claimed or not. A payment adds `amount * FEE_PRECISION / feeSupply` to
+/// {feePerShare}, and every balance change first settles the accounts involved, so a payment costs
+/// O(1) gas however many holders there are. Stake earns from the moment its round is final, not
+/// from when it is claimed: a claim credits the new stake with the fees paid since the latest
+/// final round, so claiming early or late does not change what a contributor earns (fees earned
+/// by stake left unclaimed across a later final round stay in the contract). Fees received while
+/// no round is final are held and go to the first round's stake holders pro rata. Rounding is
+/// always down, against the holder; the dust stays in the contract.
 contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -35,6 +39,9 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     /* STORAGE */
 
     uint256 private _feePerShare;
+    uint256 private _feeSupply;
+    /// @dev {feePerShare} when the latest round became final: where newly claimed stake starts earning.
+    uint256 private _claimStartFeePerShare;
     uint256 private _heldFees;
     /// @dev Payment-token balance already credited (held, owed or still in accounts' pending fees).
     uint256 private _accountedFees;
@@ -60,6 +67,16 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     }
 
     /// @inheritdoc IModelStakeToken
+    function feeSupply() external view returns (uint256) {
+        return _feeSupply;
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function claimStartFeePerShare() external view returns (uint256) {
+        return _claimStartFeePerShare;
+    }
+
+    /// @inheritdoc IModelStakeToken
     function heldFees() external view returns (uint256) {
         return _heldFees;
     }
@@ -73,10 +90,32 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
 
     /// @inheritdoc IModelStakeToken
     function mint(address to, uint256 amount, uint256 maxSupply) external {
-        if (msg.sender != minter) revert ModelStakeTokenUnauthorizedMinter(msg.sender);
+        _requireMinter();
         _mint(to, amount);
         uint256 supply = totalSupply();
         if (supply > maxSupply) revert ModelStakeTokenSupplyCapExceeded(supply, maxSupply);
+        // The new stake has been in the fee supply since its round became final: credit what it earned.
+        uint256 earned = _feePerShare - _claimStartFeePerShare;
+        if (earned != 0) _owedFees[to] += (amount * earned) / FEE_PRECISION;
+    }
+
+    /// @inheritdoc IModelStakeToken
+    function startFeePeriod(uint256 newFeeSupply) external {
+        _requireMinter();
+        uint256 previous = _feeSupply;
+        if (newFeeSupply < previous || newFeeSupply < totalSupply()) {
+            revert ModelStakeTokenInvalidFeeSupply(newFeeSupply, previous);
+        }
+        uint256 perShare = _feePerShare;
+        _claimStartFeePerShare = perShare;
+        _feeSupply = newFeeSupply;
+        emit FeePeriodStarted(newFeeSupply, perShare);
+        uint256 held = _heldFees;
+        if (held != 0 && newFeeSupply != 0) {
+            // Fees paid before any round was final belong to the first round's stake holders.
+            _heldFees = 0;
+            _creditFees(held, newFeeSupply);
+        }
     }
 
     /// @inheritdoc IModelStakeToken
@@ -85,7 +124,7 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         amount = balance - _accountedFees;
         if (amount == 0) return 0;
         _accountedFees = balance;
-        uint256 supply = totalSupply();
+        uint256 supply = _feeSupply;
         if (supply == 0) {
             uint256 held = _heldFees + amount;
             _heldFees = held;
@@ -108,8 +147,7 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
 
     /* INTERNAL */
 
-    /// @dev Settles the fees of both accounts at the current accumulator before any balance moves,
-    /// then, on the very first mint, hands the held fees to the new holders.
+    /// @dev Settles the fees of both accounts at the current accumulator before any balance moves.
     function _update(address from, address to, uint256 value) internal override {
         uint256 perShare = _feePerShare;
         if (perShare != 0) {
@@ -117,14 +155,10 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
             if (to != address(0) && to != from) _settleFees(to, perShare);
         }
         super._update(from, to, value);
-        if (from == address(0) && value != 0 && totalSupply() == value) {
-            // First stake ever minted (the supply was zero): credit what was held for it.
-            uint256 held = _heldFees;
-            if (held != 0) {
-                _heldFees = 0;
-                _creditFees(held, value);
-            }
-        }
+    }
+
+    function _requireMinter() private view {
+        if (msg.sender != minter) revert ModelStakeTokenUnauthorizedMinter(msg.sender);
     }
 
     function _creditFees(uint256 amount, uint256 supply) private {

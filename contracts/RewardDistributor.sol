@@ -175,7 +175,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             emission: uint96(round.emission),
             cumulativeEmission: uint96(round.cumulativeEmission),
             roundId: uint64(round.roundId),
-            submittedAt: uint40(block.timestamp),
+            // Fixed at submission, so a later change of the window cannot shorten a pending round's.
+            challengeEndsAt: uint40(block.timestamp + _challengeWindow),
             submitter: msg.sender,
             publishedCount: 0,
             lastScoreAccount: address(0)
@@ -185,10 +186,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
 
     /// @inheritdoc IRewardDistributor
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external whenNotPaused {
+        // Only oracles publish: a published chunk cannot be taken back by others, so anyone else
+        // could block the round by publishing one wrong entry first.
+        if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
         PendingRound storage pending = _requirePending(modelId, roundId);
-        if (msg.sender != pending.submitter && !_isOracle[msg.sender]) {
-            revert RewardDistributorUnauthorizedPublisher(msg.sender);
-        }
         bytes32 runningHash = pending.publishedHash;
         address previous = pending.lastScoreAccount;
         uint256 total = pending.publishedAmount;
@@ -208,11 +209,22 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     }
 
     /// @inheritdoc IRewardDistributor
+    function resetScores(uint256 modelId, uint256 roundId) external whenNotPaused {
+        if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
+        PendingRound storage pending = _requirePending(modelId, roundId);
+        pending.publishedHash = bytes32(0);
+        pending.publishedAmount = 0;
+        pending.publishedCount = 0;
+        pending.lastScoreAccount = address(0);
+        emit ScoresReset(modelId, roundId, msg.sender);
+    }
+
+    /// @inheritdoc IRewardDistributor
     function vetoRound(uint256 modelId) external onlyRole(GUARDIAN_ROLE) {
         PendingRound storage pending = _pending[modelId];
         uint256 roundId = pending.roundId;
         if (roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
-        uint256 endsAt = uint256(pending.submittedAt) + _challengeWindow;
+        uint256 endsAt = pending.challengeEndsAt;
         if (block.timestamp >= endsAt) revert RewardDistributorChallengeWindowClosed(endsAt);
         bytes32 digest = pending.digest;
         _vetoed[digest] = true;
@@ -224,7 +236,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     function finalizeRound(uint256 modelId) external whenNotPaused {
         PendingRound memory pending = _pending[modelId];
         if (pending.roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
-        uint256 endsAt = uint256(pending.submittedAt) + _challengeWindow;
+        uint256 endsAt = pending.challengeEndsAt;
         if (block.timestamp < endsAt) revert RewardDistributorChallengeWindowOpen(endsAt);
         if (pending.publishedHash != pending.scoresHash) {
             revert RewardDistributorScoresIncomplete(pending.publishedHash, pending.scoresHash);
@@ -238,6 +250,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         state.roundId = pending.roundId;
         delete _pending[modelId];
         emit RoundFinalized(modelId, pending.roundId, pending.merkleRoot, pending.cumulativeEmission);
+        // All of the round's stake earns fees from now on, whenever it is claimed.
+        IModelStakeToken(state.stakeToken).startFeePeriod(pending.cumulativeEmission);
     }
 
     /* CLAIMS */

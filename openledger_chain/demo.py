@@ -141,7 +141,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     )
     for oracle in oracles[:2]:
         sign_round_file(ledger, round_path, oracle)
-    submitted = submit_round_file(ledger, round_path, deployer)
+    submitted = submit_round_file(ledger, round_path, oracles[0])
     names = {a.address: n for n, a in people.items()}
     step(f"Round 1 proposed, signed by 2 of 3 oracles, submitted; {submitted.published_entries} scores published on-chain", [
         {"contributor": names.get(s["account"], s["account"]), "score": f"{int(s['score']) / TOKEN:+.4f}",

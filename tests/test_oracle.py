@@ -53,7 +53,7 @@ def _propose(ledger, model, workdir, **kwargs):
 def _sign_submit_finalize(ledger, accounts, path):
     for oracle in accounts.oracles[:2]:
         sign_round_file(ledger, path, oracle)
-    result = submit_round_file(ledger, path, accounts.deployer, chunk=2)
+    result = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
     tester = ledger.chain.w3.provider.ethereum_tester
     tester.time_travel(ledger.chain.w3.eth.get_block("latest")["timestamp"] + 3601)
     finalize_round(ledger, read_round_file(path).round.model_id, accounts.deployer)
@@ -94,8 +94,8 @@ def test_submit_is_idempotent_and_resumes_publishing(ledger, accounts, setup) ->
     path, _ = _propose(ledger, model, workdir)
     for oracle in accounts.oracles[:2]:
         sign_round_file(ledger, path, oracle)
-    first = submit_round_file(ledger, path, accounts.deployer, chunk=2)
-    again = submit_round_file(ledger, path, accounts.deployer, chunk=2)
+    first = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
+    again = submit_round_file(ledger, path, accounts.oracles[2], chunk=2)
     assert first.submitted and not again.submitted and again.published_entries == 0
     pending = ledger.distributor.functions.pendingRound(model.model_id).call()
     assert pending[10] == 3  # publishedCount: nothing published twice
@@ -166,3 +166,30 @@ def test_claim_for_an_account_without_stake_is_refused_before_sending(ledger, ac
     with pytest.raises(ContractRevertError) as error:
         claim_from_round_file(ledger, path, accounts.alice.address, accounts.alice)
     assert error.value.name == "RewardDistributorNothingToClaim"
+
+
+def test_only_an_oracle_can_submit_and_publish(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    for oracle in accounts.oracles[:2]:
+        sign_round_file(ledger, path, oracle)
+    with pytest.raises(InputError, match="only oracles may publish"):
+        submit_round_file(ledger, path, accounts.stranger)
+
+
+def test_stake_earns_the_same_fees_whenever_it_is_claimed(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    ledger.chain.transact(ledger.erc20(ledger.dev_payment_token).functions.mint(accounts.payer.address, 10**24),
+                          accounts.payer)
+    ledger.pay_usage(accounts.payer, model.model_id, 100 * TOKEN)  # before any stake: held
+    path, round_file = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path)
+    claim_from_round_file(ledger, path, accounts.alice.address, accounts.alice)
+    ledger.pay_usage(accounts.payer, model.model_id, 50 * TOKEN)  # alice holds, bob and carol not yet
+    claim_from_round_file(ledger, path, accounts.bob.address, accounts.bob)
+    claim_from_round_file(ledger, path, accounts.carol.address, accounts.carol)
+    holders_total = (100 + 50) * TOKEN * 3_000 // 10_000
+    for who in (accounts.alice, accounts.bob, accounts.carol):
+        stake = round_file.cumulative[who.address]
+        exact = holders_total * stake // (1_000 * TOKEN)
+        assert exact - 2 <= ledger.fees_of(model.model_id, who.address) <= exact

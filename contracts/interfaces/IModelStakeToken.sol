@@ -12,7 +12,11 @@ interface IModelStakeToken is IERC20 {
     /// @notice Emitted when usage fees are credited to the holders; `feePerShare` is the new accumulator.
     event FeesAccrued(uint256 amount, uint256 feePerShare);
 
-    /// @notice Emitted when fees arrive while no stake exists; they go to the first holders.
+    /// @notice Emitted when a round becomes final: `feeSupply` stake now earns fees, and stake claimed
+    /// from now on earns from `claimStartFeePerShare`.
+    event FeePeriodStarted(uint256 feeSupply, uint256 claimStartFeePerShare);
+
+    /// @notice Emitted when fees arrive while no round is final; they go to the first round's holders.
     event FeesHeld(uint256 amount, uint256 heldTotal);
 
     /// @notice Emitted when `account` withdraws `amount` of its accrued fees.
@@ -25,6 +29,9 @@ interface IModelStakeToken is IERC20 {
 
     /// @notice Thrown when a mint would take the supply to `supply`, above the minter's stated `maxSupply`.
     error ModelStakeTokenSupplyCapExceeded(uint256 supply, uint256 maxSupply);
+
+    /// @notice Thrown when a new fee supply is below the previous one or below the minted supply.
+    error ModelStakeTokenInvalidFeeSupply(uint256 feeSupply, uint256 previousFeeSupply);
 
     /// @notice Thrown when `account` withdraws fees but has none.
     error ModelStakeTokenNoFees(address account);
@@ -43,7 +50,13 @@ interface IModelStakeToken is IERC20 {
     /// @notice Fees accumulated per unit of stake, scaled by {FEE_PRECISION}.
     function feePerShare() external view returns (uint256);
 
-    /// @notice Fees that arrived while the supply was zero, waiting for the first holders.
+    /// @notice Stake that earns fees: everything final rounds allocated, claimed or not.
+    function feeSupply() external view returns (uint256);
+
+    /// @notice {feePerShare} when the latest round became final; newly claimed stake earns from there.
+    function claimStartFeePerShare() external view returns (uint256);
+
+    /// @notice Fees that arrived while no round was final, waiting for the first round's holders.
     function heldFees() external view returns (uint256);
 
     /// @notice Fees `account` can withdraw now (rounded down).
@@ -51,12 +64,19 @@ interface IModelStakeToken is IERC20 {
 
     /* ACTIONS */
 
-    /// @notice Mints `amount` to `to`, provided the total supply stays at or below `maxSupply`.
+    /// @notice Mints claimed stake `amount` to `to`, provided the total supply stays at or below
+    /// `maxSupply`, and credits it the fees paid since the latest round became final.
     /// @dev Requirements: the caller is {minter}. Emits a {Transfer} event.
     function mint(address to, uint256 amount, uint256 maxSupply) external;
 
-    /// @notice Credits every payment token received since the last accrual to the holders (or holds
-    /// it while the supply is zero). Anyone may call it; paying fees is a transfer followed by this.
+    /// @notice Called when a round becomes final: from now on fees are shared over `newFeeSupply`
+    /// (the cumulative emission), and held fees go to that stake.
+    /// @dev Requirements: the caller is {minter}; `newFeeSupply` never decreases and covers the
+    /// minted supply. Emits {FeePeriodStarted}.
+    function startFeePeriod(uint256 newFeeSupply) external;
+
+    /// @notice Credits every payment token received since the last accrual to the stake (or holds
+    /// it while no round is final). Anyone may call it; paying fees is a transfer followed by this.
     /// @return amount The newly credited amount.
     function accrueFees() external returns (uint256 amount);
 

@@ -48,7 +48,7 @@ interface IRewardDistributor {
         uint96 emission;
         uint96 cumulativeEmission;
         uint64 roundId;
-        uint40 submittedAt;
+        uint40 challengeEndsAt;
         address submitter;
         uint32 publishedCount;
         address lastScoreAccount;
@@ -79,6 +79,9 @@ interface IRewardDistributor {
     event ScoresPublished(
         uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] entries, bytes32 runningHash
     );
+
+    /// @notice Emitted when an oracle clears the published score list of a pending round.
+    event ScoresReset(uint256 indexed modelId, uint256 indexed roundId, address oracle);
 
     /// @notice Emitted when a guardian vetoes a pending round; the same signed round can never return.
     event RoundVetoed(uint256 indexed modelId, uint256 indexed roundId, bytes32 digest, address guardian);
@@ -118,7 +121,7 @@ interface IRewardDistributor {
     error RewardDistributorRoundWasVetoed(bytes32 digest);
     /// @notice Thrown when `modelId` has no pending round, or its pending round is not `roundId`.
     error RewardDistributorNoPendingRound(uint256 modelId, uint256 roundId);
-    /// @notice Thrown when `caller` publishes scores but is neither the round's submitter nor an oracle.
+    /// @notice Thrown when `caller` publishes or resets scores but is not an oracle.
     error RewardDistributorUnauthorizedPublisher(address caller);
     /// @notice Thrown when score entries are not in strictly ascending account order.
     error RewardDistributorScoresNotAscending(address previous, address account);
@@ -168,8 +171,12 @@ interface IRewardDistributor {
     /// @notice Publishes the next chunk of the pending round's score list, entries in strictly ascending
     /// account order. The running hash is `h = keccak256(abi.encode(h, account, score, amount))` per entry,
     /// from `h = 0`, so it does not depend on how the list is chunked.
-    /// @dev Requirements: caller is the round's submitter or an oracle. Emits {ScoresPublished}.
+    /// @dev Requirements: caller is an oracle. Emits {ScoresPublished}.
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
+
+    /// @notice Clears the pending round's published score list, so a wrong chunk can be replaced.
+    /// @dev Requirements: caller is an oracle. Emits {ScoresReset}.
+    function resetScores(uint256 modelId, uint256 roundId) external;
 
     /// @notice Vetoes the model's pending round during its challenge window.
     /// @dev Requirements: caller has GUARDIAN_ROLE. Emits {RoundVetoed}.

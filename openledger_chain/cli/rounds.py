@@ -94,11 +94,12 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
            round_file: Path, chunk: int) -> None:
     """Submit ROUND_FILE with its oracle signatures (ascending signer order) and publish every score
-    entry in chunks. Safe to re-run: a round already pending or final is never posted twice."""
+    entry in chunks. Only an oracle may publish scores, so sign with an oracle key (default: dev
+    account 1). Safe to re-run: a round already pending or final is never posted twice."""
     from openledger_chain.oracle import submit_round_file
 
     ledger = open_ledger(network, rpc_url)
-    sender = resolve_account(ledger.chain, keystore, key_env, dev_account)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
     with _progress() as progress:
         task = progress.add_task("publish scores", total=None)
         result = submit_round_file(ledger, round_file, sender, chunk=chunk,
