@@ -218,6 +218,7 @@ def propose_round(
         seed=seed,
         verifier=owner_verifier(model_id, model.owner),
         progress=progress,
+        model_id=model_id,
     )
     allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
 
@@ -270,10 +271,9 @@ def owner_attestation_message(model_id: int, kind: str, contributor: str, units:
     contributor or amount; the attribution engine counts each signature once, so it cannot be
     reused for a second contribution either.
     """
-    return (
-        "OpenLedger attestation\n"
-        f"model: {model_id}\nkind: {kind}\ncontributor: {contributor.lower()}\nunits: {units}"
-    )
+    from openledger_chain.attribution import attestation_message
+
+    return attestation_message(model_id, kind, contributor, units)
 
 
 def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:
@@ -382,6 +382,8 @@ def submit_round_file(
 ) -> SubmitResult:
     """Submit the signed round (unless already there) and publish the rest of its score list.
 
+    `sender` must be an oracle: the distributor lets only oracles publish scores.
+
     Re-running is safe: a round already pending with the same digest is not posted again, entries
     already published are skipped, and a round already final is reported as such.
     """
@@ -391,6 +393,8 @@ def submit_round_file(
     _, finalized_id, _, _ = ledger.distributor.functions.finalizedRound(round_.model_id).call()
     if finalized_id >= round_.round_id:
         return SubmitResult(False, 0, ())
+    if not ledger.distributor.functions.isOracle(sender.address).call():
+        raise InputError(f"{sender.address} is not an oracle; only oracles may publish a round's scores")
     digest = round_digest(ledger.chain.chain_id, ledger.distributor.address, round_)
     pending = ledger.distributor.functions.pendingRound(round_.model_id).call()
     receipts: list[TxReceipt] = []

@@ -3,7 +3,8 @@
 Run from the repository root:  python examples/attribution/generate.py
 Contributors: three honest data contributors, a label flipper, a copier (jittered copy of
 contributor A's rows), an annotator, a fine-tune recipe, and a compute claim attested by the model
-owner (demo key below; never use it for anything real).
+owner (demo key below; never use it for anything real) for model id MODEL_ID (`--model 0`, the
+CLI's default; the on-chain demo signs its own claims for the model id it registers).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openledger_chain.attribution.address import to_checksum_address
 HERE = Path(__file__).parent
 OWNER_KEY = "0x" + "4f" * 32  # demo model-owner key
 FEATURES = 10  # the ten "mean ..." features keep the files small
+MODEL_ID = 0  # model id the compute attestation is signed for
 
 
 def write_csv(path: Path, header: list[str], x: np.ndarray, y: np.ndarray) -> None:
@@ -59,7 +61,7 @@ def main() -> None:
     (HERE / "recipe.json").write_text(json.dumps({"params": {"n_neighbors": 9, "weights": "distance"}}, indent=2) + "\n")
     manifest.append({"id": "tuner-1", "contributor": addr(7), "kind": "finetune", "path": "recipe.json"})
     units = 120
-    message = attestation_message("compute", "gpu-1", addr(8), units)
+    message = attestation_message(MODEL_ID, "compute", addr(8), units)
     signature = Account.sign_message(encode_defunct(text=message), OWNER_KEY).signature.hex()
     owner = Account.from_key(OWNER_KEY).address
     claim = {"units": units, "description": "GPU-hours for round 1", "attestation": {"signer": owner, "signature": "0x" + signature.removeprefix("0x")}}
@@ -69,12 +71,14 @@ def main() -> None:
     spec = {
         "task": "classification",
         "label": "diagnosis",
-        "method": {"name": "knn_shapley", "k": 5},
-        "estimator": {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}},
+        "method": {"name": "tknn_shapley", "k": 5, "tau": None},
+        # Base recipe 3-NN; the registered fine-tune recipe (9-NN, distance-weighted) improves on it.
+        "estimator": {"name": "KNeighborsClassifier", "params": {"n_neighbors": 3}},
         "seed": 0,
         "kind_shares_bps": {"data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500},
         "near_duplicate_distance": 0.2,
         "classes": ["0", "1"],
+        "standardize": True,
     }
     (HERE / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
     print(f"model owner (attestor): {owner}")

@@ -8,7 +8,8 @@ Public API::
     report.allocations     # address -> int amount (sum == emission)
     report.to_json()       # the OUT.json document
 
-Methods (one module each in :mod:`.methods`): exact KNN-Shapley (Jia et al., 2019), truncated
+Methods (one module each in :mod:`.methods`): exact soft-label threshold KNN-Shapley (Wang et al.,
+2023; the default), exact KNN-Shapley (Jia et al., 2019), truncated
 Monte-Carlo Shapley (Ghorbani & Zou, 2019), Data Banzhaf with maximum-sample reuse (Wang & Jia,
 2023) and leave-one-out. This package must never import web3, eth-* or chain code.
 """
@@ -24,7 +25,15 @@ from openledger_chain.attribution.engine import (
 )
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestation_message
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
-from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TMCShapley, knn_shapley_values
+from openledger_chain.attribution.methods import (
+    DataBanzhaf,
+    KNNShapley,
+    LeaveOneOut,
+    TKNNShapley,
+    TMCShapley,
+    knn_shapley_values,
+    tknn_shapley_values,
+)
 from openledger_chain.attribution.result import ValuationResult
 from openledger_chain.attribution.spec import Spec, load_spec, parse_spec
 
@@ -40,6 +49,7 @@ __all__ = [
     "LeaveOneOut",
     "NotFittedError",
     "Spec",
+    "TKNNShapley",
     "TMCShapley",
     "Valuation",
     "ValuationResult",
@@ -52,4 +62,5 @@ __all__ = [
     "load_spec",
     "parse_manifest",
     "parse_spec",
+    "tknn_shapley_values",
 ]

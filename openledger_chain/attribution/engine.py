@@ -44,7 +44,7 @@ from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveO
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
-from openledger_chain.errors import AttributionError
+from openledger_chain.errors import AttributionError, InputError
 from openledger_chain.rewards import allocate
 
 __all__ = ["AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files", "to_fixed"]
@@ -177,6 +177,7 @@ def attribute(
     seed: int | None = None,
     verifier: Verifier | None = None,
     progress: Progress | None = None,
+    model_id: int = 0,
 ) -> AttributionReport:
     """Run attribution for one round.
 
@@ -190,6 +191,8 @@ def attribute(
         seed: Overrides the spec's seed.
         verifier: Accepts or rejects compute/evaluation attestations; None counts no units.
         progress: Optional ``progress(stage, done, total)`` callback.
+        model_id: The model's on-chain id; attestations are signed for it
+            (:func:`.kinds.attestation_message`).
 
     Returns:
         The :class:`AttributionReport`.
@@ -198,6 +201,8 @@ def attribute(
         InputError: Malformed spec, manifest or files (exit code 2 in the CLI).
         AttributionError: A positive emission but no contribution with positive value.
     """
+    if not isinstance(model_id, int) or isinstance(model_id, bool) or not 0 <= model_id < 2**256:
+        raise InputError(f"model id must be an integer in [0, 2**256), got {model_id!r}")
     spec = spec if isinstance(spec, Spec) else parse_spec(spec)
     entries = (
         list(contributions)
@@ -215,7 +220,7 @@ def attribute(
         tick("reading", i + 1, len(row_entries))
     # Validate the other kinds' files before the (possibly long) valuation.
     attested = [c for c in entries if c.kind in ("compute", "evaluation")]
-    attested_values = value_attested(attested, verifier)
+    attested_values = value_attested(attested, verifier, model_id)
 
     scale = eval_standardizer(eval_table.x) if spec.standardize else (lambda x: x)
     n_classes = n_classes_for(spec, eval_table.labels)

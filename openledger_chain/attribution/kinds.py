@@ -9,7 +9,9 @@ earlier recipe earns nothing unless it actually improves on it.
 
 Compute / evaluation (``kind = "compute" | "evaluation"``): a JSON claim
 ``{"units": int, "attestation": {"signer": "0x..", "signature": "0x.."}}`` whose units count only
-if the caller's verifier accepts the model owner's signature over :func:`attestation_message`.
+if the caller's verifier accepts the model owner's signature over :func:`attestation_message`
+(model id, kind, contributor, units -- not the contribution id, which the registry assigns only
+after the claim file, signature included, has been hashed and registered).
 This module only defines the message and the hook; signature checking (EIP-191 with eth-account)
 lives with the caller (CLI ``--attestor`` or the oracle), since attribution must not import eth
 libraries. Without a verifier no units count: a contributor cannot self-report work.
@@ -40,13 +42,14 @@ class AttestedClaim:
     """A compute/evaluation claim handed to the verifier.
 
     Attributes:
-        contribution_id: Manifest id.
+        contribution_id: Manifest id (not part of the signed message).
         contributor: Checksummed contributor address.
         kind: ``compute`` or ``evaluation``.
         units: Claimed units.
         signer: Address that the attestation says signed it.
         signature: Hex signature.
         message: The exact text that must have been signed (:func:`attestation_message`).
+        model_id: The model the attestation is for.
     """
 
     contribution_id: str
@@ -56,25 +59,29 @@ class AttestedClaim:
     signer: str
     signature: str
     message: str
+    model_id: int = 0
 
 
 #: Returns True if the claim's signature is a valid model-owner attestation.
 Verifier = Callable[[AttestedClaim], bool]
 
 
-def attestation_message(kind: str, contribution_id: str, contributor: str, units: int) -> str:
+def attestation_message(model_id: int, kind: str, contributor: str, units: int) -> str:
     """The text the model owner signs (EIP-191 ``personal_sign``) to attest a claim.
 
-    It binds kind, contribution id, contributor (lowercase) and units, so an attestation cannot be
-    moved to another contribution, contributor or amount.
+    It binds model, kind, contributor (lowercase) and units, so an attestation cannot be moved to
+    another model, contributor or amount. It cannot name the contribution id: the registry assigns
+    that id when the claim file -- which already holds the signature -- is registered. Reuse of one
+    signature for a second claim is stopped by :func:`value_attested`, which counts it once.
+    The oracle signs and verifies this same text (``openledger_chain.oracle``).
     """
     return (
         "OpenLedger attestation\n"
-        f"kind: {kind}\ncontribution: {contribution_id}\ncontributor: {contributor.lower()}\nunits: {units}"
+        f"model: {model_id}\nkind: {kind}\ncontributor: {contributor.lower()}\nunits: {units}"
     )
 
 
-def _read_claim(c: Contribution) -> AttestedClaim:
+def _read_claim(c: Contribution, model_id: int) -> AttestedClaim:
     raw = read_json(c.path)
     where = f"{c.path}"
     if not isinstance(raw, dict) or set(raw) - {"units", "attestation", "description"}:
@@ -85,16 +92,19 @@ def _read_claim(c: Contribution) -> AttestedClaim:
     att = raw.get("attestation")
     if not isinstance(att, dict) or not isinstance(att.get("signer"), str) or not isinstance(att.get("signature"), str):
         raise InputError(f"{where}: field 'attestation' must be {{\"signer\": \"0x..\", \"signature\": \"0x..\"}}")
-    message = attestation_message(c.kind, c.id, c.contributor, units)
-    return AttestedClaim(c.id, c.contributor, c.kind, units, att["signer"], att["signature"], message)
+    message = attestation_message(model_id, c.kind, c.contributor, units)
+    return AttestedClaim(c.id, c.contributor, c.kind, units, att["signer"], att["signature"], message, model_id)
 
 
-def value_attested(contributions: list[Contribution], verifier: Verifier | None) -> dict[str, float]:
+def value_attested(
+    contributions: list[Contribution], verifier: Verifier | None, model_id: int = 0
+) -> dict[str, float]:
     """Value compute/evaluation contributions by their verified units.
 
     Args:
         contributions: Compute and evaluation contributions.
         verifier: Signature check supplied by the caller; None accepts nothing.
+        model_id: Model whose owner's attestations count (part of the signed message).
 
     Returns:
         Contribution id -> units counted (0 when unverified or when the same signature was
@@ -103,7 +113,7 @@ def value_attested(contributions: list[Contribution], verifier: Verifier | None)
     values: dict[str, float] = {}
     used: set[str] = set()
     for c in contributions:
-        claim = _read_claim(c)
+        claim = _read_claim(c, model_id)
         sig = claim.signature.lower()
         ok = verifier is not None and sig not in used and bool(verifier(claim))
         if ok:

@@ -60,6 +60,8 @@ def _render(report_json: dict) -> None:
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Write OUT.json here (else stdout).")
 @click.option("--attestor", "attestors", multiple=True, help="Model-owner address whose attestations count (repeatable).")
+@click.option("--model", "model_id", type=int, default=0, show_default=True,
+              help="On-chain model id that compute/evaluation attestations were signed for.")
 def attribute(
     spec_path: Path,
     manifest_path: Path,
@@ -68,6 +70,7 @@ def attribute(
     seed: int | None,
     out_path: Path | None,
     attestors: tuple[str, ...],
+    model_id: int,
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
@@ -75,6 +78,8 @@ def attribute(
         abort(f"--emission must be in [0, 2**256-1], got {emission}", 2)
     if seed is not None and not 0 <= seed < 2**32:
         abort(f"--seed must be in [0, 2**32), got {seed}", 2)
+    if not 0 <= model_id <= MAX_UINT256:
+        abort(f"--model must be in [0, 2**256-1], got {model_id}", 2)
     try:
         attestor_list = tuple(normalize_address(a, where="--attestor") for a in attestors)
     except InputError as exc:
@@ -94,6 +99,7 @@ def attribute(
             report = attribute_files(
                 spec_path, manifest_path, eval_path,
                 emission=emission, seed=seed, verifier=_attestation_verifier(attestor_list), progress=tick,
+                model_id=model_id,
             )
         except OpenLedgerError as exc:
             abort(str(exc), exc.exit_code)

@@ -105,10 +105,16 @@ def test_missing_spec_and_bad_json(basic: Project) -> None:
     assert result.exit_code == 2 and "row 2" in result.stderr and "column" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--emission", "-1"], ["--emission", str(2**256)], ["--attestor", "0xnope"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--emission", "-1"], ["--emission", str(2**256)], ["--attestor", "0xnope"], ["--model", "-1"], ["--model", "x"]],
+)
 def test_bad_options_exit_2(basic: Project, args: list[str]) -> None:
     result = invoke(*basic.write(), *args)
     assert result.exit_code == 2
+
+
+EXAMPLE_OWNER = "0xd31b822B233346334737c953FdE6f92d745c5B8D"  # examples/attribution/generate.py's demo key
 
 
 def test_example_runs_as_documented() -> None:
@@ -119,3 +125,14 @@ def test_example_runs_as_documented() -> None:
     assert sum(int(a["amount"]) for a in doc["allocations"]) == 1000
     copier = next(c for c in doc["contributions"] if c["id"] == "copycat-1")
     assert copier["credited_rows"] == 0
+    assert doc["method"]["name"] == "tknn_shapley"
+
+
+@pytest.mark.parametrize("model, units", [(None, 120.0), ("0", 120.0), ("1", 0.0)])
+def test_example_compute_claim_counts_for_its_model_only(model: str | None, units: float) -> None:
+    root = Path(__file__).resolve().parents[2] / "examples" / "attribution"
+    extra = ["--attestor", EXAMPLE_OWNER] + (["--model", model] if model is not None else [])
+    result = invoke(root / "spec.json", root / "manifest.json", root / "eval.csv", *extra)
+    assert result.exit_code == 0, result.output
+    gpu = next(c for c in json.loads(result.stdout)["contributions"] if c["id"] == "gpu-1")
+    assert gpu["value"] == units

@@ -134,26 +134,68 @@ def test_bad_recipe_rejected(basic: Project, recipe: dict) -> None:
         run(basic)
 
 
-def test_compute_units_count_only_when_attested(basic: Project) -> None:
-    owner = Account.create("owner")
-    msg = attestation_message("compute", "gpu", addr(30), 50)
-    good = Account.sign_message(encode_defunct(text=msg), owner.key).signature.hex()
-    basic.add_json("gpu", addr(30), "compute", {"units": 50, "attestation": {"signer": owner.address, "signature": good}})
-    # Self-signed claim for more units: signed by the contributor, not the owner.
-    selfish = Account.create("selfish")
-    msg2 = attestation_message("evaluation", "evals", addr(31), 10**6)
-    bad = Account.sign_message(encode_defunct(text=msg2), selfish.key).signature.hex()
-    basic.add_json("evals", addr(31), "evaluation", {"units": 10**6, "attestation": {"signer": selfish.address, "signature": bad}})
-
+def _owner_verifier(owner):  # type: ignore[no-untyped-def]
     def verifier(claim) -> bool:  # type: ignore[no-untyped-def]
         if claim.signer != owner.address:
             return False
         return Account.recover_message(encode_defunct(text=claim.message), signature=claim.signature) == owner.address
 
-    assert by_id(run(basic))["gpu"].value == 0.0  # no verifier: nothing counts
-    report = run(basic, verifier=verifier, emission=EMISSION)
+    return verifier
+
+
+def _sign(account, model_id: int, kind: str, contributor: str, units: int) -> str:  # type: ignore[no-untyped-def]
+    message = encode_defunct(text=attestation_message(model_id, kind, contributor, units))
+    return Account.sign_message(message, account.key).signature.hex()
+
+
+def test_attestation_message_is_the_oracles_text() -> None:
+    from openledger_chain.oracle import owner_attestation_message
+
+    text = attestation_message(7, "compute", "0xAbCdEf0123456789aBcDeF0123456789ABCDEF01", 120)
+    assert text == (
+        "OpenLedger attestation\nmodel: 7\nkind: compute\n"
+        "contributor: 0xabcdef0123456789abcdef0123456789abcdef01\nunits: 120"
+    )
+    assert owner_attestation_message(7, "compute", "0xAbCdEf0123456789aBcDeF0123456789ABCDEF01", 120) == text
+
+
+def test_compute_units_count_only_when_attested(basic: Project) -> None:
+    owner = Account.create("owner")
+    good = _sign(owner, 3, "compute", addr(30), 50)
+    basic.add_json("gpu", addr(30), "compute", {"units": 50, "attestation": {"signer": owner.address, "signature": good}})
+    # Self-signed claim for more units: signed by the contributor, not the owner.
+    selfish = Account.create("selfish")
+    bad = _sign(selfish, 3, "evaluation", addr(31), 10**6)
+    basic.add_json("evals", addr(31), "evaluation", {"units": 10**6, "attestation": {"signer": selfish.address, "signature": bad}})
+    verifier = _owner_verifier(owner)
+
+    assert by_id(run(basic, model_id=3))["gpu"].value == 0.0  # no verifier: nothing counts
+    report = run(basic, verifier=verifier, emission=EMISSION, model_id=3)
     assert by_id(report)["gpu"].value == 50.0 and by_id(report)["evals"].value == 0.0
     assert report.allocations[addr(30)] > 0 and report.allocations[addr(31)] == 0
+    # The attestation names model 3: it does not count for another model.
+    assert by_id(run(basic, verifier=verifier, model_id=4))["gpu"].value == 0.0
+
+
+def test_attestation_binds_contributor_units_and_counts_once(basic: Project) -> None:
+    owner = Account.create("owner")
+    sig = _sign(owner, 1, "compute", addr(30), 50)
+    claim = {"units": 50, "attestation": {"signer": owner.address, "signature": sig}}
+    # Registered before the genuine claim, so only the message binding can reject them.
+    basic.add_json("stolen", addr(32), "compute", claim)  # someone else's attestation
+    basic.add_json("inflated", addr(30), "compute", {**claim, "units": 51})
+    basic.add_json("as-evaluation", addr(30), "evaluation", claim)
+    basic.add_json("gpu", addr(30), "compute", claim)
+    basic.add_json("gpu-again", addr(30), "compute", claim)  # the same signature registered twice
+    values = by_id(run(basic, verifier=_owner_verifier(owner), model_id=1))
+    assert values["gpu"].value == 50.0
+    assert all(values[c].value == 0.0 for c in ("gpu-again", "stolen", "inflated", "as-evaluation"))
+
+
+@pytest.mark.parametrize("model_id", [-1, 2**256, True, "1"])
+def test_bad_model_id_is_an_input_error(basic: Project, model_id: object) -> None:
+    with pytest.raises(InputError):
+        run(basic, model_id=model_id)
 
 
 def test_runs_are_deterministic_for_a_seed(basic: Project) -> None:
