@@ -126,17 +126,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
             maxEmission: params.maxEmission,
             specHash: params.specHash
         });
-        emit ModelRegistered(
-            modelId,
-            msg.sender,
-            stakeToken,
-            params.paymentToken,
-            params.contributorShareBps,
-            params.emissionPerRound,
-            params.maxEmission,
-            params.specHash,
-            params.specURI
-        );
+        _emitModelRegistered(modelId, stakeToken, params);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -220,6 +210,22 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /* INTERNAL */
+
+    function _emitModelRegistered(uint256 modelId, address stakeToken, ModelParams calldata params) private {
+        emit ModelRegistered(
+            modelId,
+            msg.sender,
+            stakeToken,
+            params.paymentToken,
+            params.contributorShareBps,
+            params.emissionPerRound,
+            params.maxEmission,
+            params.specHash,
+            params.specURI,
+            params.name,
+            params.symbol
+        );
+    }
 
     function _requireModel(uint256 modelId) private view {
         if (_models[modelId].owner == address(0)) revert ContributionRegistryUnknownModel(modelId);

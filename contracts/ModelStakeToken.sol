@@ -121,8 +121,10 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     /// @inheritdoc IModelStakeToken
     function accrueFees() external nonReentrant returns (uint256 amount) {
         uint256 balance = paymentToken.balanceOf(address(this));
-        amount = balance - _accountedFees;
-        if (amount == 0) return 0;
+        uint256 accounted = _accountedFees;
+        // A token that shrank our balance (fee or rebase) must not brick fee intake: credit nothing.
+        if (balance <= accounted) return 0;
+        amount = balance - accounted;
         _accountedFees = balance;
         uint256 supply = _feeSupply;
         if (supply == 0) {

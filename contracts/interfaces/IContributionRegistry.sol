@@ -75,7 +75,9 @@ interface IContributionRegistry {
         uint96 emissionPerRound,
         uint96 maxEmission,
         bytes32 specHash,
-        string specURI
+        string specURI,
+        string name,
+        string symbol
     );
 
     /// @notice Emitted when a contribution is registered (directly, by signature or in a batch).
