@@ -4,35 +4,21 @@ clean snapshot after every test, so tests are independent and fast."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from eth_account.signers.local import LocalAccount
 
 from openledger_chain.chain import Chain, connect, dev_accounts
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import Deployment, ensure_deployment
 from openledger_chain.types import Model, ModelParams
 
-CHALLENGE_WINDOW = 3600
-EMISSION_PER_ROUND = 1_000 * 10**18
-MAX_EMISSION = 1_000_000 * 10**18
-CONTRIBUTOR_SHARE_BPS = 3_000
-
-
-@dataclass(frozen=True)
-class Accounts:
-    """Named roles over the dev accounts (the deployer is admin, guardian and pauser)."""
-
-    deployer: LocalAccount
-    oracles: tuple[LocalAccount, ...]  # three oracles, threshold two
-    owner: LocalAccount
-    alice: LocalAccount
-    bob: LocalAccount
-    carol: LocalAccount
-    payer: LocalAccount
-    stranger: LocalAccount
-
+from _ledger_setup import (
+    CHALLENGE_WINDOW,
+    CONTRIBUTOR_SHARE_BPS,
+    EMISSION_PER_ROUND,
+    MAX_EMISSION,
+    Accounts,
+)
 
 @pytest.fixture(scope="session")
 def accounts() -> Accounts:

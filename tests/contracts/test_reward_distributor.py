@@ -23,7 +23,7 @@ from _round_helpers import (
     sign,
     submit,
 )
-from conftest import EMISSION_PER_ROUND, Accounts
+from _ledger_setup import EMISSION_PER_ROUND, Accounts
 from eth_account import Account
 from eth_utils import is_hex_address, to_checksum_address
 from web3.logs import DISCARD
