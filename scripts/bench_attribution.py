@@ -1,11 +1,14 @@
-"""Benchmark exact KNN-Shapley: against pyDVL 0.10.0 (equal values, speed) and at scale.
+"""Benchmark exact KNN-Shapley and TKNN-Shapley: against pyDVL 0.10.0 (equal values, speed) and at scale.
 
 Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eval 1000] [--pydvl-train 5000]
 
 1. Same data, same run: our vectorized recursion vs pyDVL's ``KNNShapleyValuation``; values are
    asserted equal to 1e-9 and the time ratio is printed.
+   (pyDVL has no threshold/soft-label KNN-Shapley; ``tknn_shapley`` is checked against brute force
+   in tests/attribution/test_methods.py.)
 2. Scaling: N training rows x 1000 evaluation rows (30 features, 2 classes), wall time and peak
-   memory (a fresh subprocess per size, so peak RSS is per size).
+   memory of ``knn_shapley`` and of the default ``tknn_shapley`` (k=5, no radius) -- a fresh
+   subprocess per method and size, so peak RSS is per run.
 """
 
 from __future__ import annotations
@@ -50,18 +53,21 @@ def compare_pydvl(n: int, n_eval: int) -> None:
           f"speed-up {t_pydvl / t_ours:.1f}x | max |diff| {diff:.1e} |")
 
 
-def scale_one(n: int, n_eval: int) -> None:
+def scale_one(n: int, n_eval: int, method: str) -> None:
     import resource
 
-    from openledger_chain.attribution import Dataset, knn_shapley_values
+    from openledger_chain.attribution import Dataset, knn_shapley_values, tknn_shapley_values
 
     xtr, ytr, xev, yev = make(n, n_eval, 30, 1)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    values = knn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), 5)
+    if method == "knn_shapley":
+        values = knn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), 5)
+    else:
+        values = tknn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), None, 5, n_classes=2)
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"n": n, "n_eval": n_eval, "seconds": elapsed, "peak_rss_mb": peak / 1024,
+    print(json.dumps({"method": method, "n": n, "n_eval": n_eval, "seconds": elapsed, "peak_rss_mb": peak / 1024,
                       "input_mb": (xtr.nbytes + xev.nbytes) / 2**20, "rss_before_mb": base / 1024,
                       "sum": float(values.sum())}))
 
@@ -73,20 +79,23 @@ def main() -> None:
     p.add_argument("--n-eval", type=int, default=1000)
     p.add_argument("--pydvl-train", type=int, default=5000)
     p.add_argument("--pydvl-eval", type=int, default=200)
+    p.add_argument("--methods", default="knn_shapley,tknn_shapley")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--method", default="knn_shapley", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        scale_one(args.one, args.n_eval)
+        scale_one(args.one, args.n_eval, args.method)
         return
     print(f"cores: {os.cpu_count()}")
     compare_pydvl(args.pydvl_train, args.pydvl_eval)
-    print("| train rows | eval rows | time (s) | peak RSS (MB) |")
-    print("|---:|---:|---:|---:|")
-    for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--n-eval", str(args.n_eval)],
-                             check=True, capture_output=True, text=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"| {r['n']} | {r['n_eval']} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |")
+    print("| method | train rows | eval rows | time (s) | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|")
+    for method in args.methods.split(","):
+        for n in (int(s) for s in args.sizes.split(",")):
+            cmd = [sys.executable, __file__, "--one", str(n), "--n-eval", str(args.n_eval), "--method", method]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"| {r['method']} | {r['n']} | {r['n_eval']} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
