@@ -132,7 +132,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     report = ledger.fee_report(model.model_id)
     step("Usage fees paid before any stake exists", [{
         "paid": _fmt(report["paid"]), "to owner": _fmt(report["to_owner"]),
-        "held for first stake holders": _fmt(report["held_for_first_holders"]),
+        "held for the first round's stake holders": _fmt(report["held_for_first_holders"]),
     }])
 
     rounds_dir = workdir / "rounds"
@@ -142,11 +142,11 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     for oracle in oracles[:2]:
         sign_round_file(ledger, round_path, oracle)
     submitted = submit_round_file(ledger, round_path, oracles[0])
-    names = {a.address: n for n, a in people.items()}
+    scores = {s["account"]: s for s in round_file.body["scores"]}
     step(f"Round 1 proposed, signed by 2 of 3 oracles, submitted; {submitted.published_entries} scores published on-chain", [
-        {"contributor": names.get(s["account"], s["account"]), "score": f"{int(s['score']) / TOKEN:+.4f}",
-         "stake": _fmt(int(s["amount"]))}
-        for s in round_file.body["scores"]
+        {"contributor": name, "kind": kind.name.lower(), "score": f"{int(scores[people[name].address]['score']) / TOKEN:+.4f}",
+         "stake": _fmt(int(scores[people[name].address]["amount"]))}
+        for name, kind, _ in CONTRIBUTIONS
     ])
 
     chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
