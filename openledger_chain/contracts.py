@@ -20,6 +20,7 @@ from web3.types import TxReceipt
 from openledger_chain.build import load_artifact
 from openledger_chain.chain import Chain
 from openledger_chain.deployments import Deployment
+from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import InputError
 from openledger_chain.types import (
     Contribution,
@@ -30,7 +31,15 @@ from openledger_chain.types import (
     ModelParams,
 )
 
-MAX_UINT256 = 2**256 - 1
+REGISTRATION_FIELDS = [
+    {"name": "modelId", "type": "uint256"},
+    {"name": "kind", "type": "uint8"},
+    {"name": "contentHash", "type": "bytes32"},
+    {"name": "uri", "type": "string"},
+    {"name": "contributor", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
 
 
 class OpenLedger:
@@ -225,41 +234,18 @@ def registration_typed_data(
     deadline: int,
 ) -> dict[str, Any]:
     """The EIP-712 message a contributor signs for `registerContributionFor`."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "RegisterContribution": [
-                {"name": "modelId", "type": "uint256"},
-                {"name": "kind", "type": "uint8"},
-                {"name": "contentHash", "type": "bytes32"},
-                {"name": "uri", "type": "string"},
-                {"name": "contributor", "type": "address"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "RegisterContribution",
-        "domain": {
-            "name": "OpenLedger ContributionRegistry",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(registry),
-        },
-        "message": {
-            "modelId": model_id,
-            "kind": int(kind),
-            "contentHash": content_hash,
-            "uri": uri,
-            "contributor": to_checksum_address(contributor),
-            "nonce": nonce,
-            "deadline": deadline,
-        },
+    message = {
+        "modelId": model_id,
+        "kind": int(kind),
+        "contentHash": content_hash,
+        "uri": uri,
+        "contributor": to_checksum_address(contributor),
+        "nonce": nonce,
+        "deadline": deadline,
     }
+    return typed_data(
+        "OpenLedger ContributionRegistry", "1", chain_id, registry, "RegisterContribution", REGISTRATION_FIELDS, message
+    )
 
 
 def content_hash_of(data: bytes) -> bytes:

@@ -30,7 +30,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain import __version__
-from openledger_chain.attribution import AttestedClaim, Contribution, Verifier, attribute
+from openledger_chain.attribution import AttestedClaim, Contribution, Verifier, attestation_message, attribute
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.merkle import StandardMerkleTree
@@ -264,21 +264,11 @@ def propose_round(
     return path, round_file
 
 
-def owner_attestation_message(model_id: int, kind: str, contributor: str, units: int) -> str:
-    """What a model owner signs (EIP-191) to attest compute or evaluation units for a contributor.
-
-    It names the model, kind, contributor and units, so it cannot be moved to another model,
-    contributor or amount; the attribution engine counts each signature once, so it cannot be
-    reused for a second contribution either.
-    """
-    from openledger_chain.attribution import attestation_message
-
-    return attestation_message(model_id, kind, contributor, units)
-
-
 def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:
-    """The `attestation` object of a compute or evaluation claim file."""
-    message = encode_defunct(text=owner_attestation_message(model_id, kind, contributor, units))
+    """The `attestation` object of a compute or evaluation claim file: the owner's EIP-191 signature over
+    `attestation_message`, which names the model, kind, contributor and units (so it cannot be moved to
+    another model, contributor or amount; the engine counts each signature once)."""
+    message = encode_defunct(text=attestation_message(model_id, kind, contributor, units))
     return {"signer": owner.address, "signature": "0x" + bytes(owner.sign_message(message).signature).hex()}
 
 
@@ -286,7 +276,7 @@ def owner_verifier(model_id: int, owner: str) -> Verifier:
     """Accept a compute/evaluation claim only if the model's owner signed exactly its units."""
 
     def verify(claim: AttestedClaim) -> bool:
-        message = encode_defunct(text=owner_attestation_message(model_id, claim.kind, claim.contributor, claim.units))
+        message = encode_defunct(text=attestation_message(model_id, claim.kind, claim.contributor, claim.units))
         try:
             signer = Account.recover_message(message, signature=bytes.fromhex(claim.signature.removeprefix("0x")))
         except (ValueError, TypeError):

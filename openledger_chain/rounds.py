@@ -18,6 +18,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
+from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import InputError
 
 DOMAIN_NAME = "OpenLedger RewardDistributor"
@@ -77,25 +78,7 @@ class ScoreEntry:
 
 def round_typed_data(chain_id: int, distributor: str, round_: Round) -> dict[str, Any]:
     """The full EIP-712 message for `round_` on `distributor` at `chain_id`."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Round": ROUND_FIELDS,
-        },
-        "primaryType": "Round",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(distributor),
-        },
-        "message": round_.message(),
-    }
+    return typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, distributor, "Round", ROUND_FIELDS, round_.message())
 
 
 def round_digest(chain_id: int, distributor: str, round_: Round) -> bytes:

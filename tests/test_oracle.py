@@ -193,3 +193,19 @@ def test_stake_earns_the_same_fees_whenever_it_is_claimed(ledger, accounts, setu
         stake = round_file.cumulative[who.address]
         exact = holders_total * stake // (1_000 * TOKEN)
         assert exact - 2 <= ledger.fees_of(model.model_id, who.address) <= exact
+
+
+def test_owner_attestations_made_by_the_oracle_helpers_are_accepted_for_their_model_only(accounts) -> None:
+    from openledger_chain.attribution import AttestedClaim, attestation_message
+    from openledger_chain.oracle import owner_verifier, sign_owner_attestation
+
+    attestation = sign_owner_attestation(accounts.owner, 3, "compute", accounts.alice.address, 120)
+
+    def claim(model_id: int, units: int) -> AttestedClaim:
+        return AttestedClaim("1", accounts.alice.address, "compute", units, attestation["signer"],
+                             attestation["signature"], attestation_message(model_id, "compute", accounts.alice.address, units))
+
+    assert owner_verifier(3, accounts.owner.address)(claim(3, 120))
+    assert not owner_verifier(4, accounts.owner.address)(claim(4, 120))  # replayed on another model
+    assert not owner_verifier(3, accounts.owner.address)(claim(3, 121))  # inflated units
+    assert not owner_verifier(3, accounts.stranger.address)(claim(3, 120))  # not that model's owner
