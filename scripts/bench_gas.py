@@ -2,16 +2,23 @@
 """Gas of the OpenLedger contracts on the embedded chain (eth-tester + py-evm, Prague rules).
 
 Deploys a registry/distributor pair with 5 oracles and measures: submitRound with k = 1, 3, 5
-signatures, publishScores per contributor (chunks of 100 and 500), finalizeRound, claim at 10, 1,000
-and 100,000 leaves (before and after usage fees were paid), claimMany over 3 models, payUsage with 1
-and 1,000 stake holders, registerModel, registerContribution(For), withdrawFees and stake transfers.
+signatures, publishScores per contributor (chunks of 100 and 500), resetScores, finalizeRound (which
+also starts the stake token's fee period), claim at 10, 1,000 and 100,000 leaves (before and after
+usage fees were paid), claimMany over 3 models, payUsage with 1 and 1,000 stake holders,
+registerModel, registerContribution(For), withdrawFees and stake transfers. Rounds are submitted by a
+relayer (submission is permissionless) and their score lists published by an oracle (only oracles
+may publish).
 
 Each claim is compared with its lower bound for the same proof depth:
   21,000 + calldata gas of the actual tx input (16 per nonzero byte, 4 per zero byte)
   + 22,100 per storage slot the claim must create (claimed amount, stake balance; plus the fee
     checkpoint when fees were paid before the claim)
   + the logs it must emit (375 + 375 per topic + 8 per data byte, for Transfer and Claimed).
-An opcode tracer splits the 100,000-leaf claims by where the gas goes.
+An opcode tracer splits the 100,000-leaf claims by where the gas goes. Since stake earns fees from
+the moment its round is final, a claim also reads the token's claimStartFeePerShare, and after fees
+it credits the new stake the fees paid since finality into a fresh owed-fees slot: a 4th slot the
+current design creates but a claim need not (a new holder's checkpoint could start at
+claimStartFeePerShare instead), so the lower bound keeps counting 3.
 
 100,000-leaf round: publishing 100,000 score entries costs ~1.3M gas and ~3.9 s of py-evm time per
 500-entry chunk, i.e. ~13 min for the list alone. So that round publishes a 10-entry score list
@@ -136,6 +143,8 @@ def breakdown(steps: list[Step], names: dict[bytes, str]) -> dict[str, int]:
             kind = "KECCAK256 (leaf + proof hashing, mapping slots)"
         elif s.op in ("SSTORE", "CALL", "STATICCALL", "EXTCODESIZE", "TLOAD", "TSTORE"):
             kind = s.op
+            if s.op == "SSTORE":
+                out[f"{who}: SSTORE (count)"] += 1
         else:
             kind = "other (stack, memory, jumps, ABI)"
         out[f"{who}: {kind}"] += s.gas
@@ -152,6 +161,11 @@ class Bench:
         self.deployer, self.owner, self.payer, self.relayer = dev[0], dev[4], dev[8], dev[9]
         self.holders = [dev[5], dev[6], dev[7]]  # accounts with keys, for fees and transfers
         self.oracles = [Account.from_key(keccak(text=f"openledger bench oracle {i}")) for i in range(5)]
+        self.publisher = self.oracles[0]  # only oracles publish score lists
+        w3 = self.chain.w3
+        w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": self.publisher.address, "value": 10**21})
+        )
         deployment = deploy(
             self.chain, self.deployer, oracles=[o.address for o in self.oracles], threshold=1, challenge_window=3600
         )
@@ -203,7 +217,7 @@ class Bench:
 
     def run_round(self, built: BuiltRound, k: int = 1, chunk: int = 500) -> tuple[int, list[Any], int]:
         submit_gas = self.submit(built, k)
-        receipts = publish(self.ledger, built, self.relayer, chunk=chunk)
+        receipts = publish(self.ledger, built, self.publisher, chunk=chunk)
         final = finalize(self.ledger, built.round.model_id, self.relayer)["gasUsed"]
         return submit_gas, receipts, final
 
@@ -272,7 +286,7 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
         submit_gas, receipts, final_gas = b.run_round(built, k=k, chunk=10)
         b.add(f"submitRound, k = {k}", submit_gas, "round 1 of a model (caches the stake token)")
         if k == 1:
-            b.add("finalizeRound", final_gas, "")
+            b.add("finalizeRound", final_gas, "round 1; calls the stake token's startFeePeriod")
         small[k] = built
     b.tx(b.d.functions.setThreshold(1), b.deployer)
 
@@ -293,7 +307,7 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     built10 = small[1]
     deep = b.deepest(built10, small_accounts[1:], 3)
     first = next(a for a in small_accounts[1:] if a not in deep)
-    # The very first mint of a model also creates totalSupply (and reads heldFees): shown apart.
+    # The very first mint of a model also creates totalSupply: shown apart.
     b.claim_row("claim, 10 leaves, first mint of the model", built10, first, 3, "creates totalSupply too")
     for account, note in zip(deep[:2], ("", "2nd sample"), strict=True):
         b.claim_row("claim, 10 leaves, no fees paid yet", built10, account, 2, note)
@@ -304,8 +318,8 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     b.claim_row("claim, 1,000 leaves, no fees paid yet", built1k, two, 2, "")
     b.pay(built1k.round.model_id)
     b.pay(built10.round.model_id)
-    b.claim_row("claim, 10 leaves, after fees paid", built10, deep[2], 3, "creates the fee checkpoint")
-    b.claim_row("claim, 1,000 leaves, after fees paid", built1k, three, 3, "creates the fee checkpoint")
+    b.claim_row("claim, 10 leaves, after fees paid", built10, deep[2], 3, "creates fee checkpoint + owed fees")
+    b.claim_row("claim, 1,000 leaves, after fees paid", built1k, three, 3, "creates fee checkpoint + owed fees")
 
     # --- claimMany over 3 models
     log("claimMany over 3 models")
@@ -324,7 +338,13 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     log("payUsage with 1 and 1,000 stake holders (1,000 claims)")
     model1, _ = b.register_model("M7")
     one_holder = build_round(model1.model_id, 1, {b.holders[0].address: 500 * E18, b.holders[1].address: 500 * E18})
-    b.run_round(one_holder)
+    # This round also measures resetScores: publish a wrong list, reset it, publish the right one.
+    b.submit(one_holder, 1)
+    publish(ledger, one_holder, b.publisher, entries=one_holder.entries[:1])
+    reset = b.tx(b.d.functions.resetScores(model1.model_id, 1), b.publisher)
+    b.add("resetScores", reset["gasUsed"], "after a 1-entry chunk (clears hash, amount, count, last account)")
+    publish(ledger, one_holder, b.publisher)
+    finalize(ledger, model1.model_id, b.relayer)
     b.claim(one_holder, b.holders[0].address)
     first_pay = b.pay(model1.model_id)
     b.add("payUsage, 1 stake holder", b.pay(model1.model_id), f"2nd payment; 1st payment {first_pay:,}")
@@ -349,6 +369,10 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     b.add("stake transfer, to an existing holder", receipt["gasUsed"], "settles pending fees of both accounts")
     receipt = b.tx(stake1.functions.transfer(b.holders[2].address, 10 * E18), b.holders[0])
     b.add("stake transfer, to a new account", receipt["gasUsed"], "creates balance and fee checkpoint")
+    round2 = build_round(model1.model_id, 2, {b.holders[0].address: 100 * E18, b.holders[2].address: 100 * E18},
+                         previous=one_holder)
+    _, _, final2 = b.run_round(round2, chunk=10)
+    b.add("finalizeRound, a later round", final2, "round 2 of M7, after fees were paid")
 
     # --- 100,000 leaves
     log(f"claims at {big:,} leaves (tree build, round, claims)")
@@ -365,7 +389,7 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     b.claim_row(f"claim, {big:,} leaves, no fees paid yet", built_big, picks[1], 2, "", trace="no fees")
     b.claim_row(f"claim, {big:,} leaves, no fees paid yet", built_big, picks[2], 2, "2nd sample")
     b.pay(model_big.model_id)
-    b.claim_row(f"claim, {big:,} leaves, after fees paid", built_big, picks[3], 3, "creates the fee checkpoint",
+    b.claim_row(f"claim, {big:,} leaves, after fees paid", built_big, picks[3], 3, "creates fee checkpoint + owed fees",
                 trace="after fees")
     b.notes.append(
         f"{big:,}-leaf round: the tree holds 10 published leaves + {big - 10:,} extra leaves; only the 10-entry "

@@ -3,6 +3,9 @@
 A round goes: per-account allocations -> cumulative leaves `(account, cumulativeAmount)` ->
 `StandardMerkleTree` -> score list (ascending accounts) -> `scores_hash` -> `Round` -> oracle
 signatures in strictly ascending signer order.
+
+Anyone may submit a signed round, but only oracles publish (or reset) its score list, so `publish`
+and `reset` must be sent by an oracle; `run_round` publishes with its first signer.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from openledger_chain.rounds import Round, ScoreEntry, order_signatures, scores_
 LEAF_ENCODING = ["address", "uint256"]
 METHOD_HASH = b"\x4d" * 32
 ROUND_FILE_HASH = b"\xf1" * 32
+# `IRewardDistributor.PendingRound`, in ABI order.
+PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "publishedHash", "publishedAmount", "emission",
+                  "cumulativeEmission", "roundId", "challengeEndsAt", "submitter", "publishedCount",
+                  "lastScoreAccount")
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def submit(
 def publish(
     ledger: OpenLedger, built: BuiltRound, sender: LocalAccount, chunk: int = 100, entries: Sequence[ScoreEntry] | None = None
 ) -> list[TxReceipt]:
-    """Publish `entries` (default: the round's whole score list) in chunks of `chunk`."""
+    """Publish `entries` (default: the round's whole score list) in chunks of `chunk`; `sender` must be an oracle."""
     entries = built.entries if entries is None else entries
     receipts = []
     for start in range(0, len(entries), chunk):
@@ -118,10 +125,20 @@ def publish(
     return receipts
 
 
+def reset(ledger: OpenLedger, built: BuiltRound, sender: LocalAccount) -> TxReceipt:
+    """Clear the pending round's published score list; `sender` must be an oracle."""
+    function = ledger.distributor.functions.resetScores(built.round.model_id, built.round.round_id)
+    return ledger.chain.transact(function, sender)
+
+
+def challenge_ends_at(ledger: OpenLedger, model_id: int) -> int:
+    """When the model's pending round's challenge window ends (fixed when the round was submitted)."""
+    return int(ledger.distributor.functions.pendingRound(model_id).call()[PENDING_FIELDS.index("challengeEndsAt")])
+
+
 def end_challenge_window(ledger: OpenLedger, model_id: int) -> None:
     """Move the chain's clock to the end of the model's pending round's challenge window."""
-    pending = ledger.distributor.functions.pendingRound(model_id).call()
-    ends_at = pending[8] + ledger.distributor.functions.challengeWindow().call()
+    ends_at = challenge_ends_at(ledger, model_id)
     tester = ledger.chain.w3.provider.ethereum_tester
     if tester.get_block_by_number("pending")["timestamp"] < ends_at:
         tester.time_travel(ends_at)
@@ -133,11 +150,17 @@ def finalize(ledger: OpenLedger, model_id: int, sender: LocalAccount) -> TxRecei
 
 
 def run_round(
-    ledger: OpenLedger, built: BuiltRound, signers: Sequence[LocalAccount], sender: LocalAccount, chunk: int = 100
+    ledger: OpenLedger,
+    built: BuiltRound,
+    signers: Sequence[LocalAccount],
+    sender: LocalAccount,
+    chunk: int = 100,
+    publisher: LocalAccount | None = None,
 ) -> BuiltRound:
-    """Submit, publish and finalize `built`; returns it for chaining."""
+    """Submit and finalize `built` from `sender`, publishing its scores from `publisher` (default: the
+    first signer, an oracle); returns it for chaining."""
     submit(ledger, built, signers, sender)
-    publish(ledger, built, sender, chunk)
+    publish(ledger, built, publisher or signers[0], chunk)
     finalize(ledger, built.round.model_id, sender)
     return built
 

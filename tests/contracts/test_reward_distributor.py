@@ -1,6 +1,10 @@
 """RewardDistributor: oracle set administration, k-of-n signed rounds and their replay protection, the
-challenge window and guardian veto, on-chain score lists, cumulative Merkle claims, pausing, and
-proofs from `openledger_chain.merkle` verified by the contract.
+challenge window (its end fixed at submission) and guardian veto, oracle-only score lists and their
+reset, finality starting the stake token's fee period, cumulative Merkle claims, pausing, and proofs
+from `openledger_chain.merkle` verified by the contract.
+
+Anyone may submit a signed round (here mostly `payer`, acting as a relayer); only oracles publish or
+reset its score list (here `accounts.oracles[0]`, also a signer, unless a test says otherwise).
 
 Reverts are asserted by custom-error name and arguments.
 """
@@ -13,17 +17,20 @@ from typing import Any
 
 import pytest
 from _round_helpers import (
+    PENDING_FIELDS,
     BuiltRound,
     build_round,
+    challenge_ends_at,
     claim,
     end_challenge_window,
     finalize,
     publish,
+    reset,
     run_round,
     sign,
     submit,
 )
-from _ledger_setup import EMISSION_PER_ROUND, Accounts
+from _ledger_setup import CONTRIBUTOR_SHARE_BPS, EMISSION_PER_ROUND, Accounts
 from eth_account import Account
 from eth_utils import is_hex_address, to_checksum_address
 from web3.logs import DISCARD
@@ -36,6 +43,7 @@ from openledger_chain.rounds import ScoreEntry, round_digest, scores_hash
 from openledger_chain.types import Model, ModelParams
 
 E18 = 10**18
+FEE_PRECISION = 10**36
 ADMIN_ROLE = b"\x00" * 32
 GUARDIAN_ROLE = bytes.fromhex("55435dd261a4b9b3364963f7738a7a662ad9c84396d64be3365284bb7f0a5041")
 PAUSER_ROLE = bytes.fromhex("65d7a28e3265b37a6474929f336521b332c1681b933f6cb9f3376673440d862a")
@@ -100,13 +108,24 @@ def signers(accounts: Accounts) -> tuple[Any, ...]:
 
 
 def _pending(dist: Any, model_id: int) -> dict[str, Any]:
-    keys = ("merkleRoot", "scoresHash", "digest", "publishedHash", "publishedAmount", "emission",
-            "cumulativeEmission", "roundId", "submittedAt", "submitter", "publishedCount", "lastScoreAccount")
-    return dict(zip(keys, dist.functions.pendingRound(model_id).call(), strict=True))
+    return dict(zip(PENDING_FIELDS, dist.functions.pendingRound(model_id).call(), strict=True))
 
 
 def _ends_at(dist: Any, model_id: int) -> int:
-    return _pending(dist, model_id)["submittedAt"] + dist.functions.challengeWindow().call()
+    return _pending(dist, model_id)["challengeEndsAt"]
+
+
+def _timestamp(ledger: OpenLedger, receipt: Any) -> int:
+    return int(ledger.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+
+
+def _pay(ledger: OpenLedger, payer: Any, model_id: int, amount: int) -> int:
+    """Pay `amount` of usage fees for the model (in the dev payment token); returns the stake holders' share."""
+    token = ledger.erc20(ledger.dev_payment_token or "")
+    ledger.chain.transact(token.functions.mint(payer.address, amount), payer)
+    ledger.chain.transact(token.functions.approve(ledger.registry.address, amount), payer)
+    ledger.chain.transact(ledger.registry.functions.payUsage(model_id, amount), payer)
+    return amount * CONTRIBUTOR_SHARE_BPS // 10_000
 
 
 # ----------------------------------------------------------------------------- constructor and admin
@@ -251,6 +270,7 @@ def test_submit_round_stores_pending_and_emits(
         r.merkle_root, r.scores_hash, 1, accounts.payer.address)
     assert pending["emission"] == pending["cumulativeEmission"] == 1_000 * E18
     assert pending["publishedHash"] == b"\x00" * 32 and pending["publishedCount"] == 0
+    assert pending["challengeEndsAt"] == _timestamp(ledger, receipt) + WINDOW
 
 
 def _replay_reverts(ledger: OpenLedger, target: BuiltRound, signatures: list[bytes], sender: Any) -> None:
@@ -414,15 +434,21 @@ def _many_round(model_id: int, count: int, start: int = 0x1000) -> BuiltRound:
     return build_round(model_id, 1, allocations)
 
 
-def test_publish_scores_reverts_when_caller_not_submitter_nor_oracle(
-    ledger: OpenLedger, dist: Any, accounts: Accounts, round1: BuiltRound, signers: Any
+def test_publish_scores_reverts_when_caller_not_oracle(
+    ledger: OpenLedger, chain: Chain, dist: Any, accounts: Accounts, round1: BuiltRound, signers: Any
 ) -> None:
+    """Only oracles publish: not a stranger, not the round's own submitter, not the admin."""
     submit(ledger, round1, signers, accounts.payer)
-    with reverts("RewardDistributorUnauthorizedPublisher", accounts.stranger.address):
-        publish(ledger, round1, accounts.stranger)
-    # An oracle and the submitter both may publish, chunk by chunk.
+    for caller in (accounts.stranger, accounts.payer, accounts.deployer):
+        with reverts("RewardDistributorUnauthorizedPublisher", caller.address):
+            publish(ledger, round1, caller)
+    # Any oracle may publish, whether or not it signed the round, chunk by chunk.
     publish(ledger, round1, accounts.oracles[2], entries=round1.entries[:1])
-    publish(ledger, round1, accounts.payer, entries=round1.entries[1:])
+    # A removed oracle may not.
+    chain.transact(dist.functions.removeOracle(accounts.oracles[2].address), accounts.deployer)
+    with reverts("RewardDistributorUnauthorizedPublisher", accounts.oracles[2].address):
+        publish(ledger, round1, accounts.oracles[2], entries=round1.entries[1:])
+    publish(ledger, round1, accounts.oracles[0], entries=round1.entries[1:])
     assert _pending(dist, round1.round.model_id)["publishedHash"] == round1.round.scores_hash
 
 
@@ -433,7 +459,7 @@ def test_publish_scores_reverts_when_no_such_pending_round(
         publish(ledger, round1, accounts.oracles[0])
     submit(ledger, round1, signers, accounts.payer)
     with reverts("RewardDistributorNoPendingRound", model.model_id, 2):
-        publish(ledger, round1.with_round(round_id=2), accounts.payer)
+        publish(ledger, round1.with_round(round_id=2), accounts.oracles[0])
 
 
 def test_publish_scores_reverts_when_entries_not_ascending(
@@ -443,13 +469,13 @@ def test_publish_scores_reverts_when_entries_not_ascending(
     submit(ledger, built, signers, accounts.payer)
     swapped = [built.entries[1], built.entries[0]]
     with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[0].account):
-        publish(ledger, built, accounts.payer, entries=swapped)
+        publish(ledger, built, accounts.oracles[0], entries=swapped)
     # Across chunks: a second chunk may not repeat (or go below) the last account already published.
-    publish(ledger, built, accounts.payer, entries=built.entries[:2])
+    publish(ledger, built, accounts.oracles[0], entries=built.entries[:2])
     with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[1].account):
-        publish(ledger, built, accounts.payer, entries=built.entries[1:])
+        publish(ledger, built, accounts.oracles[0], entries=built.entries[1:])
     with reverts("RewardDistributorScoresNotAscending", built.entries[1].account, built.entries[0].account):
-        publish(ledger, built, accounts.payer, entries=built.entries[0:1])
+        publish(ledger, built, accounts.oracles[0], entries=built.entries[0:1])
 
 
 def test_publish_scores_running_hash_does_not_depend_on_chunking(
@@ -461,7 +487,7 @@ def test_publish_scores_running_hash_does_not_depend_on_chunking(
     assert expected == built.round.scores_hash
     for chunk in (1, 2, 3, 7):
         snapshot = tester.take_snapshot()
-        receipts = publish(ledger, built, accounts.payer, chunk=chunk)
+        receipts = publish(ledger, built, accounts.oracles[0], chunk=chunk)
         logged = [e for r in receipts for e in events(dist, "ScoresPublished", r)]
         assert [e["firstIndex"] for e in logged] == list(range(0, 7, chunk))
         # Each event's running hash is the hash of the list so far, so an indexer can check every chunk.
@@ -474,6 +500,104 @@ def test_publish_scores_running_hash_does_not_depend_on_chunking(
         tester.revert_to_snapshot(snapshot)
 
 
+def test_front_running_submitter_cannot_block_the_round(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """Anyone who sees the oracles' signatures (in the mempool) can front-run the submission, but that no
+    longer lets them publish: before, the submitter was a publisher and one entry for account 0xff..ff
+    (after which no account is ascending, and a published chunk could not be undone) blocked the round for
+    good. Now the attacker's chunk is refused, and the oracles publish the true list and finalize."""
+    submit(ledger, round1, signers, accounts.stranger)  # front-run with the oracles' own signatures
+    assert _pending(dist, model.model_id)["submitter"] == accounts.stranger.address
+    bogus = [ScoreEntry("0x" + "ff" * 20, 0, 0)]
+    with reverts("RewardDistributorUnauthorizedPublisher", accounts.stranger.address):
+        publish(ledger, round1, accounts.stranger, entries=bogus)
+    with reverts("RewardDistributorUnauthorizedPublisher", accounts.stranger.address):
+        reset(ledger, round1, accounts.stranger)
+    assert _pending(dist, model.model_id)["publishedCount"] == 0
+    publish(ledger, round1, accounts.oracles[0])
+    finalize(ledger, model.model_id, accounts.oracles[0])
+    assert dist.functions.finalizedRound(model.model_id).call()[0] == round1.round.merkle_root
+
+
+# ----------------------------------------------------------------------------- resetScores
+
+
+def test_reset_scores_reverts_when_caller_not_oracle(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0], entries=round1.entries[:1])
+    before = _pending(dist, model.model_id)
+    for caller in (accounts.stranger, accounts.payer, accounts.deployer):  # the submitter and the admin too
+        with reverts("RewardDistributorUnauthorizedPublisher", caller.address):
+            reset(ledger, round1, caller)
+    assert _pending(dist, model.model_id) == before
+
+
+def test_reset_scores_reverts_when_no_such_pending_round(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    oracle = accounts.oracles[0]
+    for round_id in (1, 0):
+        with reverts("RewardDistributorNoPendingRound", model.model_id, round_id):
+            reset(ledger, round1.with_round(round_id=round_id), oracle)
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, oracle)
+    for round_id in (2, 0):
+        with reverts("RewardDistributorNoPendingRound", model.model_id, round_id):
+            reset(ledger, round1.with_round(round_id=round_id), oracle)
+    with reverts("RewardDistributorNoPendingRound", 99, 1):
+        reset(ledger, round1.with_round(model_id=99), oracle)
+    finalize(ledger, model.model_id, accounts.payer)
+    with reverts("RewardDistributorNoPendingRound", model.model_id, 1):  # final: nothing to reset any more
+        reset(ledger, round1, oracle)
+
+
+def test_reset_scores_clears_the_published_list_and_emits(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0], entries=round1.entries[:1])
+    before = _pending(dist, model.model_id)
+    assert before["publishedCount"] == 1 and before["publishedAmount"] == round1.entries[0].amount
+    oracle = accounts.oracles[2]  # any oracle, not only a signer or the publisher
+    receipt = reset(ledger, round1, oracle)
+    assert events(dist, "ScoresReset", receipt) == [
+        {"modelId": model.model_id, "roundId": 1, "oracle": oracle.address}]
+    after = _pending(dist, model.model_id)
+    cleared = {"publishedHash": b"\x00" * 32, "publishedAmount": 0, "publishedCount": 0,
+               "lastScoreAccount": "0x" + "00" * 20}
+    assert {k: after[k] for k in cleared} == cleared
+    # The rest of the pending round is untouched (same root, digest, submitter, challenge end).
+    assert {k: v for k, v in after.items() if k not in cleared} == {
+        k: v for k, v in before.items() if k not in cleared}
+
+
+def test_reset_scores_then_republishing_the_right_list_finalizes(
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """A wrong chunk (here an entry for 0xff..ff, after which no account is ascending) blocks the round
+    until an oracle resets the list; the right list then publishes from index 0 and the round finalizes,
+    even after the challenge window."""
+    submit(ledger, round1, signers, accounts.payer)
+    oracle = accounts.oracles[0]
+    bogus = ScoreEntry(to_checksum_address("0x" + "ff" * 20), 0, 0)
+    publish(ledger, round1, oracle, entries=[bogus])
+    with reverts("RewardDistributorScoresNotAscending", bogus.account, round1.entries[0].account):
+        publish(ledger, round1, oracle)
+    with reverts("RewardDistributorScoresIncomplete", scores_hash([bogus]), round1.round.scores_hash):
+        finalize(ledger, model.model_id, accounts.payer)
+    reset(ledger, round1, accounts.oracles[1])
+    (receipt,) = publish(ledger, round1, oracle)
+    (event,) = events(dist, "ScoresPublished", receipt)
+    assert event["firstIndex"] == 0 and event["runningHash"] == round1.round.scores_hash
+    finalize(ledger, model.model_id, accounts.payer)
+    assert dist.functions.finalizedRound(model.model_id).call()[:3] == [round1.round.merkle_root, 1, 1_000 * E18]
+    claim(ledger, round1, accounts.alice.address, accounts.alice)
+    assert ledger.stake_token(model.model_id).functions.balanceOf(accounts.alice.address).call() == 600 * E18
+
+
 # ----------------------------------------------------------------------------- finalizeRound
 
 
@@ -481,7 +605,7 @@ def test_finalize_round_makes_root_claimable_and_emits(
     ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
-    publish(ledger, round1, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
     receipt = finalize(ledger, model.model_id, accounts.stranger)  # anyone may finalize
     assert events(dist, "RoundFinalized", receipt) == [{
         "modelId": model.model_id, "roundId": 1, "merkleRoot": round1.round.merkle_root,
@@ -490,6 +614,30 @@ def test_finalize_round_makes_root_claimable_and_emits(
     assert dist.functions.finalizedRound(model.model_id).call() == [
         round1.round.merkle_root, 1, 1_000 * E18, model.stake_token]
     assert _pending(dist, model.model_id)["roundId"] == 0
+
+
+def test_finalize_round_starts_the_stake_tokens_fee_period(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """Finality makes the round's whole cumulative emission earn fees (claimed or not), and newly claimed
+    stake start earning from the fee per share at that moment."""
+    token = ledger.stake_token(model.model_id)
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
+    receipt = finalize(ledger, model.model_id, accounts.stranger)
+    assert events(token, "FeePeriodStarted", receipt) == [{"feeSupply": 1_000 * E18, "claimStartFeePerShare": 0}]
+    assert token.functions.feeSupply().call() == 1_000 * E18
+    holders = _pay(ledger, accounts.payer, model.model_id, 100 * E18)
+    per_share = token.functions.feePerShare().call()
+    assert per_share == holders * FEE_PRECISION // (1_000 * E18) > 0
+    round2 = build_round(model.model_id, 2, {accounts.carol.address: 500 * E18}, previous=round1)
+    submit(ledger, round2, signers, accounts.payer)
+    publish(ledger, round2, accounts.oracles[0])
+    receipt = finalize(ledger, model.model_id, accounts.stranger)
+    assert events(token, "FeePeriodStarted", receipt) == [
+        {"feeSupply": 1_500 * E18, "claimStartFeePerShare": per_share}]
+    assert token.functions.feeSupply().call() == 1_500 * E18
+    assert token.functions.claimStartFeePerShare().call() == per_share
 
 
 def test_finalize_round_reverts_when_nothing_pending(ledger: OpenLedger, accounts: Accounts, model: Model) -> None:
@@ -501,7 +649,7 @@ def test_finalize_round_reverts_when_challenge_window_open(
     ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
-    publish(ledger, round1, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
     with reverts("RewardDistributorChallengeWindowOpen", _ends_at(dist, model.model_id)):
         ledger.chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
 
@@ -519,10 +667,10 @@ def test_finalize_round_reverts_when_scores_incomplete(
 ) -> None:
     built = _many_round(model.model_id, 6)
     submit(ledger, built, signers, accounts.payer)
-    publish(ledger, built, accounts.payer, chunk=3, entries=built.entries[:3])  # chunk 1 of 2
+    publish(ledger, built, accounts.oracles[0], chunk=3, entries=built.entries[:3])  # chunk 1 of 2
     with reverts("RewardDistributorScoresIncomplete", scores_hash(built.entries[:3]), built.round.scores_hash):
         finalize(ledger, model.model_id, accounts.stranger)
-    publish(ledger, built, accounts.payer, entries=built.entries[3:])
+    publish(ledger, built, accounts.oracles[0], entries=built.entries[3:])
     finalize(ledger, model.model_id, accounts.stranger)
 
 
@@ -533,7 +681,7 @@ def test_finalize_round_reverts_when_a_published_score_is_altered(
     first, second = round1.entries
     altered = [ScoreEntry(first.account, first.score, first.amount + 1), ScoreEntry(second.account, second.score,
                                                                                      second.amount - 1)]
-    publish(ledger, round1, accounts.payer, entries=altered)  # same total, one amount moved
+    publish(ledger, round1, accounts.oracles[0], entries=altered)  # same total, one amount moved
     with reverts("RewardDistributorScoresIncomplete", scores_hash(altered), round1.round.scores_hash):
         finalize(ledger, model.model_id, accounts.stranger)
 
@@ -545,9 +693,51 @@ def test_finalize_round_reverts_when_score_amounts_do_not_sum_to_emission(
     short = [ScoreEntry(e.account, e.score, e.amount // 2) for e in round1.entries]
     lying = round1.with_round(scores_hash=scores_hash(short))
     submit(ledger, lying, signers, accounts.payer)
-    publish(ledger, lying, accounts.payer, entries=short)
+    publish(ledger, lying, accounts.oracles[0], entries=short)
     with reverts("RewardDistributorScoresAmountMismatch", 500 * E18, 1_000 * E18):
         finalize(ledger, model.model_id, accounts.stranger)
+
+
+def test_shortening_the_challenge_window_does_not_shorten_a_pending_round(
+    ledger: OpenLedger, chain: Chain, dist: Any, tester: Any, accounts: Accounts, model: Model, round1: BuiltRound,
+    signers: Any,
+) -> None:
+    receipt = submit(ledger, round1, signers, accounts.payer)
+    ends_at = _timestamp(ledger, receipt) + WINDOW
+    publish(ledger, round1, accounts.oracles[0])
+    chain.transact(dist.functions.setChallengeWindow(0), accounts.deployer)
+    assert dist.functions.challengeWindow().call() == 0
+    assert _ends_at(dist, model.model_id) == challenge_ends_at(ledger, model.model_id) == ends_at
+    with reverts("RewardDistributorChallengeWindowOpen", ends_at):
+        chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
+    # The guardian can still veto within the original window, up to its last second.
+    tester.time_travel(ends_at - 1)
+    with reverts("RewardDistributorChallengeWindowOpen", ends_at):
+        chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
+    receipt = chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+    assert _timestamp(ledger, receipt) < ends_at
+    assert [e["roundId"] for e in events(dist, "RoundVetoed", receipt)] == [1]
+    # A round submitted after the change gets the new (zero) window: final at once, no veto possible.
+    fixed = build_round(model.model_id, 1, {accounts.alice.address: 1_000 * E18})
+    receipt = submit(ledger, fixed, signers, accounts.payer)
+    assert _ends_at(dist, model.model_id) == _timestamp(ledger, receipt)
+    with reverts("RewardDistributorChallengeWindowClosed", _timestamp(ledger, receipt)):
+        chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+
+
+def test_lengthening_the_challenge_window_does_not_lengthen_a_pending_round(
+    ledger: OpenLedger, chain: Chain, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    receipt = submit(ledger, round1, signers, accounts.payer)
+    ends_at = _timestamp(ledger, receipt) + WINDOW
+    publish(ledger, round1, accounts.oracles[0])
+    chain.transact(dist.functions.setChallengeWindow(10 * WINDOW), accounts.deployer)
+    end_challenge_window(ledger, model.model_id)
+    with reverts("RewardDistributorChallengeWindowClosed", ends_at):
+        chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
+    receipt = chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
+    assert _timestamp(ledger, receipt) == ends_at
+    assert dist.functions.finalizedRound(model.model_id).call()[1] == 1
 
 
 # ----------------------------------------------------------------------------- vetoRound
@@ -611,7 +801,7 @@ def test_claim_reverts_before_any_round_is_final(
     ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
-    publish(ledger, round1, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
     with reverts("RewardDistributorNoFinalizedRound", model.model_id):
         claim(ledger, round1, accounts.alice.address, accounts.alice)
 
@@ -721,6 +911,67 @@ def test_claim_many_over_three_models_in_one_transaction(
     assert _balance(ledger, models[0].model_id, bob) == 0
 
 
+# ----------------------------------------------------------------------------- fees from finality
+
+
+@pytest.mark.parametrize("first", ["alice", "bob"])
+def test_claim_order_does_not_change_fees(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any, first: str
+) -> None:
+    """Stake earns fees from its round's finality, not from its claim: fees paid before round 1 is final
+    (held), then fees paid between the two claims, end up split exactly 600:400 whoever claims first."""
+    token = ledger.stake_token(model.model_id)
+    held = _pay(ledger, accounts.payer, model.model_id, 100 * E18 + 7)
+    assert token.functions.heldFees().call() == held and token.functions.feePerShare().call() == 0
+    submit(ledger, round1, signers, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
+    receipt = finalize(ledger, model.model_id, accounts.stranger)
+    assert events(token, "FeePeriodStarted", receipt) == [{"feeSupply": 1_000 * E18, "claimStartFeePerShare": 0}]
+    assert [e["amount"] for e in events(token, "FeesAccrued", receipt)] == [held]
+    assert token.functions.heldFees().call() == 0
+    a, b = (accounts.alice, accounts.bob) if first == "alice" else (accounts.bob, accounts.alice)
+    claim(ledger, round1, a.address, a)
+    later = _pay(ledger, accounts.payer, model.model_id, 70 * E18 + 3)
+    claim(ledger, round1, b.address, b)
+    total = held + later
+    for account, stake in ((accounts.alice, 600 * E18), (accounts.bob, 400 * E18)):
+        exact = total * stake // (1_000 * E18)
+        fees = token.functions.feesOf(account.address).call()
+        assert exact - 3 <= fees <= exact, (account.address, fees, exact)
+        before = ledger.erc20(ledger.dev_payment_token or "").functions.balanceOf(account.address).call()
+        ledger.chain.transact(token.functions.withdrawFees(), account)
+        after = ledger.erc20(ledger.dev_payment_token or "").functions.balanceOf(account.address).call()
+        assert after - before == fees
+
+
+def test_stake_claimed_after_a_later_final_round_earns_from_that_round_only(
+    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+) -> None:
+    """The documented limit of "fees from finality": a claim credits the new stake with the fees since the
+    *latest* final round, so round-1 stake still unclaimed when round 2 becomes final forfeits the fees paid
+    in between; they stay in the token. Everyone else is paid exactly pro rata."""
+    token = ledger.stake_token(model.model_id)
+    alice, bob, carol = accounts.alice, accounts.bob, accounts.carol
+    run_round(ledger, round1, signers, accounts.payer)
+    claim(ledger, round1, alice.address, alice)
+    first = _pay(ledger, accounts.payer, model.model_id, 100 * E18)
+    round2 = run_round(ledger, build_round(model.model_id, 2, {carol.address: 500 * E18}, previous=round1), signers,
+                       accounts.payer)
+    second = _pay(ledger, accounts.payer, model.model_id, 60 * E18)
+    claim(ledger, round2, bob.address, bob)
+    claim(ledger, round2, carol.address, carol)
+    expected = {
+        alice.address: first * 600 // 1_000 + second * 600 // 1_500,
+        bob.address: second * 400 // 1_500,  # not first * 400 // 1_000: claimed after round 2 was final
+        carol.address: second * 500 // 1_500,
+    }
+    for account, exact in expected.items():
+        assert exact - 3 <= token.functions.feesOf(account).call() <= exact
+    kept = ledger.erc20(ledger.dev_payment_token or "").functions.balanceOf(token.address).call() - sum(
+        token.functions.feesOf(a).call() for a in expected)
+    assert first * 400 // 1_000 <= kept <= first * 400 // 1_000 + 10
+
+
 # ----------------------------------------------------------------------------- pause
 
 
@@ -736,9 +987,15 @@ def test_pause_blocks_rounds_and_claims_until_unpaused(
 
     chain.transact(pause, accounts.deployer)
     with reverts("EnforcedPause"):
-        publish(ledger, round1, accounts.payer)
+        publish(ledger, round1, accounts.oracles[0])
     chain.transact(unpause, accounts.deployer)
-    publish(ledger, round1, accounts.payer)
+    publish(ledger, round1, accounts.oracles[0])
+
+    chain.transact(pause, accounts.deployer)
+    with reverts("EnforcedPause"):
+        reset(ledger, round1, accounts.oracles[0])
+    chain.transact(unpause, accounts.deployer)
+    assert _pending(dist, model.model_id)["publishedHash"] == round1.round.scores_hash
 
     chain.transact(pause, accounts.deployer)
     with reverts("EnforcedPause"):
@@ -793,30 +1050,3 @@ def test_every_leaf_of_a_merkle_py_tree_claims_on_chain(
         assert dist.functions.claimed(model.model_id, account).call() == amount
     assert ledger.stake_token(model.model_id).functions.totalSupply().call() == built.round.emission
     assert max(depths) == (size - 1).bit_length()
-
-
-# ----------------------------------------------------------------------------- known bug (fails until fixed)
-
-
-def test_front_running_submitter_cannot_block_the_round(
-    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
-) -> None:
-    """BUG: `submitRound` is permissionless and makes `msg.sender` a publisher of the score list, and a
-    published chunk can never be undone. Anyone who sees the oracles' signatures (in the mempool) can
-    front-run the submission, then publish one entry for account 0xff..ff: the running hash can no longer
-    reach `scoresHash` and no later entry is ascending, so the round can never finalize. Only a guardian veto
-    inside the window clears it (and after the window the model is stuck for good, unless the admin
-    lengthens the window); the attacker repeats on every resubmission.
-
-    Expected: the oracles can still publish the true list and finalize (e.g. only oracles publish, or the
-    signed round names its publisher, or oracles can reset a pending round's published list).
-    """
-    submit(ledger, round1, signers, accounts.stranger)  # front-run with the oracles' own signatures
-    bogus = [ScoreEntry("0x" + "ff" * 20, 0, 0)]
-    try:
-        publish(ledger, round1, accounts.stranger, entries=bogus)
-    except ContractRevertError:
-        pass  # a fix may refuse the stranger's chunk outright
-    publish(ledger, round1, accounts.oracles[0])  # today: RewardDistributorScoresNotAscending(0xff..ff, ...)
-    finalize(ledger, model.model_id, accounts.oracles[0])
-    assert dist.functions.finalizedRound(model.model_id).call()[0] == round1.round.merkle_root
