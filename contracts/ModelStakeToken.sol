@@ -17,10 +17,10 @@ import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
 /// {feePerShare}, and every balance change first settles the accounts involved, so a payment costs
 /// O(1) gas however many holders there are. Stake earns from the moment its round is final, not
 /// from when it is claimed: a claim credits the new stake with the fees paid since the latest
-/// final round, so claiming early or late does not change what a contributor earns (fees earned
-/// by stake left unclaimed across a later final round stay in the contract). Fees received while
-/// no round is final are held and go to the first round's stake holders pro rata. Rounding is
-/// always down, against the holder; the dust stays in the contract.
+/// final round, so claiming early or late within a period earns the same. Fees earned by stake
+/// still unclaimed when the next round becomes final are recycled to all stake (never locked).
+/// Fees received while no round is final are held and go to the first round's stake pro rata.
+/// Rounding is always down, against the holder; the dust stays in the contract.
 contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -91,12 +91,21 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     /// @inheritdoc IModelStakeToken
     function mint(address to, uint256 amount, uint256 maxSupply) external {
         _requireMinter();
+        bool fresh = balanceOf(to) == 0;
         _mint(to, amount);
         uint256 supply = totalSupply();
         if (supply > maxSupply) revert ModelStakeTokenSupplyCapExceeded(supply, maxSupply);
         // The new stake has been in the fee supply since its round became final: credit what it earned.
-        uint256 earned = _feePerShare - _claimStartFeePerShare;
-        if (earned != 0) _owedFees[to] += (amount * earned) / FEE_PRECISION;
+        uint256 start = _claimStartFeePerShare;
+        uint256 perShare = _feePerShare;
+        if (perShare == start) return;
+        if (fresh) {
+            // Nothing else was pending: starting the checkpoint at the period start credits exactly
+            // that, without writing a separate owed-fees slot.
+            _feeCheckpoint[to] = start;
+        } else {
+            _owedFees[to] += (amount * (perShare - start)) / FEE_PRECISION;
+        }
     }
 
     /// @inheritdoc IModelStakeToken
@@ -107,14 +116,18 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
             revert ModelStakeTokenInvalidFeeSupply(newFeeSupply, previous);
         }
         uint256 perShare = _feePerShare;
+        // Stake still unclaimed when this period ends earned fees no claim can credit any more (claims
+        // credit from the latest period start): hand them, like held fees, to all stake from now on.
+        // previous >= totalSupply: the minter caps the supply at the finalized emission.
+        uint256 orphaned = ((previous - totalSupply()) * (perShare - _claimStartFeePerShare)) / FEE_PRECISION;
         _claimStartFeePerShare = perShare;
         _feeSupply = newFeeSupply;
         emit FeePeriodStarted(newFeeSupply, perShare);
-        uint256 held = _heldFees;
-        if (held != 0 && newFeeSupply != 0) {
-            // Fees paid before any round was final belong to the first round's stake holders.
+        // Fees paid before any round was final belong to the first round's stake holders.
+        uint256 recycled = _heldFees + orphaned;
+        if (recycled != 0 && newFeeSupply != 0) {
             _heldFees = 0;
-            _creditFees(held, newFeeSupply);
+            _creditFees(recycled, newFeeSupply);
         }
     }
 

@@ -206,12 +206,20 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         pending.publishedAmount = total;
         pending.publishedCount = uint32(firstIndex + entries.length);
         emit ScoresPublished(modelId, roundId, firstIndex, entries, runningHash);
+        if (runningHash == pending.scoresHash && total == pending.emission) {
+            // The guardian gets a full window with every score readable on-chain before finality.
+            uint256 reviewEndsAt = block.timestamp + _challengeWindow;
+            if (reviewEndsAt > pending.challengeEndsAt) pending.challengeEndsAt = uint40(reviewEndsAt);
+            emit ScoresCompleted(modelId, roundId, pending.challengeEndsAt);
+        }
     }
 
     /// @inheritdoc IRewardDistributor
     function resetScores(uint256 modelId, uint256 roundId) external whenNotPaused {
         if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
         PendingRound storage pending = _requirePending(modelId, roundId);
+        // A complete, matching list is final: nobody (not even one rogue oracle) may erase it.
+        if (_scoresComplete(pending)) revert RewardDistributorScoresAlreadyComplete(modelId, roundId);
         pending.publishedHash = bytes32(0);
         pending.publishedAmount = 0;
         pending.publishedCount = 0;
@@ -225,7 +233,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         uint256 roundId = pending.roundId;
         if (roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
         uint256 endsAt = pending.challengeEndsAt;
-        if (block.timestamp >= endsAt) revert RewardDistributorChallengeWindowClosed(endsAt);
+        // After the window a round can still be vetoed while its score list does not match: otherwise a
+        // round that can never finalize would block the model's rounds forever.
+        if (block.timestamp >= endsAt && _scoresComplete(pending)) revert RewardDistributorChallengeWindowClosed(endsAt);
         bytes32 digest = pending.digest;
         _vetoed[digest] = true;
         delete _pending[modelId];
@@ -268,6 +278,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     function claimMany(ClaimInput[] calldata claims) external whenNotPaused {
         for (uint256 i = 0; i < claims.length; ++i) {
             ClaimInput calldata c = claims[i];
+            // Anyone may claim for anyone: skip what is already claimed so nobody can void the batch.
+            if (c.cumulativeAmount <= _claimed[c.modelId][c.account]) continue;
             _claim(c.modelId, c.account, c.cumulativeAmount, c.proof);
         }
     }
@@ -346,6 +358,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             signers[i] = signer;
             previous = signer;
         }
+    }
+
+    function _scoresComplete(PendingRound storage pending) private view returns (bool) {
+        return pending.publishedHash == pending.scoresHash && pending.publishedAmount == pending.emission;
     }
 
     function _requirePending(uint256 modelId, uint256 roundId) private view returns (PendingRound storage pending) {

@@ -42,6 +42,7 @@ from openledger_chain.rounds import (
     order_signatures,
     round_digest,
     scores_hash,
+    scores_hash_prefix,
     sign_round,
     sorted_score_entries,
 )
@@ -397,6 +398,11 @@ def submit_round_file(
         already = 0
     elif bytes(pending[2]) == digest:
         already = int(pending[10])
+        if bytes(pending[3]) != scores_hash_prefix(round_file.score_entries, already):
+            # What is on-chain is not the start of our list (someone published a wrong chunk): redo it.
+            function = ledger.distributor.functions.resetScores(round_.model_id, round_.round_id)
+            receipts.append(ledger.chain.transact(function, sender))
+            already = 0
     else:
         raise RoundError(f"model {round_.model_id} has a different round {pending[7]} pending; wait for it or veto it")
     entries = round_file.score_entries

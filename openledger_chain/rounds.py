@@ -128,8 +128,13 @@ def sorted_score_entries(entries: Iterable[ScoreEntry]) -> list[ScoreEntry]:
 def scores_hash(entries: Sequence[ScoreEntry]) -> bytes:
     """The running hash `publishScores` computes: `h = keccak256(abi.encode(h, account, score, amount))`
     per entry in ascending account order, from `h = 0`."""
+    return scores_hash_prefix(entries, len(entries))
+
+
+def scores_hash_prefix(entries: Sequence[ScoreEntry], count: int) -> bytes:
+    """The running hash after the first `count` entries (in canonical order) are published."""
     running = b"\x00" * 32
-    for entry in sorted_score_entries(entries):
+    for entry in sorted_score_entries(entries)[:count]:
         running = keccak(
             abi_encode(["bytes32", "address", "int256", "uint256"], [running, *entry.as_tuple()])
         )

@@ -209,3 +209,19 @@ def test_owner_attestations_made_by_the_oracle_helpers_are_accepted_for_their_mo
     assert not owner_verifier(4, accounts.owner.address)(claim(4, 120))  # replayed on another model
     assert not owner_verifier(3, accounts.owner.address)(claim(3, 121))  # inflated units
     assert not owner_verifier(3, accounts.stranger.address)(claim(3, 120))  # not that model's owner
+
+
+def test_submit_replaces_a_wrong_chunk_published_by_someone_else(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, round_file = _propose(ledger, model, workdir)
+    for oracle in accounts.oracles[:2]:
+        sign_round_file(ledger, path, oracle)
+    round_ = round_file.round
+    signatures = [s for s in read_round_file(path).signatures]
+    ledger.chain.transact(ledger.distributor.functions.submitRound(round_.as_tuple(), signatures), accounts.stranger)
+    bogus = [(accounts.alice.address, 1, 1)]
+    ledger.chain.transact(ledger.distributor.functions.publishScores(model.model_id, 1, bogus), accounts.oracles[2])
+    result = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
+    assert not result.submitted and result.published_entries == 3
+    pending = ledger.distributor.functions.pendingRound(model.model_id).call()
+    assert bytes(pending[3]) == round_.scores_hash and pending[10] == 3

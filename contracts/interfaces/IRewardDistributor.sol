@@ -80,6 +80,9 @@ interface IRewardDistributor {
         uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] entries, bytes32 runningHash
     );
 
+    /// @notice Emitted when the published score list matches the round; the round can be final at `challengeEndsAt`.
+    event ScoresCompleted(uint256 indexed modelId, uint256 indexed roundId, uint256 challengeEndsAt);
+
     /// @notice Emitted when an oracle clears the published score list of a pending round.
     event ScoresReset(uint256 indexed modelId, uint256 indexed roundId, address oracle);
 
@@ -125,6 +128,8 @@ interface IRewardDistributor {
     error RewardDistributorUnauthorizedPublisher(address caller);
     /// @notice Thrown when score entries are not in strictly ascending account order.
     error RewardDistributorScoresNotAscending(address previous, address account);
+    /// @notice Thrown when resetting a score list that already matches the round.
+    error RewardDistributorScoresAlreadyComplete(uint256 modelId, uint256 roundId);
     /// @notice Thrown when finalizing before the challenge window ends at `endsAt`.
     error RewardDistributorChallengeWindowOpen(uint256 endsAt);
     /// @notice Thrown when vetoing after the challenge window ended at `endedAt`.
@@ -171,14 +176,18 @@ interface IRewardDistributor {
     /// @notice Publishes the next chunk of the pending round's score list, entries in strictly ascending
     /// account order. The running hash is `h = keccak256(abi.encode(h, account, score, amount))` per entry,
     /// from `h = 0`, so it does not depend on how the list is chunked.
-    /// @dev Requirements: caller is an oracle. Emits {ScoresPublished}.
+    /// When the list becomes complete the challenge window runs for at least its full length from then,
+    /// so the guardian always sees every score on-chain before the round can become final.
+    /// @dev Requirements: caller is an oracle. Emits {ScoresPublished}, and {ScoresCompleted} on completion.
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
 
-    /// @notice Clears the pending round's published score list, so a wrong chunk can be replaced.
+    /// @notice Clears the pending round's published score list, so a wrong chunk can be replaced. Not
+    /// possible once the list matches the round.
     /// @dev Requirements: caller is an oracle. Emits {ScoresReset}.
     function resetScores(uint256 modelId, uint256 roundId) external;
 
-    /// @notice Vetoes the model's pending round during its challenge window.
+    /// @notice Vetoes the model's pending round during its challenge window, or at any time while its
+    /// published score list does not match it (so a round that can never finalize cannot block the model).
     /// @dev Requirements: caller has GUARDIAN_ROLE. Emits {RoundVetoed}.
     function vetoRound(uint256 modelId) external;
 
@@ -191,6 +200,6 @@ interface IRewardDistributor {
     /// @dev Emits {Claimed}.
     function claim(uint256 modelId, address account, uint256 cumulativeAmount, bytes32[] calldata proof) external;
 
-    /// @notice {claim} for several models or accounts in one transaction.
+    /// @notice {claim} for several models or accounts in one transaction; entries already claimed are skipped.
     function claimMany(ClaimInput[] calldata claims) external;
 }
