@@ -4,8 +4,14 @@
 can mint stake without going through the RewardDistributor. Only tests ever do this: the deployed
 registry's minter is the distributor, set once at deploy time.
 
+Fees are only shared once a round is final: tests that pay fees to stake holders must first call
+`StakeSetup.start_fee_period(fee_supply)` as the minter, as the RewardDistributor does at finality.
+
 `FeeModel` is an independent Python model of the stake token's fee-per-share accumulator (exact
 integers, floor rounding), used as the oracle for the fee tests.
+
+`set_erc20_balance` rewrites an OpenZeppelin ERC-20 balance directly in the embedded chain's state, to
+model a payment token that shrinks a holder's balance (a rebase or a fee taken from the holder).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -117,6 +123,10 @@ class StakeSetup:
     def mint(self, to: str, amount: int, max_supply: int = MAX_EMISSION) -> TxReceipt:
         return self.chain.transact(self.stake.functions.mint(to, amount, max_supply), self.minter)
 
+    def start_fee_period(self, fee_supply: int) -> TxReceipt:
+        """What the distributor does when a round becomes final: fees are now shared over `fee_supply`."""
+        return self.chain.transact(self.stake.functions.startFeePeriod(fee_supply), self.minter)
+
     def give_payment(self, account: LocalAccount, amount: int) -> None:
         """Mint payment tokens to `account` and approve the registry for them."""
         self.chain.transact(self.payment.functions.mint(account.address, amount), account)
@@ -157,20 +167,28 @@ def stake_setup(
 class FeeModel:
     """Independent model of the stake token's fee accounting (exact integers, floor rounding).
 
-    Semantics (DESIGN.md, Contracts): a payment to holders adds `amount * P // supply` to the
-    fee-per-share accumulator; before any balance moves, each account involved is settled
-    (`owed += balance * (acc - checkpoint) // P`, checkpoint := acc); fees paid while the supply
-    is zero are held and credited to the first mint.
+    Semantics (IModelStakeToken): fees are shared over the *fee supply*, the stake final rounds have
+    allocated (claimed or not). A payment to holders adds `amount * P // fee_supply` to the fee-per-share
+    accumulator, or is held while the fee supply is zero. `start_fee_period` (a round became final)
+    computes what the stake still unclaimed at the end of the period earned and no claim can credit any
+    more (`orphaned = (fee_supply - supply) * (acc - claim_start) // P`), records `claim_start := acc`,
+    sets the fee supply, then credits the held plus orphaned fees over it. Before any balance moves,
+    each account involved is settled (`owed += balance * (acc - checkpoint) // P`, checkpoint := acc).
+    A mint credits the new stake what it earned since its round became final: to an account with no
+    stake, by starting its checkpoint at `claim_start`; otherwise as `owed += amount * (acc -
+    claim_start) // P`.
     """
 
     per_share: int = 0
     held: int = 0
-    supply: int = 0
+    supply: int = 0  # minted (claimed) stake
+    fee_supply: int = 0
+    claim_start: int = 0
     balances: dict[str, int] = field(default_factory=dict)
     checkpoints: dict[str, int] = field(default_factory=dict)
     owed: dict[str, int] = field(default_factory=dict)
     withdrawn: int = 0
-    settlements: int = 0  # settlements of a non-zero balance (each may round away < 1 wei)
+    settlements: int = 0  # floor divisions that credit a holder (each may round away < 1 wei)
 
     def _settle(self, account: str) -> None:
         balance = self.balances.get(account, 0)
@@ -183,19 +201,43 @@ class FeeModel:
     def pay_holders(self, amount: int) -> None:
         if amount == 0:
             return
-        if self.supply == 0:
+        if self.fee_supply == 0:
             self.held += amount
         else:
-            self.per_share += amount * FEE_PRECISION // self.supply
+            self.per_share += amount * FEE_PRECISION // self.fee_supply
+
+    def orphaned(self) -> int:
+        """Fees earned this period by stake still unclaimed: recycled when the next period starts."""
+        return self.earned_since_final(self.fee_supply - self.supply)
+
+    def start_fee_period(self, fee_supply: int) -> int:
+        """Returns the amount credited to the new fee supply (held plus orphaned fees)."""
+        assert fee_supply >= self.fee_supply and fee_supply >= self.supply, "the token would revert"
+        recycled = self.held + self.orphaned()
+        self.claim_start = self.per_share
+        self.fee_supply = fee_supply
+        if recycled and fee_supply:
+            self.per_share += recycled * FEE_PRECISION // fee_supply
+            self.held = 0
+            return recycled
+        return 0
+
+    def earned_since_final(self, amount: int) -> int:
+        """What `amount` of stake claimed now is credited: its fees since the latest final round."""
+        return amount * (self.per_share - self.claim_start) // FEE_PRECISION
 
     def mint(self, to: str, amount: int) -> None:
+        fresh = self.balances.get(to, 0) == 0
         self._settle(to)
-        first = self.supply == 0 and amount > 0
         self.balances[to] = self.balances.get(to, 0) + amount
         self.supply += amount
-        if first and self.held:
-            self.per_share += self.held * FEE_PRECISION // amount
-            self.held = 0
+        if self.per_share == self.claim_start:
+            return
+        if fresh:  # nothing else pending: the checkpoint starts at the period start
+            self.checkpoints[to] = self.claim_start
+        else:
+            self.settlements += 1
+            self.owed[to] = self.owed.get(to, 0) + self.earned_since_final(amount)
 
     def transfer(self, sender: str, to: str, amount: int) -> None:
         self._settle(sender)
@@ -214,6 +256,26 @@ class FeeModel:
     def fees_of(self, account: str) -> int:
         pending = self.balances.get(account, 0) * (self.per_share - self.checkpoints.get(account, 0)) // FEE_PRECISION
         return self.owed.get(account, 0) + pending
+
+
+def erc20_balance_slot(account: str, mapping_slot: int = 0) -> int:
+    """Storage slot of `_balances[account]` in an OpenZeppelin 5 `ERC20` (the mapping is slot 0)."""
+    return int.from_bytes(keccak(abi_encode(["address", "uint256"], [account, mapping_slot])), "big")
+
+
+def set_erc20_balance(chain: Chain, token: Contract, account: str, value: int) -> None:
+    """Overwrite `token.balanceOf(account)` in the embedded chain's state and mine a block with it.
+
+    Only the balance changes (not `totalSupply`), like a token that takes a fee from, or rebases, a
+    holder. Rolled back with the test's snapshot like any other state change."""
+    tester = chain.w3.provider.ethereum_tester
+    evm_chain = tester.backend.chain
+    state = evm_chain.get_vm().state
+    state.set_storage(to_canonical_address(token.address), erc20_balance_slot(account), value)
+    state.persist()
+    evm_chain.header = evm_chain.header.copy(state_root=state.state_root)
+    tester.mine_blocks(1)
+    assert int(token.functions.balanceOf(account).call()) == value, "not an OpenZeppelin ERC20 balance slot"
 
 
 def call(function: Any, sender: str | None = None) -> Any:

@@ -161,7 +161,8 @@ def test_register_model_emits_every_field_and_ids_start_at_one(ledger, accounts)
         [(accounts.owner, 3_000, b"\x01" * 32), (accounts.alice, 0, b"\x02" * 32)], start=1
     ):
         params = model_params(payment, share_bps=share, spec_hash=spec, spec_uri=f"ipfs://spec{expected_id}",
-                              emission_per_round=7 * expected_id, max_emission=1_000 * expected_id)
+                              emission_per_round=7 * expected_id, max_emission=1_000 * expected_id,
+                              name=f"Model {expected_id} Stake", symbol=f"STK{expected_id}")
         receipt = ledger.chain.transact(ledger.registry.functions.registerModel(params), owner)
         (event,) = event_args(ledger.registry, "ModelRegistered", receipt)
         stake = event["stakeToken"]
@@ -175,7 +176,11 @@ def test_register_model_emits_every_field_and_ids_start_at_one(ledger, accounts)
             "maxEmission": 1_000 * expected_id,
             "specHash": spec,
             "specURI": f"ipfs://spec{expected_id}",
+            "name": f"Model {expected_id} Stake",
+            "symbol": f"STK{expected_id}",
         }
+        token = at(ledger.chain, "ModelStakeToken", stake).functions
+        assert (token.name().call(), token.symbol().call()) == (event["name"], event["symbol"])
         stored = ledger.registry.functions.getModel(expected_id).call()
         assert tuple(stored) == (owner.address, share, payment, stake, 7 * expected_id, 1_000 * expected_id, spec)
         assert ledger.registry.functions.modelCount().call() == expected_id
@@ -185,6 +190,7 @@ def test_register_model_deploys_stake_token_at_create2_address(ledger, accounts)
     params = model_params(ledger.dev_payment_token, name="Alpha Stake", symbol="ALPHA")
     receipt = ledger.chain.transact(ledger.registry.functions.registerModel(params), accounts.owner)
     (event,) = event_args(ledger.registry, "ModelRegistered", receipt)
+    assert (event["name"], event["symbol"]) == ("Alpha Stake", "ALPHA")  # the stake token's, in the event
     model_id = event["modelId"]
     init_code = stake_token_init_code(
         "Alpha Stake", "ALPHA", model_id, ledger.dev_payment_token, ledger.distributor.address
@@ -628,7 +634,7 @@ def test_pay_usage_splits_by_share_rounding_holders_down(chain, accounts, share_
     assert payment.balanceOf(setup.stake.address).call() == holders
     assert payment.balanceOf(accounts.payer.address).call() == 0
     assert payment.balanceOf(setup.registry.address).call() == 0
-    # No stake yet: the holders' part is held for the first holders.
+    # No round is final yet: the holders' part is held for the first round's stake.
     assert setup.stake.functions.heldFees().call() == holders
     held_events = event_args(setup.stake, "FeesHeld", receipt)
     assert held_events == ([{"amount": holders, "heldTotal": holders}] if holders else [])
@@ -636,6 +642,7 @@ def test_pay_usage_splits_by_share_rounding_holders_down(chain, accounts, share_
 
 def test_pay_usage_credits_existing_holders(chain, accounts):
     setup = stake_setup(chain, accounts.deployer, accounts.owner, share_bps=2_500)
+    setup.start_fee_period(4 * 10**18)  # a round allocating 4e18 is final
     setup.mint(accounts.alice.address, 3 * 10**18)
     setup.mint(accounts.bob.address, 1 * 10**18)
     setup.give_payment(accounts.payer, 1_000_003)

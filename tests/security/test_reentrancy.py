@@ -64,6 +64,7 @@ def _fees(setup: StakeSetup, account: str) -> int:
 @pytest.mark.parametrize("before_move", [True, False])
 def test_pay_usage_rejects_reentrant_pay_usage(evil: StakeSetup, accounts, before_move):
     token = evil.payment
+    evil.start_fee_period(E18)
     evil.mint(accounts.alice.address, E18)
     evil.give_payment(accounts.payer, 1_000_000)
     # The token can itself pay (it holds funds and has approved the registry), so only the guard stops it.
@@ -94,6 +95,7 @@ def test_pay_usage_counts_fees_once_when_token_accrues_during_payment(evil: Stak
     # Right after the holders' part arrives, the token calls accrueFees itself; the registry's own
     # accrueFees then finds nothing new. Accounting by balance delta makes the double call harmless.
     model_id, stake = evil.register_model(accounts.owner, share_bps=MAX_BPS, symbol="ALL")  # one transfer only
+    evil.chain.transact(stake.functions.startFeePeriod(4 * E18), evil.minter)
     evil.chain.transact(stake.functions.mint(accounts.alice.address, 3 * E18, MAX_EMISSION), evil.minter)
     evil.chain.transact(stake.functions.mint(accounts.bob.address, E18, MAX_EMISSION), evil.minter)
     evil.give_payment(accounts.payer, 2_000_000)
@@ -115,6 +117,7 @@ def test_pay_usage_counts_fees_once_when_token_accrues_during_payment(evil: Stak
 def test_withdraw_fees_rejects_reentrant_withdraw(evil: StakeSetup, accounts):
     """The attacker is the payment token itself holding stake: its transfer re-enters withdrawFees."""
     token = evil.payment
+    evil.start_fee_period(2 * E18)
     evil.mint(token.address, E18)
     evil.mint(accounts.alice.address, E18)
     evil.give_payment(accounts.payer, 10**7)
@@ -145,6 +148,7 @@ def test_withdraw_fees_rejects_reentrant_accrue_before_balance_moves(evil: Stake
     """Mid-withdrawal the books are already reduced but the tokens have not left yet: an accrual there
     would credit the withdrawn amount a second time as new fees. The guard rejects it."""
     alice, bob = accounts.alice, accounts.bob
+    evil.start_fee_period(2 * E18)
     evil.mint(alice.address, E18)
     evil.mint(bob.address, E18)
     evil.give_payment(accounts.payer, 10**7)
@@ -181,6 +185,7 @@ def test_fee_on_transfer_token_credits_holders_only_what_arrived(chain, accounts
     setup = stake_setup(chain, accounts.deployer, accounts.owner, payment_token="FeeOnTransferPaymentToken",
                         payment_args=(fee_bps,), share_bps=SHARE_BPS)
     alice, bob = accounts.alice, accounts.bob
+    setup.start_fee_period(4 * E18)
     setup.mint(alice.address, 3 * E18)
     setup.mint(bob.address, E18)
     setup.give_payment(accounts.payer, 10**9)
