@@ -112,14 +112,16 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     function startFeePeriod(uint256 newFeeSupply) external {
         _requireMinter();
         uint256 previous = _feeSupply;
-        if (newFeeSupply < previous || newFeeSupply < totalSupply()) {
+        uint256 supply = totalSupply();
+        if (newFeeSupply < previous || newFeeSupply < supply) {
             revert ModelStakeTokenInvalidFeeSupply(newFeeSupply, previous);
         }
         uint256 perShare = _feePerShare;
         // Stake still unclaimed when this period ends earned fees no claim can credit any more (claims
         // credit from the latest period start): hand them, like held fees, to all stake from now on.
-        // previous >= totalSupply: the minter caps the supply at the finalized emission.
-        uint256 orphaned = ((previous - totalSupply()) * (perShare - _claimStartFeePerShare)) / FEE_PRECISION;
+        // The distributor caps the supply at the fee supply; another minter may have minted beyond it.
+        uint256 unclaimed = previous > supply ? previous - supply : 0;
+        uint256 orphaned = (unclaimed * (perShare - _claimStartFeePerShare)) / FEE_PRECISION;
         _claimStartFeePerShare = perShare;
         _feeSupply = newFeeSupply;
         emit FeePeriodStarted(newFeeSupply, perShare);
