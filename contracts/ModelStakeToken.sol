@@ -96,8 +96,9 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         uint256 supply = totalSupply();
         if (supply > maxSupply) revert ModelStakeTokenSupplyCapExceeded(supply, maxSupply);
         // The new stake has been in the fee supply since its round became final: credit what it earned.
-        uint256 start = _claimStartFeePerShare;
         uint256 perShare = _feePerShare;
+        if (perShare == 0) return; // no fee ever paid (skips a cold read on the common path)
+        uint256 start = _claimStartFeePerShare;
         if (perShare == start) return;
         if (fresh) {
             // Nothing else was pending: starting the checkpoint at the period start credits exactly

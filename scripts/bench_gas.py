@@ -318,8 +318,8 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     b.claim_row("claim, 1,000 leaves, no fees paid yet", built1k, two, 2, "")
     b.pay(built1k.round.model_id)
     b.pay(built10.round.model_id)
-    b.claim_row("claim, 10 leaves, after fees paid", built10, deep[2], 3, "creates fee checkpoint + owed fees")
-    b.claim_row("claim, 1,000 leaves, after fees paid", built1k, three, 3, "creates fee checkpoint + owed fees")
+    b.claim_row("claim, 10 leaves, after fees paid", built10, deep[2], 3, "fees paid since finality: fee checkpoint starts at the period start")
+    b.claim_row("claim, 1,000 leaves, after fees paid", built1k, three, 3, "fees paid since finality: fee checkpoint starts at the period start")
 
     # --- claimMany over 3 models
     log("claimMany over 3 models")
@@ -389,7 +389,7 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     b.claim_row(f"claim, {big:,} leaves, no fees paid yet", built_big, picks[1], 2, "", trace="no fees")
     b.claim_row(f"claim, {big:,} leaves, no fees paid yet", built_big, picks[2], 2, "2nd sample")
     b.pay(model_big.model_id)
-    b.claim_row(f"claim, {big:,} leaves, after fees paid", built_big, picks[3], 3, "creates fee checkpoint + owed fees",
+    b.claim_row(f"claim, {big:,} leaves, after fees paid", built_big, picks[3], 3, "fees paid since finality: fee checkpoint starts at the period start",
                 trace="after fees")
     b.notes.append(
         f"{big:,}-leaf round: the tree holds 10 published leaves + {big - 10:,} extra leaves; only the 10-entry "
