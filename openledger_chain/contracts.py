@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -83,9 +83,6 @@ class OpenLedger:
             raise decode_revert(exc) from exc
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
-
-    def model_count(self) -> int:
-        return int(self.registry.functions.modelCount().call())
 
     # ----- contributions
 
@@ -247,7 +244,3 @@ def registration_typed_data(
         "OpenLedger ContributionRegistry", "1", chain_id, registry, "RegisterContribution", REGISTRATION_FIELDS, message
     )
 
-
-def content_hash_of(data: bytes) -> bytes:
-    """The content hash the registry pins: keccak256 of the file's bytes."""
-    return keccak(data)

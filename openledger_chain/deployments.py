@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -274,9 +274,3 @@ def ensure_deployment(
         save_deployment(deployment, directory)
     return deployment, True
 
-
-def deployment_summary(deployment: Deployment) -> dict[str, Any]:
-    """A small dict for printing: names and addresses."""
-    return {"network": deployment.network, "chainId": deployment.chain_id} | {
-        name: c.address for name, c in deployment.contracts.items()
-    } | {"config": asdict(deployment.config)}
