@@ -25,7 +25,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
 
     /// @notice EIP-712 type of a contribution signed by its contributor for a relayer to register.
     bytes32 public constant REGISTER_CONTRIBUTION_TYPEHASH = keccak256(
-        "RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,address contributor,uint256 nonce,uint256 deadline)"
+        "RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,bytes32 salt,address contributor,uint256 nonce,uint256 deadline)"
     );
 
     /* STORAGE */
@@ -36,6 +36,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 contributionId => Contribution) private _contributions;
     mapping(uint256 modelId => mapping(bytes32 contentHash => uint256 contributionId)) private _byContent;
+    mapping(bytes32 commitment => uint256 blockNumber) private _commitments;
 
     /* CONSTRUCTOR */
 
@@ -76,6 +77,22 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     /// @inheritdoc IContributionRegistry
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256) {
         return _byContent[modelId][contentHash];
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function contributionCommitment(
+        uint256 modelId,
+        address contributor,
+        ContributionKind kind,
+        bytes32 contentHash,
+        bytes32 salt
+    ) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), modelId, contributor, kind, contentHash, salt));
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function commitmentBlock(bytes32 commitment) external view returns (uint256) {
+        return _commitments[commitment];
     }
 
     /// @inheritdoc IContributionRegistry
@@ -130,12 +147,27 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
-    function registerContribution(uint256 modelId, ContributionKind kind, bytes32 contentHash, string calldata uri)
-        external
-        returns (uint256)
-    {
+    function commitContributions(bytes32[] calldata commitments) external {
+        for (uint256 i = 0; i < commitments.length; ++i) {
+            bytes32 commitment = commitments[i];
+            // Keep the first block: nobody can move a commitment later, and re-posting one (for example
+            // copied from the mempool) neither reverts the batch nor changes anything.
+            if (_commitments[commitment] != 0) continue;
+            _commitments[commitment] = block.number;
+            emit ContributionCommitted(commitment, msg.sender);
+        }
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerContribution(
+        uint256 modelId,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 salt
+    ) external returns (uint256) {
         _requireModel(modelId);
-        return _register(modelId, msg.sender, kind, contentHash, uri);
+        return _register(modelId, msg.sender, kind, contentHash, uri, salt);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -148,7 +180,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (count == 0) revert ContributionRegistryEmptyBatch();
         firstContributionId = _contributionCount + 1;
         for (uint256 i = 0; i < count; ++i) {
-            _register(modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri);
+            _register(modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri, inputs[i].salt);
         }
     }
 
@@ -158,6 +190,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         ContributionKind kind,
         bytes32 contentHash,
         string calldata uri,
+        bytes32 salt,
         address contributor,
         uint256 deadline,
         bytes calldata signature
@@ -171,6 +204,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
                 kind,
                 contentHash,
                 keccak256(bytes(uri)),
+                salt,
                 contributor,
                 _useNonce(contributor),
                 deadline
@@ -179,7 +213,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (!SignatureChecker.isValidSignatureNow(contributor, _hashTypedDataV4(structHash), signature)) {
             revert ContributionRegistryInvalidSignature(contributor);
         }
-        return _register(modelId, contributor, kind, contentHash, uri);
+        return _register(modelId, contributor, kind, contentHash, uri, salt);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -236,9 +270,16 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         address contributor,
         ContributionKind kind,
         bytes32 contentHash,
-        string calldata uri
+        string calldata uri,
+        bytes32 salt
     ) private returns (uint256 contributionId) {
         if (contentHash == bytes32(0)) revert ContributionRegistryZeroContentHash();
+        bytes32 commitment = contributionCommitment(modelId, contributor, kind, contentHash, salt);
+        uint256 committedAt = _commitments[commitment];
+        if (committedAt == 0 || committedAt >= block.number) {
+            revert ContributionRegistryNotCommitted(commitment, committedAt);
+        }
+        delete _commitments[commitment];
         uint256 existing = _byContent[modelId][contentHash];
         if (existing != 0) revert ContributionRegistryDuplicateContent(modelId, contentHash, existing);
         contributionId = ++_contributionCount;

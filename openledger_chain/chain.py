@@ -65,8 +65,14 @@ class Chain:
             ContractRevertError: the call reverts (decoded custom error), before anything is sent.
             ChainError: the node rejected the transaction or it was mined with a failure status.
         """
+        params: dict[str, Any] = {"from": sender.address, "value": value}
         try:
-            tx = function.build_transaction({"from": sender.address, "value": value, "nonce": self._nonce(sender)})
+            # Estimate against the pending block: the block the transaction will be mined in. Against
+            # `latest`, a call that needs an earlier block (a registration revealing a commitment) fails
+            # on a node; eth-tester already estimates on its pending block and takes no block argument.
+            block = None if self.network == EMBEDDED else "pending"
+            gas = function.estimate_gas(params, block_identifier=block)
+            tx = function.build_transaction(params | {"nonce": self._nonce(sender), "gas": gas})
         except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
             raise decode_revert(exc) from exc
         return self.send(tx, sender)

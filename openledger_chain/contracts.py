@@ -6,13 +6,15 @@ before anything is sent.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -36,6 +38,7 @@ REGISTRATION_FIELDS = [
     {"name": "kind", "type": "uint8"},
     {"name": "contentHash", "type": "bytes32"},
     {"name": "uri", "type": "string"},
+    {"name": "salt", "type": "bytes32"},
     {"name": "contributor", "type": "address"},
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
@@ -86,18 +89,47 @@ class OpenLedger:
 
     # ----- contributions
 
-    def register_contribution(
-        self, contributor: LocalAccount, model_id: int, kind: ContributionKind, content_hash: bytes, uri: str
-    ) -> tuple[ContributionId, TxReceipt]:
-        receipt = self.chain.transact(
-            self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri), contributor
+    def commit(self, sender: LocalAccount, commitments: Sequence[bytes]) -> TxReceipt:
+        """Record hiding commitments; a registration must reveal one mined in an earlier block."""
+        return self.chain.transact(self.registry.functions.commitContributions(list(commitments)), sender)
+
+    def commitment(self, model_id: int, contributor: str, kind: ContributionKind, content_hash: bytes, salt: bytes) -> bytes:
+        """`ContributionRegistry.contributionCommitment`, computed locally."""
+        return contribution_commitment(
+            self.chain.chain_id, self.registry.address, model_id, contributor, kind, content_hash, salt
         )
+
+    def register_contribution(
+        self,
+        contributor: LocalAccount,
+        model_id: int,
+        kind: ContributionKind,
+        content_hash: bytes,
+        uri: str,
+        *,
+        salt: bytes | None = None,
+    ) -> tuple[ContributionId, TxReceipt]:
+        """Commit (unless `salt` names a commitment already made) and then register a contribution.
+
+        The commitment is mined first, so the content hash is public only once its priority is fixed.
+        """
+        if salt is None:
+            salt = new_salt()
+            self.commit(contributor, [self.commitment(model_id, contributor.address, kind, content_hash, salt)])
+        function = self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri, salt)
+        receipt = self.chain.transact(function, contributor)
         return self._contribution_ids(receipt)[0], receipt
 
     def register_contributions(
         self, contributor: LocalAccount, model_id: int, items: Sequence[tuple[ContributionKind, bytes, str]]
     ) -> tuple[list[ContributionId], TxReceipt]:
-        inputs = [(int(kind), content_hash, uri) for kind, content_hash, uri in items]
+        """Commit all items in one transaction, then register them in one batch."""
+        salts = [new_salt() for _ in items]
+        self.commit(contributor, [
+            self.commitment(model_id, contributor.address, kind, content_hash, salt)
+            for (kind, content_hash, _), salt in zip(items, salts, strict=True)
+        ])
+        inputs = [(int(kind), content_hash, uri, salt) for (kind, content_hash, uri), salt in zip(items, salts, strict=True)]
         receipt = self.chain.transact(self.registry.functions.registerContributions(model_id, inputs), contributor)
         return self._contribution_ids(receipt), receipt
 
@@ -108,19 +140,21 @@ class OpenLedger:
         kind: ContributionKind,
         content_hash: bytes,
         uri: str,
+        salt: bytes,
         *,
         deadline: int | None = None,
         nonce: int | None = None,
     ) -> tuple[int, bytes]:
         """EIP-712 signature by `contributor` that lets anyone register this contribution for it.
 
-        Returns (deadline, signature).
+        Hand it to a relayer only once the commitment for `salt` is mined: before that, a relayer that
+        sees the content hash could commit and register it first. Returns (deadline, signature).
         """
         deadline = deadline if deadline is not None else int(time.time()) + 3600
         if nonce is None:
             nonce = int(self.registry.functions.nonces(contributor.address).call())
         message = registration_typed_data(
-            self.chain.chain_id, self.registry.address, model_id, kind, content_hash, uri, contributor.address,
+            self.chain.chain_id, self.registry.address, model_id, kind, content_hash, uri, salt, contributor.address,
             nonce, deadline,
         )
         signed = Account.sign_typed_data(contributor.key, full_message=message)
@@ -134,11 +168,12 @@ class OpenLedger:
         kind: ContributionKind,
         content_hash: bytes,
         uri: str,
+        salt: bytes,
         deadline: int,
         signature: bytes,
     ) -> tuple[ContributionId, TxReceipt]:
         function = self.registry.functions.registerContributionFor(
-            model_id, int(kind), content_hash, uri, to_checksum_address(contributor), deadline, signature
+            model_id, int(kind), content_hash, uri, salt, to_checksum_address(contributor), deadline, signature
         )
         receipt = self.chain.transact(function, relayer)
         return self._contribution_ids(receipt)[0], receipt
@@ -226,6 +261,7 @@ def registration_typed_data(
     kind: ContributionKind,
     content_hash: bytes,
     uri: str,
+    salt: bytes,
     contributor: str,
     nonce: int,
     deadline: int,
@@ -236,6 +272,7 @@ def registration_typed_data(
         "kind": int(kind),
         "contentHash": content_hash,
         "uri": uri,
+        "salt": salt,
         "contributor": to_checksum_address(contributor),
         "nonce": nonce,
         "deadline": deadline,
@@ -244,3 +281,19 @@ def registration_typed_data(
         "OpenLedger ContributionRegistry", "1", chain_id, registry, "RegisterContribution", REGISTRATION_FIELDS, message
     )
 
+
+def new_salt() -> bytes:
+    return os.urandom(32)
+
+
+def contribution_commitment(
+    chain_id: int, registry: str, model_id: int, contributor: str, kind: ContributionKind, content_hash: bytes,
+    salt: bytes,
+) -> bytes:
+    """keccak256(abi.encode(chainId, registry, modelId, contributor, kind, contentHash, salt)), as the registry
+    computes it: it hides the content hash until the registration reveals it."""
+    return keccak(abi_encode(
+        ["uint256", "address", "uint256", "address", "uint8", "bytes32", "bytes32"],
+        [chain_id, to_checksum_address(registry), model_id, to_checksum_address(contributor), int(kind), content_hash,
+         salt],
+    ))

@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO / "tests" / "contracts"))
 from _round_helpers import BuiltRound, build_round, finalize, publish, sign  # noqa: E402
 
 from openledger_chain.chain import Chain, connect, dev_accounts  # noqa: E402
-from openledger_chain.contracts import OpenLedger  # noqa: E402
+from openledger_chain.contracts import OpenLedger, new_salt  # noqa: E402
 from openledger_chain.deployments import deploy  # noqa: E402
 from openledger_chain.types import ContributionKind, Model, ModelParams  # noqa: E402
 
@@ -265,13 +265,22 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     ledger = b.ledger
     uri = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
     ledger.register_contribution(b.holders[0], model_a.model_id, ContributionKind.DATA, keccak(text="warm-up"), uri)
+    salt = new_salt()
+    commitment = ledger.commitment(model_a.model_id, b.holders[0].address, ContributionKind.DATA,
+                                   keccak(text="data 1"), salt)
+    commit_receipt = ledger.commit(b.holders[0], [commitment])
+    b.add("commitContributions, 1 commitment", commit_receipt["gasUsed"], "hides the content hash until registration")
     _, receipt = ledger.register_contribution(b.holders[0], model_a.model_id, ContributionKind.DATA,
-                                              keccak(text="data 1"), uri)
-    b.add("registerContribution", receipt["gasUsed"], "59-char URI; not the registry's first contribution")
+                                              keccak(text="data 1"), uri, salt=salt)
+    b.add("registerContribution", receipt["gasUsed"], "59-char URI; reveals a commitment (refund for clearing it)")
+    salt = new_salt()
+    ledger.commit(b.relayer, [ledger.commitment(model_a.model_id, b.holders[1].address, ContributionKind.DATA,
+                                                keccak(text="data 2"), salt)])
     deadline, signature = ledger.sign_contribution(b.holders[1], model_a.model_id, ContributionKind.DATA,
-                                                   keccak(text="data 2"), uri, deadline=2**40)
+                                                   keccak(text="data 2"), uri, salt, deadline=2**40)
     _, receipt = ledger.register_contribution_for(b.relayer, b.holders[1].address, model_a.model_id,
-                                                  ContributionKind.DATA, keccak(text="data 2"), uri, deadline, signature)
+                                                  ContributionKind.DATA, keccak(text="data 2"), uri, salt, deadline,
+                                                  signature)
     b.add("registerContributionFor", receipt["gasUsed"], "relayed EIP-712 signature; contributor's first nonce")
 
     # --- rounds with k = 1, 3, 5 signatures (10-leaf trees; these models also serve the small claims)

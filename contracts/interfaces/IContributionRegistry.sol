@@ -53,11 +53,12 @@ interface IContributionRegistry {
         bytes32 contentHash;
     }
 
-    /// @notice One item of a batch registration.
+    /// @notice One item of a batch registration; `salt` is the one its commitment was made with.
     struct ContributionInput {
         ContributionKind kind;
         bytes32 contentHash;
         string uri;
+        bytes32 salt;
     }
 
     /* EVENTS */
@@ -79,6 +80,9 @@ interface IContributionRegistry {
         string name,
         string symbol
     );
+
+    /// @notice Emitted when a hiding commitment to a future registration is recorded.
+    event ContributionCommitted(bytes32 indexed commitment, address indexed committer);
 
     /// @notice Emitted when a contribution is registered (directly, by signature or in a batch).
     event ContributionRegistered(
@@ -118,6 +122,8 @@ interface IContributionRegistry {
     error ContributionRegistryZeroContentHash();
     /// @notice Thrown when `contentHash` is already registered for `modelId` as `existingId`.
     error ContributionRegistryDuplicateContent(uint256 modelId, bytes32 contentHash, uint256 existingId);
+    /// @notice Thrown when a registration has no commitment from an earlier block (`committedAt` 0: none).
+    error ContributionRegistryNotCommitted(bytes32 commitment, uint256 committedAt);
     /// @notice Thrown when a batch is empty.
     error ContributionRegistryEmptyBatch();
     /// @notice Thrown when a signed registration's deadline has passed.
@@ -140,6 +146,17 @@ interface IContributionRegistry {
     function getContribution(uint256 contributionId) external view returns (Contribution memory);
     /// @notice The contribution id holding `contentHash` for `modelId`, or 0 if none.
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256);
+    /// @notice The commitment a registration must be preceded by: keccak256 of (chain id, this registry,
+    /// modelId, contributor, kind, contentHash, salt). It hides the content hash until registration.
+    function contributionCommitment(
+        uint256 modelId,
+        address contributor,
+        ContributionKind kind,
+        bytes32 contentHash,
+        bytes32 salt
+    ) external view returns (bytes32);
+    /// @notice The block `commitment` was made in, or 0.
+    function commitmentBlock(bytes32 commitment) external view returns (uint256);
     /// @notice The next nonce `contributor` must sign for {registerContributionFor}.
     function nonces(address contributor) external view returns (uint256);
 
@@ -153,12 +170,23 @@ interface IContributionRegistry {
     /// @dev Emits {ModelRegistered}.
     function registerModel(ModelParams calldata params) external returns (uint256 modelId);
 
-    /// @notice Registers a contribution by the caller. Ids start at 1; the first registration of a
-    /// content hash for a model wins.
+    /// @notice Records hiding commitments (see {contributionCommitment}); anyone may post them, since each
+    /// binds its contributor. A registration needs its commitment mined in an earlier block, so a content
+    /// hash seen in a pending registration cannot be registered first by someone else.
+    /// A commitment already recorded keeps its first block and is skipped.
+    /// @dev Emits {ContributionCommitted} for each new one.
+    function commitContributions(bytes32[] calldata commitments) external;
+
+    /// @notice Registers a contribution by the caller, revealing a commitment from an earlier block. Ids
+    /// start at 1; the first registration of a content hash for a model wins.
     /// @dev Emits {ContributionRegistered}.
-    function registerContribution(uint256 modelId, ContributionKind kind, bytes32 contentHash, string calldata uri)
-        external
-        returns (uint256 contributionId);
+    function registerContribution(
+        uint256 modelId,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 salt
+    ) external returns (uint256 contributionId);
 
     /// @notice Registers several contributions by the caller to one model.
     function registerContributions(uint256 modelId, ContributionInput[] calldata inputs)
@@ -172,6 +200,7 @@ interface IContributionRegistry {
         ContributionKind kind,
         bytes32 contentHash,
         string calldata uri,
+        bytes32 salt,
         address contributor,
         uint256 deadline,
         bytes calldata signature

@@ -7,7 +7,7 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
 
-from openledger_chain.chain import decode_revert
+from openledger_chain.chain import decode_revert, dev_accounts
 from openledger_chain.contracts import OpenLedger, registration_typed_data
 from openledger_chain.errors import ContractRevertError
 from openledger_chain.types import ContributionKind, Model
@@ -43,8 +43,23 @@ def _latest_timestamp(chain) -> int:
     return int(chain.w3.eth.get_block("latest")["timestamp"])
 
 
+SALT = keccak(text="test salt")
+
+
+def _commit(ledger: OpenLedger, contributor: str, model_id: int, kind, content_hash: bytes, salt: bytes = SALT) -> None:
+    """Post the registration's commitment (anyone may; the dev deployer pays) in a block of its own."""
+    ledger.commit(dev_accounts()[0], [ledger.commitment(model_id, contributor, kind, content_hash, salt)])
+
+
+def _commit_items(ledger: OpenLedger, contributor: str, model_id: int, items) -> None:
+    ledger.commit(dev_accounts()[0], [
+        ledger.commitment(model_id, contributor, ContributionKind(kind), content_hash, salt)
+        for kind, content_hash, _, salt in items
+    ])
+
+
 def _sign(ledger: OpenLedger, signer, *, contributor=None, chain_id=None, registry=None, model_id=1,
-          kind=ContributionKind.DATA, content_hash=H1, uri="ipfs://c1", nonce=None, deadline=None):
+          kind=ContributionKind.DATA, content_hash=H1, uri="ipfs://c1", nonce=None, deadline=None, salt=SALT):
     """An EIP-712 registration signature, with any field of the message or domain overridable."""
     contributor = contributor or signer.address
     if nonce is None:
@@ -54,16 +69,18 @@ def _sign(ledger: OpenLedger, signer, *, contributor=None, chain_id=None, regist
     message = registration_typed_data(
         chain_id if chain_id is not None else ledger.chain.chain_id,
         registry or ledger.registry.address,
-        model_id, kind, content_hash, uri, contributor, nonce, deadline,
+        model_id, kind, content_hash, uri, salt, contributor, nonce, deadline,
     )
     return deadline, bytes(Account.sign_typed_data(signer.key, full_message=message).signature)
 
 
 def _register_for(ledger, relayer, contributor, deadline, signature, *, model_id=1, kind=ContributionKind.DATA,
-                  content_hash=H1, uri="ipfs://c1"):
+                  content_hash=H1, uri="ipfs://c1", salt=SALT, commit=True):
+    if commit:
+        _commit(ledger, contributor, model_id, kind, content_hash, salt)
     return ledger.chain.transact(
         ledger.registry.functions.registerContributionFor(
-            model_id, int(kind), content_hash, uri, contributor, deadline, signature
+            model_id, int(kind), content_hash, uri, salt, contributor, deadline, signature
         ),
         relayer,
     )
@@ -213,8 +230,10 @@ def test_register_model_deploys_stake_token_at_create2_address(ledger, accounts)
 @pytest.mark.parametrize("kind", list(ContributionKind))
 def test_register_contribution_records_each_kind(ledger, accounts, model: Model, kind):
     content = keccak(text=f"content-{kind.name}")
+    _commit(ledger, accounts.alice.address, model.model_id, kind, content)
     receipt = ledger.chain.transact(
-        ledger.registry.functions.registerContribution(model.model_id, int(kind), content, "ipfs://x"), accounts.alice
+        ledger.registry.functions.registerContribution(model.model_id, int(kind), content, "ipfs://x", SALT),
+        accounts.alice,
     )
     (event,) = event_args(ledger.registry, "ContributionRegistered", receipt)
     assert event == {
@@ -233,7 +252,7 @@ def test_register_contribution_records_each_kind(ledger, accounts, model: Model,
 
 def test_register_contribution_reverts_when_kind_out_of_range(ledger, accounts, model: Model):
     # The ABI decoder rejects an enum value past the last member (Annotation = 4) with empty revert data.
-    data = ledger.registry.encode_abi("registerContribution", [model.model_id, 0, H1, "u"])
+    data = ledger.registry.encode_abi("registerContribution", [model.model_id, 0, H1, "u", SALT])
     selector, body = data[:10], bytes.fromhex(data[10:])
     bad = selector + (body[:32] + (len(ContributionKind)).to_bytes(32, "big") + body[64:]).hex()
     tx = {"to": ledger.registry.address, "from": accounts.alice.address, "data": bad}
@@ -306,14 +325,16 @@ def test_contribution_by_content_is_zero_when_unregistered(ledger, model: Model)
 
 def test_register_contributions_assigns_consecutive_ids(ledger, accounts, model: Model):
     ledger.register_contribution(accounts.bob, model.model_id, ContributionKind.DATA, keccak(text="x"), "x")
-    items = [(int(ContributionKind.DATA), H1, "u1"), (int(ContributionKind.ANNOTATION), H2, "u2"),
-             (int(ContributionKind.EVALUATION), H3, "u3")]
+    items = [(int(ContributionKind.DATA), H1, "u1", SALT), (int(ContributionKind.ANNOTATION), H2, "u2", SALT),
+             (int(ContributionKind.EVALUATION), H3, "u3", SALT)]
+    _commit_items(ledger, accounts.alice.address, model.model_id, items)
+    ledger.chain.w3.provider.ethereum_tester.mine_blocks(1)  # `call` runs in the commitment's block otherwise
     function = ledger.registry.functions.registerContributions(model.model_id, items)
     assert function.call({"from": accounts.alice.address}) == 2  # the first id, returned
     receipt = ledger.chain.transact(function, accounts.alice)
     events = event_args(ledger.registry, "ContributionRegistered", receipt)
     assert [(e["contributionId"], e["contributor"], e["kind"], e["contentHash"], e["uri"]) for e in events] == [
-        (2 + i, accounts.alice.address, kind, h, uri) for i, (kind, h, uri) in enumerate(items)
+        (2 + i, accounts.alice.address, kind, h, uri) for i, (kind, h, uri, _) in enumerate(items)
     ]
     assert ledger.registry.functions.contributionCount().call() == 4
     assert [ledger.registry.functions.contributionByContent(model.model_id, h).call() for h in (H1, H2, H3)] == [2, 3, 4]
@@ -328,13 +349,14 @@ def test_register_contributions_reverts_when_batch_empty(ledger, accounts, model
 def test_register_contributions_reverts_when_model_unknown(ledger, accounts, model: Model):
     with pytest.raises(ContractRevertError) as info:
         ledger.chain.transact(
-            ledger.registry.functions.registerContributions(model.model_id + 1, [(0, H1, "u")]), accounts.alice
+            ledger.registry.functions.registerContributions(model.model_id + 1, [(0, H1, "u", SALT)]), accounts.alice
         )
     assert revert_of(info) == ("ContributionRegistryUnknownModel", (model.model_id + 1,))
 
 
 def test_register_contributions_reverts_atomically_on_duplicate_inside_batch(ledger, accounts, model: Model):
-    items = [(0, H1, "u1"), (1, H2, "u2"), (2, H1, "u3")]
+    items = [(0, H1, "u1", SALT), (1, H2, "u2", SALT), (2, H1, "u3", SALT)]
+    _commit_items(ledger, accounts.alice.address, model.model_id, items)
     with pytest.raises(ContractRevertError) as info:
         ledger.chain.transact(ledger.registry.functions.registerContributions(model.model_id, items), accounts.alice)
     # H1 got id 1 earlier in the same batch; that registration is rolled back with the rest.
@@ -345,7 +367,8 @@ def test_register_contributions_reverts_atomically_on_duplicate_inside_batch(led
 
 
 def test_register_contributions_reverts_on_zero_hash_inside_batch(ledger, accounts, model: Model):
-    items = [(0, H1, "u1"), (0, b"\x00" * 32, "u2")]
+    items = [(0, H1, "u1", SALT), (0, b"\x00" * 32, "u2", SALT)]
+    _commit_items(ledger, accounts.alice.address, model.model_id, items)
     with pytest.raises(ContractRevertError) as info:
         ledger.chain.transact(ledger.registry.functions.registerContributions(model.model_id, items), accounts.alice)
     assert revert_of(info) == ("ContributionRegistryZeroContentHash", ())
@@ -364,8 +387,8 @@ def test_domain_separator_matches_independent_computation(ledger):
     ))
     assert ledger.registry.functions.DOMAIN_SEPARATOR().call() == expected
     assert ledger.registry.functions.REGISTER_CONTRIBUTION_TYPEHASH().call() == keccak(
-        text="RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,address contributor,"
-        "uint256 nonce,uint256 deadline)"
+        text="RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,bytes32 salt,"
+        "address contributor,uint256 nonce,uint256 deadline)"
     )
 
 
@@ -388,13 +411,14 @@ def test_register_contribution_for_registers_for_contributor_while_relayer_pays(
 
 
 def test_register_contribution_for_works_with_the_python_signer(ledger, accounts, model: Model):
+    _commit(ledger, accounts.alice.address, model.model_id, ContributionKind.COMPUTE, H2)
     deadline, signature = ledger.sign_contribution(
-        accounts.alice, model.model_id, ContributionKind.COMPUTE, H2, "ipfs://py",
+        accounts.alice, model.model_id, ContributionKind.COMPUTE, H2, "ipfs://py", SALT,
         deadline=_latest_timestamp(ledger.chain) + 60,
     )
     cid, _ = ledger.register_contribution_for(
-        accounts.bob, accounts.alice.address, model.model_id, ContributionKind.COMPUTE, H2, "ipfs://py", deadline,
-        signature,
+        accounts.bob, accounts.alice.address, model.model_id, ContributionKind.COMPUTE, H2, "ipfs://py", SALT,
+        deadline, signature,
     )
     assert ledger.registry.functions.getContribution(cid).call()[1] == accounts.alice.address
 
@@ -451,10 +475,11 @@ def test_register_contribution_for_reverts_when_deadline_passed(ledger, accounts
 
 def test_register_contribution_for_accepts_deadline_equal_to_block_time(ledger, accounts, model: Model):
     tester = ledger.chain.w3.provider.ethereum_tester
+    _commit(ledger, accounts.alice.address, 1, ContributionKind.DATA, H1)
     now = int(tester.get_block_by_number("pending")["timestamp"]) + 100
     tester.time_travel(now)
     deadline, signature = _sign(ledger, accounts.alice, deadline=now)
-    receipt = _register_for(ledger, accounts.stranger, accounts.alice.address, deadline, signature)
+    receipt = _register_for(ledger, accounts.stranger, accounts.alice.address, deadline, signature, commit=False)
     assert ledger.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == now
 
 
@@ -671,3 +696,70 @@ def _params_like(ledger):
         contributor_share_bps=1_000, emission_per_round=10, max_emission=100, name="M2", symbol="M2",
     )
 
+
+
+# ----- commit-reveal (front-running a registration)
+
+
+def test_commitment_matches_the_independent_python_computation(ledger, accounts, model: Model):
+    on_chain = ledger.registry.functions.contributionCommitment(
+        model.model_id, accounts.alice.address, int(ContributionKind.DATA), H1, SALT).call()
+    expected = keccak(abi_encode(
+        ["uint256", "address", "uint256", "address", "uint8", "bytes32", "bytes32"],
+        [ledger.chain.chain_id, ledger.registry.address, model.model_id, accounts.alice.address, 0, H1, SALT]))
+    assert on_chain == expected == ledger.commitment(model.model_id, accounts.alice.address, ContributionKind.DATA, H1, SALT)
+
+
+def test_register_contribution_reverts_without_a_commitment(ledger, accounts, model: Model):
+    commitment = ledger.commitment(model.model_id, accounts.alice.address, ContributionKind.DATA, H1, SALT)
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(
+            ledger.registry.functions.registerContribution(model.model_id, 0, H1, "u", SALT), accounts.alice)
+    assert revert_of(info) == ("ContributionRegistryNotCommitted", (commitment, 0))
+
+
+def test_register_contribution_reverts_when_committed_in_the_same_block(ledger, accounts, model: Model):
+    tester = ledger.chain.w3.provider.ethereum_tester
+    commitment = ledger.commitment(model.model_id, accounts.alice.address, ContributionKind.DATA, H1, SALT)
+    commit = ledger.registry.functions.commitContributions([commitment])
+    register = ledger.registry.functions.registerContribution(model.model_id, 0, H1, "u", SALT)
+    w3 = ledger.chain.w3
+    # Bob posts Alice's commitment (anyone may), Alice registers: both in one block.
+    senders = (accounts.bob, accounts.alice)
+    txs = [f.build_transaction({"from": who.address, "nonce": w3.eth.get_transaction_count(who.address),
+                                "gas": 500_000}) for f, who in zip((commit, register), senders)]
+    tester.disable_auto_mine_transactions()
+    try:
+        hashes = [w3.eth.send_raw_transaction(who.sign_transaction(tx).raw_transaction)
+                  for tx, who in zip(txs, senders)]
+        tester.mine_blocks(1)
+    finally:
+        tester.enable_auto_mine_transactions()
+    commit_receipt, register_receipt = (w3.eth.get_transaction_receipt(h) for h in hashes)
+    assert commit_receipt["blockNumber"] == register_receipt["blockNumber"]
+    assert (commit_receipt["status"], register_receipt["status"]) == (1, 0)
+    assert ledger.registry.functions.contributionCount().call() == 0
+
+
+def test_front_runner_cannot_register_a_hash_seen_in_a_pending_registration(ledger, accounts, model: Model):
+    """Alice's registration reveals H1 in the mempool; bob copies it. Without a commitment from an earlier
+    block his copy reverts, and a commitment he makes now is only usable after Alice's reveal is mined."""
+    _commit(ledger, accounts.alice.address, model.model_id, ContributionKind.DATA, H1)
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(
+            ledger.registry.functions.registerContribution(model.model_id, 0, H1, "stolen", SALT), accounts.bob)
+    assert revert_of(info)[0] == "ContributionRegistryNotCommitted"
+    cid, _ = ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, H1, "mine", salt=SALT)
+    assert ledger.registry.functions.getContribution(cid).call()[1] == accounts.alice.address
+
+
+def test_commitments_keep_their_first_block_and_are_used_once(ledger, accounts, model: Model):
+    commitment = ledger.commitment(model.model_id, accounts.alice.address, ContributionKind.DATA, H1, SALT)
+    first = ledger.commit(accounts.alice, [commitment])
+    (event,) = event_args(ledger.registry, "ContributionCommitted", first)
+    assert event == {"commitment": commitment, "committer": accounts.alice.address}
+    again = ledger.commit(accounts.bob, [commitment])  # re-posting changes nothing and does not revert
+    assert event_args(ledger.registry, "ContributionCommitted", again) == []
+    assert ledger.registry.functions.commitmentBlock(commitment).call() == first["blockNumber"]
+    ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, H1, "u", salt=SALT)
+    assert ledger.registry.functions.commitmentBlock(commitment).call() == 0
