@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from web3 import Web3
@@ -38,3 +40,14 @@ def start_anvil(chain_id: int = 31337) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("anvil did not start within 20 s")
+
+
+@contextmanager
+def running_anvil(chain_id: int = 31337) -> Iterator[str]:
+    """A fresh anvil for the duration of the block; yields its URL."""
+    process, url = start_anvil(chain_id)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

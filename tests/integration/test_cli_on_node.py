@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from openledger_chain.chain import dev_accounts
 from openledger_chain.cli import main
 
-from _anvil import PROJECT_ROOT, start_anvil
+from _anvil import PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 # Command groups: the option goes after `group subcommand`.
@@ -22,12 +22,8 @@ MULTI = {"model", "round", "usage", "fees", "contributions"}
 
 @pytest.fixture
 def anvil_url() -> Iterator[str]:
-    process, url = start_anvil()
-    try:
+    with running_anvil() as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -101,40 +97,24 @@ def test_chain_commands_without_a_node_say_how_to_start_one(workdir: Path) -> No
 
 def test_deployment_for_another_chain_is_refused(anvil_url: str, workdir: Path) -> None:
     run(anvil_url, "deploy")
-    other, other_url = start_anvil(chain_id=4242)
-    try:
+    with running_anvil(chain_id=4242) as other_url:
         result = CliRunner().invoke(main, ["model", "show", "1", "--rpc-url", other_url])
-    finally:
-        other.terminate()
-        other.wait(timeout=10)
     assert result.exit_code == 1
     assert "is for chain id 31337 but the node is chain id 4242" in result.output
 
 
 def test_dev_keys_are_refused_on_a_non_local_chain(workdir: Path) -> None:
-    other, url = start_anvil(chain_id=4242)
-    try:
+    with running_anvil(chain_id=4242) as url:
         result = CliRunner().invoke(main, ["deploy", "--rpc-url", url, "--oracle", dev_accounts()[1].address])
-    finally:
-        other.terminate()
-        other.wait(timeout=10)
     assert result.exit_code == 2
     assert "dev mnemonic is public" in result.output
 
 
 def test_restarted_node_is_detected(workdir: Path) -> None:
-    first, url = start_anvil()
-    try:
+    with running_anvil() as url:
         run(url, "deploy")
-    finally:
-        first.terminate()
-        first.wait(timeout=10)
-    second, url2 = start_anvil()
-    try:
-        result = CliRunner().invoke(main, ["contributions", "list", "--rpc-url", url2])
-    finally:
-        second.terminate()
-        second.wait(timeout=10)
+    with running_anvil() as url:
+        result = CliRunner().invoke(main, ["contributions", "list", "--rpc-url", url])
     assert result.exit_code == 1
     assert "is not deployed at" in result.output and "openledger deploy --force" in result.output
 
