@@ -31,6 +31,7 @@ from openledger_chain.types import (
     Model,
     ModelId,
     ModelParams,
+    PendingRound,
 )
 
 REGISTRATION_FIELDS = [
@@ -86,6 +87,12 @@ class OpenLedger:
             raise decode_revert(exc) from exc
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
+
+    # ----- rounds
+
+    def pending_round(self, model_id: int) -> PendingRound:
+        raw = self.distributor.functions.pendingRound(model_id).call()
+        return PendingRound(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
 
     # ----- contributions
 

@@ -196,9 +196,9 @@ def propose_round(
             f"{spec_path} hashes to 0x{keccak(spec_bytes).hex()}, but model {model_id} registered spec hash "
             f"0x{model.spec_hash.hex()}; use the model's registered spec"
         )
-    pending = ledger.distributor.functions.pendingRound(model_id).call()
-    if pending[7] != 0:
-        raise RoundError(f"model {model_id} already has round {pending[7]} pending; finalize or veto it first")
+    pending = ledger.pending_round(model_id)
+    if pending.round_id != 0:
+        raise RoundError(f"model {model_id} already has round {pending.round_id} pending; finalize or veto it first")
     _, last_round_id, last_cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     round_id = last_round_id + 1
     previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
@@ -387,24 +387,24 @@ def submit_round_file(
     if not ledger.distributor.functions.isOracle(sender.address).call():
         raise InputError(f"{sender.address} is not an oracle; only oracles may publish a round's scores")
     digest = round_digest(ledger.chain.chain_id, ledger.distributor.address, round_)
-    pending = ledger.distributor.functions.pendingRound(round_.model_id).call()
+    pending = ledger.pending_round(round_.model_id)
     receipts: list[TxReceipt] = []
     submitted = False
-    if pending[7] == 0:
+    if pending.round_id == 0:
         ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_, round_file.signatures)
         function = ledger.distributor.functions.submitRound(round_.as_tuple(), [s for _, s in ordered])
         receipts.append(ledger.chain.transact(function, sender))
         submitted = True
         already = 0
-    elif bytes(pending[2]) == digest:
-        already = int(pending[10])
-        if bytes(pending[3]) != scores_hash_prefix(round_file.score_entries, already):
+    elif pending.digest == digest:
+        already = pending.published_count
+        if pending.published_hash != scores_hash_prefix(round_file.score_entries, already):
             # What is on-chain is not the start of our list (someone published a wrong chunk): redo it.
             function = ledger.distributor.functions.resetScores(round_.model_id, round_.round_id)
             receipts.append(ledger.chain.transact(function, sender))
             already = 0
     else:
-        raise RoundError(f"model {round_.model_id} has a different round {pending[7]} pending; wait for it or veto it")
+        raise RoundError(f"model {round_.model_id} has a different round {pending.round_id} pending; wait for it or veto it")
     entries = round_file.score_entries
     for start in range(already, len(entries), chunk):
         batch = [e.as_tuple() for e in entries[start : start + chunk]]

@@ -82,3 +82,21 @@ class Contribution:
     uri: str
     block_number: int
     withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class PendingRound:
+    """`IRewardDistributor.PendingRound`: a submitted round waiting for its scores and its window."""
+
+    merkle_root: bytes
+    scores_hash: bytes
+    digest: bytes
+    published_hash: bytes
+    published_amount: int
+    emission: int
+    cumulative_emission: int
+    round_id: int  # 0: no round pending
+    challenge_ends_at: int
+    submitter: str
+    published_count: int
+    last_score_account: str

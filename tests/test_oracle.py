@@ -97,8 +97,7 @@ def test_submit_is_idempotent_and_resumes_publishing(ledger, accounts, setup) ->
     first = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
     again = submit_round_file(ledger, path, accounts.oracles[2], chunk=2)
     assert first.submitted and not again.submitted and again.published_entries == 0
-    pending = ledger.distributor.functions.pendingRound(model.model_id).call()
-    assert pending[10] == 3  # publishedCount: nothing published twice
+    assert ledger.pending_round(model.model_id).published_count == 3  # nothing published twice
 
 
 def test_signing_twice_keeps_one_signature_and_non_oracles_cannot_sign(ledger, accounts, setup) -> None:
@@ -223,5 +222,5 @@ def test_submit_replaces_a_wrong_chunk_published_by_someone_else(ledger, account
     ledger.chain.transact(ledger.distributor.functions.publishScores(model.model_id, 1, bogus), accounts.oracles[2])
     result = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
     assert not result.submitted and result.published_entries == 3
-    pending = ledger.distributor.functions.pendingRound(model.model_id).call()
-    assert bytes(pending[3]) == round_.scores_hash and pending[10] == 3
+    pending = ledger.pending_round(model.model_id)
+    assert pending.published_hash == round_.scores_hash and pending.published_count == 3
