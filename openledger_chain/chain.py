@@ -88,6 +88,12 @@ class Chain:
             raise decode_revert(exc) from exc
         return self.send(tx, sender)
 
+    def send_value(self, sender: LocalAccount, to: str, value: int) -> TxReceipt:
+        """Send `value` wei from `sender` to `to`."""
+        tx = {"to": to, "value": value, "gas": 21_000, "nonce": self._nonce(sender), "chainId": self.chain_id,
+              "maxFeePerGas": int(self.w3.eth.gas_price) * 2, "maxPriorityFeePerGas": int(self.w3.eth.gas_price)}
+        return self.send(tx, sender)
+
     def send(self, tx: dict[str, Any], sender: LocalAccount) -> TxReceipt:
         signed = sender.sign_transaction(tx)
         try:

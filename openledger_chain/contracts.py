@@ -20,7 +20,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain.build import load_artifact
-from openledger_chain.chain import Chain
+from openledger_chain.chain import Chain, decode_revert
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import InputError
@@ -57,6 +57,11 @@ class OpenLedger:
 
     # ----- contracts by address
 
+    @property
+    def _first_block(self) -> int:
+        """The deployment's first block: event scans start there."""
+        return min(c.block_number for c in self.deployment.contracts.values())
+
     def _contract(self, name: str, address: str) -> Contract:
         return self.chain.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
 
@@ -82,8 +87,6 @@ class OpenLedger:
         try:
             raw = self.registry.functions.getModel(model_id).call()
         except Exception as exc:  # noqa: BLE001
-            from openledger_chain.chain import decode_revert
-
             raise decode_revert(exc) from exc
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
@@ -190,7 +193,7 @@ class OpenLedger:
 
     def contributions(self, model_id: int | None = None) -> list[Contribution]:
         """Every registered contribution (of one model if given), rebuilt from the registry's events."""
-        start = min(c.block_number for c in self.deployment.contracts.values())
+        start = self._first_block
         filters: dict[str, Any] = {"modelId": model_id} if model_id is not None else {}
         registered = self.registry.events.ContributionRegistered().get_logs(
             from_block=start, argument_filters=filters
@@ -247,7 +250,7 @@ class OpenLedger:
         """Where a model's usage fees went: owner's total received, held for first holders, per-holder fees."""
         model = self.get_model(model_id)
         stake = self.stake_token(model_id)
-        start = min(c.block_number for c in self.deployment.contracts.values())
+        start = self._first_block
         payments = self.registry.events.UsagePaid().get_logs(from_block=start, argument_filters={"modelId": model_id})
         return {
             "model_id": model_id,

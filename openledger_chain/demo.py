@@ -82,8 +82,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         {"contract": name, "address": c.address, "block": c.block_number} for name, c in deployment.contracts.items()
     ] + [{"contract": "oracles (2 of 3 must sign)", "address": ", ".join(o.address for o in oracles), "block": ""}])
     for account in people.values():
-        chain.send({"to": account.address, "value": 10 * TOKEN, "gas": 21_000, "nonce": chain._nonce(deployer),
-                    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "chainId": chain.chain_id}, deployer)
+        chain.send_value(deployer, account.address, 10 * TOKEN)
 
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "contributions"

@@ -151,8 +151,8 @@ def deploy(
             address=address,
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             block_number=int(receipt["blockNumber"]),
-            code_hash="0x" + keccak(bytes(chain.w3.eth.get_code(address))).hex(),
-            artifact_bytecode_hash="0x" + keccak(hexstr=artifact.bytecode).hex(),
+            code_hash=_code_hash(chain, address),
+            artifact_bytecode_hash=_artifact_hash(name),
             abi=artifact.abi,
         )
         return chain.w3.eth.contract(address=address, abi=artifact.abi)
@@ -232,8 +232,7 @@ def deployment_problem(chain: Chain, deployment: Deployment) -> str | None:
             f"{chain.chain_id}; pick the right --network/--rpc-url or redeploy with `openledger deploy --force`"
         )
     for name, contract in deployment.contracts.items():
-        code_hash = "0x" + keccak(bytes(chain.w3.eth.get_code(contract.address))).hex()
-        if code_hash != contract.code_hash:
+        if _code_hash(chain, contract.address) != contract.code_hash:
             return (
                 f"{name} is not deployed at {contract.address} on this chain (was the node restarted?); "
                 "run `openledger deploy --force`"
@@ -262,7 +261,7 @@ def ensure_deployment(
         stale = [
             name
             for name, c in existing.contracts.items()
-            if c.artifact_bytecode_hash != "0x" + keccak(hexstr=load_artifact(name).bytecode).hex()
+            if c.artifact_bytecode_hash != _artifact_hash(name)
         ]
         if stale:
             raise DeploymentError(
@@ -274,3 +273,12 @@ def ensure_deployment(
         save_deployment(deployment, directory)
     return deployment, True
 
+
+def _code_hash(chain: Chain, address: str) -> str:
+    """keccak256 of the runtime code at `address` (it includes the immutables)."""
+    return "0x" + keccak(bytes(chain.w3.eth.get_code(address))).hex()
+
+
+def _artifact_hash(name: str) -> str:
+    """keccak256 of the committed creation code of `name`."""
+    return "0x" + keccak(hexstr=load_artifact(name).bytecode).hex()

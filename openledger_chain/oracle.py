@@ -188,9 +188,9 @@ def propose_round(
         RoundError: a round is already pending, or the previous round file is missing.
     """
     model = ledger.get_model(model_id)
-    spec_bytes = spec_path.read_bytes() if spec_path.is_file() else None
-    if spec_bytes is None:
+    if not spec_path.is_file():
         raise InputError(f"spec file {spec_path} not found")
+    spec_bytes = spec_path.read_bytes()
     if keccak(spec_bytes) != model.spec_hash:
         raise InputError(
             f"{spec_path} hashes to 0x{keccak(spec_bytes).hex()}, but model {model_id} registered spec hash "
