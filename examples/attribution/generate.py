@@ -71,12 +71,14 @@ def main() -> None:
     spec = {
         "task": "classification",
         "label": "diagnosis",
-        "method": {"name": "tknn_shapley", "k": 5, "tau": None},
+        "method": {"name": "tknn_shapley", "k": 5, "tau": "auto"},
         # Base recipe 3-NN; the registered fine-tune recipe (9-NN, distance-weighted) improves on it.
         "estimator": {"name": "KNeighborsClassifier", "params": {"n_neighbors": 3}},
         "seed": 0,
         "kind_shares_bps": {"data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500},
-        "near_duplicate_distance": 0.2,
+        "copy_ratio": 0.5,
+        "outlier_bound": 25,
+        "noise_margin": 2.5,
         "classes": ["0", "1"],
         "standardize": True,
     }

@@ -70,6 +70,7 @@ class Valuation(ABC):
         status: str = "exact",
         utility_all: float = float("nan"),
         utility_none: float = float("nan"),
+        relabel_values: np.ndarray | None = None,
     ) -> ValuationResult:
         n = len(data)
         return ValuationResult(
@@ -85,4 +86,5 @@ class Valuation(ABC):
             version=__version__,
             utility_all=float(utility_all),
             utility_none=float(utility_none),
+            relabel_values=relabel_values,
         )

@@ -1,62 +1,191 @@
-"""Credit each row once: exact and near-duplicates go to the earliest registration.
+"""Credit each piece of data once: outliers, copies and derivatives earn nothing.
 
-Rows are pooled in registration order (manifest order, then file order). A row is dropped when
-an earlier *credited* row has the same label and lies within ``near_duplicate_distance`` of it
-after standardizing every feature with the pooled mean and standard deviation. This applies
-across contributors (copying earns nothing) and within one contributor (repeating one's own rows
-earns nothing). Dropped rows are removed from the training set before valuation, so they neither
-earn nor dilute anyone's value.
+Everything here happens in the evaluation set's standardization (each feature z-scored with the
+mean and standard deviation of the model's evaluation set), which no contributor controls, so no
+contribution can stretch or shrink the space in which the others are compared.
 
-Comparing against credited rows only (not dropped ones) means a chain of small jitters cannot
-creep away from the original: every credited row is at least the radius away from every earlier
-credited row of its label.
+1. **Outliers.** A row with a feature more than ``outlier_bound`` evaluation standard deviations
+   from the evaluation mean is excluded. It takes no part in anything below.
+2. **Derivatives (a ratio test, after Lowe 2004).** Rows are visited in registration order
+   (manifest order, then file order), after the reference rows (the evaluation set and any
+   previously revealed evaluation sets), which come first. A row ``r`` is a *derivative* of its
+   nearest earlier kept row ``e`` when
+
+       d(r, e) <= copy_ratio * s(e),
+
+   where ``s(e)`` is the distance from ``e`` to its nearest kept row that came before ``r``, lies
+   elsewhere (distance > 0) and belongs to another contribution than ``r``'s: the local spacing of
+   real data around ``e`` at the time ``r`` arrived, which ``r``'s own rows cannot shrink. One
+   global radius is
+   either far smaller than the spacing of real rows (a copy moved just past it counts as new) or
+   larger than it in dense regions (honest rows are dropped); the ratio adapts to the density
+   around each row. The test looks at features only, not labels: a near-copy with another label
+   is a copy too (otherwise copying a victim's rows with flipped labels would cut the victim's
+   value at no cost to the copier). Derivatives are excluded, and only kept rows are ever
+   compared against, so a chain of small moves cannot creep away from an original, and planted
+   copies cannot shrink ``s(e)``.
+3. **Derivative contributions.** Count, per earlier contribution (the evaluation set counts as
+   one), the rows whose nearest earlier kept row is one of its rows and lies within
+   ``2 * copy_ratio`` (1.0 by default) times the spacing. Independent data lands near a source in
+   proportion to the source's share ``p`` of the earlier rows, and only about half of the time
+   within the spacing: an expected fraction ``p / 2``. A copy lands near its source nearly
+   always. When the fraction exceeds ``(1 + p) / 2``, the contribution is a derivative of that
+   source and all its rows are excluded. A copy moved by up to about the spacing of real rows is
+   caught here. "Earlier" is always
+   registration order, so the earliest registration is credited.
+
+Excluded rows are removed before valuation: they neither earn nor dilute anyone's value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.neighbors import KDTree
+from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["credited_mask", "standardize"]
+__all__ = ["CREDITED", "DERIVATIVE_CONTRIBUTION", "COPY", "COPY_OF_EVALUATION", "OUTLIER", "REASONS", "Dedup", "find_copies"]
+
+CREDITED, OUTLIER, COPY, COPY_OF_EVALUATION, DERIVATIVE_CONTRIBUTION = range(5)
+#: Reason codes -> names used in the round file.
+REASONS = ("credited", "outlier", "copy", "copy_of_evaluation", "derivative_contribution")
+#: Contribution index of reference (evaluation) rows.
+REFERENCE = -1
+_NEIGHBOURS = 16
+#: Rows count toward a contribution-level copy up to this multiple of ``copy_ratio`` (rule 3).
+CONTRIBUTION_FACTOR = 2.0
 
 
-def standardize(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Z-score columns with the pooled statistics; constant columns are only centred."""
-    std = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+@dataclass(frozen=True)
+class Dedup:
+    """Outcome per contributed row, in pooled order.
+
+    Attributes:
+        reason: One of the reason codes (:data:`CREDITED` for rows that are valued).
+        parent: Pooled index of the row a derivative copies (reference rows first, then
+            contributed rows), -1 when none.
+        derivative_of: Contribution index -> index of the earlier contribution it derives from
+            (:data:`REFERENCE` for the evaluation set).
+    """
+
+    reason: NDArray[np.int8]
+    parent: NDArray[np.int64]
+    derivative_of: dict[int, int]
+
+    @property
+    def credited(self) -> NDArray[np.bool_]:
+        return self.reason == CREDITED
 
 
-def credited_mask(x: NDArray[np.float64], y: NDArray[np.int64], distance: float) -> NDArray[np.bool_]:
-    """Return True for rows that are credited (first of their duplicate group, in row order).
+def find_copies(
+    x: NDArray[np.float64],
+    group: NDArray[np.int64],
+    reference: NDArray[np.float64],
+    *,
+    copy_ratio: float,
+    outlier_bound: float,
+) -> Dedup:
+    """Decide which contributed rows are credited.
 
     Args:
-        x: Pooled features in registration order.
-        y: Pooled label codes.
-        distance: Standardized Euclidean radius; 0 drops exact duplicates only.
+        x: Contributed rows in registration order, already in evaluation-standardized units.
+        group: Contribution index of each row (non-decreasing: registration order).
+        reference: Evaluation (and previously revealed evaluation) rows in the same units; they
+            come before every contributed row and are never credited to anyone.
+        copy_ratio: The ratio of the derivative test (0 = exact copies only).
+        outlier_bound: Maximum absolute standardized feature value of a usable row.
 
     Returns:
-        Boolean mask of credited rows.
+        The :class:`Dedup` outcome.
     """
-    n = len(y)
-    keep = np.ones(n, dtype=bool)
+    n, n_ref = len(x), len(reference)
+    reason = np.zeros(n, dtype=np.int8)
+    parent = np.full(n, -1, dtype=np.int64)
     if n == 0:
-        return keep
-    if distance == 0:
-        # Exact duplicates of (features, label): keep the first occurrence of each distinct row.
-        rows = np.ascontiguousarray(np.column_stack([x, y.astype(np.float64)]))
-        _, first = np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))), return_index=True)
-        keep[:] = False
-        keep[first] = True
-        return keep
-    z = standardize(x)
-    for label in np.unique(y):
-        idx = np.flatnonzero(y == label)  # ascending = registration order
-        neighbours = KDTree(z[idx]).query_radius(z[idx], r=distance)
-        kept_local = np.ones(len(idx), dtype=bool)
-        for local, near in enumerate(neighbours):
-            earlier = near[near < local]
-            if earlier.size and kept_local[earlier].any():
-                kept_local[local] = False
-        keep[idx] = kept_local
-    return keep
+        return Dedup(reason, parent, {})
+    if np.any(np.diff(group) < 0):
+        raise ValueError("rows must be in registration order")
+    reason[np.abs(x).max(axis=1) > outlier_bound] = OUTLIER
+    usable = np.flatnonzero(reason == CREDITED)
+    # Pooled index space: reference rows 0..n_ref-1, then contributed row i at n_ref + i.
+    pool = np.vstack([reference, x]) if n_ref else x
+    pool_group = np.concatenate([np.full(n_ref, REFERENCE, dtype=np.int64), group])
+    candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
+    neighbours = _neighbour_lists(pool[candidates], candidates)
+    kept = np.zeros(n_ref + n, dtype=bool)
+    kept[:n_ref] = True
+    derivative_of: dict[int, int] = {}
+
+    def nearest_kept(point: int, before: int, skip: int, skip_group: int | None = None) -> tuple[int, float]:
+        """Nearest kept pooled row with index < before, other than `skip`; with `skip_group`, also
+        not of that contribution and not at distance 0 (a spacing). Returns (-1, inf) if none."""
+        for j in neighbours.get(point, ()):
+            if j < before and j != skip and kept[j]:
+                if skip_group is None:
+                    return j, float(np.linalg.norm(pool[point] - pool[j]))
+                if pool_group[j] != skip_group:
+                    d = float(np.linalg.norm(pool[point] - pool[j]))
+                    if d > 0:
+                        return j, d
+        earlier = np.flatnonzero(kept[:before])
+        earlier = earlier[earlier != skip]
+        if skip_group is not None:
+            earlier = earlier[pool_group[earlier] != skip_group]
+        d = np.linalg.norm(pool[earlier] - pool[point], axis=1)
+        if skip_group is not None:
+            earlier, d = earlier[d > 0], d[d > 0]
+        if not earlier.size:
+            return -1, np.inf
+        best = int(np.argmin(d))  # first minimum = earliest row at that distance
+        return int(earlier[best]), float(d[best])
+
+    start = 0
+    for g in np.unique(group):
+        stop = start + int(np.searchsorted(group[start:], g, side="right"))
+        parents_here: dict[int, int] = {}
+        kept_before = kept[: n_ref + start]
+        pool_before = max(int(kept_before.sum()), 1)
+        kept_by_source = dict(zip(*np.unique(pool_group[: n_ref + start][kept_before], return_counts=True)))
+        for i in range(start, stop):
+            if reason[i] != CREDITED:
+                continue
+            me = n_ref + i
+            e, d = nearest_kept(me, me, me)
+            if e >= 0:
+                _, spacing = nearest_kept(e, me, e, int(g))
+                if pool_group[e] != g and d <= CONTRIBUTION_FACTOR * copy_ratio * spacing:
+                    parents_here[int(pool_group[e])] = parents_here.get(int(pool_group[e]), 0) + 1
+                if d <= copy_ratio * spacing or d == 0.0:
+                    reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
+                    parent[i] = e - n_ref if e >= n_ref else e
+                    continue
+            kept[me] = True
+        usable_here = int(np.count_nonzero(reason[start:stop] != OUTLIER))
+        for source, copied in sorted(parents_here.items(), key=lambda item: (-item[1], item[0])):
+            # Independent rows land near a source in proportion to its share of the earlier rows
+            # (and only about half of them within the spacing); a copy lands near it nearly always.
+            share = kept_by_source.get(source, 0) / pool_before
+            if copied > usable_here * (1 + share) / 2:
+                derivative_of[int(g)] = source
+                rows = np.arange(start, stop)
+                whole = rows[reason[start:stop] == CREDITED]
+                reason[whole] = DERIVATIVE_CONTRIBUTION
+                kept[n_ref + whole] = False
+                break
+        start = stop
+    return Dedup(reason, parent, derivative_of)
+
+
+def _neighbour_lists(points: NDArray[np.float64], index: NDArray[np.int64]) -> dict[int, NDArray[np.int64]]:
+    """Pooled index -> the pooled indices of its nearest rows (itself included), nearest first.
+
+    A short list answers almost every query of :func:`find_copies`; a query it cannot answer (all
+    listed rows later or excluded) falls back to an exact scan, so results never depend on the
+    list length.
+    """
+    if len(points) < 2:
+        return {}
+    k = min(_NEIGHBOURS, len(points))
+    _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
+    return dict(zip(index.tolist(), index[local]))

@@ -36,11 +36,13 @@ import numpy as np
 
 from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.dedup import credited_mask
+from openledger_chain.attribution.dedup import REASONS, REFERENCE, Dedup, find_copies
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
+from openledger_chain.attribution.methods.tknn_shapley import auto_tau
+from openledger_chain.attribution.noise import LabelNull, label_null, ramp
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
@@ -75,6 +77,13 @@ class ContributionValue:
     #: Exact fixed-point value (``floor(row value * 2**60)`` summed over rows) used for shares, so
     #: regrouping rows across identities cannot change totals through float rounding.
     fixed: int = 0
+    #: Reason name -> number of rows excluded for it (:data:`.dedup.REASONS`).
+    excluded: dict[str, int] = field(default_factory=dict)
+    #: Id of the earlier contribution this one derives from ("evaluation" for the evaluation set).
+    derivative_of: str | None = None
+    #: Mean and variance of `value` if every credited row's label were uniformly random (:mod:`.noise`).
+    null_mean: float = 0.0
+    null_var: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,10 @@ class ContributorValue:
     share: float
     #: The share as an exact fraction (what :func:`openledger_chain.rewards.allocate` receives).
     exact_share: Fraction = Fraction(0)
+    #: Row kinds: how far the rows' value is above random labels (None: labels cannot matter),
+    #: and the fraction of the floored value paid (:mod:`.noise`).
+    noise_z: float | None = None
+    paid_fraction: float = 1.0
 
 
 @dataclass
@@ -111,10 +124,14 @@ class AttributionReport:
             "utility": self.utility,
             "contributions": [
                 {"id": c.id, "contributor": c.contributor, "kind": c.kind, "rows": c.rows,
-                 "credited_rows": c.credited_rows, "value": c.value}
+                 "credited_rows": c.credited_rows, "value": c.value, "excluded": c.excluded,
+                 "derivative_of": c.derivative_of}
                 for c in self.contributions
             ],
-            "contributors": [{"address": c.address, "value": c.value, "share": c.share} for c in self.contributors],
+            "contributors": [
+                {"address": c.address, "value": c.value, "share": c.share, "noise_z": c.noise_z, "paid_fraction": c.paid_fraction}
+                for c in self.contributors
+            ],
             "allocations": [
                 {"address": a, "amount": str(v)} for a, v in (self.allocations or {}).items()
             ],
@@ -158,7 +175,8 @@ def _method(
     if spec.method.name == "knn_shapley":
         return KNNShapley(eval_data, p["k"], progress=report)
     if spec.method.name == "tknn_shapley":
-        return TKNNShapley(eval_data, p["tau"], p["k"], n_classes=n_classes, progress=report)
+        tau = auto_tau(eval_data.x, p["k"]) if p["tau"] == "auto" else p["tau"]
+        return TKNNShapley(eval_data, tau, p["k"], n_classes=n_classes, progress=report)
     utility = partial(ModelUtility, eval_data=eval_data, estimator=build_estimator(spec.estimator_name, spec.estimator_params, seed))
     if spec.method.name == "tmc_shapley":
         return TMCShapley(utility, p["permutations"], p["truncation_tolerance"], seed=seed, progress=report)
@@ -178,6 +196,7 @@ def attribute(
     verifier: Verifier | None = None,
     progress: Progress | None = None,
     model_id: int = 0,
+    revealed: Sequence[str | Path] = (),
 ) -> AttributionReport:
     """Run attribution for one round.
 
@@ -193,6 +212,8 @@ def attribute(
         progress: Optional ``progress(stage, done, total)`` callback.
         model_id: The model's on-chain id; attestations are signed for it
             (:func:`.kinds.attestation_message`).
+        revealed: CSV files of earlier rounds' evaluation sets, revealed after their rounds. Their
+            rows belong to the model owner: a copy of one earns nothing.
 
     Returns:
         The :class:`AttributionReport`.
@@ -213,6 +234,7 @@ def attribute(
     tick: Callable[[str, int, int], None] = progress or (lambda *_: None)
 
     eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
+    revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes) for p in revealed]
     row_entries = [c for c in entries if c.kind in ROW_KINDS]
     tables: list[Table] = []
     for i, c in enumerate(row_entries):
@@ -232,18 +254,29 @@ def attribute(
     y_all = np.concatenate([_encode(t.labels, codes) for t in tables]) if tables else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
 
-    # Copies are found on the raw features (dedup standardizes with its own pooled statistics).
-    keep = credited_mask(x_all, y_all, spec.near_duplicate_distance)
+    # Copies and outliers are judged in the evaluation set's standardization whatever `standardize`
+    # says: no contribution can change that space.
+    eval_z = eval_standardizer(eval_table.x)
+    reference = np.vstack([eval_z(t.x) for t in (eval_table, *revealed_tables)])
+    dedup = find_copies(eval_z(x_all), owner, reference, copy_ratio=spec.copy_ratio, outlier_bound=spec.outlier_bound)
+    keep = dedup.credited
     train = Dataset(scale(x_all[keep]), y_all[keep])
     row_values = np.zeros(len(y_all))
     method_manifest: dict[str, Any] = {
         "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
+    null_mean = np.zeros(len(y_all))
+    null_var = np.zeros(len(y_all))
     if len(train):
         method = _method(spec, eval_data, seed, lambda d, t: tick("valuing", d, t), n_classes).fit(train)
         result = method.result
         row_values[keep] = result.values
         method_manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
+        if result.relabel_values is not None:
+            null_labels = np.arange(len(spec.classes)) if spec.classes else np.unique(eval_data.y)
+            null = label_null(result.relabel_values, null_labels[null_labels < result.relabel_values.shape[1]])
+            null_mean[keep], null_var[keep] = null.mean, null.var
+        method_manifest.update({f"resolved_{k}": v for k, v in method.params().items() if spec.method.params.get(k) == "auto"})
         u_all, u_none = result.utility_all, result.utility_none
     elif spec.method.name == "knn_shapley":
         u_all = u_none = 0.0
@@ -252,9 +285,13 @@ def attribute(
     else:
         estimator = build_estimator(spec.estimator_name, spec.estimator_params, seed)
         u_all = u_none = ModelUtility(train, eval_data, estimator)(np.arange(0))
+    # Only the closed-form methods give relabelled values; the others are floored plainly.
+    method_manifest["noise_margin"] = spec.noise_margin if spec.method.name in KNN_METHODS else 0.0
     if spec.method.name not in KNN_METHODS:
         method_manifest["estimator"] = {"name": spec.estimator_name, "params": dict(spec.estimator_params)}
     per_table = np.bincount(owner, weights=row_values, minlength=len(tables)) if tables else np.zeros(0)
+    null_mean_table = np.bincount(owner, weights=null_mean, minlength=len(tables)) if tables else np.zeros(0)
+    null_var_table = np.bincount(owner, weights=null_var, minlength=len(tables)) if tables else np.zeros(0)
     fixed_rows = to_fixed(row_values)
     per_table_fixed = [0] * len(tables)
     for i, v in zip(owner.tolist(), fixed_rows):
@@ -268,12 +305,16 @@ def attribute(
         tick("recipes", len(finetunes), len(finetunes))
 
     row_index = {c.id: i for i, c in enumerate(row_entries)}
+    excluded = _excluded_counts(dedup, owner, len(tables))
     values: list[ContributionValue] = []
     for c in entries:
         if c.id in row_index:
             i = row_index[c.id]
+            source = dedup.derivative_of.get(i)
             values.append(ContributionValue(
-                c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i]), per_table_fixed[i]
+                c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i]), per_table_fixed[i],
+                excluded[i], None if source is None else "evaluation" if source == REFERENCE else row_entries[source].id,
+                float(null_mean_table[i]), float(null_var_table[i]),
             ))
         else:
             v = finetune_values.get(c.id, attested_values.get(c.id, 0.0))
@@ -297,17 +338,41 @@ def attribute(
     return report
 
 
+def _excluded_counts(dedup: Dedup, owner: np.ndarray, n_tables: int) -> list[dict[str, int]]:
+    """Per contribution: reason name -> number of its rows excluded for that reason."""
+    counts: list[dict[str, int]] = [{} for _ in range(n_tables)]
+    for i, code in zip(owner.tolist(), dedup.reason.tolist()):
+        if code:
+            counts[i][REASONS[code]] = counts[i].get(REASONS[code], 0) + 1
+    return counts
+
+
 def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[ContributorValue]:
-    """Raw totals per contributor, and exact shares after per-(contributor, kind) flooring at 0."""
+    """Raw totals per contributor, and exact shares after per-(contributor, kind) flooring at 0;
+    row kinds are first weighted by the label-noise test of :mod:`.noise`."""
     order: list[str] = []
     raw: dict[str, float] = {}
     per_kind: dict[tuple[str, str], int] = {}
+    null: dict[tuple[str, str], list[float]] = {}
     for v in values:
         if v.contributor not in raw:
             order.append(v.contributor)
             raw[v.contributor] = 0.0
         raw[v.contributor] += v.value
-        per_kind[(v.contributor, v.kind)] = per_kind.get((v.contributor, v.kind), 0) + v.fixed
+        key = (v.contributor, v.kind)
+        per_kind[key] = per_kind.get(key, 0) + v.fixed
+        if v.kind in ROW_KINDS:
+            moments = null.setdefault(key, [0.0, 0.0, 0.0])
+            moments[0] += v.value
+            moments[1] += v.null_mean
+            moments[2] += v.null_var
+    tested: dict[str, tuple[float | None, float]] = {}
+    for (address, kind), (total, mean, var) in null.items():
+        z, weight = ramp(total, mean, var, spec.noise_margin)
+        # Exact: the weight is a float, so Fraction(weight) is exact and the floor is reproducible.
+        per_kind[(address, kind)] = math.floor(per_kind[(address, kind)] * Fraction(weight))
+        if kind == "data" or address not in tested:
+            tested[address] = (z, weight)
     positive: dict[str, int] = {}
     for (_, kind), total in per_kind.items():
         positive[kind] = positive.get(kind, 0) + max(0, total)
@@ -318,7 +383,7 @@ def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[Contr
         if total > 0 and kind in active:
             # Kinds without positive value pass their basis points to the active kinds pro rata.
             shares[address] += Fraction(active[kind] * total, bps_total * positive[kind])
-    return [ContributorValue(a, raw[a], float(shares[a]), shares[a]) for a in order]
+    return [ContributorValue(a, raw[a], float(shares[a]), shares[a], *tested.get(a, (None, 1.0))) for a in order]
 
 
 def attribute_files(

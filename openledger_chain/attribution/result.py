@@ -32,6 +32,8 @@ class ValuationResult:
         version: openledger-chain package version.
         utility_all: Utility of the whole training set.
         utility_none: Utility of the empty set.
+        relabel_values: (N, L) or None: the value row i would have with label code c, every
+            other row unchanged (closed-form methods only; the noise test of :mod:`..noise`).
     """
 
     indices: NDArray[np.int64]
@@ -46,6 +48,7 @@ class ValuationResult:
     version: str = ""
     utility_all: float = float("nan")
     utility_none: float = float("nan")
+    relabel_values: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return len(self.values)

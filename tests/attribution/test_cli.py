@@ -25,7 +25,7 @@ def test_writes_out_json_with_exact_emission(basic: Project, tmp_path: Path) -> 
     assert set(doc) == {"method", "utility", "contributions", "contributors", "allocations"}
     assert sum(int(a["amount"]) for a in doc["allocations"]) == 2**256 - 1
     assert all(isinstance(a["amount"], str) for a in doc["allocations"])
-    assert set(doc["contributions"][0]) == {"id", "contributor", "kind", "rows", "credited_rows", "value"}
+    assert set(doc["contributions"][0]) == {"id", "contributor", "kind", "rows", "credited_rows", "value", "excluded", "derivative_of"}
     assert set(doc["utility"]) == {"metric", "all", "none"}
 
 

@@ -11,7 +11,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from openledger_chain.attribution import attestation_message, attribute
-from openledger_chain.attribution.dedup import credited_mask
 from openledger_chain.errors import AttributionError, InputError
 
 EMISSION = 10**24
@@ -47,50 +46,76 @@ def test_exact_copy_by_other_contributor_earns_nothing_and_changes_nothing(basic
 
 
 def test_self_duplication_earns_nothing(basic: Project) -> None:
-    before = by_id(run(basic))["c0"].value
+    before = by_id(run(basic))["c0"]
     x, y = basic.rows(0, 40)
     basic.manifest[0]["path"] = "c0dup.csv"
     from conftest import write_csv
 
     write_csv(basic.root / "c0dup.csv", np.vstack([x, x]), np.concatenate([y, y]))
     after = by_id(run(basic))["c0"]
-    assert after.rows == 80 and after.credited_rows == 40
-    assert after.value == before
+    assert after.rows == 80 and after.credited_rows == before.credited_rows
+    assert after.value == before.value
 
 
-def test_near_duplicates_dropped_only_with_a_radius(basic: Project) -> None:
+def test_jittered_copy_dropped_unless_copy_ratio_is_zero(basic: Project) -> None:
     x, y = basic.rows(0, 40)
     jitter = x * (1 + np.random.default_rng(1).normal(scale=1e-3, size=x.shape))
     basic.add("jit", addr(7), jitter, y)
+    report = by_id(run(basic))
+    assert report["jit"].credited_rows == 0 and report["jit"].derivative_of == "c0"
+    basic.spec["copy_ratio"] = 0.0
     assert by_id(run(basic))["jit"].credited_rows == 40
+
+
+def test_outlier_row_is_excluded_and_moves_no_honest_value(basic: Project) -> None:
+    before = by_id(run(basic))
+    x, y = basic.rows(0, 1)
+    basic.add("outlier", addr(7), x * 1e6, y)
+    after = by_id(run(basic))
+    assert after["outlier"].excluded == {"outlier": 1}
+    for cid in ("c0", "c1", "c2", "flip"):
+        assert after[cid].value == before[cid].value
+
+
+def test_replaced_spec_field_names_its_replacement(basic: Project) -> None:
     basic.spec["near_duplicate_distance"] = 0.1
-    assert by_id(run(basic))["jit"].credited_rows == 0
+    with pytest.raises(InputError, match="replaced by copy_ratio"):
+        run(basic)
 
 
-def test_credited_mask_compares_with_credited_rows_only() -> None:
-    x = np.array([[0.0], [0.6], [1.2], [5.0]])
-    y = np.zeros(4, dtype=np.int64)
-    # Standardized spacing of 0.6 is ~0.31; radius 0.35: row 1 is a copy of row 0, row 2 is far
-    # from row 0 (the only credited neighbour) so it is credited although close to dropped row 1.
-    keep = credited_mask(x, y, 0.35)
-    assert keep.tolist() == [True, False, True, True]
-    # Different label: never a duplicate.
-    assert credited_mask(np.zeros((2, 1)), np.array([0, 1]), 0.0).tolist() == [True, True]
+def _split_second_contributor(p: Project) -> None:
+    """Replace c1 by three identities holding its rows, at its place in registration order."""
+    x, y = p.rows(40, 80)
+    pieces = []
+    for j, (a, b) in enumerate([(0, 10), (10, 25), (25, 40)]):
+        p.add(f"syb{j}", addr(60 + j), x[a:b], y[a:b])
+        pieces.append(p.manifest.pop())
+    p.manifest[1:2] = pieces
 
 
-def test_sybil_split_is_value_neutral_and_rounding_bounded(basic: Project) -> None:
+def test_sybil_split_is_value_neutral_and_rounding_bounded_without_defences(basic: Project) -> None:
+    basic.spec |= {"copy_ratio": 0.0, "noise_margin": 0.0}
     whole = run(basic, emission=EMISSION)
     target = basic.manifest[1]
-    x, y = basic.rows(40, 80)
-    basic.manifest.pop(1)
-    for j, (a, b) in enumerate([(0, 10), (10, 25), (25, 40)]):
-        basic.add(f"syb{j}", addr(60 + j), x[a:b], y[a:b])
+    _split_second_contributor(basic)
     split = run(basic, emission=EMISSION)
     split_value = sum(c.value for c in split.contributions if c.id.startswith("syb"))
     assert split_value == pytest.approx(by_id(whole)["c1"].value, abs=1e-12)
     split_amount = sum(split.allocations[addr(60 + j)] for j in range(3))
     # All three pieces are positive here, so shares add up; rounding adds at most 3 wei.
     assert split_amount <= whole.allocations[target["contributor"]] + 3
+
+
+def test_sybil_split_never_gains_with_the_default_noise_test(basic: Project) -> None:
+    whole = run(basic, emission=EMISSION)
+    target = basic.manifest[1]
+    _split_second_contributor(basic)
+    split = run(basic, emission=EMISSION)
+    split_amount = sum(split.allocations[addr(60 + j)] for j in range(3))
+    # Smaller identities are harder to tell from random labels: the split is paid less.
+    assert split_amount < whole.allocations[target["contributor"]]
+    (piece,) = [c for c in split.contributors if c.address == addr(60)]
+    assert piece.noise_z is not None and piece.paid_fraction < 1.0
 
 
 def test_negative_total_floors_per_contributor(basic: Project) -> None:
@@ -224,7 +249,8 @@ def test_default_method_is_soft_label_tknn(basic: Project) -> None:
     basic.spec.pop("method")
     report = run(basic, emission=EMISSION)
     assert report.method["name"] == "tknn_shapley"
-    assert report.method["k"] == 5 and report.method["tau"] is None and report.method["standardize"] is True
+    assert report.method["k"] == 5 and report.method["tau"] == "auto" and report.method["standardize"] is True
+    assert report.method["resolved_tau"] > 0
     assert report.utility["metric"] == "tknn_soft_accuracy"
     assert report.utility["none"] == pytest.approx(0.5)  # two classes in the evaluation set
     assert sum(c.value for c in report.contributions) == pytest.approx(
@@ -242,6 +268,7 @@ def test_engine_values_are_the_method_on_eval_standardized_features(basic: Proje
     from openledger_chain.attribution.methods import tknn_shapley_values
 
     basic.spec["method"] = method
+    basic.spec["copy_ratio"] = 0.0  # exact copies only: every row is valued
     xs, ys = zip(*(basic.rows(40 * i, 40 * i + 40) for i in range(4)))
     x, y = np.vstack(xs), np.concatenate(ys)
     y[120:] = 1 - y[120:]  # the flipper

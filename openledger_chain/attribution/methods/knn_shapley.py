@@ -32,7 +32,7 @@ from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_distances
 
-__all__ = ["KNNShapley", "knn_shapley_values", "sum_over_eval_chunks"]
+__all__ = ["KNNShapley", "knn_shapley_values", "relabel_slopes", "relabel_values", "sum_over_eval_chunks"]
 
 # Elements per (chunk x N) work array: ~6 such float64/int64 arrays live per worker, so 2M
 # elements keep a worker near 100 MB whatever N is.
@@ -45,8 +45,10 @@ def _chunk_values(
     x_eval: NDArray[np.float64],
     y_eval: NDArray[np.int64],
     k: int,
+    n_labels: int = 0,
 ) -> NDArray[np.float64]:
-    """Sum over the given evaluation points of their per-point Shapley value vectors."""
+    """Sum over the given evaluation points of their per-point Shapley value vectors; with
+    ``n_labels``, stacked over the per-label slopes of :func:`relabel_slopes` (shape (1 + L, N))."""
     n = len(y_train)
     # Stable sort: equal distances (duplicates) keep row-index order, so results are deterministic.
     order = np.argsort(squared_distances(x_eval, x_train), axis=1, kind="stable")
@@ -62,7 +64,31 @@ def _chunk_values(
     del steps, match
     values = np.empty_like(s)
     np.put_along_axis(values, order, s, axis=1)
-    return values.sum(axis=0)
+    if not n_labels:
+        return values.sum(axis=0)
+    # Row i's value is affine in its own match m_i with slope 1 / max(K, rank) (rows further out
+    # do not depend on m_i), so relabelling a row moves only its own value.
+    slope = np.empty_like(s)
+    np.put_along_axis(slope, order, np.broadcast_to(1.0 / np.maximum(k, np.arange(1, n + 1)), s.shape), axis=1)
+    return np.vstack([values.sum(axis=0), relabel_slopes(slope, y_eval, n_labels)])
+
+
+def relabel_slopes(slope: NDArray[np.float64], y_eval: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
+    """(L, N): for each label c, the summed slope d value / d match over evaluation points of label c.
+
+    A row's value with label c is its value + G[c] - G[own label] (:func:`relabel_values`)."""
+    out = np.zeros((n_labels, slope.shape[1]))
+    for c in np.unique(y_eval):
+        out[c] = slope[y_eval == c].sum(axis=0)
+    return out
+
+
+def relabel_values(stacked: NDArray[np.float64], y_train: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Split a (1 + L, N) chunk sum into (values, V) with V[i, c] the value row i would have if its
+    label were c and every other row were unchanged."""
+    values, slopes = stacked[0], stacked[1:].T
+    own = slopes[np.arange(len(values)), y_train]
+    return values, values[:, None] + slopes - own[:, None]
 
 
 def knn_shapley_values(
@@ -72,6 +98,7 @@ def knn_shapley_values(
     *,
     n_jobs: int | None = None,
     progress: ProgressCallback | None = None,
+    n_labels: int = 0,
 ) -> NDArray[np.float64]:
     """Exact KNN-Shapley value of every training row, averaged over the evaluation points.
 
@@ -84,6 +111,7 @@ def knn_shapley_values(
         k: Number of neighbours K (>= 1).
         n_jobs: Worker threads (default: CPU count, at most 4).
         progress: Optional ``progress(done, total)`` callback over evaluation points.
+        n_labels: If > 0, return the (1 + n_labels, N) stack of :func:`relabel_values` instead.
 
     Returns:
         float64 array of length ``len(train)``.
@@ -92,7 +120,7 @@ def knn_shapley_values(
         raise ValueError("k must be >= 1")
 
     def chunk(start: int, stop: int) -> NDArray[np.float64]:
-        return _chunk_values(train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], k)
+        return _chunk_values(train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], k, n_labels)
 
     return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
 
@@ -113,11 +141,11 @@ def sum_over_eval_chunks(
     result is deterministic.
     """
     if n == 0 or n_eval == 0:
-        return np.zeros(n)
+        return chunk(0, 0) if n else np.zeros(0)
     size = max(1, _CHUNK_ELEMENTS // n)
     starts = list(range(0, n_eval, size))
     workers = max(1, min(n_jobs or min(os.cpu_count() or 1, 4), len(starts)))
-    total = np.zeros(n)
+    total: NDArray[np.float64] | float = 0.0
     done = 0
 
     def run(start: int) -> tuple[int, NDArray[np.float64]]:
@@ -131,7 +159,7 @@ def sum_over_eval_chunks(
             done += count
             if progress is not None:
                 progress(done, n_eval)
-    return total / n_eval
+    return np.asarray(total) / n_eval
 
 
 class KNNShapley(Valuation):
@@ -158,6 +186,15 @@ class KNNShapley(Valuation):
         return {"k": self.k}
 
     def fit(self, data: Dataset) -> KNNShapley:
-        values = knn_shapley_values(data, self.eval_data, self.k, n_jobs=self.n_jobs, progress=self._progress)
-        self._result = self._make_result(data, values, utility_all=float(values.sum()), utility_none=0.0)
+        n_labels = label_count(data, self.eval_data)
+        stacked = knn_shapley_values(data, self.eval_data, self.k, n_jobs=self.n_jobs, progress=self._progress, n_labels=n_labels)
+        values, relabelled = relabel_values(stacked.reshape(1 + n_labels, len(data)), data.y)
+        self._result = self._make_result(
+            data, values, utility_all=float(values.sum()), utility_none=0.0, relabel_values=relabelled
+        )
         return self
+
+
+def label_count(train: Dataset, eval_data: Dataset) -> int:
+    """Number of label codes either set uses (codes are 0..L-1)."""
+    return int(max(train.y.max(initial=-1), eval_data.y.max(initial=-1))) + 1

@@ -47,10 +47,29 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.methods.knn_shapley import sum_over_eval_chunks
+from openledger_chain.attribution.methods.knn_shapley import label_count, relabel_slopes, relabel_values, sum_over_eval_chunks
 from openledger_chain.attribution.utility import squared_distances
 
-__all__ = ["TKNNShapley", "tknn_shapley_values"]
+__all__ = ["AUTO_TAU_FACTOR", "TKNNShapley", "auto_tau", "tknn_shapley_values"]
+
+#: ``tau: "auto"`` is this multiple of the median distance from an evaluation point to its k-th
+#: nearest other evaluation point.
+AUTO_TAU_FACTOR = 3.0
+
+
+def auto_tau(x_eval: NDArray[np.float64], k: int | None) -> float | None:
+    """The radius ``tau: "auto"`` resolves to, from the evaluation set alone (no contributor can move it).
+
+    Returns None (no radius) when the evaluation set has fewer than two distinct points.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    kk = min(k or 5, len(x_eval) - 1)
+    if kk < 1:
+        return None
+    dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(x_eval).kneighbors(x_eval)
+    scale = float(np.median(dist[:, kk]))
+    return AUTO_TAU_FACTOR * scale if scale > 0 else None
 
 
 def _chunk_values(
@@ -61,8 +80,10 @@ def _chunk_values(
     tau: float | None,
     k: int | None,
     n_classes: int,
+    n_labels: int = 0,
 ) -> NDArray[np.float64]:
-    """Sum over the given evaluation points of their per-point TKNN-Shapley value vectors."""
+    """Sum over the given evaluation points of their per-point TKNN-Shapley value vectors; with
+    ``n_labels``, stacked over the per-label relabelling slopes (shape (1 + L, N))."""
     n = len(y_train)
     d2 = squared_distances(x_eval, x_train)
     order = np.argsort(d2, axis=1, kind="stable")
@@ -98,7 +119,16 @@ def _chunk_values(
     s += np.where(inball, np.where(m > 0, phi_d[:, 1:2], phi_d[:, 0:1]), 0.0)
     values = np.empty_like(s)
     np.put_along_axis(values, order, s, axis=1)
-    return values.sum(axis=0)
+    if not n_labels:
+        return values.sum(axis=0)
+    # A row's own value is affine in its own match m: slope 1/max(K, rank) from Jia's part plus
+    # d phi_D / d m (q counts the *other* rows' hits, so it does not move); 0 outside the ball.
+    slope_sorted = np.where(
+        inball, 1.0 / np.maximum(kk[:, None], rank[None, :]) + ((1 - 1 / kk) + (h - ell / kk))[:, None] / safe_c[:, None], 0.0
+    )
+    slope = np.empty_like(s)
+    np.put_along_axis(slope, order, slope_sorted, axis=1)
+    return np.vstack([values.sum(axis=0), relabel_slopes(slope, y_eval, n_labels)])
 
 
 def tknn_shapley_values(
@@ -110,6 +140,7 @@ def tknn_shapley_values(
     n_classes: int = 2,
     n_jobs: int | None = None,
     progress: ProgressCallback | None = None,
+    n_labels: int = 0,
 ) -> NDArray[np.float64]:
     """Exact TKNN-Shapley value of every training row, averaged over the evaluation points.
 
@@ -122,6 +153,8 @@ def tknn_shapley_values(
         n_classes: C of the empty-neighbourhood guess 1/C.
         n_jobs: Worker threads (default: CPU count, at most 4).
         progress: Optional ``progress(done, total)`` callback over evaluation points.
+        n_labels: If > 0, return the (1 + n_labels, N) stack of
+            :func:`..knn_shapley.relabel_values` instead.
 
     Returns:
         float64 array of length ``len(train)``.
@@ -135,7 +168,7 @@ def tknn_shapley_values(
 
     def chunk(start: int, stop: int) -> NDArray[np.float64]:
         return _chunk_values(
-            train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], tau, k, n_classes
+            train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], tau, k, n_classes, n_labels
         )
 
     return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
@@ -176,12 +209,14 @@ class TKNNShapley(Valuation):
         return {"tau": self.tau, "k": self.k}
 
     def fit(self, data: Dataset) -> TKNNShapley:
-        values = tknn_shapley_values(
+        n_labels = label_count(data, self.eval_data)
+        stacked = tknn_shapley_values(
             data, self.eval_data, self.tau, self.k, n_classes=self.n_classes, n_jobs=self.n_jobs,
-            progress=self._progress,
+            progress=self._progress, n_labels=n_labels,
         )
+        values, relabelled = relabel_values(stacked.reshape(1 + n_labels, len(data)), data.y)
         u_none = 1.0 / self.n_classes if len(self.eval_data) else 0.0
         self._result = self._make_result(
-            data, values, utility_all=u_none + float(values.sum()), utility_none=u_none
+            data, values, utility_all=u_none + float(values.sum()), utility_none=u_none, relabel_values=relabelled
         )
         return self
