@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -180,8 +180,12 @@ def propose_round(
     emission: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    revealed: Sequence[Path] = (),
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
+
+    `revealed` are earlier rounds' evaluation sets, published after their rounds: their rows count
+    as the model owner's, so copies of them earn nothing (their hashes go into the method record).
 
     Raises:
         InputError: the spec does not match the model's registered spec hash, or bad inputs.
@@ -220,6 +224,7 @@ def propose_round(
         verifier=owner_verifier(model_id, model.owner),
         progress=progress,
         model_id=model_id,
+        revealed=revealed,
     )
     allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
 
@@ -237,6 +242,7 @@ def propose_round(
         "packageVersion": __version__,
         "specHash": "0x" + model.spec_hash.hex(),
         "evalHash": "0x" + keccak(eval_path.read_bytes()).hex(),
+        "revealedEvalHashes": ["0x" + keccak(Path(p).read_bytes()).hex() for p in revealed],
         "scoreScale": SCORE_SCALE,
     }
     body = {

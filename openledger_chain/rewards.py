@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from numbers import Rational
 
-from openledger_chain.attribution.address import normalize_address
+from openledger_chain.address import normalize_address
 from openledger_chain.errors import InputError
 
 __all__ = ["MAX_UINT256", "SCORE_SCALE", "allocate", "allocate_quantized", "quantize"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openledger_chain.attribution.address import keccak256, to_checksum_address
+from openledger_chain.address import is_address, normalize_address, to_checksum_address
 from openledger_chain.errors import InputError
 from openledger_chain.rewards import MAX_UINT256, SCORE_SCALE, allocate, allocate_quantized, quantize
 
@@ -17,12 +17,16 @@ def addr(i: int) -> str:
     return to_checksum_address("0x" + f"{i:040x}")
 
 
-def test_keccak_and_checksum_match_known_vectors() -> None:
-    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+def test_addresses_follow_eip55() -> None:
     # EIP-55 test vectors.
     for good in ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
                  "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"]:
-        assert to_checksum_address(good.lower()) == good
+        assert normalize_address(good.lower()) == good and normalize_address(good.upper().replace("0X", "0x")) == good
+        assert is_address(good) and not is_address(good[:-1] + ("a" if good[-1] != "a" else "b"))
+    for bad in ["5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x123", 42, None, "0x" + "g" * 40]:
+        assert not is_address(bad)
+        with pytest.raises(InputError, match="bad address"):
+            normalize_address(bad)
 
 
 def test_largest_remainder_and_tie_by_address() -> None:

@@ -19,7 +19,7 @@ from eth_account.messages import encode_defunct
 from sklearn.datasets import load_breast_cancer
 
 from openledger_chain.attribution import attestation_message
-from openledger_chain.attribution.address import to_checksum_address
+from openledger_chain.address import to_checksum_address
 
 HERE = Path(__file__).parent
 OWNER_KEY = "0x" + "4f" * 32  # demo model-owner key

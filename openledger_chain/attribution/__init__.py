@@ -11,7 +11,8 @@ Public API::
 Methods (one module each in :mod:`.methods`): exact soft-label threshold KNN-Shapley (Wang et al.,
 2023; the default), exact KNN-Shapley (Jia et al., 2019), truncated
 Monte-Carlo Shapley (Ghorbani & Zou, 2019), Data Banzhaf with maximum-sample reuse (Wang & Jia,
-2023) and leave-one-out. This package must never import web3, eth-* or chain code.
+2023) and leave-one-out. This package never imports web3 or chain code (small utilities such as
+eth-utils are fine: addresses come from :mod:`openledger_chain.address`).
 """
 
 from openledger_chain.attribution.base import NotFittedError, Valuation

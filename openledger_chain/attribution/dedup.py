@@ -13,10 +13,11 @@ contribution can stretch or shrink the space in which the others are compared.
 
        d(r, e) <= copy_ratio * s(e),
 
-   where ``s(e)`` is the distance from ``e`` to its nearest kept row that came before ``r``, lies
-   elsewhere (distance > 0) and belongs to another contribution than ``r``'s: the local spacing of
-   real data around ``e`` at the time ``r`` arrived, which ``r``'s own rows cannot shrink. One
-   global radius is
+   where ``s(e)`` is the distance from ``e`` to its nearest kept row that came before ``r`` and lies
+   elsewhere (distance > 0) -- when ``e`` belongs to another contribution, not counting rows of
+   ``r``'s own contribution: the local spacing of real data around ``e`` at the time ``r``
+   arrived, which ``r``'s own rows cannot shrink. (With no such row, only an exact repeat is a
+   copy.) One global radius is
    either far smaller than the spacing of real rows (a copy moved just past it counts as new) or
    larger than it in dense regions (honest rows are dropped); the ratio adapts to the density
    around each row. The test looks at features only, not labels: a near-copy with another label
@@ -117,23 +118,22 @@ def find_copies(
     kept[:n_ref] = True
     derivative_of: dict[int, int] = {}
 
-    def nearest_kept(point: int, before: int, skip: int, skip_group: int | None = None) -> tuple[int, float]:
-        """Nearest kept pooled row with index < before, other than `skip`; with `skip_group`, also
-        not of that contribution and not at distance 0 (a spacing). Returns (-1, inf) if none."""
+    def nearest_kept(
+        point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False
+    ) -> tuple[int, float]:
+        """Nearest kept pooled row with index < before, other than `skip`, not of `skip_group`,
+        and with `positive`, not at distance 0 (a spacing). Returns (-1, inf) if none."""
         for j in neighbours.get(point, ()):
-            if j < before and j != skip and kept[j]:
-                if skip_group is None:
-                    return j, float(np.linalg.norm(pool[point] - pool[j]))
-                if pool_group[j] != skip_group:
-                    d = float(np.linalg.norm(pool[point] - pool[j]))
-                    if d > 0:
-                        return j, d
+            if j < before and j != skip and kept[j] and (skip_group is None or pool_group[j] != skip_group):
+                d = float(np.linalg.norm(pool[point] - pool[j]))
+                if d > 0 or not positive:
+                    return j, d
         earlier = np.flatnonzero(kept[:before])
         earlier = earlier[earlier != skip]
         if skip_group is not None:
             earlier = earlier[pool_group[earlier] != skip_group]
         d = np.linalg.norm(pool[earlier] - pool[point], axis=1)
-        if skip_group is not None:
+        if positive:
             earlier, d = earlier[d > 0], d[d > 0]
         if not earlier.size:
             return -1, np.inf
@@ -153,10 +153,12 @@ def find_copies(
             me = n_ref + i
             e, d = nearest_kept(me, me, me)
             if e >= 0:
-                _, spacing = nearest_kept(e, me, e, int(g))
+                # The copier's own rows cannot shrink the spacing around another's row; around its
+                # own earlier row, every row counts.
+                _, spacing = nearest_kept(e, me, e, int(g) if pool_group[e] != g else None, positive=True)
                 if pool_group[e] != g and d <= CONTRIBUTION_FACTOR * copy_ratio * spacing:
                     parents_here[int(pool_group[e])] = parents_here.get(int(pool_group[e]), 0) + 1
-                if d <= copy_ratio * spacing or d == 0.0:
+                if d == 0.0 or (np.isfinite(spacing) and d <= copy_ratio * spacing):
                     reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
                     parent[i] = e - n_ref if e >= n_ref else e
                     continue

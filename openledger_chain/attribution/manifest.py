@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from openledger_chain.attribution.address import normalize_address
+from openledger_chain.address import normalize_address
 from openledger_chain.attribution.spec import KINDS, read_json
 from openledger_chain.errors import InputError
 

@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openledger_chain.attribution.address import normalize_address
+from openledger_chain.address import normalize_address
 from openledger_chain.attribution.engine import attribute_files
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier
 from openledger_chain.cli.options import abort, console, err_console
@@ -20,7 +20,7 @@ _STAGES = {"reading": "reading contributions", "valuing": "valuing rows", "recip
 
 
 def _attestation_verifier(attestors: tuple[str, ...]) -> Verifier | None:
-    """EIP-191 check of owner attestations, done here because attribution/ may not import eth libs."""
+    """EIP-191 check of owner attestations against the --attestor addresses (the engine takes a verifier hook)."""
     if not attestors:
         return None
     from eth_account import Account

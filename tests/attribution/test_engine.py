@@ -312,3 +312,43 @@ def test_bad_tknn_and_standardize_fields(field: str, value: object) -> None:
 
     with pytest.raises(InputError):
         parse_spec({"label": "y", field: value})
+
+
+def test_flipped_label_near_copy_is_a_copy_and_cannot_hurt_its_victim(basic: Project) -> None:
+    before = by_id(run(basic))
+    x, y = basic.rows(0, 40)
+    basic.add("grief", addr(7), x * (1 + 1e-4), 1 - y)
+    after = by_id(run(basic))
+    assert after["grief"].credited_rows == 0 and after["grief"].derivative_of == "c0"
+    assert after["c0"].value == before["c0"].value
+
+
+def test_copies_of_a_revealed_evaluation_set_earn_nothing(basic: Project) -> None:
+    from conftest import write_csv
+
+    revealed_x, revealed_y = basic.x[80:100], basic.y[80:100]
+    write_csv(basic.root / "revealed.csv", revealed_x, revealed_y)
+    basic.add("leak", addr(7), revealed_x * (1 + 1e-4), revealed_y)
+    assert by_id(run(basic))["leak"].credited_rows > 0  # not known to be revealed: new rows
+    leak = by_id(run(basic, revealed=[basic.root / "revealed.csv"]))["leak"]
+    assert leak.credited_rows == 0 and leak.derivative_of == "evaluation" and leak.value == 0.0
+
+
+def test_auto_tau_comes_from_the_evaluation_set_alone(basic: Project) -> None:
+    basic.spec["method"] = {"name": "tknn_shapley"}
+    tau = run(basic).method["resolved_tau"]
+    x, y = basic.rows(200, 260)
+    basic.add("more", addr(7), x * 3, y)  # contributions cannot move it
+    assert run(basic).method["resolved_tau"] == tau
+
+
+def test_attribution_and_rewards_import_no_web3() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openledger_chain.attribution, openledger_chain.rewards; "
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('web3', 'eth_account') or k == 'openledger_chain.chain'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -137,6 +137,32 @@ def test_tknn_uninformative_rows_earn_nothing_on_average() -> None:
     assert abs(soft[200:].sum()) / soft.sum() < 0.02
 
 
+@pytest.mark.parametrize("method", ["knn", "tknn-radius", "tknn-all"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_relabel_values_equal_brute_force_shapley_of_the_relabelled_set(method: str, seed: int) -> None:
+    """V[i, c] is row i's exact Shapley value when its label is c and every other row is unchanged
+    (what the label-noise test of attribution/noise.py is built on)."""
+    train, ev = make_data(6, 5, seed, classes=3)
+    valuation = {
+        "knn": KNNShapley(ev, 3),
+        "tknn-radius": TKNNShapley(ev, 2.5, 2, n_classes=3),
+        "tknn-all": TKNNShapley(ev, None, None, n_classes=3),
+    }[method]
+    relabelled = valuation.fit(train).result.relabel_values
+    assert relabelled is not None
+    for i in range(len(train)):
+        for c in range(relabelled.shape[1]):
+            y = train.y.copy()
+            y[i] = c
+            moved = Dataset(train.x, y)
+            utility = {
+                "knn": KNNUtility(moved, ev, 3),
+                "tknn-radius": TKNNUtility(moved, ev, 2.5, 2, n_classes=3),
+                "tknn-all": TKNNUtility(moved, ev, None, None, n_classes=3),
+            }[method]
+            assert relabelled[i, c] == pytest.approx(shapley(utility, len(train))[i], abs=1e-9)
+
+
 @pytest.mark.parametrize(
     "factory",
     [

@@ -1,0 +1,179 @@
+"""Copy and outlier detection against a plain, independent reading of its definition."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from openledger_chain.attribution import dedup
+from openledger_chain.attribution.dedup import (
+    COPY,
+    COPY_OF_EVALUATION,
+    CREDITED,
+    DERIVATIVE_CONTRIBUTION,
+    OUTLIER,
+    REFERENCE,
+    find_copies,
+)
+
+
+def brute_force(x, group, reference, ratio, bound):  # type: ignore[no-untyped-def]
+    """docs/attribution.md, "Copies", read literally: O(n^2) per row, no neighbour lists."""
+    points = [*reference, *x]
+    owner = [REFERENCE] * len(reference) + list(group)
+    n_ref = len(reference)
+    kept = [True] * n_ref + [False] * len(x)
+    reason = [CREDITED] * len(x)
+    derivative_of = {}
+    dist = lambda a, b: float(np.linalg.norm(points[a] - points[b]))  # noqa: E731
+    for g in sorted(set(group)):
+        rows = [i for i in range(len(x)) if group[i] == g]
+        before = [j for j in range(n_ref + rows[0]) if kept[j]]
+        counts: dict[int, int] = {}
+        for i in rows:
+            me = n_ref + i
+            if np.abs(x[i]).max() > bound:
+                reason[i] = OUTLIER
+                continue
+            earlier = [j for j in range(me) if kept[j]]
+            if not earlier:
+                kept[me] = True
+                continue
+            e = min(earlier, key=lambda j: (dist(me, j), j))
+            d = dist(me, e)
+            others = [j for j in earlier if j != e and dist(e, j) > 0 and (owner[j] != g or owner[e] == g)]
+            spacing = min((dist(e, j) for j in others), default=math.inf)
+            if owner[e] != g and d <= 2 * ratio * spacing:
+                counts[owner[e]] = counts.get(owner[e], 0) + 1
+            if d == 0 or (spacing < math.inf and d <= ratio * spacing):
+                reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
+                continue
+            kept[me] = True
+        usable = sum(reason[i] != OUTLIER for i in rows)
+        for source, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            share = sum(1 for j in before if owner[j] == source) / max(len(before), 1)
+            if count > usable * (1 + share) / 2:
+                derivative_of[g] = source
+                for i in rows:
+                    if reason[i] == CREDITED:
+                        reason[i] = DERIVATIVE_CONTRIBUTION
+                        kept[n_ref + i] = False
+                break
+    return reason, derivative_of
+
+
+def random_case(seed: int):  # type: ignore[no-untyped-def]
+    """Honest clusters, jittered copies at several scales, exact repeats and one outlier."""
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(1, 5))
+    reference = rng.normal(size=(int(rng.integers(0, 6)), d))
+    parts = [rng.normal(size=(int(rng.integers(1, 7)), d)) for _ in range(int(rng.integers(2, 6)))]
+    for _ in range(2):  # copies of an earlier part, moved by a random fraction of the spacing
+        src = parts[int(rng.integers(0, len(parts)))]
+        parts.append(src + rng.normal(scale=float(rng.choice([0.0, 0.05, 0.3, 1.0])), size=src.shape))
+    if len(reference):
+        parts.append(reference[: int(rng.integers(1, len(reference) + 1))] + 1e-3)
+    parts[-1] = np.vstack([parts[-1], parts[0][:1], np.full((1, d), 40.0)])
+    x = np.vstack(parts)
+    group = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    return x, group, reference
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_matches_the_definition_on_random_sets(seed: int) -> None:
+    x, group, reference = random_case(seed)
+    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+    reason, derivative_of = brute_force(x, group, reference, 0.5, 25.0)
+    assert got.reason.tolist() == reason
+    assert got.derivative_of == derivative_of
+
+
+def test_short_neighbour_lists_fall_back_to_exact_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    for seed in range(20):
+        x, group, reference = random_case(seed)
+        full = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+        monkeypatch.setattr(dedup, "_NEIGHBOURS", 2)
+        short = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+        monkeypatch.undo()
+        assert short.reason.tolist() == full.reason.tolist()
+
+
+def grid(n: int, spacing: float = 1.0) -> np.ndarray:
+    return np.array([[spacing * i, 0.0] for i in range(n)])
+
+
+def test_a_copy_moved_under_the_ratio_is_a_copy_and_over_it_is_not() -> None:
+    honest = grid(10)
+    group = np.array([0] * 10 + [1, 2])
+    x = np.vstack([honest, [[3.0, 0.45]], [[6.0, 0.55]]])  # spacing 1: ratio 0.45 and 0.55
+    got = find_copies(x, group, np.zeros((0, 2)), copy_ratio=0.5, outlier_bound=25.0)
+    assert got.reason[10] == COPY and got.parent[10] == 3
+    assert np.all(got.reason[:10] == CREDITED)
+    assert got.reason[11] == CREDITED
+
+
+def test_spacing_ignores_the_copiers_own_rows_and_exact_repeats() -> None:
+    """Planting rows of its own next to the victim's row cannot shrink the spacing the copier is
+    judged by, and an exact repeat elsewhere does not make the spacing 0."""
+    x = np.vstack([grid(5), [[2.0, 0.0]], [[2.0, 0.2], [2.0, 0.4]]])
+    group = np.array([0] * 5 + [1] + [2, 2])
+    got = find_copies(x, group, np.zeros((0, 2)), copy_ratio=0.5, outlier_bound=25.0)
+    assert got.reason[5] == COPY  # exact repeat of row 2
+    assert got.reason[6:].tolist() == [COPY, COPY]  # 0.2 and 0.4 from row 2, spacing 1
+
+
+def test_outlier_is_excluded_and_changes_no_other_decision() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3))
+    group = np.repeat(np.arange(4), 10)
+    reference = rng.normal(size=(10, 3))
+    base = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+    poisoned = find_copies(
+        np.vstack([[[1e6, 0, 0]], x]), np.concatenate([[0], group]), reference, copy_ratio=0.5, outlier_bound=25.0
+    )
+    assert poisoned.reason[0] == OUTLIER
+    assert poisoned.reason[1:].tolist() == base.reason.tolist()
+
+
+def test_contribution_mostly_near_one_source_is_a_derivative_of_it() -> None:
+    rng = np.random.default_rng(5)
+    reference = rng.normal(size=(30, 4)) * 3
+    victim = rng.normal(size=(30, 4)) * 3
+    others = rng.normal(size=(30, 4)) * 3
+    earlier = np.vstack([reference, victim, others])
+    spacing = np.sort(np.linalg.norm(victim[:, None] - earlier[None], axis=2), axis=1)[:, 1]
+    direction = rng.normal(size=victim.shape)
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    copy = victim + 0.7 * spacing[:, None] * direction  # past the row test (0.5), within 2 x 0.5
+    x = np.vstack([victim, others, copy])
+    group = np.repeat([0, 1, 2], 30)
+    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+    assert got.derivative_of == {2: 0}
+    assert np.all(got.reason[60:] != CREDITED)
+    # In 4 dimensions about 1 honest row in 10 lies within half the spacing of an earlier row:
+    # the price of the test in low dimensions (docs/attribution.md, "What it costs").
+    assert np.count_nonzero(got.reason[:60] != CREDITED) <= 6
+
+
+def test_copies_of_evaluation_rows_are_attributed_to_the_evaluation_set() -> None:
+    rng = np.random.default_rng(7)
+    reference = rng.normal(size=(20, 3))
+    honest = rng.normal(size=(20, 3))
+    leak = reference + 1e-3 * rng.normal(size=reference.shape)
+    got = find_copies(np.vstack([honest, leak]), np.repeat([0, 1], 20), reference, copy_ratio=0.5, outlier_bound=25.0)
+    assert np.all(got.reason[20:] == COPY_OF_EVALUATION)
+    assert got.derivative_of == {1: REFERENCE}
+    assert np.count_nonzero(got.reason[:20] != CREDITED) <= 2
+
+
+def test_copy_ratio_zero_drops_exact_copies_only() -> None:
+    x = np.vstack([grid(4), [[1.0, 0.0]], [[2.0, 1e-9]]])
+    got = find_copies(x, np.array([0] * 4 + [1, 2]), np.zeros((0, 2)), copy_ratio=0.0, outlier_bound=25.0)
+    assert got.reason[4:].tolist() == [COPY, CREDITED]
+
+
+def test_rows_must_come_in_registration_order() -> None:
+    with pytest.raises(ValueError, match="registration order"):
+        find_copies(np.zeros((2, 1)), np.array([1, 0]), np.zeros((0, 1)), copy_ratio=0.5, outlier_bound=25.0)
