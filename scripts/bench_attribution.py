@@ -7,8 +7,10 @@ Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eva
    (pyDVL has no threshold/soft-label KNN-Shapley; ``tknn_shapley`` is checked against brute force
    in tests/attribution/test_methods.py.)
 2. Scaling: N training rows x 1000 evaluation rows (30 features, 2 classes), wall time and peak
-   memory of ``knn_shapley`` and of the default ``tknn_shapley`` (k=5, no radius) -- a fresh
-   subprocess per method and size, so peak RSS is per run.
+   memory of ``knn_shapley``, of ``tknn_shapley`` (k=5, no radius), of ``tknn_shapley+relabel``
+   (the same with the per-label values of the label-noise test, what the engine runs) and of
+   ``copies`` (copy detection, 10 rows per contribution) -- a fresh subprocess per method and
+   size, so peak RSS is per run.
 """
 
 from __future__ import annotations
@@ -63,8 +65,16 @@ def scale_one(n: int, n_eval: int, method: str) -> None:
     t0 = time.perf_counter()
     if method == "knn_shapley":
         values = knn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), 5)
-    else:
+    elif method == "tknn_shapley":
         values = tknn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), None, 5, n_classes=2)
+    elif method == "tknn_shapley+relabel":  # what the engine runs: values and the label-noise null
+        from openledger_chain.attribution import TKNNShapley
+
+        values = TKNNShapley(Dataset(xev, yev), None, 5, n_classes=2).fit(Dataset(xtr, ytr)).result.values
+    else:  # copy detection, 10 rows per contribution, the evaluation set as reference
+        from openledger_chain.attribution.dedup import find_copies
+
+        values = find_copies(xtr, np.arange(n) // 10, xev, copy_ratio=0.5, outlier_bound=25.0).reason.astype(float)
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"method": method, "n": n, "n_eval": n_eval, "seconds": elapsed, "peak_rss_mb": peak / 1024,
@@ -79,7 +89,7 @@ def main() -> None:
     p.add_argument("--n-eval", type=int, default=1000)
     p.add_argument("--pydvl-train", type=int, default=5000)
     p.add_argument("--pydvl-eval", type=int, default=200)
-    p.add_argument("--methods", default="knn_shapley,tknn_shapley")
+    p.add_argument("--methods", default="knn_shapley,tknn_shapley,tknn_shapley+relabel,copies")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--method", default="knn_shapley", help=argparse.SUPPRESS)
     args = p.parse_args()

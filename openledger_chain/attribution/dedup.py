@@ -4,38 +4,52 @@ Everything here happens in the evaluation set's standardization (each feature z-
 mean and standard deviation of the model's evaluation set), which no contributor controls, so no
 contribution can stretch or shrink the space in which the others are compared.
 
+Rows are visited in registration order (manifest order, then file order), after the reference
+rows (the evaluation set and any previously revealed evaluation sets), which come first and are
+never credited to anyone. Write ``rho`` for ``copy_ratio`` (0.5 by default).
+
 1. **Outliers.** A row with a feature more than ``outlier_bound`` evaluation standard deviations
    from the evaluation mean is excluded. It takes no part in anything below.
-2. **Derivatives (a ratio test, after Lowe 2004).** Rows are visited in registration order
-   (manifest order, then file order), after the reference rows (the evaluation set and any
-   previously revealed evaluation sets), which come first. A row ``r`` is a *derivative* of its
-   nearest earlier kept row ``e`` when
+2. **Copies (a ratio test, after Lowe 2004).** Let ``e`` be the nearest earlier kept row of row
+   ``r`` and ``s(e)`` the *spacing* around ``e``: the distance from ``e`` to its nearest kept row
+   that came before ``r``, lies elsewhere (distance > 0), and -- when ``e`` belongs to another
+   contribution -- is not one of ``r``'s own contribution's rows (so ``r``'s own rows cannot
+   shrink it). ``r`` is a copy of ``e`` when
 
-       d(r, e) <= copy_ratio * s(e),
+       d(r, e) <= rho * s(e)      (or d(r, e) = 0).
 
-   where ``s(e)`` is the distance from ``e`` to its nearest kept row that came before ``r`` and lies
-   elsewhere (distance > 0) -- when ``e`` belongs to another contribution, not counting rows of
-   ``r``'s own contribution: the local spacing of real data around ``e`` at the time ``r``
-   arrived, which ``r``'s own rows cannot shrink. (With no such row, only an exact repeat is a
-   copy.) One global radius is
-   either far smaller than the spacing of real rows (a copy moved just past it counts as new) or
-   larger than it in dense regions (honest rows are dropped); the ratio adapts to the density
-   around each row. The test looks at features only, not labels: a near-copy with another label
-   is a copy too (otherwise copying a victim's rows with flipped labels would cut the victim's
-   value at no cost to the copier). Derivatives are excluded, and only kept rows are ever
-   compared against, so a chain of small moves cannot creep away from an original, and planted
-   copies cannot shrink ``s(e)``.
-3. **Derivative contributions.** Count, per earlier contribution (the evaluation set counts as
-   one), the rows whose nearest earlier kept row is one of its rows and lies within
-   ``2 * copy_ratio`` (1.0 by default) times the spacing. Independent data lands near a source in
-   proportion to the source's share ``p`` of the earlier rows, and only about half of the time
-   within the spacing: an expected fraction ``p / 2``. A copy lands near its source nearly
-   always. When the fraction exceeds ``(1 + p) / 2``, the contribution is a derivative of that
-   source and all its rows are excluded. A copy moved by up to about the spacing of real rows is
-   caught here. "Earlier" is always
-   registration order, so the earliest registration is credited.
+   One global radius is either far smaller than the spacing of real rows (a copy moved just past
+   it counts as new) or larger than it in dense regions (honest rows are dropped); the ratio
+   adapts to the density around each row. The test looks at features, not labels: a near-copy
+   with another label is a copy too (otherwise copying a victim's rows with flipped labels would
+   cut the victim's value at no cost to the copier).
+3. **One row per original.** Within one contribution, only the first row near an earlier row
+   ``e`` of another contribution (within ``1.5 rho s(e)``) can be kept: a second row near the same
+   ``e`` is a copy. Several rows around one original (a "ring" of moved copies, each just past
+   the ratio) add no information about ``e``'s neighbourhood that the first did not.
+4. **Derivative contributions.** Count the contribution's *usable* rows: not outliers, not copies
+   of its own earlier rows, and within ``relevance_radius`` of some evaluation row (rows farther
+   out are worth nothing, so padding a file with them must not dilute the counts). Then:
 
-Excluded rows are removed before valuation: they neither earn nor dilute anyone's value.
+   * *one source*: per earlier contribution (the evaluation set counts as one), the rows whose
+     nearest earlier kept row is one of its rows, within ``2 rho s(e)``. Independent data lands
+     near a source in proportion to the source's share ``p`` of the earlier rows, and only about
+     half of the time that close: an expected fraction of about ``p / 2``. A copy lands near its
+     source nearly always. Above ``(1 + p) / 2`` of the usable rows, the contribution is a
+     derivative of that source;
+   * *many sources*: the rows within ``1.5 rho s(e)`` of any earlier kept row of another
+     contribution. Independent data has 6-32% of its rows there on average (at most 64% in a
+     10-row contribution of iris' coarse measurements, in scripts/gaming_report.py's splits); a
+     copy mixed from many victims nearly 100%. Above 80%, the contribution is a derivative of
+     its most frequent source.
+
+   A derivative contribution has all its rows excluded.
+
+Only kept rows are ever compared against, so a chain of small moves cannot creep away from an
+original through excluded rows. "Earlier" is always registration order: the earliest registration
+is credited. Excluded rows are removed before valuation: they neither earn nor dilute anyone's
+value. What this does not catch (new points fabricated from others' rows at about the spacing of
+real rows) is measured in scripts/gaming_report.py and stated in docs/attribution.md.
 """
 
 from __future__ import annotations
@@ -46,16 +60,30 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["CREDITED", "DERIVATIVE_CONTRIBUTION", "COPY", "COPY_OF_EVALUATION", "OUTLIER", "REASONS", "Dedup", "find_copies"]
+__all__ = [
+    "COPY",
+    "COPY_OF_EVALUATION",
+    "CREDITED",
+    "DERIVATIVE_CONTRIBUTION",
+    "OUTLIER",
+    "REASONS",
+    "REFERENCE",
+    "Dedup",
+    "find_copies",
+]
 
 CREDITED, OUTLIER, COPY, COPY_OF_EVALUATION, DERIVATIVE_CONTRIBUTION = range(5)
 #: Reason codes -> names used in the round file.
 REASONS = ("credited", "outlier", "copy", "copy_of_evaluation", "derivative_contribution")
 #: Contribution index of reference (evaluation) rows.
 REFERENCE = -1
+#: Radii of rule 3 and of rule 4's many-sources count, and of rule 4's one-source count, in
+#: multiples of ``copy_ratio``.
+NEAR_FACTOR = 1.5
+ONE_SOURCE_FACTOR = 2.0
+#: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
+MANY_SOURCES_FRACTION = 0.8
 _NEIGHBOURS = 16
-#: Rows count toward a contribution-level copy up to this multiple of ``copy_ratio`` (rule 3).
-CONTRIBUTION_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +92,8 @@ class Dedup:
 
     Attributes:
         reason: One of the reason codes (:data:`CREDITED` for rows that are valued).
-        parent: Pooled index of the row a derivative copies (reference rows first, then
-            contributed rows), -1 when none.
+        parent: For a copy, the row it copies: a contributed row index, or for
+            :data:`COPY_OF_EVALUATION` a reference row index; -1 when none.
         derivative_of: Contribution index -> index of the earlier contribution it derives from
             (:data:`REFERENCE` for the evaluation set).
     """
@@ -86,16 +114,18 @@ def find_copies(
     *,
     copy_ratio: float,
     outlier_bound: float,
+    relevance_radius: float | None = None,
 ) -> Dedup:
-    """Decide which contributed rows are credited.
+    """Decide which contributed rows are credited (rules 1-4 of the module docstring).
 
     Args:
         x: Contributed rows in registration order, already in evaluation-standardized units.
         group: Contribution index of each row (non-decreasing: registration order).
-        reference: Evaluation (and previously revealed evaluation) rows in the same units; they
-            come before every contributed row and are never credited to anyone.
-        copy_ratio: The ratio of the derivative test (0 = exact copies only).
+        reference: Evaluation (and previously revealed evaluation) rows in the same units.
+        copy_ratio: ``rho`` of the tests (0 = exact copies only).
         outlier_bound: Maximum absolute standardized feature value of a usable row.
+        relevance_radius: Rows farther than this from every reference row do not count in rule
+            4's fractions (None: every row counts).
 
     Returns:
         The :class:`Dedup` outcome.
@@ -109,6 +139,10 @@ def find_copies(
         raise ValueError("rows must be in registration order")
     reason[np.abs(x).max(axis=1) > outlier_bound] = OUTLIER
     usable = np.flatnonzero(reason == CREDITED)
+    relevant = np.ones(n, dtype=bool)
+    if relevance_radius is not None and n_ref:
+        nearest_ref, _ = NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(x)
+        relevant = nearest_ref[:, 0] <= relevance_radius
     # Pooled index space: reference rows 0..n_ref-1, then contributed row i at n_ref + i.
     pool = np.vstack([reference, x]) if n_ref else x
     pool_group = np.concatenate([np.full(n_ref, REFERENCE, dtype=np.int64), group])
@@ -116,6 +150,7 @@ def find_copies(
     neighbours = _neighbour_lists(pool[candidates], candidates)
     kept = np.zeros(n_ref + n, dtype=bool)
     kept[:n_ref] = True
+    kept_by_source: dict[int, int] = {REFERENCE: n_ref} if n_ref else {}
     derivative_of: dict[int, int] = {}
 
     def nearest_kept(
@@ -141,42 +176,66 @@ def find_copies(
         return int(earlier[best]), float(d[best])
 
     start = 0
-    for g in np.unique(group):
+    for g in np.unique(group).tolist():
         stop = start + int(np.searchsorted(group[start:], g, side="right"))
-        parents_here: dict[int, int] = {}
-        kept_before = kept[: n_ref + start]
-        pool_before = max(int(kept_before.sum()), 1)
-        kept_by_source = dict(zip(*np.unique(pool_group[: n_ref + start][kept_before], return_counts=True)))
+        pool_before = max(sum(kept_by_source.values()), 1)
+        shares = {source: count / pool_before for source, count in kept_by_source.items()}
+        near_source: dict[int, int] = {}
+        near_any = 0
+        counted = 0  # usable rows of rule 4
+        originals: set[int] = set()  # earlier rows of others this contribution already has a row near
         for i in range(start, stop):
             if reason[i] != CREDITED:
                 continue
             me = n_ref + i
             e, d = nearest_kept(me, me, me)
-            if e >= 0:
-                # The copier's own rows cannot shrink the spacing around another's row; around its
-                # own earlier row, every row counts.
-                _, spacing = nearest_kept(e, me, e, int(g) if pool_group[e] != g else None, positive=True)
-                if pool_group[e] != g and d <= CONTRIBUTION_FACTOR * copy_ratio * spacing:
-                    parents_here[int(pool_group[e])] = parents_here.get(int(pool_group[e]), 0) + 1
-                if d == 0.0 or (np.isfinite(spacing) and d <= copy_ratio * spacing):
-                    reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
-                    parent[i] = e - n_ref if e >= n_ref else e
-                    continue
+            if e < 0:
+                counted += int(relevant[i])
+                kept[me] = True
+                continue
+            own = pool_group[e] == g
+            # The copier's own rows cannot shrink the spacing around another's row; around its own
+            # earlier row, every row counts. With no spacing at all, only an exact repeat is a copy.
+            _, spacing = nearest_kept(e, me, e, None if own else g, positive=True)
+            ratio = d / spacing if 0 < spacing < np.inf else np.inf
+            is_copy = d == 0.0 or ratio <= copy_ratio
+            if relevant[i] and not (is_copy and own):
+                counted += 1
+                if not own and ratio <= ONE_SOURCE_FACTOR * copy_ratio:
+                    near_source[int(pool_group[e])] = near_source.get(int(pool_group[e]), 0) + 1
+                if not own and ratio <= NEAR_FACTOR * copy_ratio:
+                    near_any += 1
+            if not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio:
+                is_copy = e in originals  # rule 3: a second row around the same original
+                originals.add(e)
+            if is_copy:
+                reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
+                parent[i] = e - n_ref if e >= n_ref else e
+                continue
             kept[me] = True
-        usable_here = int(np.count_nonzero(reason[start:stop] != OUTLIER))
-        for source, copied in sorted(parents_here.items(), key=lambda item: (-item[1], item[0])):
-            # Independent rows land near a source in proportion to its share of the earlier rows
-            # (and only about half of them within the spacing); a copy lands near it nearly always.
-            share = kept_by_source.get(source, 0) / pool_before
-            if copied > usable_here * (1 + share) / 2:
-                derivative_of[int(g)] = source
-                rows = np.arange(start, stop)
-                whole = rows[reason[start:stop] == CREDITED]
-                reason[whole] = DERIVATIVE_CONTRIBUTION
-                kept[n_ref + whole] = False
-                break
+        source = _derived_from(near_source, near_any, counted, shares)
+        if source is not None:
+            derivative_of[g] = source
+            rows = np.arange(start, stop)
+            whole = rows[reason[start:stop] == CREDITED]
+            reason[whole] = DERIVATIVE_CONTRIBUTION
+            kept[n_ref + whole] = False
+        kept_by_source[g] = int(np.count_nonzero(kept[n_ref + start : n_ref + stop]))
         start = stop
     return Dedup(reason, parent, derivative_of)
+
+
+def _derived_from(near_source: dict[int, int], near_any: int, counted: int, shares: dict[int, float]) -> int | None:
+    """Rule 4: the source a contribution derives from, or None."""
+    if not near_source:
+        return None
+    ranked = sorted(near_source.items(), key=lambda item: (-item[1], item[0]))
+    for source, count in ranked:
+        if count > counted * (1 + shares.get(source, 0.0)) / 2:
+            return source
+    if near_any > MANY_SOURCES_FRACTION * counted:
+        return ranked[0][0]
+    return None
 
 
 def _neighbour_lists(points: NDArray[np.float64], index: NDArray[np.int64]) -> dict[int, NDArray[np.int64]]:

@@ -258,7 +258,12 @@ def attribute(
     # says: no contribution can change that space.
     eval_z = eval_standardizer(eval_table.x)
     reference = np.vstack([eval_z(t.x) for t in (eval_table, *revealed_tables)])
-    dedup = find_copies(eval_z(x_all), owner, reference, copy_ratio=spec.copy_ratio, outlier_bound=spec.outlier_bound)
+    dedup = find_copies(
+        eval_z(x_all), owner, reference, copy_ratio=spec.copy_ratio, outlier_bound=spec.outlier_bound,
+        # Rows farther than the default radius from every evaluation row are worth nothing: they
+        # must not dilute a contribution's share of copied rows.
+        relevance_radius=auto_tau(eval_z(eval_table.x), None),
+    )
     keep = dedup.credited
     train = Dataset(scale(x_all[keep]), y_all[keep])
     row_values = np.zeros(len(y_all))

@@ -19,8 +19,8 @@ from openledger_chain.attribution.dedup import (
 )
 
 
-def brute_force(x, group, reference, ratio, bound):  # type: ignore[no-untyped-def]
-    """docs/attribution.md, "Copies", read literally: O(n^2) per row, no neighbour lists."""
+def brute_force(x, group, reference, ratio, bound, radius=None):  # type: ignore[no-untyped-def]
+    """The module docstring's rules 1-4 read literally: O(n^2) per row, no neighbour lists."""
     points = [*reference, *x]
     owner = [REFERENCE] * len(reference) + list(group)
     n_ref = len(reference)
@@ -28,10 +28,13 @@ def brute_force(x, group, reference, ratio, bound):  # type: ignore[no-untyped-d
     reason = [CREDITED] * len(x)
     derivative_of = {}
     dist = lambda a, b: float(np.linalg.norm(points[a] - points[b]))  # noqa: E731
+    relevant = [radius is None or not n_ref or min(dist(n_ref + i, j) for j in range(n_ref)) <= radius for i in range(len(x))]
     for g in sorted(set(group)):
         rows = [i for i in range(len(x)) if group[i] == g]
         before = [j for j in range(n_ref + rows[0]) if kept[j]]
-        counts: dict[int, int] = {}
+        near_source: dict[int, int] = {}
+        near_any = counted = 0
+        originals: set[int] = set()
         for i in rows:
             me = n_ref + i
             if np.abs(x[i]).max() > bound:
@@ -39,28 +42,44 @@ def brute_force(x, group, reference, ratio, bound):  # type: ignore[no-untyped-d
                 continue
             earlier = [j for j in range(me) if kept[j]]
             if not earlier:
+                counted += relevant[i]
                 kept[me] = True
                 continue
             e = min(earlier, key=lambda j: (dist(me, j), j))
             d = dist(me, e)
-            others = [j for j in earlier if j != e and dist(e, j) > 0 and (owner[j] != g or owner[e] == g)]
+            own = owner[e] == g
+            others = [j for j in earlier if j != e and dist(e, j) > 0 and (own or owner[j] != g)]
             spacing = min((dist(e, j) for j in others), default=math.inf)
-            if owner[e] != g and d <= 2 * ratio * spacing:
-                counts[owner[e]] = counts.get(owner[e], 0) + 1
-            if d == 0 or (spacing < math.inf and d <= ratio * spacing):
+            t = d / spacing if 0 < spacing < math.inf else math.inf
+            copy = d == 0 or t <= ratio
+            if relevant[i] and not (copy and own):
+                counted += 1
+                if not own and t <= 2 * ratio:
+                    near_source[owner[e]] = near_source.get(owner[e], 0) + 1
+                if not own and t <= 1.5 * ratio:
+                    near_any += 1
+            if not copy and not own and t <= 1.5 * ratio:
+                copy = e in originals
+                originals.add(e)
+            if copy:
                 reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
                 continue
             kept[me] = True
-        usable = sum(reason[i] != OUTLIER for i in rows)
-        for source, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            share = sum(1 for j in before if owner[j] == source) / max(len(before), 1)
-            if count > usable * (1 + share) / 2:
-                derivative_of[g] = source
-                for i in rows:
-                    if reason[i] == CREDITED:
-                        reason[i] = DERIVATIVE_CONTRIBUTION
-                        kept[n_ref + i] = False
+        source = None
+        ranked = sorted(near_source.items(), key=lambda kv: (-kv[1], kv[0]))
+        for src, count in ranked:
+            share = sum(1 for j in before if owner[j] == src) / max(len(before), 1)
+            if count > counted * (1 + share) / 2:
+                source = src
                 break
+        if source is None and ranked and near_any > 0.8 * counted:
+            source = ranked[0][0]
+        if source is not None:
+            derivative_of[g] = source
+            for i in rows:
+                if reason[i] == CREDITED:
+                    reason[i] = DERIVATIVE_CONTRIBUTION
+                    kept[n_ref + i] = False
     return reason, derivative_of
 
 
@@ -84,8 +103,9 @@ def random_case(seed: int):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("seed", range(60))
 def test_matches_the_definition_on_random_sets(seed: int) -> None:
     x, group, reference = random_case(seed)
-    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
-    reason, derivative_of = brute_force(x, group, reference, 0.5, 25.0)
+    radius = None if seed % 2 else 2.0
+    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0, relevance_radius=radius)
+    reason, derivative_of = brute_force(x, group, reference, 0.5, 25.0, radius)
     assert got.reason.tolist() == reason
     assert got.derivative_of == derivative_of
 
@@ -106,8 +126,9 @@ def grid(n: int, spacing: float = 1.0) -> np.ndarray:
 
 def test_a_copy_moved_under_the_ratio_is_a_copy_and_over_it_is_not() -> None:
     honest = grid(10)
-    group = np.array([0] * 10 + [1, 2])
-    x = np.vstack([honest, [[3.0, 0.45]], [[6.0, 0.55]]])  # spacing 1: ratio 0.45 and 0.55
+    group = np.array([0] * 10 + [1] + [2] * 4)
+    # Spacing 1: ratios 0.45 and 0.55; contribution 2 also holds rows of its own, far away.
+    x = np.vstack([honest, [[3.0, 0.45]], [[6.0, 0.55]], [[0.0, 5.0], [0.0, 9.0], [5.0, -7.0]]])
     got = find_copies(x, group, np.zeros((0, 2)), copy_ratio=0.5, outlier_bound=25.0)
     assert got.reason[10] == COPY and got.parent[10] == 3
     assert np.all(got.reason[:10] == CREDITED)
