@@ -74,7 +74,7 @@ def scale_one(n: int, n_eval: int, method: str) -> None:
     else:  # copy detection, 10 rows per contribution, the evaluation set as reference
         from openledger_chain.attribution.dedup import find_copies
 
-        values = find_copies(xtr, np.arange(n) // 10, xev, copy_ratio=0.5, outlier_bound=25.0).reason.astype(float)
+        values = find_copies(xtr, ytr, np.arange(n) // 10, xev, yev, copy_ratio=0.5, outlier_bound=25.0).reason.astype(float)
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"method": method, "n": n, "n_eval": n_eval, "seconds": elapsed, "peak_rss_mb": peak / 1024,

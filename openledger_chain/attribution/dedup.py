@@ -11,18 +11,20 @@ never credited to anyone. Write ``rho`` for ``copy_ratio`` (0.5 by default).
 1. **Outliers.** A row with a feature more than ``outlier_bound`` evaluation standard deviations
    from the evaluation mean is excluded. It takes no part in anything below.
 2. **Copies (a ratio test, after Lowe 2004).** Let ``e`` be the nearest earlier kept row of row
-   ``r`` and ``s(e)`` the *spacing* around ``e``: the distance from ``e`` to its nearest kept row
-   that came before ``r``, lies elsewhere (distance > 0), and -- when ``e`` belongs to another
-   contribution -- is not one of ``r``'s own contribution's rows (so ``r``'s own rows cannot
-   shrink it). ``r`` is a copy of ``e`` when
+   ``r`` *with the same label*, and ``s(e)`` the *spacing* around ``e``: the distance from ``e``
+   to its nearest kept row (any label) that came before ``r``, lies elsewhere (distance > 0), and
+   -- when ``e`` belongs to another contribution -- is not one of ``r``'s own contribution's rows
+   (so ``r``'s own rows cannot shrink it). ``r`` is a copy of ``e`` when
 
        d(r, e) <= rho * s(e)      (or d(r, e) = 0).
 
    One global radius is either far smaller than the spacing of real rows (a copy moved just past
    it counts as new) or larger than it in dense regions (honest rows are dropped); the ratio
-   adapts to the density around each row. The test looks at features, not labels: a near-copy
-   with another label is a copy too (otherwise copying a victim's rows with flipped labels would
-   cut the victim's value at no cost to the copier).
+   adapts to the density around each row. A near-copy with *another* label is not a copy: it
+   contradicts the earlier row, and the valuation prices the contradiction (a label flipper's
+   rows are worth less than nothing, and the engine revalues without identities that earn
+   nothing, so flipped copies cannot cut anyone's pay -- whether registered before or after the
+   rows they contradict).
 3. **One row per original.** Within one contribution, only the first row near an earlier row
    ``e`` of another contribution (within ``1.5 rho s(e)``) can be kept: a second row near the same
    ``e`` is a copy. Several rows around one original (a "ring" of moved copies, each just past
@@ -109,8 +111,10 @@ class Dedup:
 
 def find_copies(
     x: NDArray[np.float64],
+    y: NDArray[np.int64],
     group: NDArray[np.int64],
     reference: NDArray[np.float64],
+    reference_y: NDArray[np.int64],
     *,
     copy_ratio: float,
     outlier_bound: float,
@@ -120,8 +124,10 @@ def find_copies(
 
     Args:
         x: Contributed rows in registration order, already in evaluation-standardized units.
+        y: Their label codes.
         group: Contribution index of each row (non-decreasing: registration order).
         reference: Evaluation (and previously revealed evaluation) rows in the same units.
+        reference_y: Their label codes.
         copy_ratio: ``rho`` of the tests (0 = exact copies only).
         outlier_bound: Maximum absolute standardized feature value of a usable row.
         relevance_radius: Rows farther than this from every reference row do not count in rule
@@ -146,6 +152,7 @@ def find_copies(
     # Pooled index space: reference rows 0..n_ref-1, then contributed row i at n_ref + i.
     pool = np.vstack([reference, x]) if n_ref else x
     pool_group = np.concatenate([np.full(n_ref, REFERENCE, dtype=np.int64), group])
+    pool_y = np.concatenate([np.asarray(reference_y, dtype=np.int64), np.asarray(y, dtype=np.int64)])
     candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
     neighbours = _neighbour_lists(pool[candidates], candidates)
     kept = np.zeros(n_ref + n, dtype=bool)
@@ -154,12 +161,17 @@ def find_copies(
     derivative_of: dict[int, int] = {}
 
     def nearest_kept(
-        point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False
+        point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False, label: int | None = None
     ) -> tuple[int, float]:
         """Nearest kept pooled row with index < before, other than `skip`, not of `skip_group`,
-        and with `positive`, not at distance 0 (a spacing). Returns (-1, inf) if none."""
+        with `label` if given, and with `positive`, not at distance 0 (a spacing). Returns
+        (-1, inf) if none."""
         for j in neighbours.get(point, ()):
-            if j < before and j != skip and kept[j] and (skip_group is None or pool_group[j] != skip_group):
+            if (
+                j < before and j != skip and kept[j]
+                and (skip_group is None or pool_group[j] != skip_group)
+                and (label is None or pool_y[j] == label)
+            ):
                 d = float(np.linalg.norm(pool[point] - pool[j]))
                 if d > 0 or not positive:
                     return j, d
@@ -167,6 +179,8 @@ def find_copies(
         earlier = earlier[earlier != skip]
         if skip_group is not None:
             earlier = earlier[pool_group[earlier] != skip_group]
+        if label is not None:
+            earlier = earlier[pool_y[earlier] == label]
         d = np.linalg.norm(pool[earlier] - pool[point], axis=1)
         if positive:
             earlier, d = earlier[d > 0], d[d > 0]
@@ -188,7 +202,7 @@ def find_copies(
             if reason[i] != CREDITED:
                 continue
             me = n_ref + i
-            e, d = nearest_kept(me, me, me)
+            e, d = nearest_kept(me, me, me, label=int(pool_y[me]))
             if e < 0:
                 counted += int(relevant[i])
                 kept[me] = True

@@ -36,13 +36,13 @@ import numpy as np
 
 from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.dedup import REASONS, REFERENCE, Dedup, find_copies
+from openledger_chain.attribution.dedup import COPY, REASONS, REFERENCE, Dedup, find_copies
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
 from openledger_chain.attribution.methods.tknn_shapley import auto_tau
-from openledger_chain.attribution.noise import LabelNull, label_null, ramp
+from openledger_chain.attribution.noise import label_null, ramp
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
@@ -258,50 +258,66 @@ def attribute(
     # says: no contribution can change that space.
     eval_z = eval_standardizer(eval_table.x)
     reference = np.vstack([eval_z(t.x) for t in (eval_table, *revealed_tables)])
-    dedup = find_copies(
-        eval_z(x_all), owner, reference, copy_ratio=spec.copy_ratio, outlier_bound=spec.outlier_bound,
-        # Rows farther than the default radius from every evaluation row are worth nothing: they
-        # must not dilute a contribution's share of copied rows.
-        relevance_radius=auto_tau(eval_z(eval_table.x), None),
-    )
-    keep = dedup.credited
-    train = Dataset(scale(x_all[keep]), y_all[keep])
-    row_values = np.zeros(len(y_all))
+    reference_y = np.concatenate([_encode(t.labels, codes) for t in (eval_table, *revealed_tables)])
+    x_z = eval_z(x_all)
+    # Rows farther than the default radius from every evaluation row are worth nothing: they must
+    # not dilute a contribution's share of copied rows.
+    relevance = auto_tau(eval_z(eval_table.x), None)
+
+    def detect(rows: np.ndarray) -> Dedup:
+        """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
+        sub = np.flatnonzero(rows)
+        found = find_copies(x_z[sub], y_all[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
+                            outlier_bound=spec.outlier_bound, relevance_radius=relevance)
+        reason = np.zeros(len(y_all), dtype=np.int8)
+        parent = np.full(len(y_all), -1, dtype=np.int64)
+        reason[sub] = found.reason
+        parent[sub] = np.where((found.reason == COPY) & (found.parent >= 0), sub[np.maximum(found.parent, 0)], found.parent)
+        return Dedup(reason, parent, found.derivative_of)
+
     method_manifest: dict[str, Any] = {
         "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
-    null_mean = np.zeros(len(y_all))
-    null_var = np.zeros(len(y_all))
-    if len(train):
-        method = _method(spec, eval_data, seed, lambda d, t: tick("valuing", d, t), n_classes).fit(train)
-        result = method.result
-        row_values[keep] = result.values
-        method_manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
-        if result.relabel_values is not None:
-            null_labels = np.arange(len(spec.classes)) if spec.classes else np.unique(eval_data.y)
-            null = label_null(result.relabel_values, null_labels[null_labels < result.relabel_values.shape[1]])
-            null_mean[keep], null_var[keep] = null.mean, null.var
-        method_manifest.update({f"resolved_{k}": v for k, v in method.params().items() if spec.method.params.get(k) == "auto"})
-        u_all, u_none = result.utility_all, result.utility_none
-    elif spec.method.name == "knn_shapley":
-        u_all = u_none = 0.0
-    elif spec.method.name == "tknn_shapley":
-        u_all = u_none = 1.0 / n_classes if len(eval_data) else 0.0
+    valuer = _RowValuer(spec, eval_data, seed, n_classes, x_all, y_all, scale, tick, method_manifest)
+    dedup = detect(np.ones(len(y_all), dtype=bool))
+    keep = dedup.credited
+    rows = valuer.value(keep)
+    unpaid: set[tuple[str, str]] = set()
+    if spec.method.name in KNN_METHODS:
+        # Pass 2: detect copies and value again without the identities whose rows earn nothing.
+        # Their rows (label flips, random labels, flipped copies of others' rows) lowered or
+        # displaced others in pass 1 at no cost to themselves; now the round is exactly the
+        # round without them.
+        unpaid = _unpaid_row_keys(spec, _contribution_values(row_entries, tables, owner, dedup, rows, keep, keep))
+        row_keys = [(c.contributor, c.kind) for c in row_entries]
+        dropped = np.array([row_keys[i] in unpaid for i in owner.tolist()], dtype=bool)
+        if np.any(keep & dropped) and np.any(~dropped):
+            second = detect(~dropped)
+            keep2 = second.credited & ~dropped
+            values2 = valuer.value(keep2)
+            unpaid_groups = {int(g) for g in np.unique(owner[dropped])}
+            dedup = Dedup(
+                np.where(dropped, dedup.reason, second.reason), np.where(dropped, dedup.parent, second.parent),
+                {g: v for g, v in dedup.derivative_of.items() if g in unpaid_groups} | second.derivative_of,
+            )
+            rows = _RowValues(
+                np.where(dropped, rows.values, values2.values), np.where(dropped, rows.null_mean, values2.null_mean),
+                np.where(dropped, rows.null_var, values2.null_var), values2.u_all, values2.u_none,
+            )
+            keep = np.where(dropped, keep, keep2)
+            method_manifest["revalued_without"] = sorted({a for a, _ in unpaid})
+        else:
+            dropped = np.zeros(len(y_all), dtype=bool)
     else:
-        estimator = build_estimator(spec.estimator_name, spec.estimator_params, seed)
-        u_all = u_none = ModelUtility(train, eval_data, estimator)(np.arange(0))
+        dropped = np.zeros(len(y_all), dtype=bool)
     # Only the closed-form methods give relabelled values; the others are floored plainly.
     method_manifest["noise_margin"] = spec.noise_margin if spec.method.name in KNN_METHODS else 0.0
     if spec.method.name not in KNN_METHODS:
         method_manifest["estimator"] = {"name": spec.estimator_name, "params": dict(spec.estimator_params)}
-    per_table = np.bincount(owner, weights=row_values, minlength=len(tables)) if tables else np.zeros(0)
-    null_mean_table = np.bincount(owner, weights=null_mean, minlength=len(tables)) if tables else np.zeros(0)
-    null_var_table = np.bincount(owner, weights=null_var, minlength=len(tables)) if tables else np.zeros(0)
-    fixed_rows = to_fixed(row_values)
-    per_table_fixed = [0] * len(tables)
-    for i, v in zip(owner.tolist(), fixed_rows):
-        per_table_fixed[i] += v
-    credited = np.bincount(owner, weights=keep, minlength=len(tables)).astype(int) if tables else np.zeros(0, int)
+    row_values = rows.values
+    u_all, u_none = rows.u_all, rows.u_none
+    train = Dataset(scale(x_all[keep & ~dropped]), y_all[keep & ~dropped])
+    row_value_list = _contribution_values(row_entries, tables, owner, dedup, rows, keep, keep & ~dropped)
 
     finetunes = [c for c in entries if c.kind == "finetune"]
     finetune_values: dict[str, float] = {}
@@ -309,18 +325,11 @@ def attribute(
         finetune_values, _ = value_finetunes(finetunes, spec, train, eval_data, seed)
         tick("recipes", len(finetunes), len(finetunes))
 
-    row_index = {c.id: i for i, c in enumerate(row_entries)}
-    excluded = _excluded_counts(dedup, owner, len(tables))
+    by_id = {v.id: v for v in row_value_list}
     values: list[ContributionValue] = []
     for c in entries:
-        if c.id in row_index:
-            i = row_index[c.id]
-            source = dedup.derivative_of.get(i)
-            values.append(ContributionValue(
-                c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i]), per_table_fixed[i],
-                excluded[i], None if source is None else "evaluation" if source == REFERENCE else row_entries[source].id,
-                float(null_mean_table[i]), float(null_var_table[i]),
-            ))
+        if c.id in by_id:
+            values.append(by_id[c.id])
         else:
             v = finetune_values.get(c.id, attested_values.get(c.id, 0.0))
             values.append(ContributionValue(c.id, c.contributor, c.kind, 0, 0, float(v), to_fixed(np.array([v]))[0]))
@@ -343,6 +352,103 @@ def attribute(
     return report
 
 
+@dataclass(frozen=True)
+class _RowValues:
+    """Per pooled row: value, and mean and variance of that value under random labels."""
+
+    values: np.ndarray
+    null_mean: np.ndarray
+    null_var: np.ndarray
+    u_all: float
+    u_none: float
+
+
+@dataclass
+class _RowValuer:
+    """Values a subset of the pooled rows with the spec's method (one valuation run per call)."""
+
+    spec: Spec
+    eval_data: Dataset
+    seed: int
+    n_classes: int
+    x: np.ndarray
+    y: np.ndarray
+    scale: Callable[[np.ndarray], np.ndarray]
+    tick: Callable[[str, int, int], None]
+    manifest: dict[str, Any]
+
+    def value(self, mask: np.ndarray) -> _RowValues:
+        spec, eval_data = self.spec, self.eval_data
+        train = Dataset(self.scale(self.x[mask]), self.y[mask])
+        out = _RowValues(np.zeros(len(self.y)), np.zeros(len(self.y)), np.zeros(len(self.y)), 0.0, 0.0)
+        if not len(train):
+            if spec.method.name == "knn_shapley":
+                return out
+            if spec.method.name == "tknn_shapley":
+                u = 1.0 / self.n_classes if len(eval_data) else 0.0
+                return _RowValues(out.values, out.null_mean, out.null_var, u, u)
+            estimator = build_estimator(spec.estimator_name, spec.estimator_params, self.seed)
+            u = ModelUtility(train, eval_data, estimator)(np.arange(0))
+            return _RowValues(out.values, out.null_mean, out.null_var, u, u)
+        method = _method(spec, eval_data, self.seed, lambda d, t: self.tick("valuing", d, t), self.n_classes).fit(train)
+        result = method.result
+        out.values[mask] = result.values
+        self.manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
+        self.manifest.update({f"resolved_{k}": v for k, v in method.params().items() if spec.method.params.get(k) == "auto"})
+        if result.relabel_values is not None:
+            labels = np.arange(len(spec.classes)) if spec.classes else np.unique(eval_data.y)
+            null = label_null(result.relabel_values, labels[labels < result.relabel_values.shape[1]])
+            out.null_mean[mask], out.null_var[mask] = null.mean, null.var
+        return _RowValues(out.values, out.null_mean, out.null_var, result.utility_all, result.utility_none)
+
+
+def _contribution_values(
+    entries: Sequence[Contribution], tables: Sequence[Table], owner: np.ndarray, dedup: Dedup, rows: _RowValues,
+    keep: np.ndarray, valued: np.ndarray,
+) -> list[ContributionValue]:
+    """Sum row values (and their label-noise moments) per data/annotation contribution.
+
+    `keep` marks the rows copy detection credited, `valued` those in the final valuation (credited
+    rows of identities that earn nothing are left out of the second pass)."""
+    n = len(tables)
+    per_table = np.bincount(owner, weights=rows.values, minlength=n)
+    null_mean = np.bincount(owner, weights=rows.null_mean, minlength=n)
+    null_var = np.bincount(owner, weights=rows.null_var, minlength=n)
+    credited = np.bincount(owner, weights=keep, minlength=n).astype(int)
+    left_out = credited - np.bincount(owner, weights=valued, minlength=n).astype(int)
+    fixed = [0] * n
+    for i, v in zip(owner.tolist(), to_fixed(rows.values)):
+        fixed[i] += v
+    excluded = _excluded_counts(dedup, owner, n)
+    out = []
+    for i, c in enumerate(entries):
+        source = dedup.derivative_of.get(i)
+        reasons = excluded[i] | ({"earns_nothing": int(left_out[i])} if left_out[i] else {})
+        out.append(ContributionValue(
+            c.id, c.contributor, c.kind, len(tables[i].labels), int(credited[i]), float(per_table[i]), fixed[i], reasons,
+            None if source is None else "evaluation" if source == REFERENCE else entries[source].id,
+            float(null_mean[i]), float(null_var[i]),
+        ))
+    return out
+
+
+def _noise_tests(spec: Spec, values: Sequence[ContributionValue]) -> dict[tuple[str, str], tuple[float, float | None, float]]:
+    """(contributor, row kind) -> (total value, Z, paid weight) of the label-noise test (:mod:`.noise`)."""
+    moments: dict[tuple[str, str], list[float]] = {}
+    for v in values:
+        if v.kind in ROW_KINDS:
+            m = moments.setdefault((v.contributor, v.kind), [0.0, 0.0, 0.0])
+            m[0] += v.value
+            m[1] += v.null_mean
+            m[2] += v.null_var
+    return {key: (total, *ramp(total, mean, var, spec.noise_margin)) for key, (total, mean, var) in moments.items()}
+
+
+def _unpaid_row_keys(spec: Spec, values: Sequence[ContributionValue]) -> set[tuple[str, str]]:
+    """(contributor, row kind) pairs whose floored, noise-tested value is 0."""
+    return {key for key, (total, _, weight) in _noise_tests(spec, values).items() if total <= 0 or weight == 0}
+
+
 def _excluded_counts(dedup: Dedup, owner: np.ndarray, n_tables: int) -> list[dict[str, int]]:
     """Per contribution: reason name -> number of its rows excluded for that reason."""
     counts: list[dict[str, int]] = [{} for _ in range(n_tables)]
@@ -358,22 +464,14 @@ def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[Contr
     order: list[str] = []
     raw: dict[str, float] = {}
     per_kind: dict[tuple[str, str], int] = {}
-    null: dict[tuple[str, str], list[float]] = {}
     for v in values:
         if v.contributor not in raw:
             order.append(v.contributor)
             raw[v.contributor] = 0.0
         raw[v.contributor] += v.value
-        key = (v.contributor, v.kind)
-        per_kind[key] = per_kind.get(key, 0) + v.fixed
-        if v.kind in ROW_KINDS:
-            moments = null.setdefault(key, [0.0, 0.0, 0.0])
-            moments[0] += v.value
-            moments[1] += v.null_mean
-            moments[2] += v.null_var
+        per_kind[(v.contributor, v.kind)] = per_kind.get((v.contributor, v.kind), 0) + v.fixed
     tested: dict[str, tuple[float | None, float]] = {}
-    for (address, kind), (total, mean, var) in null.items():
-        z, weight = ramp(total, mean, var, spec.noise_margin)
+    for (address, kind), (_, z, weight) in _noise_tests(spec, values).items():
         # Exact: the weight is a float, so Fraction(weight) is exact and the floor is reproducible.
         per_kind[(address, kind)] = math.floor(per_kind[(address, kind)] * Fraction(weight))
         if kind == "data" or address not in tested:

@@ -19,10 +19,11 @@ from openledger_chain.attribution.dedup import (
 )
 
 
-def brute_force(x, group, reference, ratio, bound, radius=None):  # type: ignore[no-untyped-def]
+def brute_force(x, y, group, reference, reference_y, ratio, bound, radius=None):  # type: ignore[no-untyped-def]
     """The module docstring's rules 1-4 read literally: O(n^2) per row, no neighbour lists."""
     points = [*reference, *x]
     owner = [REFERENCE] * len(reference) + list(group)
+    label = [*reference_y, *y]
     n_ref = len(reference)
     kept = [True] * n_ref + [False] * len(x)
     reason = [CREDITED] * len(x)
@@ -41,11 +42,12 @@ def brute_force(x, group, reference, ratio, bound, radius=None):  # type: ignore
                 reason[i] = OUTLIER
                 continue
             earlier = [j for j in range(me) if kept[j]]
-            if not earlier:
+            same = [j for j in earlier if label[j] == label[me]]
+            if not same:
                 counted += relevant[i]
                 kept[me] = True
                 continue
-            e = min(earlier, key=lambda j: (dist(me, j), j))
+            e = min(same, key=lambda j: (dist(me, j), j))
             d = dist(me, e)
             own = owner[e] == g
             others = [j for j in earlier if j != e and dist(e, j) > 0 and (own or owner[j] != g)]
@@ -97,25 +99,26 @@ def random_case(seed: int):  # type: ignore[no-untyped-def]
     parts[-1] = np.vstack([parts[-1], parts[0][:1], np.full((1, d), 40.0)])
     x = np.vstack(parts)
     group = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    return x, group, reference
+    classes = int(rng.integers(1, 3))
+    return x, rng.integers(0, classes, len(x)), group, reference, rng.integers(0, classes, len(reference))
 
 
 @pytest.mark.parametrize("seed", range(60))
 def test_matches_the_definition_on_random_sets(seed: int) -> None:
-    x, group, reference = random_case(seed)
+    x, y, group, reference, ref_y = random_case(seed)
     radius = None if seed % 2 else 2.0
-    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0, relevance_radius=radius)
-    reason, derivative_of = brute_force(x, group, reference, 0.5, 25.0, radius)
+    got = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=25.0, relevance_radius=radius)
+    reason, derivative_of = brute_force(x, y, group, reference, ref_y, 0.5, 25.0, radius)
     assert got.reason.tolist() == reason
     assert got.derivative_of == derivative_of
 
 
 def test_short_neighbour_lists_fall_back_to_exact_scans(monkeypatch: pytest.MonkeyPatch) -> None:
     for seed in range(20):
-        x, group, reference = random_case(seed)
-        full = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+        x, y, group, reference, ref_y = random_case(seed)
+        full = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=25.0)
         monkeypatch.setattr(dedup, "_NEIGHBOURS", 2)
-        short = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+        short = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=25.0)
         monkeypatch.undo()
         assert short.reason.tolist() == full.reason.tolist()
 
@@ -129,7 +132,7 @@ def test_a_copy_moved_under_the_ratio_is_a_copy_and_over_it_is_not() -> None:
     group = np.array([0] * 10 + [1] + [2] * 4)
     # Spacing 1: ratios 0.45 and 0.55; contribution 2 also holds rows of its own, far away.
     x = np.vstack([honest, [[3.0, 0.45]], [[6.0, 0.55]], [[0.0, 5.0], [0.0, 9.0], [5.0, -7.0]]])
-    got = find_copies(x, group, np.zeros((0, 2)), copy_ratio=0.5, outlier_bound=25.0)
+    got = find_copies(x, np.zeros(len(x), int), group, np.zeros((0, 2)), np.zeros(0, int), copy_ratio=0.5, outlier_bound=25.0)
     assert got.reason[10] == COPY and got.parent[10] == 3
     assert np.all(got.reason[:10] == CREDITED)
     assert got.reason[11] == CREDITED
@@ -140,7 +143,7 @@ def test_spacing_ignores_the_copiers_own_rows_and_exact_repeats() -> None:
     judged by, and an exact repeat elsewhere does not make the spacing 0."""
     x = np.vstack([grid(5), [[2.0, 0.0]], [[2.0, 0.2], [2.0, 0.4]]])
     group = np.array([0] * 5 + [1] + [2, 2])
-    got = find_copies(x, group, np.zeros((0, 2)), copy_ratio=0.5, outlier_bound=25.0)
+    got = find_copies(x, np.zeros(len(x), int), group, np.zeros((0, 2)), np.zeros(0, int), copy_ratio=0.5, outlier_bound=25.0)
     assert got.reason[5] == COPY  # exact repeat of row 2
     assert got.reason[6:].tolist() == [COPY, COPY]  # 0.2 and 0.4 from row 2, spacing 1
 
@@ -150,9 +153,10 @@ def test_outlier_is_excluded_and_changes_no_other_decision() -> None:
     x = rng.normal(size=(40, 3))
     group = np.repeat(np.arange(4), 10)
     reference = rng.normal(size=(10, 3))
-    base = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+    base = find_copies(x, np.zeros(40, int), group, reference, np.zeros(10, int), copy_ratio=0.5, outlier_bound=25.0)
     poisoned = find_copies(
-        np.vstack([[[1e6, 0, 0]], x]), np.concatenate([[0], group]), reference, copy_ratio=0.5, outlier_bound=25.0
+        np.vstack([[[1e6, 0, 0]], x]), np.zeros(41, int), np.concatenate([[0], group]), reference, np.zeros(10, int),
+        copy_ratio=0.5, outlier_bound=25.0,
     )
     assert poisoned.reason[0] == OUTLIER
     assert poisoned.reason[1:].tolist() == base.reason.tolist()
@@ -170,7 +174,7 @@ def test_contribution_mostly_near_one_source_is_a_derivative_of_it() -> None:
     copy = victim + 0.7 * spacing[:, None] * direction  # past the row test (0.5), within 2 x 0.5
     x = np.vstack([victim, others, copy])
     group = np.repeat([0, 1, 2], 30)
-    got = find_copies(x, group, reference, copy_ratio=0.5, outlier_bound=25.0)
+    got = find_copies(x, np.zeros(len(x), int), group, reference, np.zeros(len(reference), int), copy_ratio=0.5, outlier_bound=25.0)
     assert got.derivative_of == {2: 0}
     assert np.all(got.reason[60:] != CREDITED)
     # In 4 dimensions about 1 honest row in 10 lies within half the spacing of an earlier row:
@@ -183,7 +187,8 @@ def test_copies_of_evaluation_rows_are_attributed_to_the_evaluation_set() -> Non
     reference = rng.normal(size=(20, 3))
     honest = rng.normal(size=(20, 3))
     leak = reference + 1e-3 * rng.normal(size=reference.shape)
-    got = find_copies(np.vstack([honest, leak]), np.repeat([0, 1], 20), reference, copy_ratio=0.5, outlier_bound=25.0)
+    got = find_copies(np.vstack([honest, leak]), np.zeros(40, int), np.repeat([0, 1], 20), reference, np.zeros(20, int),
+                      copy_ratio=0.5, outlier_bound=25.0)
     assert np.all(got.reason[20:] == COPY_OF_EVALUATION)
     assert got.derivative_of == {1: REFERENCE}
     assert np.count_nonzero(got.reason[:20] != CREDITED) <= 2
@@ -191,10 +196,19 @@ def test_copies_of_evaluation_rows_are_attributed_to_the_evaluation_set() -> Non
 
 def test_copy_ratio_zero_drops_exact_copies_only() -> None:
     x = np.vstack([grid(4), [[1.0, 0.0]], [[2.0, 1e-9]]])
-    got = find_copies(x, np.array([0] * 4 + [1, 2]), np.zeros((0, 2)), copy_ratio=0.0, outlier_bound=25.0)
+    got = find_copies(x, np.zeros(6, int), np.array([0] * 4 + [1, 2]), np.zeros((0, 2)), np.zeros(0, int), copy_ratio=0.0,
+                      outlier_bound=25.0)
     assert got.reason[4:].tolist() == [COPY, CREDITED]
 
 
 def test_rows_must_come_in_registration_order() -> None:
     with pytest.raises(ValueError, match="registration order"):
-        find_copies(np.zeros((2, 1)), np.array([1, 0]), np.zeros((0, 1)), copy_ratio=0.5, outlier_bound=25.0)
+        find_copies(np.zeros((2, 1)), np.zeros(2, int), np.array([1, 0]), np.zeros((0, 1)), np.zeros(0, int), copy_ratio=0.5,
+                    outlier_bound=25.0)
+
+
+def test_a_near_copy_with_another_label_is_not_a_copy() -> None:
+    x = np.vstack([grid(5), [[2.0, 0.1]], [[3.0, 0.1]]])
+    y = np.array([0] * 5 + [1, 0])
+    got = find_copies(x, y, np.array([0] * 5 + [1, 2]), np.zeros((0, 2)), np.zeros(0, int), copy_ratio=0.5, outlier_bound=25.0)
+    assert got.reason[5:].tolist() == [CREDITED, COPY]

@@ -31,8 +31,20 @@ def test_sum_of_allocations_is_emission_and_flipper_gets_nothing(basic: Project)
     assert flip.value < 0
     assert report.allocations[flip.contributor] == 0
     assert sum(c.share for c in report.contributors) == pytest.approx(1.0)
-    # Efficiency of KNN-Shapley carries to contribution totals.
-    assert sum(c.value for c in report.contributions) == pytest.approx(report.utility["all"], abs=1e-12)
+    # Efficiency of KNN-Shapley carries to the totals of the contributions valued in the second pass.
+    assert "earns_nothing" in flip.excluded
+    revalued = [c for c in report.contributions if "earns_nothing" not in c.excluded]
+    assert sum(c.value for c in revalued) == pytest.approx(report.utility["all"], abs=1e-12)
+
+
+def test_identities_that_earn_nothing_cannot_lower_anyone(basic: Project) -> None:
+    """The flipper's rows lower its neighbours' values in the first pass; the second pass values
+    the round without it, so everyone else's values are exactly those of a round without it."""
+    with_flipper = by_id(run(basic))
+    basic.manifest.pop()
+    without = by_id(run(basic))
+    for cid in ("c0", "c1", "c2"):
+        assert with_flipper[cid].value == without[cid].value
 
 
 def test_exact_copy_by_other_contributor_earns_nothing_and_changes_nothing(basic: Project) -> None:
@@ -253,9 +265,8 @@ def test_default_method_is_soft_label_tknn(basic: Project) -> None:
     assert report.method["resolved_tau"] > 0
     assert report.utility["metric"] == "tknn_soft_accuracy"
     assert report.utility["none"] == pytest.approx(0.5)  # two classes in the evaluation set
-    assert sum(c.value for c in report.contributions) == pytest.approx(
-        report.utility["all"] - report.utility["none"], abs=1e-12
-    )
+    revalued = [c for c in report.contributions if "earns_nothing" not in c.excluded]
+    assert sum(c.value for c in revalued) == pytest.approx(report.utility["all"] - report.utility["none"], abs=1e-12)
     flip = by_id(report)["flip"]
     assert flip.value < 0 and report.allocations[flip.contributor] == 0
 
@@ -269,9 +280,9 @@ def test_engine_values_are_the_method_on_eval_standardized_features(basic: Proje
 
     basic.spec["method"] = method
     basic.spec["copy_ratio"] = 0.0  # exact copies only: every row is valued
-    xs, ys = zip(*(basic.rows(40 * i, 40 * i + 40) for i in range(4)))
+    basic.manifest.pop()  # no flipper: no second pass
+    xs, ys = zip(*(basic.rows(40 * i, 40 * i + 40) for i in range(3)))
     x, y = np.vstack(xs), np.concatenate(ys)
-    y[120:] = 1 - y[120:]  # the flipper
     ev_x, ev_y = basic.x[:80], basic.y[:80]
 
     def direct(tx: np.ndarray, ex: np.ndarray) -> np.ndarray:
@@ -314,13 +325,19 @@ def test_bad_tknn_and_standardize_fields(field: str, value: object) -> None:
         parse_spec({"label": "y", field: value})
 
 
-def test_flipped_label_near_copy_is_a_copy_and_cannot_hurt_its_victim(basic: Project) -> None:
-    before = by_id(run(basic))
+@pytest.mark.parametrize("first", [False, True])
+def test_flipped_label_near_copies_cannot_hurt_their_victim(basic: Project, first: bool) -> None:
+    """Registered after the victim or before it (front-running public data): the flipped copies
+    contradict the victim's rows, earn nothing, and the second pass values the round without them."""
+    before = run(basic, emission=EMISSION)
     x, y = basic.rows(0, 40)
     basic.add("grief", addr(7), x * (1 + 1e-4), 1 - y)
-    after = by_id(run(basic))
-    assert after["grief"].credited_rows == 0 and after["grief"].derivative_of == "c0"
-    assert after["c0"].value == before["c0"].value
+    if first:
+        basic.manifest.insert(0, basic.manifest.pop())
+    after = run(basic, emission=EMISSION)
+    assert after.allocations[addr(7)] == 0 and "earns_nothing" in by_id(after)["grief"].excluded
+    assert by_id(after)["c0"].value == by_id(before)["c0"].value
+    assert after.allocations[addr(1)] == before.allocations[addr(1)]
 
 
 def test_copies_of_a_revealed_evaluation_set_earn_nothing(basic: Project) -> None:
