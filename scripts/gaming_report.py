@@ -2,7 +2,7 @@
 
 Usage:  python scripts/gaming_report.py [--methods tknn_shapley,knn_shapley] [--datasets ...]
             [--seeds 3] [--attacks ...] [--json report.json] [--png gaming_report.png]
-            [--before before.json] [--baseline]
+            [--before before.json] [--baseline] [--check] [--rows report.json]
 
 Each run goes through the real engine (CSV files, manifest, copy detection, valuation, kind
 shares, integer allocation). The attacks and the honest rounds they are added to are in
@@ -212,6 +212,28 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def before_after_table(rows: list[dict], before: list[dict], method: str = "tknn_shapley") -> str:
+    """One line per attack: attacker share per data set before and now, and the targets met now."""
+    datasets = list(dict.fromkeys(r["data"] for r in rows))
+    lines = [f"| attack | target | attacker share before ({' / '.join(datasets)}) | now | gain now | worst victim before | now | met now |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def cell(source: list[dict], attack: str, key: str, fmt: str) -> str:
+        values = [next((r[key] for r in source if r["method"] == method and r["attack"] == attack and r["data"] == d), None)
+                  for d in datasets]
+        return " / ".join("" if v is None else format(v, fmt) for v in values)
+
+    for attack in dict.fromkeys(r["attack"] for r in rows if r["method"] == method):
+        sel = [r for r in rows if r["method"] == method and r["attack"] == attack]
+        met = [r["met"] for r in sel if r["met"] is not None]
+        verdict = "-" if not met else f"{sum(met)}/{len(met)}"
+        gain = cell(rows, attack, "gain", ".2f") if any(r["gain"] is not None for r in sel) else ""
+        lines.append(f"| {attack} | {sel[0]['target'] or '-'} | {cell(before, attack, 'attacker', '.3f')} | "
+                     f"{cell(rows, attack, 'attacker', '.3f')} | {gain} | {cell(before, attack, 'worst_victim', '.0%')} | "
+                     f"{cell(rows, attack, 'worst_victim', '.0%')} | {verdict} |")
+    return "\n".join(lines)
+
+
 def figure(rows: list[dict], before: list[dict] | None, png: str) -> None:
     import matplotlib
 
@@ -237,7 +259,7 @@ def figure(rows: list[dict], before: list[dict] | None, png: str) -> None:
     ax.set_yticks(ypos, attacks, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"share of the emission ({method}, mean over data sets and seeds)")
+    ax.set_xlabel(f"share of the emission ({method}; per data set the worst of the seeds, averaged over the data sets)")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
@@ -254,15 +276,22 @@ def main() -> None:
     p.add_argument("--before", help="JSON of a --baseline run to draw next to this one")
     p.add_argument("--baseline", action="store_true", help="pre-issue-8 settings (run against that package version)")
     p.add_argument("--check", action="store_true", help="exit 1 if a targeted attack misses its target")
+    p.add_argument("--rows", help="report on the rows of an earlier --json run instead of running the suite")
     args = p.parse_args()
-    rows = run_suite(args.datasets.split(","), args.methods.split(","), args.attacks.split(","), args.seeds, args.baseline,
-                     log=lambda s: print(s, file=sys.stderr, flush=True))
+    if args.rows:
+        rows = json.loads(Path(args.rows).read_text())
+    else:
+        rows = run_suite(args.datasets.split(","), args.methods.split(","), args.attacks.split(","), args.seeds, args.baseline,
+                         log=lambda s: print(s, file=sys.stderr, flush=True))
     print(table(rows))
-    if not args.baseline:
+    if not args.baseline and not args.rows:
         print("\nCost to an honest round (no attacker), against the same method without the defences:\n")
         print(cost_table(args.datasets.split(","), args.methods.split(","), args.seeds))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.before:
+        print("\nBefore (the pre-issue-8 engine and settings) and now, default method:\n")
+        print(before_after_table(rows, json.loads(Path(args.before).read_text())))
     if args.png:
         figure(rows, json.loads(Path(args.before).read_text()) if args.before else None, args.png)
         print(f"\nfigure: {args.png}")

@@ -304,8 +304,8 @@ def attribute(
                 np.where(dropped, rows.values, values2.values), np.where(dropped, rows.null_mean, values2.null_mean),
                 np.where(dropped, rows.null_var, values2.null_var), values2.u_all, values2.u_none,
             )
+            method_manifest["revalued_without"] = sorted({row_entries[i].contributor for i in np.unique(owner[keep & dropped])})
             keep = np.where(dropped, keep, keep2)
-            method_manifest["revalued_without"] = sorted({a for a, _ in unpaid})
         else:
             dropped = np.zeros(len(y_all), dtype=bool)
     else:
