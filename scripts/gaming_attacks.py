@@ -356,7 +356,6 @@ def copy_one_padded(ratio: float) -> Callable[[Split], Round]:
     def attack(split: Split) -> Round:
         r = honest_round(split)
         r.victim = "h0"
-        r.victim = "h0"
         x, y = split.honest[0]
         r.add("attacker", "a0", *padded(split, moved(split, x, split.real_x(), ratio), y))
         return r
@@ -372,7 +371,6 @@ def copy_chain_one(levels: int) -> Callable[[Split], Round]:
 
     def attack(split: Split) -> Round:
         r = honest_round(split)
-        r.victim = "h0"
         r.victim = "h0"
         x, y = split.honest[0]
         for lv in chain_levels(split, x, split.real_x(), levels):
@@ -419,7 +417,6 @@ def copy_one_lowvar(ratio: float) -> Callable[[Split], Round]:
     def attack(split: Split) -> Round:
         r = honest_round(split)
         r.victim = "h0"
-        r.victim = "h0"
         x, y = split.honest[0]
         zr = split.z(split.real_x())
         _, _, vt = np.linalg.svd(zr - zr.mean(axis=0), full_matrices=False)
@@ -451,7 +448,6 @@ def copy_ring_one(m: int) -> Callable[[Split], Round]:
 
     def attack(split: Split) -> Round:
         r = honest_round(split)
-        r.victim = "h0"
         r.victim = "h0"
         x, y = split.honest[0]
         rx = ring_copies(split, x, split.real_x(), m)
@@ -487,7 +483,6 @@ def eval_leak_padded(levels: int) -> Callable[[Split], Round]:
         r = honest_round(split)
         for lv in chain_levels(split, split.x_eval, split.real_x(), levels):
             r.add("attacker", "a0", *padded(split, lv, split.y_eval))
-        r.leaked_rows = len(split.y_eval)
         return r
 
     attack.__name__ = f"eval_leak_padded_{levels}lv"
@@ -502,7 +497,6 @@ def eval_leak_few(n: int, levels: int) -> Callable[[Split], Round]:
         pick = split.rng.choice(len(split.y_eval), n, replace=False)
         for lv in chain_levels(split, split.x_eval[pick], split.real_x(), levels):
             r.add("attacker", "a0", *padded(split, lv, split.y_eval[pick]))
-        r.leaked_rows = n
         return r
 
     attack.__name__ = f"eval_leak_{n}rows_{levels}lv"
@@ -516,25 +510,9 @@ def eval_leak_ring(m: int) -> Callable[[Split], Round]:
         r = honest_round(split)
         rx = ring_copies(split, split.x_eval, split.real_x(), m)
         r.add("attacker", "a0", *padded(split, rx, np.tile(split.y_eval, len(rx) // len(split.y_eval))))
-        r.leaked_rows = len(split.y_eval)
         return r
 
     attack.__name__ = f"eval_leak_ring_{m}"
-    return attack
-
-
-def control_unpadded(ratio: float) -> Callable[[Split], Round]:
-    """Control for the padding: copy_one_padded without the padding (rule 3 should fire)."""
-
-    def attack(split: Split) -> Round:
-        r = honest_round(split)
-        r.victim = "h0"
-        r.victim = "h0"
-        x, y = split.honest[0]
-        r.add("attacker", "a0", moved(split, x, split.real_x(), ratio), y)
-        return r
-
-    attack.__name__ = f"control_copy_one_unpadded_{ratio:g}x"
     return attack
 
 
@@ -550,24 +528,6 @@ def frontrun_flipped(split: Split) -> Round:
         r.add("honest", f"h{i}", hx, hy)
     r.victim = "h0"
     return r
-
-
-def frontrun_flipped_sparse(frac: float) -> Callable[[Split], Round]:
-    """Registered first: flipped-label near-copies of only a fraction of contributor 0's rows, placed
-    within 1.0 x spacing so rule 3 makes contributor 0 a *derivative contribution* (all rows lost)."""
-
-    def attack(split: Split) -> Round:
-        r = Round()
-        x, y = split.honest[0]
-        pick = split.rng.choice(len(y), max(1, int(frac * len(y))), replace=False)
-        r.add("attacker", "a0", moved(split, x[pick], split.real_x(), 0.3), flip(split, y[pick]))
-        for i, (hx, hy) in enumerate(split.honest):
-            r.add("honest", f"h{i}", hx, hy)
-        r.victim = "h0"
-        return r
-
-    attack.__name__ = f"frontrun_flipped_{frac:g}"
-    return attack
 
 
 def flipped_chain_after(levels: int) -> Callable[[Split], Round]:
@@ -594,7 +554,6 @@ def crowd_chain_after(levels: int) -> Callable[[Split], Round]:
         x, y = split.honest[0]
         for k, lv in enumerate(chain_levels(split, x, split.real_x(), levels)):
             r.add("attacker", f"c{k}", *padded(split, lv, y))
-        r.victim = "h0"
         r.victim = "h0"
         return r
 

@@ -123,7 +123,8 @@ def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method
 def meets(target: str | None, r: dict) -> bool | None:
     """Whether a summarized row meets its attack's acceptance target (None: no target)."""
     if target == "copy":
-        return r["gain"] <= 0.10 and r["victim_kept"] >= 0.95 and r["honest"] >= 0.95
+        # A victim paid nothing in the clean round (possible with sampled methods) cannot lose.
+        return r["gain"] <= 0.10 and (r["victim_kept"] is None or r["victim_kept"] >= 0.95) and r["honest"] >= 0.95
     if target == "late_copy":
         return r["attacker"] <= 0.05
     if target == "outlier":
