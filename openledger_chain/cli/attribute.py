@@ -12,7 +12,7 @@ from rich.table import Table
 from openledger_chain.address import normalize_address
 from openledger_chain.attribution.engine import attribute_files
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier
-from openledger_chain.cli.options import abort, console, err_console
+from openledger_chain.cli.options import abort, console, err_console, print_exclusions
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.rewards import MAX_UINT256
 
@@ -62,6 +62,8 @@ def _render(report_json: dict) -> None:
 @click.option("--attestor", "attestors", multiple=True, help="Model-owner address whose attestations count (repeatable).")
 @click.option("--model", "model_id", type=int, default=0, show_default=True,
               help="On-chain model id that compute/evaluation attestations were signed for.")
+@click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
 def attribute(
     spec_path: Path,
     manifest_path: Path,
@@ -71,6 +73,7 @@ def attribute(
     out_path: Path | None,
     attestors: tuple[str, ...],
     model_id: int,
+    revealed: tuple[Path, ...],
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
@@ -99,7 +102,7 @@ def attribute(
             report = attribute_files(
                 spec_path, manifest_path, eval_path,
                 emission=emission, seed=seed, verifier=_attestation_verifier(attestor_list), progress=tick,
-                model_id=model_id,
+                model_id=model_id, revealed=revealed,
             )
         except OpenLedgerError as exc:
             abort(str(exc), exc.exit_code)
@@ -113,4 +116,5 @@ def attribute(
     except OSError as exc:
         abort(f"{out_path}: cannot write ({exc.strerror})", 2)
     _render(doc)
+    print_exclusions(doc["contributions"])
     err_console.print(f"wrote {out_path}", highlight=False)

@@ -142,3 +142,12 @@ def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) ->
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     console.print(table)
+
+
+def print_exclusions(contributions: list[dict[str, Any]]) -> None:
+    """One stderr line per contribution with rows left out of the valuation, and why (round files and OUT.json)."""
+    for c in contributions:
+        if c.get("excluded"):
+            reasons = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(c["excluded"].items()))
+            source = f" (derives from {c['derivative_of']})" if c.get("derivative_of") else ""
+            err_console.print(f"[yellow]rows left out[/] of {c['id']}: {reasons}{source}", highlight=False)

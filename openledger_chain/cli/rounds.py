@@ -16,6 +16,7 @@ from openledger_chain.cli.options import (
     handle_errors,
     network_options,
     open_ledger,
+    print_exclusions,
     print_rows,
     resolve_account,
 )
@@ -64,6 +65,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     excluded = [i for i in round_file.body["inputs"] if "excluded" in i]
     for item in excluded:
         err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)
+    print_exclusions(round_file.body["contributions"])
     _print_scores(round_file)
     console.print(f"wrote {path} (round {round_file.round.round_id}, root {round_file.body['merkleRoot']}); "
                   "next: each oracle runs `openledger round sign`", highlight=False)

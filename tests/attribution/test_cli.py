@@ -136,3 +136,19 @@ def test_example_compute_claim_counts_for_its_model_only(model: str | None, unit
     assert result.exit_code == 0, result.output
     gpu = next(c for c in json.loads(result.stdout)["contributions"] if c["id"] == "gpu-1")
     assert gpu["value"] == units
+
+
+def test_example_names_the_rows_it_left_out_and_why(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2] / "examples" / "attribution"
+    result = invoke(root / "spec.json", root / "manifest.json", root / "eval.csv", "--out", str(tmp_path / "out.json"))
+    assert result.exit_code == 0, result.output
+    assert "rows left out of copycat-1: 40 copy (derives from alice-1)" in result.stderr
+    assert "rows left out of mallory-1: 50 earns nothing" in result.stderr
+
+
+def test_revealed_evaluation_set_is_read_like_any_csv(basic: Project, tmp_path: Path) -> None:
+    result = invoke(*basic.write(), "--revealed", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 2 and "missing.csv: file not found" in result.stderr
+    revealed = basic.root / "eval.csv"  # revealing the current set makes every copy of it the owner's
+    result = invoke(*basic.write(), "--revealed", str(revealed))
+    assert result.exit_code == 0, result.output
