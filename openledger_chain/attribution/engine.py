@@ -272,7 +272,9 @@ def attribute(
         reason = np.zeros(len(y_all), dtype=np.int8)
         parent = np.full(len(y_all), -1, dtype=np.int64)
         reason[sub] = found.reason
-        parent[sub] = np.where((found.reason == COPY) & (found.parent >= 0), sub[np.maximum(found.parent, 0)], found.parent)
+        parent[sub] = found.parent
+        copies = sub[found.reason == COPY]
+        parent[copies] = sub[found.parent[found.reason == COPY]]  # contributed parents: back to pooled indices
         return Dedup(reason, parent, found.derivative_of)
 
     method_manifest: dict[str, Any] = {
