@@ -37,6 +37,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     mapping(uint256 contributionId => Contribution) private _contributions;
     mapping(uint256 modelId => mapping(bytes32 contentHash => uint256 contributionId)) private _byContent;
     mapping(bytes32 commitment => uint256 blockNumber) private _commitments;
+    mapping(uint256 modelId => mapping(uint256 roundId => EvaluationCommitment)) private _evaluations;
 
     /* CONSTRUCTOR */
 
@@ -98,6 +99,11 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     /// @inheritdoc IContributionRegistry
     function nonces(address contributor) public view override(IContributionRegistry, Nonces) returns (uint256) {
         return super.nonces(contributor);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function evaluationCommitment(uint256 modelId, uint256 roundId) external view returns (EvaluationCommitment memory) {
+        return _evaluations[modelId][roundId];
     }
 
     /// @notice The EIP-712 domain separator of this registry on the current chain.
@@ -217,6 +223,24 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
+    function commitEvaluation(uint256 modelId, uint256 roundId, bytes32 evalHash) external {
+        _requireModelOwner(modelId);
+        if (roundId == 0 || evalHash == bytes32(0)) revert ContributionRegistryInvalidEvaluation(roundId, evalHash);
+        bytes32 existing = _evaluations[modelId][roundId].evalHash;
+        if (existing != bytes32(0)) revert ContributionRegistryEvaluationAlreadyCommitted(modelId, roundId, existing);
+        _evaluations[modelId][roundId] = EvaluationCommitment({evalHash: evalHash, committedAt: uint64(block.number)});
+        emit EvaluationCommitted(modelId, roundId, evalHash);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function revealEvaluation(uint256 modelId, uint256 roundId, string calldata uri) external {
+        _requireModelOwner(modelId);
+        bytes32 evalHash = _evaluations[modelId][roundId].evalHash;
+        if (evalHash == bytes32(0)) revert ContributionRegistryEvaluationNotCommitted(modelId, roundId);
+        emit EvaluationRevealed(modelId, roundId, evalHash, uri);
+    }
+
+    /// @inheritdoc IContributionRegistry
     function withdrawContribution(uint256 contributionId) external {
         Contribution storage contribution = _contributions[contributionId];
         if (contribution.contributor == address(0)) revert ContributionRegistryUnknownContribution(contributionId);
@@ -263,6 +287,12 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
 
     function _requireModel(uint256 modelId) private view {
         if (_models[modelId].owner == address(0)) revert ContributionRegistryUnknownModel(modelId);
+    }
+
+    function _requireModelOwner(uint256 modelId) private view {
+        address owner = _models[modelId].owner;
+        if (owner == address(0)) revert ContributionRegistryUnknownModel(modelId);
+        if (owner != msg.sender) revert ContributionRegistryNotModelOwner(modelId, msg.sender);
     }
 
     function _register(

@@ -188,6 +188,19 @@ class OpenLedger:
         receipt = self.chain.transact(function, relayer)
         return self._contribution_ids(receipt)[0], receipt
 
+    def commit_evaluation(self, owner: LocalAccount, model_id: int, round_id: int, eval_hash: bytes) -> TxReceipt:
+        """Commit the keccak256 hash of round `round_id`'s evaluation set (the model owner, once)."""
+        return self.chain.transact(self.registry.functions.commitEvaluation(model_id, round_id, eval_hash), owner)
+
+    def reveal_evaluation(self, owner: LocalAccount, model_id: int, round_id: int, uri: str) -> TxReceipt:
+        """Announce where round `round_id`'s committed evaluation set is published."""
+        return self.chain.transact(self.registry.functions.revealEvaluation(model_id, round_id, uri), owner)
+
+    def evaluation_commitment(self, model_id: int, round_id: int) -> tuple[bytes, int]:
+        """(evaluation-set hash, block) committed for the round; (32 zero bytes, 0) if none."""
+        eval_hash, committed_at = self.registry.functions.evaluationCommitment(model_id, round_id).call()
+        return bytes(eval_hash), int(committed_at)
+
     def withdraw_contribution(self, contributor: LocalAccount, contribution_id: int) -> TxReceipt:
         return self.chain.transact(self.registry.functions.withdrawContribution(contribution_id), contributor)
 

@@ -135,6 +135,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     }])
 
     rounds_dir = workdir / "rounds"
+    ledger.commit_evaluation(owner, model.model_id, 1, keccak(eval_path.read_bytes()))
     round_path, round_file = propose_round(
         ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir
     )
@@ -142,7 +143,8 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         sign_round_file(ledger, round_path, oracle)
     submitted = submit_round_file(ledger, round_path, oracles[0])
     scores = {s["account"]: s for s in round_file.body["scores"]}
-    step(f"Round 1 proposed, signed by 2 of 3 oracles, submitted; {submitted.published_entries} scores published on-chain", [
+    step(f"Round 1 proposed on the evaluation set the owner committed, signed by 2 of 3 oracles, submitted; "
+         f"{submitted.published_entries} scores published on-chain", [
         {"contributor": name, "kind": kind.name.lower(), "score": f"{int(scores[people[name].address]['score']) / TOKEN:+.4f}",
          "stake": _fmt(int(scores[people[name].address]["amount"]))}
         for name, kind, _ in CONTRIBUTIONS

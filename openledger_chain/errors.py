@@ -45,6 +45,9 @@ class ContractRevertError(ChainError):
 _REVERT_HINTS = {
     "ContributionRegistryDuplicateContent": "this content is already registered for the model (first registration wins)",
     "ContributionRegistryUnknownModel": "check the model id with `openledger model show`",
+    "ContributionRegistryNotModelOwner": "only the model's owner commits and reveals its evaluation sets (--dev-account 4 on local chains)",
+    "ContributionRegistryEvaluationAlreadyCommitted": "a round's evaluation set is committed once; use the committed file",
+    "ContributionRegistryEvaluationNotCommitted": "commit the round's evaluation set first (`openledger round commit-eval`)",
     "RewardDistributorChallengeWindowOpen": "wait until the challenge window ends, then finalize",
     "RewardDistributorNothingToClaim": "everything allocated to this account is already claimed",
     "RewardDistributorNoFinalizedRound": "no round is final yet for this model",

@@ -205,6 +205,8 @@ def propose_round(
         raise RoundError(f"model {model_id} already has round {pending.round_id} pending; finalize or veto it first")
     _, last_round_id, last_cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     round_id = last_round_id + 1
+    eval_hash, eval_committed_at = _committed_evaluation(ledger, model_id, round_id, eval_path)
+    revealed_hashes = [_revealed_evaluation(ledger, model_id, round_id, Path(p)) for p in revealed]
     previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
@@ -241,8 +243,9 @@ def propose_round(
         "package": "openledger-chain",
         "packageVersion": __version__,
         "specHash": "0x" + model.spec_hash.hex(),
-        "evalHash": "0x" + keccak(eval_path.read_bytes()).hex(),
-        "revealedEvalHashes": ["0x" + keccak(Path(p).read_bytes()).hex() for p in revealed],
+        "evalHash": "0x" + eval_hash.hex(),
+        "evalCommittedAt": eval_committed_at,
+        "revealedEvalHashes": ["0x" + h.hex() for h in revealed_hashes],
         "scoreScale": SCORE_SCALE,
     }
     body = {
@@ -321,9 +324,39 @@ def _local_path(uri: str, base_dir: Path) -> Path | None:
 # ----- sign
 
 
+def _committed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, eval_path: Path) -> tuple[bytes, int]:
+    """The evaluation set's hash and commitment block, checked against the owner's commitment for the round."""
+    if not eval_path.is_file():
+        raise InputError(f"evaluation set {eval_path} not found")
+    eval_hash = keccak(eval_path.read_bytes())
+    committed, committed_at = ledger.evaluation_commitment(model_id, round_id)
+    if committed_at == 0:
+        raise RoundError(
+            f"model {model_id} has no evaluation set committed for round {round_id}; its owner runs "
+            f"`openledger round commit-eval --model {model_id} --round {round_id} {eval_path}` first"
+        )
+    if committed != eval_hash:
+        raise InputError(
+            f"{eval_path} hashes to 0x{eval_hash.hex()}, but the owner of model {model_id} committed "
+            f"0x{committed.hex()} for round {round_id}; use the committed evaluation set"
+        )
+    return eval_hash, committed_at
+
+
+def _revealed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, path: Path) -> bytes:
+    """The hash of a revealed evaluation set, checked to be one committed for an earlier round."""
+    if not path.is_file():
+        raise InputError(f"revealed evaluation set {path} not found")
+    digest = keccak(path.read_bytes())
+    if not any(ledger.evaluation_commitment(model_id, r)[0] == digest for r in range(1, round_id)):
+        raise InputError(f"{path} is not the evaluation set committed for any earlier round of model {model_id}")
+    return digest
+
+
 def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     """Check what an oracle must check before signing: right chain and distributor, a tree whose root
-    is the stated root, cumulative amounts that add up, and a score list that hashes to `scoresHash`.
+    is the stated root, cumulative amounts that add up, a score list that hashes to `scoresHash`, and
+    an evaluation set that is the one the model's owner committed for the round.
 
     Raises:
         RoundError: the first inconsistency found.
@@ -348,6 +381,12 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
         raise RoundError("score list does not hash to the round's scoresHash")
     if "0x" + canonical_hash(body["method"]).hex() != body["methodHash"]:
         raise RoundError("method manifest does not hash to the round's methodHash")
+    committed, _ = ledger.evaluation_commitment(int(body["modelId"]), int(body["roundId"]))
+    if "0x" + committed.hex() != body["method"].get("evalHash"):
+        raise RoundError(
+            f"round file's evaluation set {body['method'].get('evalHash')} is not the one committed for round "
+            f"{body['roundId']} of model {body['modelId']} (0x{committed.hex()})"
+        )
 
 
 def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount) -> RoundFile:

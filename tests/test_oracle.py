@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
+from openledger_chain.chain import dev_accounts
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import ContractRevertError, InputError
 from openledger_chain.merkle import StandardMerkleTree
@@ -26,6 +27,7 @@ from openledger_chain.rounds import canonical_hash
 from openledger_chain.types import ContributionKind, ModelParams
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
+OWNER = dev_accounts()[4]  # the `owner` role of tests/conftest.py, who registers the model below
 TOKEN = 10**18
 
 
@@ -45,7 +47,16 @@ def setup(ledger: OpenLedger, accounts, tmp_path: Path):
     return model, tmp_path
 
 
+def _commit_next_eval(ledger, model, workdir, owner, eval_name: str = "eval.csv") -> int:
+    """The owner commits the evaluation set of the model's next round; returns that round's id."""
+    round_id = ledger.distributor.functions.finalizedRound(model.model_id).call()[1] + 1
+    if ledger.evaluation_commitment(model.model_id, round_id)[1] == 0:
+        ledger.commit_evaluation(owner, model.model_id, round_id, keccak((workdir / eval_name).read_bytes()))
+    return round_id
+
+
 def _propose(ledger, model, workdir, **kwargs):
+    _commit_next_eval(ledger, model, workdir, OWNER)
     return propose_round(ledger, model.model_id, spec_path=workdir / "spec.json", eval_path=workdir / "eval.csv",
                          rounds_dir=workdir / "rounds", data_dir=workdir, **kwargs)
 
@@ -224,3 +235,44 @@ def test_submit_replaces_a_wrong_chunk_published_by_someone_else(ledger, account
     assert not result.submitted and result.published_entries == 3
     pending = ledger.pending_round(model.model_id)
     assert pending.published_hash == round_.scores_hash and pending.published_count == 3
+
+
+def test_propose_needs_the_owners_commitment_of_exactly_this_evaluation_set(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    args = dict(spec_path=workdir / "spec.json", eval_path=workdir / "eval.csv", rounds_dir=workdir / "rounds",
+                data_dir=workdir)
+    with pytest.raises(RoundError, match="no evaluation set committed for round 1.*round commit-eval"):
+        propose_round(ledger, model.model_id, **args)
+    ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak(b"another evaluation set"))
+    with pytest.raises(InputError, match="committed 0x.* for round 1; use the committed evaluation set"):
+        propose_round(ledger, model.model_id, **args)
+    assert not (workdir / "rounds").exists()
+
+
+def test_signing_checks_the_round_against_the_onchain_commitment(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, round_file = _propose(ledger, model, workdir)
+    assert round_file.body["method"]["evalHash"] == "0x" + keccak((workdir / "eval.csv").read_bytes()).hex()
+    assert round_file.body["method"]["evalCommittedAt"] == ledger.evaluation_commitment(model.model_id, 1)[1]
+    # A round file proposed on another evaluation set (its method record edited and rehashed) is refused.
+    doc = json.loads(path.read_text())
+    doc["body"]["method"]["evalHash"] = "0x" + "11" * 32
+    doc["body"]["methodHash"] = "0x" + canonical_hash(doc["body"]["method"]).hex()
+    doc["roundFileHash"] = "0x" + canonical_hash(doc["body"]).hex()
+    path.write_text(json.dumps(doc))
+    with pytest.raises(RoundError, match="is not the one committed for round 1"):
+        sign_round_file(ledger, path, accounts.oracles[0])
+
+
+def test_revealed_sets_must_be_earlier_commitments_and_are_never_reused(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path)
+    ledger.reveal_evaluation(accounts.owner, model.model_id, 1, (workdir / "eval.csv").as_uri())
+    # Round 2 reuses round 1's set: refused once round 1's set is passed as revealed.
+    with pytest.raises(InputError, match="rows also in the revealed evaluation set"):
+        _propose(ledger, model, workdir, revealed=[workdir / "eval.csv"])
+    # A file that was never committed cannot pass as a revealed set.
+    (workdir / "fake.csv").write_text((workdir / "eval.csv").read_text() + "\n")
+    with pytest.raises(InputError, match="not the evaluation set committed for any earlier round"):
+        _propose(ledger, model, workdir, revealed=[workdir / "fake.csv"])

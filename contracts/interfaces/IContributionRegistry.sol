@@ -53,6 +53,12 @@ interface IContributionRegistry {
         bytes32 contentHash;
     }
 
+    /// @notice The hash of a round's evaluation set, committed by the model's owner before the round.
+    struct EvaluationCommitment {
+        bytes32 evalHash;
+        uint64 committedAt;
+    }
+
     /// @notice One item of a batch registration; `salt` is the one its commitment was made with.
     struct ContributionInput {
         ContributionKind kind;
@@ -137,6 +143,20 @@ interface IContributionRegistry {
     /// @notice Thrown when a usage payment is zero.
     error ContributionRegistryZeroPayment();
 
+    /// @notice Emitted when a model's owner commits the keccak256 hash of round `roundId`'s evaluation set.
+    event EvaluationCommitted(uint256 indexed modelId, uint256 indexed roundId, bytes32 evalHash);
+    /// @notice Emitted when a model's owner publishes where round `roundId`'s evaluation set can be read.
+    event EvaluationRevealed(uint256 indexed modelId, uint256 indexed roundId, bytes32 evalHash, string uri);
+
+    /// @notice Thrown when someone other than a model's owner acts for it.
+    error ContributionRegistryNotModelOwner(uint256 modelId, address caller);
+    /// @notice Thrown when an evaluation commitment is the zero hash or names round 0.
+    error ContributionRegistryInvalidEvaluation(uint256 roundId, bytes32 evalHash);
+    /// @notice Thrown when a round's evaluation set is committed a second time.
+    error ContributionRegistryEvaluationAlreadyCommitted(uint256 modelId, uint256 roundId, bytes32 evalHash);
+    /// @notice Thrown when an evaluation set is revealed before it was committed.
+    error ContributionRegistryEvaluationNotCommitted(uint256 modelId, uint256 roundId);
+
     /* VIEWS */
 
     function stakeMinter() external view returns (address);
@@ -159,6 +179,8 @@ interface IContributionRegistry {
     function commitmentBlock(bytes32 commitment) external view returns (uint256);
     /// @notice The next nonce `contributor` must sign for {registerContributionFor}.
     function nonces(address contributor) external view returns (uint256);
+    /// @notice Round `roundId`'s committed evaluation-set hash and its block; zeros if not committed.
+    function evaluationCommitment(uint256 modelId, uint256 roundId) external view returns (EvaluationCommitment memory);
 
     /* ACTIONS */
 
@@ -205,6 +227,19 @@ interface IContributionRegistry {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 contributionId);
+
+    /// @notice Commits the keccak256 hash of the evaluation set round `roundId` of the model will be
+    /// valued on. Oracles propose and sign a round only on the committed set, and the owner reveals it
+    /// after the round, so anyone can recompute the round and copies of it earn nothing later. Once per
+    /// round: a set cannot be swapped after contributors registered against it.
+    /// @dev Requirements: caller owns the model; `roundId` > 0; `evalHash` != 0; not committed before.
+    /// Emits {EvaluationCommitted}.
+    function commitEvaluation(uint256 modelId, uint256 roundId, bytes32 evalHash) external;
+
+    /// @notice Announces where round `roundId`'s committed evaluation set is published (anyone checks
+    /// that the file hashes to the commitment).
+    /// @dev Requirements: caller owns the model; the round's set is committed. Emits {EvaluationRevealed}.
+    function revealEvaluation(uint256 modelId, uint256 roundId, string calldata uri) external;
 
     /// @notice Withdraws one of the caller's contributions from future attribution rounds.
     /// @dev Emits {ContributionWithdrawn}.

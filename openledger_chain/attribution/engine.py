@@ -235,6 +235,7 @@ def attribute(
 
     eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
     revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes) for p in revealed]
+    _check_fresh(eval_table, revealed_tables)
     row_entries = [c for c in entries if c.kind in ROW_KINDS]
     tables: list[Table] = []
     for i, c in enumerate(row_entries):
@@ -449,6 +450,18 @@ def _noise_tests(spec: Spec, values: Sequence[ContributionValue]) -> dict[tuple[
 def _unpaid_row_keys(spec: Spec, values: Sequence[ContributionValue]) -> set[tuple[str, str]]:
     """(contributor, row kind) pairs whose floored, noise-tested value is 0."""
     return {key for key, (total, _, weight) in _noise_tests(spec, values).items() if total <= 0 or weight == 0}
+
+
+def _check_fresh(eval_table: Table, revealed_tables: Sequence[Table]) -> None:
+    """A revealed row is public: an evaluation set that reuses one could be copied into pay."""
+    current = set(zip(map(tuple, eval_table.x.tolist()), eval_table.labels))
+    for table in revealed_tables:
+        reused = current & set(zip(map(tuple, table.x.tolist()), table.labels))
+        if reused:
+            raise InputError(
+                f"{eval_table.path}: {len(reused)} rows also in the revealed evaluation set {table.path}; "
+                "draw the round's evaluation set from rows never revealed"
+            )
 
 
 def _excluded_counts(dedup: Dedup, owner: np.ndarray, n_tables: int) -> list[dict[str, int]]:

@@ -31,13 +31,55 @@ def round_group() -> None:
     after the challenge window (a guardian may veto) anyone finalizes it, and contributors claim."""
 
 
+@round_group.command("commit-eval", short_help="Commit the hash of a round's evaluation set (model owner).")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@click.option("--round", "round_id", type=int, required=True, help="The round this evaluation set is for (1, 2, ...).")
+@click.argument("eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@handle_errors
+def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+                model_id: int, round_id: int, eval_path: Path) -> None:
+    """Commit keccak256(EVAL_PATH) as the evaluation set of round ROUND: oracles propose and sign the
+    round only on this file. Keep the file private until the round is final, then reveal it
+    (`round reveal-eval`); draw the next round's set from rows never revealed. Once per round.
+    Default key: dev account 4 (the model owner on local chains)."""
+    from eth_utils import keccak
+
+    ledger = open_ledger(network, rpc_url)
+    owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
+    eval_hash = keccak(eval_path.read_bytes())
+    receipt = ledger.commit_evaluation(owner, model_id, round_id, eval_hash)
+    console.print(f"committed evaluation set 0x{eval_hash.hex()} for round {round_id} of model {model_id} "
+                  f"(gas {receipt['gasUsed']})", highlight=False)
+
+
+@round_group.command("reveal-eval", short_help="Announce where a round's committed evaluation set is published.")
+@network_options
+@account_options
+@click.option("--model", "model_id", type=int, required=True)
+@click.option("--round", "round_id", type=int, required=True)
+@click.argument("uri")
+@handle_errors
+def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+                model_id: int, round_id: int, uri: str) -> None:
+    """Announce URI as where the committed evaluation set of round ROUND can be read, once the round is
+    final. Anyone can check that the file hashes to the commitment and recompute the round; later
+    rounds pass it to `round propose --revealed`, so copies of its rows earn nothing."""
+    ledger = open_ledger(network, rpc_url)
+    owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
+    receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
+    console.print(f"revealed the evaluation set of round {round_id} of model {model_id} at {uri} "
+                  f"(gas {receipt['gasUsed']})", highlight=False)
+
+
 @round_group.command("propose", short_help="Run attribution and write the next round file.")
 @network_options
 @click.option("--model", "model_id", type=int, required=True)
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The model's spec file (must hash to its registered spec hash).")
 @click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Evaluation CSV.")
+              help="The round's evaluation CSV (must hash to the owner's commitment, see `round commit-eval`).")
 @click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("rounds"), show_default=True)

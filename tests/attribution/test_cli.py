@@ -146,9 +146,14 @@ def test_example_names_the_rows_it_left_out_and_why(tmp_path: Path) -> None:
     assert "rows left out of mallory-1: 50 earns nothing" in result.stderr
 
 
-def test_revealed_evaluation_set_is_read_like_any_csv(basic: Project, tmp_path: Path) -> None:
+def test_revealed_evaluation_sets_are_checked_and_used(basic: Project, tmp_path: Path) -> None:
+    from conftest import write_csv
+
     result = invoke(*basic.write(), "--revealed", str(tmp_path / "missing.csv"))
     assert result.exit_code == 2 and "missing.csv: file not found" in result.stderr
-    revealed = basic.root / "eval.csv"  # revealing the current set makes every copy of it the owner's
-    result = invoke(*basic.write(), "--revealed", str(revealed))
+    result = invoke(*basic.write(), "--revealed", str(basic.root / "eval.csv"))  # the current set, revealed
+    assert result.exit_code == 2 and "rows also in the revealed evaluation set" in result.stderr
+    # More revealed rows than contributed ones, none of them in the current set.
+    write_csv(tmp_path / "old.csv", basic.x[300:], basic.y[300:])
+    result = invoke(*basic.write(), "--revealed", str(tmp_path / "old.csv"))
     assert result.exit_code == 0, result.output

@@ -590,6 +590,62 @@ def test_withdraw_contribution_reverts_when_already_withdrawn(ledger, accounts, 
     assert revert_of(info) == ("ContributionRegistryAlreadyWithdrawn", (cid,))
 
 
+# ----- evaluation-set commitments
+
+
+EVAL = keccak(text="round 1 evaluation set")
+
+
+def test_commit_evaluation_stores_the_hash_once_and_emits(ledger, accounts, model: Model):
+    assert ledger.evaluation_commitment(model.model_id, 1) == (bytes(32), 0)
+    receipt = ledger.commit_evaluation(accounts.owner, model.model_id, 1, EVAL)
+    assert event_args(ledger.registry, "EvaluationCommitted", receipt) == [
+        {"modelId": model.model_id, "roundId": 1, "evalHash": EVAL}
+    ]
+    assert ledger.evaluation_commitment(model.model_id, 1) == (EVAL, receipt["blockNumber"])
+    assert ledger.evaluation_commitment(model.model_id, 2) == (bytes(32), 0)  # per round
+
+
+def test_commit_evaluation_reverts_when_committed_again(ledger, accounts, model: Model):
+    ledger.commit_evaluation(accounts.owner, model.model_id, 1, EVAL)
+    for again in (EVAL, keccak(text="a set chosen after seeing the contributions")):
+        with pytest.raises(ContractRevertError) as info:
+            ledger.commit_evaluation(accounts.owner, model.model_id, 1, again)
+        assert revert_of(info) == ("ContributionRegistryEvaluationAlreadyCommitted", (model.model_id, 1, EVAL))
+
+
+def test_commit_evaluation_reverts_when_caller_is_not_the_model_owner(ledger, accounts, model: Model):
+    for caller in (accounts.alice, accounts.deployer, accounts.oracles[0]):  # nor the admin, nor an oracle
+        with pytest.raises(ContractRevertError) as info:
+            ledger.commit_evaluation(caller, model.model_id, 1, EVAL)
+        assert revert_of(info) == ("ContributionRegistryNotModelOwner", (model.model_id, caller.address))
+    assert ledger.evaluation_commitment(model.model_id, 1) == (bytes(32), 0)
+
+
+def test_commit_evaluation_reverts_on_round_zero_zero_hash_or_unknown_model(ledger, accounts, model: Model):
+    for round_id, eval_hash in ((0, EVAL), (1, bytes(32))):
+        with pytest.raises(ContractRevertError) as info:
+            ledger.commit_evaluation(accounts.owner, model.model_id, round_id, eval_hash)
+        assert revert_of(info) == ("ContributionRegistryInvalidEvaluation", (round_id, eval_hash))
+    with pytest.raises(ContractRevertError) as info:
+        ledger.commit_evaluation(accounts.owner, model.model_id + 1, 1, EVAL)
+    assert revert_of(info) == ("ContributionRegistryUnknownModel", (model.model_id + 1,))
+
+
+def test_reveal_evaluation_emits_where_the_committed_set_is(ledger, accounts, model: Model):
+    with pytest.raises(ContractRevertError) as info:
+        ledger.reveal_evaluation(accounts.owner, model.model_id, 1, "ipfs://eval-1")
+    assert revert_of(info) == ("ContributionRegistryEvaluationNotCommitted", (model.model_id, 1))
+    ledger.commit_evaluation(accounts.owner, model.model_id, 1, EVAL)
+    with pytest.raises(ContractRevertError) as info:
+        ledger.reveal_evaluation(accounts.alice, model.model_id, 1, "ipfs://forged")
+    assert revert_of(info) == ("ContributionRegistryNotModelOwner", (model.model_id, accounts.alice.address))
+    receipt = ledger.reveal_evaluation(accounts.owner, model.model_id, 1, "ipfs://eval-1")
+    assert event_args(ledger.registry, "EvaluationRevealed", receipt) == [
+        {"modelId": model.model_id, "roundId": 1, "evalHash": EVAL, "uri": "ipfs://eval-1"}
+    ]
+
+
 # ----- views of unknown ids
 
 

@@ -63,6 +63,11 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     fees = json.loads(run(url, "fees", "show", "--model", "1", "--json").output)[0]
     assert fees["held_for_first_holders"] == 30 * 10**18 and fees["to_owner"] == 70 * 10**18
 
+    uncommitted = run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv", ok=False)
+    assert uncommitted.exit_code == 1 and "no evaluation set committed for round 1" in uncommitted.output
+    not_owner = run(url, "round", "commit-eval", "--model", "1", "--round", "1", "--dev-account", "5", "eval.csv", ok=False)
+    assert not_owner.exit_code == 1 and "ContributionRegistryNotModelOwner" in not_owner.output
+    assert "committed evaluation set 0x" in run(url, "round", "commit-eval", "--model", "1", "--round", "1", "eval.csv").output
     run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
     round_file = "rounds/localhost/model-1/round-1.json"
     run(url, "round", "sign", round_file)
@@ -72,6 +77,8 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert "submitted" in run(url, "round", "submit", round_file).output
     assert "nothing to do" in run(url, "round", "submit", round_file).output
     run(url, "round", "finalize", "--model", "1")
+    assert "revealed the evaluation set of round 1" in run(url, "round", "reveal-eval", "--model", "1", "--round", "1",
+                                                           "ipfs://eval-round-1").output
 
     assert "claimed" in run(url, "claim", round_file).output
     again = run(url, "claim", round_file, ok=False)
