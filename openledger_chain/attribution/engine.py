@@ -285,7 +285,7 @@ def attribute(
     dedup = detect(np.ones(len(y_all), dtype=bool))
     keep = dedup.credited
     rows = valuer.value(keep)
-    unpaid: set[tuple[str, str]] = set()
+    dropped = np.zeros(len(y_all), dtype=bool)
     if spec.method.name in KNN_METHODS:
         # Pass 2: detect copies and value again without the identities whose rows earn nothing.
         # Their rows (label flips, random labels, flipped copies of others' rows) lowered or
@@ -295,24 +295,10 @@ def attribute(
         row_keys = [(c.contributor, c.kind) for c in row_entries]
         dropped = np.array([row_keys[i] in unpaid for i in owner.tolist()], dtype=bool)
         if np.any(keep & dropped) and np.any(~dropped):
-            second = detect(~dropped)
-            keep2 = second.credited & ~dropped
-            values2 = valuer.value(keep2)
-            unpaid_groups = {int(g) for g in np.unique(owner[dropped])}
-            dedup = Dedup(
-                np.where(dropped, dedup.reason, second.reason), np.where(dropped, dedup.parent, second.parent),
-                {g: v for g, v in dedup.derivative_of.items() if g in unpaid_groups} | second.derivative_of,
-            )
-            rows = _RowValues(
-                np.where(dropped, rows.values, values2.values), np.where(dropped, rows.null_mean, values2.null_mean),
-                np.where(dropped, rows.null_var, values2.null_var), values2.u_all, values2.u_none,
-            )
             method_manifest["revalued_without"] = sorted({row_entries[i].contributor for i in np.unique(owner[keep & dropped])})
-            keep = np.where(dropped, keep, keep2)
+            dedup, rows, keep = _second_pass(dedup, rows, keep, dropped, detect(~dropped), valuer, owner)
         else:
-            dropped = np.zeros(len(y_all), dtype=bool)
-    else:
-        dropped = np.zeros(len(y_all), dtype=bool)
+            dropped[:] = False
     # Only the closed-form methods give relabelled values; the others are floored plainly.
     method_manifest["noise_margin"] = spec.noise_margin if spec.method.name in KNN_METHODS else 0.0
     if spec.method.name not in KNN_METHODS:
@@ -433,6 +419,26 @@ def _contribution_values(
             float(null_mean[i]), float(null_var[i]),
         ))
     return out
+
+
+def _second_pass(
+    first: Dedup, rows: _RowValues, keep: np.ndarray, dropped: np.ndarray, second: Dedup, valuer: _RowValuer,
+    owner: np.ndarray,
+) -> tuple[Dedup, _RowValues, np.ndarray]:
+    """Merge pass 2 (copy detection `second` and a valuation without the `dropped` rows) with pass 1,
+    whose outcome the dropped rows keep (their reported values and exclusions)."""
+    keep2 = second.credited & ~dropped
+    values2 = valuer.value(keep2)
+    dropped_groups = {int(g) for g in np.unique(owner[dropped])}
+    dedup = Dedup(
+        np.where(dropped, first.reason, second.reason), np.where(dropped, first.parent, second.parent),
+        {g: v for g, v in first.derivative_of.items() if g in dropped_groups} | second.derivative_of,
+    )
+    merged = _RowValues(
+        np.where(dropped, rows.values, values2.values), np.where(dropped, rows.null_mean, values2.null_mean),
+        np.where(dropped, rows.null_var, values2.null_var), values2.u_all, values2.u_none,
+    )
+    return dedup, merged, np.where(dropped, keep, keep2)
 
 
 def _noise_tests(spec: Spec, values: Sequence[ContributionValue]) -> dict[tuple[str, str], tuple[float, float | None, float]]:
