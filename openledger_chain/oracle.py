@@ -30,7 +30,14 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain import __version__
-from openledger_chain.attribution import AttestedClaim, Contribution, Verifier, attestation_message, attribute
+from openledger_chain.attribution import (
+    AttestedClaim,
+    Contribution,
+    Verifier,
+    attestation_message,
+    attribute,
+    malformed_contributions,
+)
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.merkle import StandardMerkleTree
@@ -217,6 +224,13 @@ def propose_round(
         spec = json.loads(spec_bytes)
     except ValueError as exc:
         raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
+    # One contributor's malformed file must not block everyone's round: it is left out, with why.
+    problems = malformed_contributions(spec, manifest, eval_path)
+    if problems:
+        manifest = [c for c in manifest if c.id not in problems]
+        inputs = [i | {"excluded": f"malformed: {problems[i['id']]}"} if i["id"] in problems else i for i in inputs]
+        if not manifest:
+            raise RoundError(f"model {model_id} has no contribution with a well-formed file")
     report = attribute(
         spec,
         manifest,

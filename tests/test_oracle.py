@@ -276,3 +276,23 @@ def test_revealed_sets_must_be_earlier_commitments_and_are_never_reused(ledger, 
     (workdir / "fake.csv").write_text((workdir / "eval.csv").read_text() + "\n")
     with pytest.raises(InputError, match="not the evaluation set committed for any earlier round"):
         _propose(ledger, model, workdir, revealed=[workdir / "fake.csv"])
+
+
+@pytest.mark.parametrize("content", ["", "f0,f1\n1,2\n", "not,a,csv\n\x00"])
+def test_a_malformed_contribution_is_left_out_instead_of_blocking_the_round(ledger, accounts, setup, content) -> None:
+    model, workdir = setup
+    bad = workdir / "bad.csv"
+    bad.write_text(content)
+    ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA, keccak(bad.read_bytes()), "bad.csv")
+    _, round_file = _propose(ledger, model, workdir)
+    (entry,) = [i for i in round_file.body["inputs"] if i["uri"] == "bad.csv"]
+    assert entry["excluded"].startswith("malformed: ") and "bad.csv" in entry["excluded"]
+    assert accounts.stranger.address not in {s["account"] for s in round_file.body["scores"]}
+    assert {s["account"] for s in round_file.body["scores"]} == {accounts.alice.address, accounts.bob.address, accounts.carol.address}
+
+
+def test_a_malformed_evaluation_set_is_named_as_the_problem(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    (workdir / "eval.csv").write_text("only,wrong\n1,2\n")
+    with pytest.raises(InputError, match="eval.csv"):
+        _propose(ledger, model, workdir)

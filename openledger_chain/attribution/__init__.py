@@ -23,6 +23,7 @@ from openledger_chain.attribution.engine import (
     ContributorValue,
     attribute,
     attribute_files,
+    malformed_contributions,
 )
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestation_message
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
@@ -60,6 +61,7 @@ __all__ = [
     "attribute_files",
     "knn_shapley_values",
     "load_manifest",
+    "malformed_contributions",
     "load_spec",
     "parse_manifest",
     "parse_spec",

@@ -38,7 +38,7 @@ from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.dedup import COPY, REASONS, REFERENCE, Dedup, find_copies
 from openledger_chain.attribution.estimators import build_estimator
-from openledger_chain.attribution.kinds import Verifier, value_attested, value_finetunes
+from openledger_chain.attribution.kinds import Verifier, check_claim, check_recipe, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
 from openledger_chain.attribution.methods.tknn_shapley import auto_tau
@@ -49,7 +49,10 @@ from openledger_chain.attribution.utility import ModelUtility
 from openledger_chain.errors import AttributionError, InputError
 from openledger_chain.rewards import allocate
 
-__all__ = ["AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files", "to_fixed"]
+__all__ = [
+    "AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files",
+    "malformed_contributions", "to_fixed",
+]
 
 #: ``progress(stage, done, total)``; stages: "reading", "valuing", "recipes".
 Progress = Callable[[str, int, int], None]
@@ -508,6 +511,33 @@ def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[Contr
             # Kinds without positive value pass their basis points to the active kinds pro rata.
             shares[address] += Fraction(active[kind] * total, bps_total * positive[kind])
     return [ContributorValue(a, raw[a], float(shares[a]), shares[a], *tested.get(a, (None, 1.0))) for a in order]
+
+
+def malformed_contributions(
+    spec: Spec | Mapping[str, Any], contributions: Sequence[Contribution], eval_path: str | Path
+) -> dict[str, str]:
+    """Contribution id -> the one-line problem of each file the engine would reject.
+
+    The oracle leaves these out of a round (one contributor's bad file must not block everyone's
+    round); :func:`attribute` itself rejects them, so an offline run fails loudly on its own files.
+
+    Raises:
+        InputError: The spec or the evaluation file is malformed (the round cannot run at all).
+    """
+    spec = spec if isinstance(spec, Spec) else parse_spec(spec)
+    columns = read_table(Path(eval_path), spec.label, None, spec.classes).columns
+    problems: dict[str, str] = {}
+    for c in contributions:
+        try:
+            if c.kind in ROW_KINDS:
+                read_table(c.path, spec.label, columns, spec.classes)
+            elif c.kind == "finetune":
+                check_recipe(c, spec)
+            else:
+                check_claim(c)
+        except InputError as exc:
+            problems[c.id] = str(exc)
+    return problems
 
 
 def attribute_files(

@@ -133,6 +133,16 @@ def _read_recipe(c: Contribution, spec: Spec) -> dict[str, Any]:
     return validate_params(name, raw["params"], f"{where}: field 'params'")
 
 
+def check_claim(c: Contribution) -> None:
+    """Raise InputError if a compute/evaluation claim file is malformed (signature not checked)."""
+    _read_claim(c, 0)
+
+
+def check_recipe(c: Contribution, spec: Spec) -> None:
+    """Raise InputError if a fine-tune recipe file is malformed or not for the spec's estimator."""
+    _read_recipe(c, spec)
+
+
 def value_finetunes(
     contributions: list[Contribution], spec: Spec, train: Dataset, eval_data: Dataset, seed: int
 ) -> tuple[dict[str, float], float]:
