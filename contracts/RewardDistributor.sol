@@ -190,6 +190,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         // could block the round by publishing one wrong entry first.
         if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
         PendingRound storage pending = _requirePending(modelId, roundId);
+        // A complete, matching list is final: one more entry would break it (and let resetScores
+        // erase it), and an empty chunk would restart the challenge window (audit M-1).
+        if (_scoresComplete(pending)) revert RewardDistributorScoresAlreadyComplete(modelId, roundId);
+        if (entries.length == 0) revert RewardDistributorEmptyScoreChunk(modelId, roundId);
         bytes32 runningHash = pending.publishedHash;
         address previous = pending.lastScoreAccount;
         uint256 total = pending.publishedAmount;

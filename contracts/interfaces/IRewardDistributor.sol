@@ -128,8 +128,10 @@ interface IRewardDistributor {
     error RewardDistributorUnauthorizedPublisher(address caller);
     /// @notice Thrown when score entries are not in strictly ascending account order.
     error RewardDistributorScoresNotAscending(address previous, address account);
-    /// @notice Thrown when resetting a score list that already matches the round.
+    /// @notice Thrown when publishing to or resetting a score list that already matches the round.
     error RewardDistributorScoresAlreadyComplete(uint256 modelId, uint256 roundId);
+    /// @notice Thrown when a score chunk holds no entry.
+    error RewardDistributorEmptyScoreChunk(uint256 modelId, uint256 roundId);
     /// @notice Thrown when finalizing before the challenge window ends at `endsAt`.
     error RewardDistributorChallengeWindowOpen(uint256 endsAt);
     /// @notice Thrown when vetoing after the challenge window ended at `endedAt`.
@@ -178,7 +180,10 @@ interface IRewardDistributor {
     /// from `h = 0`, so it does not depend on how the list is chunked.
     /// When the list becomes complete the challenge window runs for at least its full length from then,
     /// so the guardian always sees every score on-chain before the round can become final.
-    /// @dev Requirements: caller is an oracle. Emits {ScoresPublished}, and {ScoresCompleted} on completion.
+    /// A complete list is final: no chunk (not even an empty one) is accepted after it, so no single
+    /// oracle can break a matching list or restart the challenge window.
+    /// @dev Requirements: caller is an oracle; `entries` is not empty; the list is not complete yet.
+    /// Emits {ScoresPublished}, and {ScoresCompleted} on completion.
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
 
     /// @notice Clears the pending round's published score list, so a wrong chunk can be replaced. Not
