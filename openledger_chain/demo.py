@@ -136,8 +136,10 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
 
     rounds_dir = workdir / "rounds"
     ledger.commit_evaluation(owner, model.model_id, 1, keccak(eval_path.read_bytes()))
+    # Every demo runs on a fresh chain: a round file left by an earlier run is stale.
     round_path, round_file = propose_round(
-        ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir
+        ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
+        overwrite=True,
     )
     for oracle in oracles[:2]:
         sign_round_file(ledger, round_path, oracle)

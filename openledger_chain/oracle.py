@@ -188,11 +188,13 @@ def propose_round(
     seed: int | None = None,
     progress: Progress | None = None,
     revealed: Sequence[Path] = (),
+    overwrite: bool = False,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
 
     `revealed` are earlier rounds' evaluation sets, published after their rounds: their rows count
     as the model owner's, so copies of them earn nothing (their hashes go into the method record).
+    An existing round file (perhaps already signed) is replaced only with `overwrite`.
 
     Raises:
         InputError: the spec does not match the model's registered spec hash, or bad inputs.
@@ -217,6 +219,16 @@ def propose_round(
     previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
+    # The distributor would refuse it only at submit, after every oracle has signed.
+    if not 0 <= emission <= model.emission_per_round or last_cumulative + emission > model.max_emission:
+        raise InputError(
+            f"emission {emission} is over model {model_id}'s policy: at most {model.emission_per_round} per round "
+            f"and {model.max_emission} in all ({last_cumulative} emitted so far); choose a smaller --emission"
+        )
+    path = round_file_path(rounds_dir, ledger.chain.network, model_id, round_id)
+    if path.exists() and not overwrite:
+        raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
+                         "sign and submit it, or propose again with --overwrite to replace it")
     manifest, inputs = gather_manifest(ledger, model_id, data_dir)
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
@@ -283,7 +295,6 @@ def propose_round(
         "tree": tree.dump(),
     }
     round_file = RoundFile(body, canonical_hash(body))
-    path = round_file_path(rounds_dir, ledger.chain.network, model_id, round_id)
     write_round_file(path, round_file)
     return path, round_file
 

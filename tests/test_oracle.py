@@ -296,3 +296,22 @@ def test_a_malformed_evaluation_set_is_named_as_the_problem(ledger, accounts, se
     (workdir / "eval.csv").write_text("only,wrong\n1,2\n")
     with pytest.raises(InputError, match="eval.csv"):
         _propose(ledger, model, workdir)
+
+
+def test_propose_never_overwrites_a_round_file_unless_asked(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    path, _ = _propose(ledger, model, workdir)
+    sign_round_file(ledger, path, accounts.oracles[0])
+    signed = path.read_bytes()
+    with pytest.raises(RoundError, match="already exists.*--overwrite"):
+        _propose(ledger, model, workdir)
+    assert path.read_bytes() == signed
+    _propose(ledger, model, workdir, overwrite=True)
+    assert read_round_file(path).signatures == ()
+
+
+def test_emission_over_the_models_policy_is_refused_before_anyone_signs(ledger, accounts, setup) -> None:
+    model, workdir = setup
+    with pytest.raises(InputError, match="over model .* policy: at most 1000000000000000000000 per round"):
+        _propose(ledger, model, workdir, emission=1_000 * TOKEN + 1)
+    assert not (workdir / "rounds").exists()

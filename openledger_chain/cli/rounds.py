@@ -87,9 +87,10 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
               help="Base folder for contributions registered with relative URIs.")
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
-            seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...]) -> None:
+            seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool) -> None:
     """Fetch the model's active contributions, check each against its registered content hash, value
     them with the spec's method, allocate the emission, build the cumulative Merkle tree and write the
     (unsigned) round file."""
@@ -102,6 +103,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
+            overwrite=overwrite,
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
     excluded = [i for i in round_file.body["inputs"] if "excluded" in i]
