@@ -8,6 +8,7 @@ import click
 from eth_utils import keccak
 
 from openledger_chain.cli.options import (
+    ID,
     abort,
     account_options,
     console,
@@ -25,7 +26,7 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 @click.command("contribute", short_help="Hash a file and register it as a contribution to a model.")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True, help="Model id.")
+@click.option("--model", "model_id", type=ID, required=True, help="Model id.")
 @click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True)
 @click.option("--uri", default=None, help="Where the oracle fetches the file (default: its file:// URI).")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
@@ -59,7 +60,7 @@ def contributions() -> None:
 
 @contributions.command("list", short_help="List a model's contributions.")
 @network_options
-@click.option("--model", "model_id", type=int, default=None, help="Only this model.")
+@click.option("--model", "model_id", type=ID, default=None, help="Only this model.")
 @json_option
 @handle_errors
 def list_contributions(network: str, rpc_url: str | None, model_id: int | None, as_json: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from openledger_chain.cli.options import (
+    ADDRESS,
     abort,
     account_options,
     console,
@@ -21,12 +22,12 @@ from openledger_chain.cli.options import (
 @click.command("deploy", short_help="Deploy registry and distributor; write deployments/<network>.json.")
 @network_options
 @account_options
-@click.option("--oracle", "oracles", multiple=True, help="Oracle signer address (repeat). Default on local "
+@click.option("--oracle", "oracles", type=ADDRESS, multiple=True, help="Oracle signer address (repeat). Default on local "
               "chains: dev accounts 1-3.")
 @click.option("--threshold", type=int, default=None, help="Signatures needed per round (k). Default: 2, or 1 "
               "with a single oracle.")
 @click.option("--challenge-window", type=int, default=3600, show_default=True, help="Seconds a guardian may veto.")
-@click.option("--guardian", default=None, help="Address allowed to veto rounds (default: the deployer).")
+@click.option("--guardian", type=ADDRESS, default=None, help="Address allowed to veto rounds (default: the deployer).")
 @click.option("--force", is_flag=True, help="Redeploy even if a live deployment exists.")
 @click.option("--deployments-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("deployments"),
               show_default=True)

@@ -8,6 +8,8 @@ import click
 from web3.logs import DISCARD
 
 from openledger_chain.cli.options import (
+    ADDRESS,
+    ID,
     abort,
     account_options,
     console,
@@ -31,7 +33,7 @@ def usage() -> None:
 @usage.command("pay", short_help="Pay AMOUNT of usage fees for a model.")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
 @click.argument("amount")
 @handle_errors
 def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -70,8 +72,8 @@ def fees() -> None:
 
 @fees.command("show", short_help="Where a model's usage fees went.")
 @network_options
-@click.option("--model", "model_id", type=int, required=True)
-@click.option("--account", "accounts", multiple=True, help="Also show this holder's withdrawable fees (repeat).")
+@click.option("--model", "model_id", type=ID, required=True)
+@click.option("--account", "accounts", type=ADDRESS, multiple=True, help="Also show this holder's withdrawable fees (repeat).")
 @json_option
 @handle_errors
 def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, ...], as_json: bool) -> None:
@@ -95,7 +97,7 @@ def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, 
 @fees.command("withdraw", short_help="Withdraw your fees from a model's stake token.")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
              model_id: int) -> None:

@@ -8,6 +8,8 @@ import click
 from eth_utils import keccak
 
 from openledger_chain.cli.options import (
+    ADDRESS,
+    ID,
     abort,
     account_options,
     format_amount,
@@ -33,7 +35,7 @@ def model() -> None:
 @click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The model spec (SPEC.json); its keccak256 is pinned on-chain.")
 @click.option("--spec-uri", default=None, help="Where others can fetch the spec (default: its file:// URI).")
-@click.option("--payment-token", default=None, help="ERC-20 that usage fees are paid in (default on local "
+@click.option("--payment-token", type=ADDRESS, default=None, help="ERC-20 that usage fees are paid in (default on local "
               "chains: the deployment's DevPaymentToken).")
 @click.option("--share-bps", type=click.IntRange(0, 10_000), default=3_000, show_default=True,
               help="Share of every usage fee paid to stake holders, in basis points.")
@@ -72,7 +74,7 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
 
 @model.command("show", short_help="Show a registered model.")
 @network_options
-@click.argument("model_id", type=int)
+@click.argument("model_id", type=ID)
 @json_option
 @handle_errors
 def show(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> None:

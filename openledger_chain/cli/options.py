@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
-from openledger_chain.errors import OpenLedgerError
+from openledger_chain.errors import InputError, OpenLedgerError
 
 # Wide enough for addresses and hashes when output goes to a file or a pipe (rich assumes 80 there).
 _PIPE_WIDTH = 200
@@ -24,6 +24,42 @@ console = Console(width=None if Console().is_terminal else _PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AddressType(click.ParamType):
+    """An EVM address option: checked (mixed case must carry a valid EIP-55 checksum), then checksummed."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from openledger_chain.address import normalize_address
+
+        try:
+            return normalize_address(value, where="")
+        except InputError:
+            self.fail(f"{value!r} is not an address (0x followed by 40 hex digits, with a valid checksum if mixed case)",
+                      param, ctx)
+
+
+class IdType(click.ParamType):
+    """A model or round id: a uint256 on-chain, so an integer in [0, 2**256)."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not an integer", param, ctx)
+        if not 0 <= number < 2**256:
+            self.fail(f"{number} is not an id (an integer in [0, 2**256))", param, ctx)
+        return number
+
+
+#: Address options and arguments.
+ADDRESS = AddressType()
+#: Model and round ids.
+ID = IdType()
 
 
 def abort(message: str, exit_code: int = 1) -> NoReturn:

@@ -9,6 +9,8 @@ from web3.logs import DISCARD
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from openledger_chain.cli.options import (
+    ADDRESS,
+    ID,
     account_options,
     console,
     err_console,
@@ -34,8 +36,8 @@ def round_group() -> None:
 @round_group.command("commit-eval", short_help="Commit the hash of a round's evaluation set (model owner).")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
-@click.option("--round", "round_id", type=int, required=True, help="The round this evaluation set is for (1, 2, ...).")
+@click.option("--model", "model_id", type=ID, required=True)
+@click.option("--round", "round_id", type=ID, required=True, help="The round this evaluation set is for (1, 2, ...).")
 @click.argument("eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @handle_errors
 def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -57,8 +59,8 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @round_group.command("reveal-eval", short_help="Announce where a round's committed evaluation set is published.")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
-@click.option("--round", "round_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
+@click.option("--round", "round_id", type=ID, required=True)
 @click.argument("uri")
 @handle_errors
 def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -75,7 +77,7 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 
 @round_group.command("propose", short_help="Run attribution and write the next round file.")
 @network_options
-@click.option("--model", "model_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The model's spec file (must hash to its registered spec hash).")
 @click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
@@ -163,7 +165,7 @@ def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
 @round_group.command("finalize", short_help="Finalize a model's pending round after its challenge window.")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
              model_id: int) -> None:
@@ -180,7 +182,7 @@ def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
 @round_group.command("veto", short_help="Veto a model's pending round (guardian only).")
 @network_options
 @account_options
-@click.option("--model", "model_id", type=int, required=True)
+@click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
          model_id: int) -> None:
@@ -195,7 +197,7 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 @network_options
 @account_options
 @click.argument("round_file", type=ROUND_FILE)
-@click.option("--account", "account", default=None, help="Claim for this address (stake always goes to it; "
+@click.option("--account", "account", type=ADDRESS, default=None, help="Claim for this address (stake always goes to it; "
               "default: the signing account).")
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,

@@ -157,3 +157,4 @@ def test_revealed_evaluation_sets_are_checked_and_used(basic: Project, tmp_path:
     write_csv(tmp_path / "old.csv", basic.x[300:], basic.y[300:])
     result = invoke(*basic.write(), "--revealed", str(tmp_path / "old.csv"))
     assert result.exit_code == 0, result.output
+
