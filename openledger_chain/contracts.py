@@ -23,7 +23,7 @@ from openledger_chain.build import load_artifact
 from openledger_chain.chain import Chain, decode_revert
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
-from openledger_chain.errors import InputError
+from openledger_chain.errors import ContractRevertError, InputError
 from openledger_chain.types import (
     Contribution,
     ContributionId,
@@ -124,6 +124,11 @@ class OpenLedger:
         The commitment is mined first, so the content hash is public only once its priority is fixed.
         """
         if salt is None:
+            # Fail before paying for the commitment when the registration is bound to revert.
+            self.get_model(model_id)
+            existing = self.registry.functions.contributionByContent(model_id, content_hash).call()
+            if existing:
+                raise ContractRevertError("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
             salt = new_salt()
             self.commit(contributor, [self.commitment(model_id, contributor.address, kind, content_hash, salt)])
         function = self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri, salt)

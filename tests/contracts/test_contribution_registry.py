@@ -819,3 +819,15 @@ def test_commitments_keep_their_first_block_and_are_used_once(ledger, accounts, 
     assert ledger.registry.functions.commitmentBlock(commitment).call() == first["blockNumber"]
     ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, H1, "u", salt=SALT)
     assert ledger.registry.functions.commitmentBlock(commitment).call() == 0
+
+
+def test_register_contribution_checks_model_and_content_before_paying_for_a_commitment(ledger, accounts, model: Model):
+    ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, H1, "u")
+    nonce = ledger.chain.w3.eth.get_transaction_count(accounts.bob.address)
+    with pytest.raises(ContractRevertError) as info:
+        ledger.register_contribution(accounts.bob, model.model_id, ContributionKind.DATA, H1, "u")
+    assert revert_of(info) == ("ContributionRegistryDuplicateContent", (model.model_id, H1, 1))
+    with pytest.raises(ContractRevertError) as info:
+        ledger.register_contribution(accounts.bob, model.model_id + 1, ContributionKind.DATA, H2, "u")
+    assert revert_of(info) == ("ContributionRegistryUnknownModel", (model.model_id + 1,))
+    assert ledger.chain.w3.eth.get_transaction_count(accounts.bob.address) == nonce  # nothing was sent
