@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from eth_utils import keccak
@@ -51,13 +52,16 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     """Register a model owned by the signing account; prints the model id and stake token."""
     from openledger_chain.types import ModelParams
 
-    if not spec_path.is_file():
-        abort(f"spec file {spec_path} not found", 2)
+    from openledger_chain.attribution import load_spec
+
+    # A spec no round can run on, or a payment token no fee can be paid in, would be registered for good.
+    load_spec(spec_path)
     ledger = open_ledger(network, rpc_url)
     owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
     token = payment_token or ledger.dev_payment_token
     if token is None:
         abort("no payment token: give --payment-token ADDRESS (no DevPaymentToken on this network)", 2)
+    _require_erc20(ledger, token)
     params = ModelParams(
         spec_hash=keccak(spec_path.read_bytes()),
         spec_uri=spec_uri or spec_path.resolve().as_uri(),
@@ -70,6 +74,18 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     )
     registered, receipt = ledger.register_model(owner, params)
     print_rows(f"registered model {registered.model_id}", [_model_row(registered)], as_json)
+
+
+def _require_erc20(ledger: Any, token: str) -> None:
+    """Abort unless `token` is a contract that answers ERC-20's totalSupply and balanceOf."""
+    if not ledger.chain.w3.eth.get_code(token):
+        abort(f"payment token {token} has no contract code on this chain; give the address of an ERC-20", 2)
+    erc20 = ledger.erc20(token)
+    try:
+        erc20.functions.totalSupply().call()
+        erc20.functions.balanceOf(token).call()
+    except Exception:  # noqa: BLE001 - any failure means it is not a usable ERC-20
+        abort(f"payment token {token} does not answer ERC-20 totalSupply/balanceOf; give the address of an ERC-20", 2)
 
 
 @model.command("show", short_help="Show a registered model.")

@@ -51,6 +51,15 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert set(deployment["contracts"]) == {"ContributionRegistry", "RewardDistributor", "DevPaymentToken"}
     assert all(c["abi"] and c["codeHash"].startswith("0x") for c in deployment["contracts"].values())
 
+    # Nothing that can never run a round or take a fee gets registered (it would be there for good).
+    (workdir / "bad-spec.json").write_text('{"label": "y", "method": {"name": "nope"}}')
+    bad_spec = run(url, "model", "register", "--spec", "bad-spec.json", ok=False)
+    assert bad_spec.exit_code == 2 and "unknown method 'nope'" in bad_spec.output
+    no_token = run(url, "model", "register", "--spec", "spec.json", "--payment-token", "0x" + "de" * 20, ok=False)
+    assert no_token.exit_code == 2 and "has no contract code" in no_token.output
+    registry = deployment["contracts"]["ContributionRegistry"]["address"]
+    not_erc20 = run(url, "model", "register", "--spec", "spec.json", "--payment-token", registry, ok=False)
+    assert not_erc20.exit_code == 2 and "does not answer ERC-20" in not_erc20.output
     assert "registered model 1" in run(url, "model", "register", "--spec", "spec.json").output
     alice, bob = dev_accounts()[5], dev_accounts()[6]
     assert "contribution 1 registered" in run(url, "contribute", "--model", "1", "alice.csv").output
