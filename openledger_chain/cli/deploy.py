@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,18 +47,54 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
 
     chain = connect(network, rpc_url)
     deployer = resolve_account(chain, keystore, key_env, dev_account)
+    explicit_oracles = bool(oracles)
+    source = click.get_current_context().get_parameter_source("challenge_window")
+    challenge_window_given = source is not None and source.name != "DEFAULT"
     if not oracles:
         if not chain.is_local:
             abort("name the oracle signers with --oracle (repeat it) on a non-local chain", 2)
         oracles = tuple(a.address for a in dev_accounts()[1:4])
     k = threshold if threshold is not None else min(2, len(oracles))
+    _check_options(oracles, k, challenge_window)
     with console.status("deploying …") as status:
         deployment, deployed = ensure_deployment(
             chain, deployer, force=force, directory=deployments_dir, oracles=list(oracles), threshold=k,
             challenge_window=challenge_window, guardian=guardian,
             on_step=lambda text: status.update(text),
         )
+    if not deployed:
+        _refuse_ignored_options(deployment.config, oracles if explicit_oracles else None, threshold, challenge_window,
+                                challenge_window_given, guardian)
     rows = [{"contract": name, "address": c.address, "block": c.block_number, "tx": c.tx_hash}
             for name, c in deployment.contracts.items()]
     print_rows(f"{'deployed' if deployed else 'already deployed'} on {network} (chain id {deployment.chain_id}); "
                f"{deployment.config.threshold} of {len(deployment.config.oracles)} oracles sign rounds", rows, as_json)
+
+
+def _check_options(oracles: tuple[str, ...], threshold: int, challenge_window: int) -> None:
+    """Refuse options the distributor's constructor would revert on, before any gas is spent."""
+    if len(set(oracles)) != len(oracles):
+        abort("an --oracle address is given twice; name each oracle once", 2)
+    if not 1 <= threshold <= len(oracles):
+        abort(f"--threshold must be between 1 and the number of oracles ({len(oracles)}), got {threshold}", 2)
+    if not 0 <= challenge_window <= 30 * 24 * 3600:
+        abort(f"--challenge-window must be between 0 and 2592000 seconds (30 days), got {challenge_window}", 2)
+
+
+def _refuse_ignored_options(
+    config: Any, oracles: tuple[str, ...] | None, threshold: int | None, challenge_window: int, window_given: bool,
+    guardian: str | None,
+) -> None:
+    """An existing deployment is reused as it is: options that ask for something else are an error, not ignored."""
+    differs = []
+    if oracles is not None and sorted(oracles, key=lambda a: int(a, 16)) != sorted(config.oracles, key=lambda a: int(a, 16)):
+        differs.append("--oracle")
+    if threshold is not None and threshold != config.threshold:
+        differs.append("--threshold")
+    if window_given and challenge_window != config.challenge_window:
+        differs.append("--challenge-window")
+    if guardian is not None and guardian != config.guardian:
+        differs.append("--guardian")
+    if differs:
+        abort(f"already deployed with other settings than {', '.join(differs)}; run with --force to deploy anew "
+              "(the existing contracts stay where they are)", 2)

@@ -45,7 +45,17 @@ def run(url: str, *args: str, ok: bool = True) -> Result:
 def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url: str, workdir: Path) -> None:
     url = anvil_url
     assert "deployed on localhost" in run(url, "deploy", "--challenge-window", "0").output
+    deployment_before = json.loads((workdir / "deployments" / "localhost.json").read_text())
     assert "already deployed" in run(url, "deploy").output
+    assert "already deployed" in run(url, "deploy", "--challenge-window", "0").output  # the same settings
+    other = run(url, "deploy", "--threshold", "3", ok=False)
+    assert other.exit_code == 2 and "already deployed with other settings than --threshold" in other.output
+    for bad, message in ((["--threshold", "4"], "--threshold must be between 1 and the number of oracles (3)"),
+                         (["--challenge-window", "-1"], "--challenge-window must be between 0 and 2592000"),
+                         (["--oracle", "0x" + "11" * 20, "--oracle", "0x" + "11" * 20], "given twice")):
+        refused = run(url, "deploy", "--force", *bad, ok=False)
+        assert refused.exit_code == 2 and message in refused.output
+    assert json.loads((workdir / "deployments" / "localhost.json").read_text()) == deployment_before
     deployment = json.loads((workdir / "deployments" / "localhost.json").read_text())
     assert deployment["chainId"] == 31337
     assert set(deployment["contracts"]) == {"ContributionRegistry", "RewardDistributor", "DevPaymentToken"}
