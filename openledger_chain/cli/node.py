@@ -36,15 +36,27 @@ def node(port: int, block_time: int | None, project_root: Path) -> None:
     if block_time:
         args += ["--block-time", str(block_time)]
     process = subprocess.Popen(args)
-    console.print(f"local chain on http://127.0.0.1:{port} (chain id 31337); Ctrl-C stops it")
-    for index, account in enumerate(dev_accounts()):
-        role = {0: "deployer", 1: "oracle", 2: "oracle", 3: "oracle", 4: "model owner"}.get(index, "")
-        console.print(f"  --dev-account {index}  {account.address}  {role}", highlight=False)
+
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        # A service manager or `kill` sends SIGTERM: stop anvil too, or it keeps the port.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
+        console.print(f"local chain on http://127.0.0.1:{port} (chain id 31337); Ctrl-C stops it")
+        for index, account in enumerate(dev_accounts()):
+            role = {0: "deployer", 1: "oracle", 2: "oracle", 3: "oracle", 4: "model owner"}.get(index, "")
+            console.print(f"  --dev-account {index}  {account.address}  {role}", highlight=False)
         process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
         console.print("node stopped")
-    if process.returncode not in (0, -signal.SIGINT, 130, None):
+    finally:
+        # However we leave (Ctrl-C, SIGTERM, an error), anvil must not outlive us.
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    if process.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, 130, None):
         abort(f"anvil exited with code {process.returncode} (is port {port} already in use?)")

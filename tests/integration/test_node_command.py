@@ -1,0 +1,30 @@
+"""`openledger node` stops its anvil however it is stopped, so the next start finds the port free."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from _anvil import PROJECT_ROOT, _free_port
+from web3 import Web3
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_node_stops_anvil_when_it_is_stopped(stop: signal.Signals) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    node = subprocess.Popen([sys.executable, "-c", "from openledger_chain.cli import main; main()", "node", "--port", str(port)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not Web3(Web3.HTTPProvider(url)).is_connected():
+        assert time.monotonic() < deadline and node.poll() is None, "the node did not start"
+        time.sleep(0.2)
+    node.send_signal(stop)
+    node.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while Web3(Web3.HTTPProvider(url)).is_connected():
+        assert time.monotonic() < deadline, f"anvil still answers on port {port} after {stop.name}"
+        time.sleep(0.2)
