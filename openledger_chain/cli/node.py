@@ -37,11 +37,12 @@ def node(port: int, block_time: int | None, project_root: Path) -> None:
         args += ["--block-time", str(block_time)]
     process = subprocess.Popen(args)
 
-    def stop_on_sigterm(signum: int, frame: object) -> None:
-        # A service manager or `kill` sends SIGTERM: stop anvil too, or it keeps the port.
+    def stop_on_signal(signum: int, frame: object) -> None:
+        # A service manager, `kill` or a closed terminal: stop anvil too, or it keeps the port.
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, stop_on_signal)
     try:
         console.print(f"local chain on http://127.0.0.1:{port} (chain id 31337); Ctrl-C stops it")
         for index, account in enumerate(dev_accounts()):
@@ -58,5 +59,5 @@ def node(port: int, block_time: int | None, project_root: Path) -> None:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-    if process.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, 130, None):
+    if process.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL, 130, None):
         abort(f"anvil exited with code {process.returncode} (is port {port} already in use?)")

@@ -12,7 +12,7 @@ from _anvil import PROJECT_ROOT, _free_port
 from web3 import Web3
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_node_stops_anvil_when_it_is_stopped(stop: signal.Signals) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
