@@ -25,3 +25,15 @@ def test_bad_ids_and_addresses_are_refused_before_any_chain_access(args: list[st
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert f"Invalid value for {option}" in result.output and "Traceback" not in result.output
+
+
+def test_the_command_line_loads_no_heavy_library_before_a_command_runs() -> None:
+    """`--help` and argument errors stay instant: scikit-learn, scipy and web3 load inside commands
+    (`scripts/bench_startup.py` measures the time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, openledger_chain.cli; "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'web3', 'eth_account', 'eth_utils') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openledger_chain.address import normalize_address
-from openledger_chain.attribution.engine import attribute_files
-from openledger_chain.attribution.kinds import AttestedClaim, Verifier
 from openledger_chain.cli.options import abort, console, err_console, print_exclusions
 from openledger_chain.errors import InputError, OpenLedgerError
-from openledger_chain.rewards import MAX_UINT256
+
+if TYPE_CHECKING:  # the engine (scikit-learn) loads only when the command runs
+    from openledger_chain.attribution.kinds import AttestedClaim, Verifier
+
+MAX_UINT256 = 2**256 - 1
 
 _STAGES = {"reading": "reading contributions", "valuing": "valuing rows", "recipes": "scoring recipes"}
 
@@ -83,6 +85,9 @@ def attribute(
         abort(f"--seed must be in [0, 2**32), got {seed}", 2)
     if not 0 <= model_id <= MAX_UINT256:
         abort(f"--model must be in [0, 2**256-1], got {model_id}", 2)
+    from openledger_chain.address import normalize_address
+    from openledger_chain.attribution.engine import attribute_files
+
     try:
         attestor_list = tuple(normalize_address(a, where="--attestor") for a in attestors)
     except InputError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from eth_utils import keccak
 
 from openledger_chain.cli.options import (
     ID,
@@ -42,6 +41,8 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
         abort(f"file {path} not found", 2)
     ledger = open_ledger(network, rpc_url)
     contributor = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    from eth_utils import keccak
+
     content_hash = keccak(path.read_bytes())
     contribution_id, receipt = ledger.register_contribution(
         contributor, model_id, ContributionKind.parse(kind), content_hash, uri or path.resolve().as_uri()

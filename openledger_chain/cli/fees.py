@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from web3.logs import DISCARD
 
 from openledger_chain.cli.options import (
     ADDRESS,
@@ -42,6 +41,8 @@ def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str |
     ledger = open_ledger(network, rpc_url)
     payer = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
     receipt = ledger.pay_usage(payer, model_id, parse_amount(amount))
+    from web3.logs import DISCARD
+
     (event,) = ledger.registry.events.UsagePaid().process_receipt(receipt, errors=DISCARD)
     args = event["args"]
     console.print(f"paid {format_amount(args['amount'])}: {format_amount(args['ownerAmount'])} to the owner, "

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_utils import keccak
 
 from openledger_chain.cli.options import (
     ADDRESS,
@@ -51,6 +50,8 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
              emission_per_round: str, max_emission: str, token_name: str | None, symbol: str, as_json: bool) -> None:
     """Register a model owned by the signing account; prints the model id and stake token."""
     from openledger_chain.types import ModelParams
+
+    from eth_utils import keccak
 
     from openledger_chain.attribution import load_spec
 

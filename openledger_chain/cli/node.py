@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
 from openledger_chain.cli.options import abort, console
 
 
@@ -28,6 +27,8 @@ def node(port: int, block_time: int | None, project_root: Path) -> None:
     """Start anvil (npm package @foundry-rs/anvil, installed by `npm ci`) with the dev mnemonic and
     chain id 31337, print the dev accounts, and run until Ctrl-C. Its state ends when it stops:
     run `openledger deploy` again after a restart."""
+    from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
+
     anvil = find_anvil(project_root)
     if anvil is None:
         abort(f"anvil not found under {project_root / 'node_modules'}; run `npm ci` in the project folder", 2)

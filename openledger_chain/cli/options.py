@@ -9,14 +9,16 @@ import os
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
 from openledger_chain.errors import InputError, OpenLedgerError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 # Wide enough for addresses and hashes when output goes to a file or a pipe (rich assumes 80 there).
 _PIPE_WIDTH = 200

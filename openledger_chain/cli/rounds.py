@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from web3.logs import DISCARD
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from openledger_chain.cli.options import (
@@ -175,6 +174,8 @@ def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account)
     receipt = finalize_round(ledger, model_id, sender)
+    from web3.logs import DISCARD
+
     (event,) = ledger.distributor.events.RoundFinalized().process_receipt(receipt, errors=DISCARD)
     console.print(f"round {event['args']['roundId']} of model {model_id} is final; contributors can claim")
 
