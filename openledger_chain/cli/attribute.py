@@ -112,6 +112,10 @@ def attribute(
         except OpenLedgerError as exc:
             abort(str(exc), exc.exit_code)
     doc = report.to_json()
+    attested = [c["id"] for c in doc["contributions"] if c["kind"] in ("compute", "evaluation")]
+    if attested and not attestor_list:
+        err_console.print(f"[yellow]warning[/]: {len(attested)} compute/evaluation claim(s) count 0 units: no --attestor "
+                          "given (the model owner's address, whose signatures count)", highlight=False)
     text = json.dumps(doc, indent=2)
     if out_path is None:
         click.echo(text)

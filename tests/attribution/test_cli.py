@@ -158,3 +158,12 @@ def test_revealed_evaluation_sets_are_checked_and_used(basic: Project, tmp_path:
     result = invoke(*basic.write(), "--revealed", str(tmp_path / "old.csv"))
     assert result.exit_code == 0, result.output
 
+
+
+def test_claims_without_an_attestor_are_counted_zero_with_a_warning() -> None:
+    root = Path(__file__).resolve().parents[2] / "examples" / "attribution"
+    result = invoke(root / "spec.json", root / "manifest.json", root / "eval.csv")
+    assert result.exit_code == 0, result.output
+    assert "1 compute/evaluation claim(s) count 0 units: no --attestor given" in result.stderr
+    with_attestor = invoke(root / "spec.json", root / "manifest.json", root / "eval.csv", "--attestor", EXAMPLE_OWNER)
+    assert "--attestor" not in with_attestor.stderr
