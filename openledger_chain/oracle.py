@@ -36,7 +36,6 @@ from openledger_chain.attribution import (
     Verifier,
     attestation_message,
     attribute,
-    malformed_contributions,
 )
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
@@ -215,7 +214,7 @@ def propose_round(
     _, last_round_id, last_cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     round_id = last_round_id + 1
     eval_hash, eval_committed_at = _committed_evaluation(ledger, model_id, round_id, eval_path)
-    revealed_hashes = [_revealed_evaluation(ledger, model_id, round_id, Path(p)) for p in revealed]
+    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, [Path(p) for p in revealed])
     previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
@@ -236,13 +235,6 @@ def propose_round(
         spec = json.loads(spec_bytes)
     except ValueError as exc:
         raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
-    # One contributor's malformed file must not block everyone's round: it is left out, with why.
-    problems = malformed_contributions(spec, manifest, eval_path)
-    if problems:
-        manifest = [c for c in manifest if c.id not in problems]
-        inputs = [i | {"excluded": f"malformed: {problems[i['id']]}"} if i["id"] in problems else i for i in inputs]
-        if not manifest:
-            raise RoundError(f"model {model_id} has no contribution with a well-formed file")
     report = attribute(
         spec,
         manifest,
@@ -253,7 +245,11 @@ def propose_round(
         progress=progress,
         model_id=model_id,
         revealed=revealed,
+        # One contributor's malformed file must not block everyone's round: it is left out, with why.
+        exclude_malformed=True,
     )
+    inputs = [i | {"excluded": f"malformed: {report.malformed[i['id']]}"} if i["id"] in report.malformed else i
+              for i in inputs]
     allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
 
     cumulative = dict(previous)
@@ -368,14 +364,19 @@ def _committed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, eval
     return eval_hash, committed_at
 
 
-def _revealed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, path: Path) -> bytes:
-    """The hash of a revealed evaluation set, checked to be one committed for an earlier round."""
-    if not path.is_file():
-        raise InputError(f"revealed evaluation set {path} not found")
-    digest = keccak(path.read_bytes())
-    if not any(ledger.evaluation_commitment(model_id, r)[0] == digest for r in range(1, round_id)):
-        raise InputError(f"{path} is not the evaluation set committed for any earlier round of model {model_id}")
-    return digest
+def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, paths: Sequence[Path]) -> list[bytes]:
+    """The hashes of revealed evaluation sets, each checked to be one committed for an earlier round."""
+    if not paths:
+        return []
+    committed = {ledger.evaluation_commitment(model_id, r)[0] for r in range(1, round_id)}
+    digests = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"revealed evaluation set {path} not found")
+        digests.append(keccak(path.read_bytes()))
+        if digests[-1] not in committed:
+            raise InputError(f"{path} is not the evaluation set committed for any earlier round of model {model_id}")
+    return digests
 
 
 def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:

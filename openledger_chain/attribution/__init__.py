@@ -23,7 +23,6 @@ from openledger_chain.attribution.engine import (
     ContributorValue,
     attribute,
     attribute_files,
-    malformed_contributions,
 )
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestation_message
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
@@ -61,7 +60,6 @@ __all__ = [
     "attribute_files",
     "knn_shapley_values",
     "load_manifest",
-    "malformed_contributions",
     "load_spec",
     "parse_manifest",
     "parse_spec",

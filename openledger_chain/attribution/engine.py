@@ -50,8 +50,7 @@ from openledger_chain.errors import AttributionError, InputError
 from openledger_chain.rewards import allocate
 
 __all__ = [
-    "AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files",
-    "malformed_contributions", "to_fixed",
+    "AttributionReport", "ContributionValue", "ContributorValue", "Progress", "attribute", "attribute_files", "to_fixed",
 ]
 
 #: ``progress(stage, done, total)``; stages: "reading", "valuing", "recipes".
@@ -115,6 +114,8 @@ class AttributionReport:
     contributors: list[ContributorValue]
     allocations: dict[str, int] | None = None
     row_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Contribution id -> why its file was left out (``exclude_malformed`` only).
+    malformed: dict[str, str] = field(default_factory=dict)
 
     def scores(self) -> dict[str, Fraction]:
         """Address -> exact share of the emission (the scores to quantize, post and allocate)."""
@@ -200,6 +201,7 @@ def attribute(
     progress: Progress | None = None,
     model_id: int = 0,
     revealed: Sequence[str | Path] = (),
+    exclude_malformed: bool = False,
 ) -> AttributionReport:
     """Run attribution for one round.
 
@@ -217,13 +219,17 @@ def attribute(
             (:func:`.kinds.attestation_message`).
         revealed: CSV files of earlier rounds' evaluation sets, revealed after their rounds. Their
             rows belong to the model owner: a copy of one earns nothing.
+        exclude_malformed: Leave out (listed in ``report.malformed``) every contribution whose file
+            is malformed instead of failing: the oracle's mode, so that one contributor's bad file
+            cannot block everyone's round. A malformed spec or evaluation file still fails.
 
     Returns:
         The :class:`AttributionReport`.
 
     Raises:
         InputError: Malformed spec, manifest or files (exit code 2 in the CLI).
-        AttributionError: A positive emission but no contribution with positive value.
+        AttributionError: A positive emission but no contribution with positive value (or, with
+            `exclude_malformed`, none with a well-formed file).
     """
     if not isinstance(model_id, int) or isinstance(model_id, bool) or not 0 <= model_id < 2**256:
         raise InputError(f"model id must be an integer in [0, 2**256), got {model_id!r}")
@@ -239,11 +245,8 @@ def attribute(
     eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
     revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes) for p in revealed]
     _check_fresh(eval_table, revealed_tables)
+    entries, tables, malformed = _read_contributions(entries, spec, eval_table.columns, exclude_malformed, tick)
     row_entries = [c for c in entries if c.kind in ROW_KINDS]
-    tables: list[Table] = []
-    for i, c in enumerate(row_entries):
-        tables.append(read_table(c.path, spec.label, eval_table.columns, spec.classes))
-        tick("reading", i + 1, len(row_entries))
     # Validate the other kinds' files before the (possibly long) valuation.
     attested = [c for c in entries if c.kind in ("compute", "evaluation")]
     attested_values = value_attested(attested, verifier, model_id)
@@ -336,6 +339,7 @@ def attribute(
         contributions=values,
         contributors=_contributors(spec, values),
         row_values=row_values,
+        malformed=malformed,
     )
     if emission is not None:
         if emission > 0 and not any(c.share > 0 for c in report.contributors):
@@ -372,26 +376,26 @@ class _RowValuer:
     def value(self, mask: np.ndarray) -> _RowValues:
         spec, eval_data = self.spec, self.eval_data
         train = Dataset(self.scale(self.x[mask]), self.y[mask])
-        out = _RowValues(np.zeros(len(self.y)), np.zeros(len(self.y)), np.zeros(len(self.y)), 0.0, 0.0)
+        values, null_mean, null_var = np.zeros(len(self.y)), np.zeros(len(self.y)), np.zeros(len(self.y))
         if not len(train):
             if spec.method.name == "knn_shapley":
-                return out
-            if spec.method.name == "tknn_shapley":
+                u = 0.0
+            elif spec.method.name == "tknn_shapley":
                 u = 1.0 / self.n_classes if len(eval_data) else 0.0
-                return _RowValues(out.values, out.null_mean, out.null_var, u, u)
-            estimator = build_estimator(spec.estimator_name, spec.estimator_params, self.seed)
-            u = ModelUtility(train, eval_data, estimator)(np.arange(0))
-            return _RowValues(out.values, out.null_mean, out.null_var, u, u)
+            else:
+                estimator = build_estimator(spec.estimator_name, spec.estimator_params, self.seed)
+                u = ModelUtility(train, eval_data, estimator)(np.arange(0))
+            return _RowValues(values, null_mean, null_var, u, u)
         method = _method(spec, eval_data, self.seed, lambda d, t: self.tick("valuing", d, t), self.n_classes).fit(train)
         result = method.result
-        out.values[mask] = result.values
+        values[mask] = result.values
         self.manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
         self.manifest.update({f"resolved_{k}": v for k, v in method.params().items() if spec.method.params.get(k) == "auto"})
         if result.relabel_values is not None:
             labels = np.arange(len(spec.classes)) if spec.classes else np.unique(eval_data.y)
             null = label_null(result.relabel_values, labels[labels < result.relabel_values.shape[1]])
-            out.null_mean[mask], out.null_var[mask] = null.mean, null.var
-        return _RowValues(out.values, out.null_mean, out.null_var, result.utility_all, result.utility_none)
+            null_mean[mask], null_var[mask] = null.mean, null.var
+        return _RowValues(values, null_mean, null_var, result.utility_all, result.utility_none)
 
 
 def _contribution_values(
@@ -513,31 +517,38 @@ def _contributors(spec: Spec, values: Sequence[ContributionValue]) -> list[Contr
     return [ContributorValue(a, raw[a], float(shares[a]), shares[a], *tested.get(a, (None, 1.0))) for a in order]
 
 
-def malformed_contributions(
-    spec: Spec | Mapping[str, Any], contributions: Sequence[Contribution], eval_path: str | Path
-) -> dict[str, str]:
-    """Contribution id -> the one-line problem of each file the engine would reject.
+def _read_contributions(
+    entries: list[Contribution], spec: Spec, columns: Sequence[str], exclude_malformed: bool, tick: Progress
+) -> tuple[list[Contribution], list[Table], dict[str, str]]:
+    """Read every data/annotation CSV and check every recipe and claim file, once.
 
-    The oracle leaves these out of a round (one contributor's bad file must not block everyone's
-    round); :func:`attribute` itself rejects them, so an offline run fails loudly on its own files.
+    Returns the entries kept, the tables of their row kinds (in order) and, with
+    `exclude_malformed`, contribution id -> the one-line problem of each file left out.
 
     Raises:
-        InputError: The spec or the evaluation file is malformed (the round cannot run at all).
+        InputError: A malformed file, unless `exclude_malformed`.
+        AttributionError: `exclude_malformed` left no contribution.
     """
-    spec = spec if isinstance(spec, Spec) else parse_spec(spec)
-    columns = read_table(Path(eval_path), spec.label, None, spec.classes).columns
-    problems: dict[str, str] = {}
-    for c in contributions:
+    tables: dict[str, Table] = {}
+    malformed: dict[str, str] = {}
+    n_rows = sum(c.kind in ROW_KINDS for c in entries)
+    for c in entries:
         try:
             if c.kind in ROW_KINDS:
-                read_table(c.path, spec.label, columns, spec.classes)
+                tables[c.id] = read_table(c.path, spec.label, columns, spec.classes)
+                tick("reading", len(tables) + len(malformed), n_rows)
             elif c.kind == "finetune":
                 check_recipe(c, spec)
             else:
                 check_claim(c)
         except InputError as exc:
-            problems[c.id] = str(exc)
-    return problems
+            if not exclude_malformed:
+                raise
+            malformed[c.id] = str(exc)
+    kept = [c for c in entries if c.id not in malformed]
+    if malformed and not kept:
+        raise AttributionError(f"no contribution has a well-formed file ({len(malformed)} malformed)")
+    return kept, [tables[c.id] for c in kept if c.kind in ROW_KINDS], malformed
 
 
 def attribute_files(
