@@ -52,7 +52,7 @@ from gaming_attacks import (
     revealed_leak,
 )
 
-from openledger_chain.attribution import attribute
+from openledger_chain.attribution import AttributionReport, attribute
 
 # --- running a round through the engine ---------------------------------------------------------
 
@@ -68,11 +68,8 @@ def address(identity: str) -> str:
     return "0x" + identity.encode().hex().rjust(40, "0")
 
 
-LAST_EXCLUDED: dict[str, float] = {}
-
-
-def pay(rnd: Round, split: Split, method: dict, root: Path, baseline: bool, extra: dict | None = None) -> dict[str, int]:
-    """Run the round through the engine; identity -> payout."""
+def run_round(rnd: Round, split: Split, method: dict, root: Path, baseline: bool, extra: dict | None = None) -> AttributionReport:
+    """Write the round's files and run it through the engine."""
     root.mkdir(parents=True, exist_ok=True)
     write_csv(root / "eval.csv", split.x_eval, split.y_eval)
     revealed = []
@@ -90,9 +87,11 @@ def pay(rnd: Round, split: Split, method: dict, root: Path, baseline: bool, extr
         if method["name"] == "tknn_shapley":
             spec["method"] = method | {"tau": None}
     spec |= extra or {}
-    report = attribute(spec, manifest, root / "eval.csv", base_dir=root, emission=EMISSION, **kwargs)
-    honest_rows = [c for c, (role, *_) in zip(report.contributions, rnd.entries) if role == "honest"]
-    LAST_EXCLUDED[str(root)] = sum(c.rows - c.credited_rows for c in honest_rows) / max(sum(c.rows for c in honest_rows), 1)
+    return attribute(spec, manifest, root / "eval.csv", base_dir=root, emission=EMISSION, **kwargs)
+
+
+def payouts(rnd: Round, report: AttributionReport) -> dict[str, int]:
+    """Identity -> payout."""
     by_address = {a.lower(): v for a, v in report.allocations.items()}
     return {identity: by_address.get(address(identity).lower(), 0) for _, identity, _, _ in rnd.entries}
 
@@ -100,9 +99,10 @@ def pay(rnd: Round, split: Split, method: dict, root: Path, baseline: bool, extr
 def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method: dict, tmp: Path, baseline: bool) -> dict:
     x, y = load(name)
     split = make_split(x, y, split_seed, revealed_fraction=0.15 if attack is revealed_leak else 0.0)
-    clean = pay(honest_round(split), split, method, tmp / "clean", baseline)
+    clean_round = honest_round(split)
+    clean = payouts(clean_round, run_round(clean_round, split, method, tmp / "clean", baseline))
     rnd = attack(split)
-    paid = pay(rnd, split, method, tmp / "attacked", baseline)
+    paid = payouts(rnd, run_round(rnd, split, method, tmp / "attacked", baseline))
     roles = {identity: role for role, identity, _, _ in rnd.entries}
     honest = sum(v for i, v in paid.items() if roles[i] == "honest") / EMISSION
     attacker = sum(v for i, v in paid.items() if roles[i] == "attacker") / EMISSION
@@ -148,16 +148,19 @@ def honest_cost(name: str, split_seed: int, method: dict, tmp: Path) -> dict:
     x, y = load(name)
     split = make_split(x, y, split_seed)
     rnd = honest_round(split)
-    report_paid = pay(rnd, split, method, tmp / "defended", False)
+    defended = run_round(rnd, split, method, tmp / "defended", False)
+    report_paid = payouts(rnd, defended)
+    honest_rows = [c for c, (role, *_) in zip(defended.contributions, rnd.entries) if role == "honest"]
+    excluded = sum(c.rows - c.credited_rows for c in honest_rows) / max(sum(c.rows for c in honest_rows), 1)
     plain_method = method | {"tau": None} if method["name"] == "tknn_shapley" else method
-    plain = pay(rnd, split, plain_method, tmp / "plain", False, extra=PLAIN_SPEC)
+    plain = payouts(rnd, run_round(rnd, split, plain_method, tmp / "plain", False, extra=PLAIN_SPEC))
     changes = np.array([report_paid[i] / plain[i] - 1 for i in plain if plain[i] > 0])
     from scipy.stats import spearmanr
 
     ids = list(plain)
     rho = spearmanr([float(plain[i]) for i in ids], [float(report_paid[i]) for i in ids]).statistic
     return {"mean_change": float(np.mean(np.abs(changes))), "max_change": float(np.max(np.abs(changes))),
-            "spearman": float(rho), "excluded": LAST_EXCLUDED.get(str(tmp / "defended"), 0.0)}
+            "spearman": float(rho), "excluded": excluded}
 
 
 def summarize(results: list[dict]) -> dict:

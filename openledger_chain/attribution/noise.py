@@ -38,7 +38,6 @@ from numpy.typing import NDArray
 __all__ = ["LabelNull", "label_null", "ramp"]
 
 
-
 @dataclass(frozen=True)
 class LabelNull:
     """Per row: mean and variance of its value under a uniformly random label."""

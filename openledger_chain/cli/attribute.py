@@ -10,13 +10,11 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openledger_chain.cli.options import abort, console, err_console, print_exclusions
+from openledger_chain.cli.options import ID, abort, console, err_console, print_exclusions
 from openledger_chain.errors import InputError, OpenLedgerError
 
 if TYPE_CHECKING:  # the engine (scikit-learn) loads only when the command runs
     from openledger_chain.attribution.kinds import AttestedClaim, Verifier
-
-MAX_UINT256 = 2**256 - 1
 
 _STAGES = {"reading": "reading contributions", "valuing": "valuing rows", "recipes": "scoring recipes"}
 
@@ -62,7 +60,7 @@ def _render(report_json: dict) -> None:
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Write OUT.json here (else stdout).")
 @click.option("--attestor", "attestors", multiple=True, help="Model-owner address whose attestations count (repeatable).")
-@click.option("--model", "model_id", type=int, default=0, show_default=True,
+@click.option("--model", "model_id", type=ID, default=0, show_default=True,
               help="On-chain model id that compute/evaluation attestations were signed for.")
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
@@ -79,14 +77,14 @@ def attribute(
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
+    from openledger_chain.address import normalize_address
+    from openledger_chain.attribution.engine import attribute_files
+    from openledger_chain.rewards import MAX_UINT256
+
     if emission is not None and not 0 <= emission <= MAX_UINT256:
         abort(f"--emission must be in [0, 2**256-1], got {emission}", 2)
     if seed is not None and not 0 <= seed < 2**32:
         abort(f"--seed must be in [0, 2**32), got {seed}", 2)
-    if not 0 <= model_id <= MAX_UINT256:
-        abort(f"--model must be in [0, 2**256-1], got {model_id}", 2)
-    from openledger_chain.address import normalize_address
-    from openledger_chain.attribution.engine import attribute_files
 
     try:
         attestor_list = tuple(normalize_address(a, where="--attestor") for a in attestors)
