@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,10 @@ class Chain:
     def chain_id(self) -> int:
         return int(self.w3.eth.chain_id)
 
+    @cached_property
+    def block_gas_limit(self) -> int:
+        return int(self.w3.eth.get_block("latest")["gasLimit"])
+
     @property
     def is_local(self) -> bool:
         return self.network == EMBEDDED or self.chain_id in LOCAL_CHAIN_IDS
@@ -71,7 +75,11 @@ class Chain:
             # `latest`, a call that needs an earlier block (a registration revealing a commitment) fails
             # on a node; eth-tester already estimates on its pending block and takes no block argument.
             block = None if self.network == EMBEDDED else "pending"
-            gas = function.estimate_gas(params, block_identifier=block)
+            # A margin: the block the transaction lands in may have a later timestamp than the one it
+            # was estimated on, and a timestamp-dependent branch (publishScores extending the
+            # challenge window) then costs a few thousand gas more. Unused gas is not charged.
+            estimate = function.estimate_gas(params, block_identifier=block)
+            gas = max(estimate, min(estimate * 5 // 4, self.block_gas_limit))
             tx = function.build_transaction(params | {"nonce": self._nonce(sender), "gas": gas})
         except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
             raise decode_revert(exc) from exc
