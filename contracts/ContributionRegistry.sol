@@ -16,12 +16,20 @@ import {ModelStakeToken} from "./ModelStakeToken.sol";
 /// @title ContributionRegistry
 /// @notice Registers models (deploying each one's stake token) and their contributions, and takes
 /// usage fees. Every state change emits an event carrying all of the stored fields.
+/// @dev Content goes to whoever *committed* to it first, not whoever registered first (audit M-3): a
+/// registration whose commitment is older displaces one of the same content with a younger commitment.
+/// Commitments must be revealed within {REVEAL_PERIOD_BLOCKS}, so a registration is settled (can no
+/// longer be displaced) once that many blocks have passed since its commitment.
 contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, Nonces, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /* CONSTANTS */
 
     uint16 public constant MAX_BPS = 10_000;
+
+    /// @notice Blocks after its commitment within which a contribution must be registered. It bounds
+    /// how long a registration can still be displaced by an earlier commitment to the same content.
+    uint256 public constant REVEAL_PERIOD_BLOCKS = 256;
 
     /// @notice EIP-712 type of a contribution signed by its contributor for a relayer to register.
     bytes32 public constant REGISTER_CONTRIBUTION_TYPEHASH = keccak256(
@@ -35,7 +43,14 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     uint256 private _contributionCount;
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 contributionId => Contribution) private _contributions;
-    mapping(uint256 modelId => mapping(bytes32 contentHash => uint256 contributionId)) private _byContent;
+    /// @dev Who holds a content hash, and the block of the commitment it was registered with; one slot.
+    struct ContentHolder {
+        uint192 contributionId;
+        uint64 committedAt;
+    }
+
+    mapping(uint256 modelId => mapping(bytes32 contentHash => ContentHolder)) private _byContent;
+    mapping(uint256 modelId => address) private _pendingModelOwner;
     mapping(bytes32 commitment => uint256 blockNumber) private _commitments;
     mapping(uint256 modelId => mapping(uint256 roundId => EvaluationCommitment)) private _evaluations;
 
@@ -77,7 +92,12 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
 
     /// @inheritdoc IContributionRegistry
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256) {
-        return _byContent[modelId][contentHash];
+        return _byContent[modelId][contentHash].contributionId;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function pendingModelOwner(uint256 modelId) external view returns (address) {
+        return _pendingModelOwner[modelId];
     }
 
     /// @inheritdoc IContributionRegistry
@@ -156,9 +176,10 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     function commitContributions(bytes32[] calldata commitments) external {
         for (uint256 i = 0; i < commitments.length; ++i) {
             bytes32 commitment = commitments[i];
-            // Keep the first block: nobody can move a commitment later, and re-posting one (for example
-            // copied from the mempool) neither reverts the batch nor changes anything.
-            if (_commitments[commitment] != 0) continue;
+            // Keep the first block while it can be revealed: nobody can move a live commitment, and
+            // re-posting one (for example copied from the mempool) neither reverts nor changes anything.
+            uint256 committedAt = _commitments[commitment];
+            if (committedAt != 0 && block.number <= committedAt + REVEAL_PERIOD_BLOCKS) continue;
             _commitments[commitment] = block.number;
             emit ContributionCommitted(commitment, msg.sender);
         }
@@ -241,6 +262,24 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
+    function transferModelOwnership(uint256 modelId, address newOwner) external {
+        _requireModelOwner(modelId);
+        _pendingModelOwner[modelId] = newOwner;
+        emit ModelOwnershipTransferStarted(modelId, msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function acceptModelOwnership(uint256 modelId) external {
+        if (msg.sender != _pendingModelOwner[modelId] || msg.sender == address(0)) {
+            revert ContributionRegistryNotPendingModelOwner(modelId, msg.sender);
+        }
+        address previous = _models[modelId].owner;
+        _models[modelId].owner = msg.sender;
+        delete _pendingModelOwner[modelId];
+        emit ModelOwnershipTransferred(modelId, previous, msg.sender);
+    }
+
+    /// @inheritdoc IContributionRegistry
     function withdrawContribution(uint256 contributionId) external {
         Contribution storage contribution = _contributions[contributionId];
         if (contribution.contributor == address(0)) revert ContributionRegistryUnknownContribution(contributionId);
@@ -309,19 +348,31 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (committedAt == 0 || committedAt >= block.number) {
             revert ContributionRegistryNotCommitted(commitment, committedAt);
         }
+        if (block.number > committedAt + REVEAL_PERIOD_BLOCKS) {
+            revert ContributionRegistryCommitmentExpired(commitment, committedAt);
+        }
         delete _commitments[commitment];
-        uint256 existing = _byContent[modelId][contentHash];
-        if (existing != 0) revert ContributionRegistryDuplicateContent(modelId, contentHash, existing);
+        ContentHolder memory holder = _byContent[modelId][contentHash];
+        // Ties (same block) keep the registered one: only a strictly older commitment displaces.
+        if (holder.contributionId != 0 && holder.committedAt <= committedAt) {
+            revert ContributionRegistryDuplicateContent(modelId, contentHash, holder.contributionId);
+        }
         contributionId = ++_contributionCount;
-        _byContent[modelId][contentHash] = contributionId;
+        _byContent[modelId][contentHash] =
+            ContentHolder({contributionId: uint192(contributionId), committedAt: uint64(committedAt)});
         _contributions[contributionId] = Contribution({
             modelId: modelId,
             contributor: contributor,
             kind: kind,
             withdrawn: false,
+            displaced: false,
             registeredAt: uint64(block.number),
             contentHash: contentHash
         });
         emit ContributionRegistered(contributionId, modelId, contributor, kind, contentHash, uri);
+        if (holder.contributionId != 0) {
+            _contributions[holder.contributionId].displaced = true;
+            emit ContributionDisplaced(holder.contributionId, contributionId, modelId);
+        }
     }
 }

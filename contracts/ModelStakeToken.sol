@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
@@ -21,12 +22,15 @@ import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
 /// still unclaimed when the next round becomes final are recycled to all stake (never locked).
 /// Fees received while no round is final are held and go to the first round's stake pro rata.
 /// Rounding is always down, against the holder; the dust stays in the contract.
+/// No balance can brick fee intake: products go through `Math.mulDiv` (512-bit intermediates), and
+/// a payment so large that {feePerShare} would overflow is credited only up to what still fits (the
+/// rest stays in the contract, uncredited), so `payUsage` and finality never revert on size (audit L-1).
 contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /* CONSTANTS AND IMMUTABLES */
 
-    /// @notice Scale of {feePerShare}. Payments up to ~1e41 base units fit without overflow.
+    /// @notice Scale of {feePerShare}.
     uint256 public constant FEE_PRECISION = 1e36;
 
     /// @inheritdoc IModelStakeToken
@@ -105,7 +109,7 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
             // that, without writing a separate owed-fees slot.
             _feeCheckpoint[to] = start;
         } else {
-            _owedFees[to] += (amount * (perShare - start)) / FEE_PRECISION;
+            _owedFees[to] += Math.mulDiv(amount, perShare - start, FEE_PRECISION);
         }
     }
 
@@ -122,15 +126,15 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         // credit from the latest period start): hand them, like held fees, to all stake from now on.
         // The distributor caps the supply at the fee supply; another minter may have minted beyond it.
         uint256 unclaimed = previous > supply ? previous - supply : 0;
-        uint256 orphaned = (unclaimed * (perShare - _claimStartFeePerShare)) / FEE_PRECISION;
+        uint256 orphaned = Math.mulDiv(unclaimed, perShare - _claimStartFeePerShare, FEE_PRECISION);
         _claimStartFeePerShare = perShare;
         _feeSupply = newFeeSupply;
         emit FeePeriodStarted(newFeeSupply, perShare);
         // Fees paid before any round was final belong to the first round's stake holders.
         uint256 recycled = _heldFees + orphaned;
         if (recycled != 0 && newFeeSupply != 0) {
-            _heldFees = 0;
-            _creditFees(recycled, newFeeSupply);
+            // Whatever does not fit in the accumulator stays held for the next period.
+            _heldFees = recycled - _creditFees(recycled, newFeeSupply);
         }
     }
 
@@ -141,25 +145,31 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         // A token that shrank our balance (fee or rebase) must not brick fee intake: credit nothing.
         if (balance <= accounted) return 0;
         amount = balance - accounted;
-        _accountedFees = balance;
         uint256 supply = _feeSupply;
         if (supply == 0) {
             uint256 held = _heldFees + amount;
             _heldFees = held;
             emit FeesHeld(amount, held);
         } else {
-            _creditFees(amount, supply);
+            amount = _creditFees(amount, supply);
         }
+        _accountedFees = accounted + amount;
     }
 
     /// @inheritdoc IModelStakeToken
     function withdrawFees() external nonReentrant returns (uint256 amount) {
         _settleFees(msg.sender, _feePerShare);
-        amount = _owedFees[msg.sender];
-        if (amount == 0) revert ModelStakeTokenNoFees(msg.sender);
-        _owedFees[msg.sender] = 0;
+        uint256 owed = _owedFees[msg.sender];
+        if (owed == 0) revert ModelStakeTokenNoFees(msg.sender);
+        // A payment token that shrank our balance (rebase, fee, blacklist seizure) must not lock the
+        // last holders out: pay what is here, the rest stays owed (audit L-4).
+        uint256 available = paymentToken.balanceOf(address(this));
+        amount = Math.min(owed, available);
+        if (amount == 0) revert ModelStakeTokenNoFeesAvailable(msg.sender, owed);
+        uint256 remaining = owed - amount;
+        _owedFees[msg.sender] = remaining;
         _accountedFees -= amount;
-        emit FeesWithdrawn(msg.sender, amount);
+        emit FeesWithdrawn(msg.sender, amount, remaining);
         paymentToken.safeTransfer(msg.sender, amount);
     }
 
@@ -167,6 +177,8 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
 
     /// @dev Settles the fees of both accounts at the current accumulator before any balance moves.
     function _update(address from, address to, uint256 value) internal override {
+        // Stake sent to the token itself could never withdraw its fees (audit I-2).
+        if (to == address(this)) revert ERC20InvalidReceiver(to);
         uint256 perShare = _feePerShare;
         if (perShare != 0) {
             if (from != address(0)) _settleFees(from, perShare);
@@ -179,10 +191,17 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         if (msg.sender != minter) revert ModelStakeTokenUnauthorizedMinter(msg.sender);
     }
 
-    function _creditFees(uint256 amount, uint256 supply) private {
-        uint256 perShare = _feePerShare + (amount * FEE_PRECISION) / supply;
+    /// @dev Credits `amount` to `supply` stake, or as much of it as keeps {feePerShare} in range, and
+    /// returns what it credited. `supply` is at most a model's uint96 emission, far below FEE_PRECISION,
+    /// so `fits` cannot overflow and `fits * FEE_PRECISION / supply` never exceeds the room left.
+    function _creditFees(uint256 amount, uint256 supply) private returns (uint256 credited) {
+        uint256 perShare = _feePerShare;
+        uint256 fits = Math.mulDiv(type(uint256).max - perShare, supply, FEE_PRECISION);
+        credited = Math.min(amount, fits);
+        if (credited == 0) return 0;
+        perShare += Math.mulDiv(credited, FEE_PRECISION, supply);
         _feePerShare = perShare;
-        emit FeesAccrued(amount, perShare);
+        emit FeesAccrued(credited, perShare);
     }
 
     function _settleFees(address account, uint256 perShare) private {
@@ -194,6 +213,6 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     }
 
     function _pendingFeesDown(address account, uint256 perShare) private view returns (uint256) {
-        return (balanceOf(account) * (perShare - _feeCheckpoint[account])) / FEE_PRECISION;
+        return Math.mulDiv(balanceOf(account), perShare - _feeCheckpoint[account], FEE_PRECISION);
     }
 }

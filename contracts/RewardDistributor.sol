@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
@@ -14,6 +15,10 @@ import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 /// @title RewardDistributor
 /// @notice The only minter of every model's stake token: k-of-n signed cumulative Merkle rounds, a
 /// challenge window with a guardian veto, on-chain score lists, and claims.
+/// @dev Trust model: the admin (a TimelockController in every `openledger deploy`, so each change is
+/// public for the timelock's delay before it takes effect) sets oracles, threshold and window; the
+/// window can never go below {minChallengeWindow}; the guardian (a different key, set at deployment)
+/// vetoes and pauses at once; k oracles sign rounds. Pausing stops the challenge clock.
 contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP712 {
     /* CONSTANTS AND IMMUTABLES */
 
@@ -27,15 +32,19 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
 
     IContributionRegistry public immutable registry;
+    /// @notice The shortest challenge window the admin may ever set (audit M-2, L-3).
+    uint256 public immutable minChallengeWindow;
 
     /* STORAGE */
 
-    /// @dev What a claim reads, packed into two slots: the root, then the token and the mint cap.
+    /// @dev What a claim reads, packed into two slots: the root, then the token and the mint cap. The
+    /// previous root is read only when a proof fails against the latest one.
     struct ClaimState {
         bytes32 merkleRoot;
         address stakeToken;
         uint96 cumulativeEmission;
         uint64 roundId;
+        bytes32 previousMerkleRoot;
     }
 
     mapping(address account => bool) private _isOracle;
@@ -46,19 +55,33 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     mapping(uint256 modelId => PendingRound) private _pending;
     mapping(bytes32 digest => bool) private _vetoed;
     mapping(uint256 modelId => mapping(address account => uint256)) private _claimed;
+    /// @dev Seconds the contract has spent paused (finished pauses), and when the current pause began.
+    uint40 private _pausedSeconds;
+    uint40 private _pausedAt;
 
     /* CONSTRUCTOR */
 
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE: a timelock, so that its changes are public before they apply.
+    /// @param guardian Holder of GUARDIAN_ROLE and PAUSER_ROLE; must not be the admin.
     constructor(
         IContributionRegistry registry_,
         address admin,
+        address guardian,
         address[] memory oracles,
         uint256 threshold_,
-        uint256 challengeWindow_
+        uint256 challengeWindow_,
+        uint256 minChallengeWindow_
     ) EIP712("OpenLedger RewardDistributor", "1") {
-        if (address(registry_) == address(0) || admin == address(0)) revert RewardDistributorZeroAddress();
+        if (address(registry_) == address(0) || admin == address(0) || guardian == address(0)) {
+            revert RewardDistributorZeroAddress();
+        }
+        if (guardian == admin) revert RewardDistributorGuardianIsAdmin(guardian);
+        if (minChallengeWindow_ > MAX_CHALLENGE_WINDOW) revert RewardDistributorInvalidChallengeWindow(minChallengeWindow_);
         registry = registry_;
+        minChallengeWindow = minChallengeWindow_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GUARDIAN_ROLE, guardian);
+        _grantRole(PAUSER_ROLE, guardian);
         for (uint256 i = 0; i < oracles.length; ++i) {
             _addOracle(oracles[i]);
         }
@@ -94,8 +117,14 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     }
 
     /// @inheritdoc IRewardDistributor
-    function pendingRound(uint256 modelId) external view returns (PendingRound memory) {
-        return _pending[modelId];
+    function pendingRound(uint256 modelId) external view returns (PendingRound memory round) {
+        round = _pending[modelId];
+        if (round.roundId != 0) round.challengeEndsAt = uint40(_challengeEndsAt(_pending[modelId]));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pausedSeconds() public view returns (uint256) {
+        return paused() ? _pausedSeconds + (block.timestamp - _pausedAt) : _pausedSeconds;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -106,6 +135,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     {
         ClaimState storage state = _finalized[modelId];
         return (state.merkleRoot, state.roundId, state.cumulativeEmission, state.stakeToken);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function previousMerkleRoot(uint256 modelId) external view returns (bytes32) {
+        return _finalized[modelId].previousMerkleRoot;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -149,11 +183,15 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         _setChallengeWindow(newChallengeWindow);
     }
 
+    /// @notice Stops submissions, score publishing, finalization and claims, and the challenge clock:
+    /// pending windows are extended by however long the pause lasts (audit I-1). The guardian can still veto.
     function pause() external onlyRole(PAUSER_ROLE) {
+        _pausedAt = uint40(block.timestamp);
         _pause();
     }
 
     function unpause() external onlyRole(PAUSER_ROLE) {
+        _pausedSeconds = uint40(pausedSeconds());
         _unpause();
     }
 
@@ -179,7 +217,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             challengeEndsAt: uint40(block.timestamp + _challengeWindow),
             submitter: msg.sender,
             publishedCount: 0,
-            lastScoreAccount: address(0)
+            lastScoreAccount: address(0),
+            pausedSecondsAtStart: _pausedSeconds
         });
         _emitRoundSubmitted(round, signers);
     }
@@ -212,9 +251,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         emit ScoresPublished(modelId, roundId, firstIndex, entries, runningHash);
         if (runningHash == pending.scoresHash && total == pending.emission) {
             // The guardian gets a full window with every score readable on-chain before finality.
-            uint256 reviewEndsAt = block.timestamp + _challengeWindow;
-            if (reviewEndsAt > pending.challengeEndsAt) pending.challengeEndsAt = uint40(reviewEndsAt);
-            emit ScoresCompleted(modelId, roundId, pending.challengeEndsAt);
+            uint256 endsAt = Math.max(block.timestamp + _challengeWindow, _challengeEndsAt(pending));
+            pending.challengeEndsAt = uint40(endsAt);
+            pending.pausedSecondsAtStart = _pausedSeconds; // not paused here: endsAt already counts every pause
+            emit ScoresCompleted(modelId, roundId, endsAt);
         }
     }
 
@@ -236,7 +276,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         PendingRound storage pending = _pending[modelId];
         uint256 roundId = pending.roundId;
         if (roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
-        uint256 endsAt = pending.challengeEndsAt;
+        uint256 endsAt = _challengeEndsAt(pending);
         // After the window a round can still be vetoed while its score list does not match: otherwise a
         // round that can never finalize would block the model's rounds forever.
         if (block.timestamp >= endsAt && _scoresComplete(pending)) revert RewardDistributorChallengeWindowClosed(endsAt);
@@ -250,7 +290,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     function finalizeRound(uint256 modelId) external whenNotPaused {
         PendingRound memory pending = _pending[modelId];
         if (pending.roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
-        uint256 endsAt = pending.challengeEndsAt;
+        uint256 endsAt = _challengeEndsAt(_pending[modelId]);
         if (block.timestamp < endsAt) revert RewardDistributorChallengeWindowOpen(endsAt);
         if (pending.publishedHash != pending.scoresHash) {
             revert RewardDistributorScoresIncomplete(pending.publishedHash, pending.scoresHash);
@@ -259,6 +299,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             revert RewardDistributorScoresAmountMismatch(pending.publishedAmount, pending.emission);
         }
         ClaimState storage state = _finalized[modelId];
+        // Claims in flight against the old root still succeed (audit L-2): cumulative amounts make
+        // that safe, since the mint cap is the new cumulative emission and claimed amounts only grow.
+        state.previousMerkleRoot = state.merkleRoot;
         state.merkleRoot = pending.merkleRoot;
         state.cumulativeEmission = pending.cumulativeEmission;
         state.roundId = pending.roundId;
@@ -297,7 +340,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         // OpenZeppelin StandardMerkleTree leaf: double hash, so no inner node can pass as a leaf.
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
-            revert RewardDistributorInvalidProof(modelId, account, cumulativeAmount);
+            bytes32 previousRoot = state.previousMerkleRoot;
+            if (previousRoot == bytes32(0) || !MerkleProof.verifyCalldata(proof, previousRoot, leaf)) {
+                revert RewardDistributorInvalidProof(modelId, account, cumulativeAmount);
+            }
         }
         uint256 alreadyClaimed = _claimed[modelId][account];
         if (cumulativeAmount <= alreadyClaimed) {
@@ -364,6 +410,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         }
     }
 
+    /// @dev The end of a pending round's challenge window, pushed back by every second paused since it was set.
+    function _challengeEndsAt(PendingRound storage pending) private view returns (uint256) {
+        return pending.challengeEndsAt + (pausedSeconds() - pending.pausedSecondsAtStart);
+    }
+
     function _scoresComplete(PendingRound storage pending) private view returns (bool) {
         return pending.publishedHash == pending.scoresHash && pending.publishedAmount == pending.emission;
     }
@@ -390,7 +441,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     }
 
     function _setChallengeWindow(uint256 newChallengeWindow) private {
-        if (newChallengeWindow > MAX_CHALLENGE_WINDOW) revert RewardDistributorInvalidChallengeWindow(newChallengeWindow);
+        if (newChallengeWindow < minChallengeWindow || newChallengeWindow > MAX_CHALLENGE_WINDOW) {
+            revert RewardDistributorInvalidChallengeWindow(newChallengeWindow);
+        }
         _challengeWindow = newChallengeWindow;
         emit ChallengeWindowSet(newChallengeWindow);
     }

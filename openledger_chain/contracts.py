@@ -54,6 +54,7 @@ class OpenLedger:
         self.deployment = deployment
         self.registry = self._contract("ContributionRegistry", deployment.address("ContributionRegistry"))
         self.distributor = self._contract("RewardDistributor", deployment.address("RewardDistributor"))
+        self.timelock = self._contract("AdminTimelock", deployment.address("AdminTimelock"))
 
     # ----- contracts by address
 
@@ -96,6 +97,22 @@ class OpenLedger:
     def pending_round(self, model_id: int) -> PendingRound:
         raw = self.distributor.functions.pendingRound(model_id).call()
         return PendingRound(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
+
+    # ----- admin changes, through the AdminTimelock
+
+    def schedule_admin_call(self, proposer: LocalAccount, call: Any, salt: bytes = bytes(32)) -> bytes:
+        """Schedule a distributor admin call (e.g. `distributor.functions.addOracle(a)`); returns its operation
+        id. It can run `adminDelay` seconds later, with `execute_admin_call`; anyone watching sees it now."""
+        target, data = call.address, call._encode_transaction_data()
+        delay = int(self.timelock.functions.getMinDelay().call())
+        zero = bytes(32)
+        self.chain.transact(self.timelock.functions.schedule(target, 0, data, zero, salt, delay), proposer)
+        return bytes(self.timelock.functions.hashOperation(target, 0, data, zero, salt).call())
+
+    def execute_admin_call(self, executor: LocalAccount, call: Any, salt: bytes = bytes(32)) -> TxReceipt:
+        """Run a scheduled admin call once its delay has passed."""
+        target, data = call.address, call._encode_transaction_data()
+        return self.chain.transact(self.timelock.functions.execute(target, 0, data, bytes(32), salt), executor)
 
     # ----- contributions
 
@@ -220,6 +237,10 @@ class OpenLedger:
             log["args"]["contributionId"]
             for log in self.registry.events.ContributionWithdrawn().get_logs(from_block=start, argument_filters=filters)
         }
+        displaced = {
+            log["args"]["contributionId"]
+            for log in self.registry.events.ContributionDisplaced().get_logs(from_block=start, argument_filters=filters)
+        }
         result = [
             Contribution(
                 contribution_id=ContributionId(log["args"]["contributionId"]),
@@ -230,6 +251,7 @@ class OpenLedger:
                 uri=log["args"]["uri"],
                 block_number=int(log["blockNumber"]),
                 withdrawn=log["args"]["contributionId"] in withdrawn,
+                displaced=log["args"]["contributionId"] in displaced,
             )
             for log in registered
         ]

@@ -24,8 +24,13 @@ from openledger_chain.errors import DeploymentError
 
 DEPLOYMENTS_DIR = Path("deployments")
 DEFAULT_CHALLENGE_WINDOW = 3600
-GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
-PAUSER_ROLE = keccak(text="PAUSER_ROLE")
+MAX_CHALLENGE_WINDOW = 30 * 24 * 3600
+# Outside local chains no window may be shorter: a guardian needs time to notice and veto a bad round.
+PUBLIC_MIN_CHALLENGE_WINDOW = 3600
+# The admin timelock's delay beyond the challenge window: a round pending when a change is scheduled
+# becomes final, and holders can claim it, before the change takes effect.
+ADMIN_DELAY_MARGIN = 24 * 3600
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,10 @@ class DeploymentConfig:
     oracles: tuple[str, ...]
     threshold: int
     challenge_window: int
-    guardian: str
-    pauser: str
+    min_challenge_window: int
+    guardian: str  # vetoes and pauses
+    admin: str  # the AdminTimelock: oracles, threshold, window and roles change only through it
+    admin_delay: int
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,10 @@ class Deployment:
                 "oracles": list(self.config.oracles),
                 "threshold": self.config.threshold,
                 "challengeWindow": self.config.challenge_window,
+                "minChallengeWindow": self.config.min_challenge_window,
                 "guardian": self.config.guardian,
-                "pauser": self.config.pauser,
+                "admin": self.config.admin,
+                "adminDelay": self.config.admin_delay,
             },
             "contracts": {
                 name: {
@@ -100,8 +109,10 @@ class Deployment:
                 oracles=tuple(config["oracles"]),
                 threshold=int(config["threshold"]),
                 challenge_window=int(config["challengeWindow"]),
+                min_challenge_window=int(config["minChallengeWindow"]),
                 guardian=config["guardian"],
-                pauser=config["pauser"],
+                admin=config["admin"],
+                admin_delay=int(config["adminDelay"]),
             ),
             contracts={
                 name: DeployedContract(
@@ -121,6 +132,61 @@ def deployment_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
     return directory / f"{network}.json"
 
 
+@dataclass(frozen=True)
+class SecurityPolicy:
+    """Who may change what, and how fast: the settings `deploy` checks before it spends any gas."""
+
+    challenge_window: int
+    min_challenge_window: int
+    admin_delay: int
+    guardian: str
+
+
+def security_policy(
+    is_local: bool,
+    deployer: str,
+    *,
+    challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+    min_challenge_window: int | None = None,
+    admin_delay: int | None = None,
+    guardian: str | None = None,
+) -> SecurityPolicy:
+    """Fill in the defaults and refuse a policy that would let one key rewrite rounds (audit M-2).
+
+    Raises:
+        DeploymentError: naming the setting to change.
+    """
+    if min_challenge_window is None:
+        min_challenge_window = min(challenge_window, PUBLIC_MIN_CHALLENGE_WINDOW)
+    if admin_delay is None:
+        admin_delay = challenge_window + ADMIN_DELAY_MARGIN
+    if not 0 <= challenge_window <= MAX_CHALLENGE_WINDOW:
+        raise DeploymentError(
+            f"--challenge-window must be between 0 and {MAX_CHALLENGE_WINDOW} seconds (30 days), got {challenge_window}"
+        )
+    if not 0 <= min_challenge_window <= challenge_window:
+        raise DeploymentError(
+            f"--min-challenge-window must be between 0 and the challenge window ({challenge_window}), "
+            f"got {min_challenge_window}"
+        )
+    if admin_delay <= challenge_window:
+        raise DeploymentError(
+            f"--admin-delay ({admin_delay} s) must be longer than the challenge window ({challenge_window} s), "
+            "so that a pending round is final before an admin change takes effect"
+        )
+    if guardian is None and not is_local:
+        raise DeploymentError("name the guardian (it vetoes and pauses) with --guardian on a non-local chain")
+    guardian = to_checksum_address(guardian or deployer)
+    if not is_local:
+        if min_challenge_window < PUBLIC_MIN_CHALLENGE_WINDOW:
+            raise DeploymentError(
+                f"--min-challenge-window must be at least {PUBLIC_MIN_CHALLENGE_WINDOW} s outside local chains"
+            )
+        if guardian == to_checksum_address(deployer):
+            raise DeploymentError("--guardian must not be the deployer (the admin's key); name another key")
+    return SecurityPolicy(challenge_window, min_challenge_window, admin_delay, guardian)
+
+
 def deploy(
     chain: Chain,
     deployer: LocalAccount,
@@ -128,17 +194,24 @@ def deploy(
     oracles: list[str],
     threshold: int,
     challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+    min_challenge_window: int | None = None,
+    admin_delay: int | None = None,
     guardian: str | None = None,
     dev_payment_token: bool | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Deployment:
-    """Deploy registry, distributor (and a dev payment token on local chains) and wire their roles.
+    """Deploy the admin timelock, registry, distributor (and a dev payment token on local chains).
 
-    Order: ContributionRegistry, RewardDistributor(registry, oracles, k), then the registry names the
-    distributor its one stake minter, and the distributor grants the guardian and pauser roles.
+    Order: AdminTimelock(delay, deployer proposes and executes), ContributionRegistry,
+    RewardDistributor(registry, admin=timelock, guardian, oracles, k, window, min window), then the
+    registry names the distributor its one stake minter and the deployer renounces the registry's
+    admin role (its only use was that one call), so no key keeps an instant admin power.
     """
     step = on_step or (lambda _: None)
-    guardian = to_checksum_address(guardian or deployer.address)
+    policy = security_policy(
+        chain.is_local, deployer.address, challenge_window=challenge_window, min_challenge_window=min_challenge_window,
+        admin_delay=admin_delay, guardian=guardian,
+    )
     oracle_addresses = sorted((to_checksum_address(o) for o in oracles), key=lambda a: int(a, 16))
     contracts: dict[str, DeployedContract] = {}
 
@@ -157,15 +230,16 @@ def deploy(
         )
         return chain.w3.eth.contract(address=address, abi=artifact.abi)
 
+    timelock = deploy_one("AdminTimelock", policy.admin_delay, [deployer.address], [deployer.address])
     registry = deploy_one("ContributionRegistry", deployer.address)
     distributor = deploy_one(
-        "RewardDistributor", registry.address, deployer.address, oracle_addresses, threshold, challenge_window
+        "RewardDistributor", registry.address, timelock.address, policy.guardian, oracle_addresses, threshold,
+        policy.challenge_window, policy.min_challenge_window,
     )
     step("registry.setStakeMinter(distributor)")
     chain.transact(registry.functions.setStakeMinter(distributor.address), deployer)
-    step("grant guardian and pauser roles")
-    chain.transact(distributor.functions.grantRole(GUARDIAN_ROLE, guardian), deployer)
-    chain.transact(distributor.functions.grantRole(PAUSER_ROLE, deployer.address), deployer)
+    step("renounce the registry's admin role")
+    chain.transact(registry.functions.renounceRole(DEFAULT_ADMIN_ROLE, deployer.address), deployer)
     if dev_payment_token if dev_payment_token is not None else chain.is_local:
         deploy_one("DevPaymentToken")
     return Deployment(
@@ -176,9 +250,11 @@ def deploy(
         config=DeploymentConfig(
             oracles=tuple(oracle_addresses),
             threshold=threshold,
-            challenge_window=challenge_window,
-            guardian=guardian,
-            pauser=deployer.address,
+            challenge_window=policy.challenge_window,
+            min_challenge_window=policy.min_challenge_window,
+            guardian=policy.guardian,
+            admin=timelock.address,
+            admin_delay=policy.admin_delay,
         ),
         contracts=contracts,
     )

@@ -54,6 +54,9 @@ _REVERT_HINTS = {
     "RewardDistributorScoresIncomplete": "publish the whole score list first (`openledger round submit` resumes it)",
     "RewardDistributorInsufficientSignatures": "collect more oracle signatures with `openledger round sign`",
     "ModelStakeTokenNoFees": "this account has no fees to withdraw",
+    "ModelStakeTokenNoFeesAvailable": "the stake token holds none of the payment token right now; the fees stay owed",
+    "ContributionRegistryCommitmentExpired": "commitments must be registered within 256 blocks; commit again",
+    "RewardDistributorInvalidChallengeWindow": "the window must lie between the deployment's minimum and 30 days",
     "EnforcedPause": "the contract is paused",
 }
 

@@ -154,7 +154,7 @@ def gather_manifest(ledger: OpenLedger, model_id: int, base_dir: Path) -> tuple[
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
     for c in ledger.contributions(model_id):
-        if c.withdrawn:
+        if c.withdrawn or c.displaced:
             continue
         entry = {
             "id": str(c.contribution_id),

@@ -82,6 +82,7 @@ class Contribution:
     uri: str
     block_number: int
     withdrawn: bool = False
+    displaced: bool = False  # an older commitment to the same content registered later and took it
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,4 @@ class PendingRound:
     submitter: str
     published_count: int
     last_score_account: str
+    paused_seconds_at_start: int

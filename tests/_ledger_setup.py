@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 CHALLENGE_WINDOW = 3600
+MIN_CHALLENGE_WINDOW = 600  # the admin may shorten the window to this, never below
 EMISSION_PER_ROUND = 1_000 * 10**18
 MAX_EMISSION = 1_000_000 * 10**18
 CONTRIBUTOR_SHARE_BPS = 3_000
@@ -15,7 +16,8 @@ CONTRIBUTOR_SHARE_BPS = 3_000
 
 @dataclass(frozen=True)
 class Accounts:
-    """Named roles over the dev accounts (the deployer is admin, guardian and pauser)."""
+    """Named roles over the dev accounts (the deployer proposes admin changes through the AdminTimelock, and
+    is the guardian and pauser: allowed on local chains only)."""
 
     deployer: LocalAccount
     oracles: tuple[LocalAccount, ...]  # three oracles, threshold two

@@ -14,6 +14,7 @@ from openledger_chain.types import Model, ModelParams
 
 from _ledger_setup import (
     CHALLENGE_WINDOW,
+    MIN_CHALLENGE_WINDOW,
     CONTRIBUTOR_SHARE_BPS,
     EMISSION_PER_ROUND,
     MAX_EMISSION,
@@ -35,6 +36,7 @@ def _deployed(accounts: Accounts) -> tuple[Chain, Deployment]:
         oracles=[o.address for o in accounts.oracles],
         threshold=2,
         challenge_window=CHALLENGE_WINDOW,
+        min_challenge_window=MIN_CHALLENGE_WINDOW,
     )
     return chain, deployment
 

@@ -49,6 +49,8 @@ interface IContributionRegistry {
         address contributor;
         ContributionKind kind;
         bool withdrawn;
+        /// True once a registration of the same content with an older commitment took its place.
+        bool displaced;
         uint64 registeredAt;
         bytes32 contentHash;
     }
@@ -103,6 +105,17 @@ interface IContributionRegistry {
     /// @notice Emitted when a contributor withdraws a contribution from future rounds.
     event ContributionWithdrawn(uint256 indexed contributionId, uint256 indexed modelId, address indexed contributor);
 
+    /// @notice Emitted when `contributionId` loses its content to `byContributionId`, whose commitment is older.
+    event ContributionDisplaced(
+        uint256 indexed contributionId, uint256 indexed byContributionId, uint256 indexed modelId
+    );
+
+    /// @notice Emitted when a model's owner names `newOwner`, who must accept (zero cancels).
+    event ModelOwnershipTransferStarted(uint256 indexed modelId, address indexed owner, address indexed newOwner);
+
+    /// @notice Emitted when `newOwner` accepts a model's ownership.
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+
     /// @notice Emitted when `payer` pays `amount` of usage fees for a model.
     event UsagePaid(
         uint256 indexed modelId, address indexed payer, uint256 amount, uint256 ownerAmount, uint256 holdersAmount
@@ -132,6 +145,10 @@ interface IContributionRegistry {
     error ContributionRegistryNotCommitted(bytes32 commitment, uint256 committedAt);
     /// @notice Thrown when a batch is empty.
     error ContributionRegistryEmptyBatch();
+    /// @notice Thrown when a commitment is older than {REVEAL_PERIOD_BLOCKS}; commit again.
+    error ContributionRegistryCommitmentExpired(bytes32 commitment, uint256 committedAt);
+    /// @notice Thrown when `caller` accepts a model's ownership without being its pending owner.
+    error ContributionRegistryNotPendingModelOwner(uint256 modelId, address caller);
     /// @notice Thrown when a signed registration's deadline has passed.
     error ContributionRegistryExpiredSignature(uint256 deadline);
     /// @notice Thrown when a registration signature does not come from `contributor`.
@@ -166,6 +183,8 @@ interface IContributionRegistry {
     function getContribution(uint256 contributionId) external view returns (Contribution memory);
     /// @notice The contribution id holding `contentHash` for `modelId`, or 0 if none.
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256);
+    /// @notice The address a model's owner named to take over, or 0.
+    function pendingModelOwner(uint256 modelId) external view returns (address);
     /// @notice The commitment a registration must be preceded by: keccak256 of (chain id, this registry,
     /// modelId, contributor, kind, contentHash, salt). It hides the content hash until registration.
     function contributionCommitment(
@@ -240,6 +259,15 @@ interface IContributionRegistry {
     /// that the file hashes to the commitment).
     /// @dev Requirements: caller owns the model; the round's set is committed. Emits {EvaluationRevealed}.
     function revealEvaluation(uint256 modelId, uint256 roundId, string calldata uri) external;
+
+    /// @notice Names `newOwner` as the model's next owner (zero cancels); ownership moves when it accepts,
+    /// so a typo can never lose a model, and a blacklisted owner can hand the model on (audit I-3).
+    /// @dev Requirements: caller is the model's owner. Emits {ModelOwnershipTransferStarted}.
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+
+    /// @notice Accepts ownership of a model that its owner offered to the caller.
+    /// @dev Emits {ModelOwnershipTransferred}.
+    function acceptModelOwnership(uint256 modelId) external;
 
     /// @notice Withdraws one of the caller's contributions from future attribution rounds.
     /// @dev Emits {ContributionWithdrawn}.

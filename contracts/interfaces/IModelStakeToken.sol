@@ -19,8 +19,9 @@ interface IModelStakeToken is IERC20 {
     /// @notice Emitted when fees arrive while no round is final; they go to the first round's holders.
     event FeesHeld(uint256 amount, uint256 heldTotal);
 
-    /// @notice Emitted when `account` withdraws `amount` of its accrued fees.
-    event FeesWithdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when `account` withdraws `amount` of its accrued fees; `remaining` is still owed
+    /// (non-zero only when the contract held less than was owed).
+    event FeesWithdrawn(address indexed account, uint256 amount, uint256 remaining);
 
     /* ERRORS */
 
@@ -35,6 +36,9 @@ interface IModelStakeToken is IERC20 {
 
     /// @notice Thrown when `account` withdraws fees but has none.
     error ModelStakeTokenNoFees(address account);
+
+    /// @notice Thrown when `account` is owed `owed` in fees but the contract holds none of the payment token.
+    error ModelStakeTokenNoFeesAvailable(address account, uint256 owed);
 
     /* VIEWS */
 
@@ -80,7 +84,7 @@ interface IModelStakeToken is IERC20 {
     /// @return amount The newly credited amount.
     function accrueFees() external returns (uint256 amount);
 
-    /// @notice Sends the caller all of its accrued fees.
+    /// @notice Sends the caller its accrued fees, or as much of them as the contract holds (the rest stays owed).
     /// @dev Emits a {FeesWithdrawn} event.
     function withdrawFees() external returns (uint256 amount);
 }

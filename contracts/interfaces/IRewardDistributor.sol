@@ -52,6 +52,7 @@ interface IRewardDistributor {
         address submitter;
         uint32 publishedCount;
         address lastScoreAccount;
+        uint40 pausedSecondsAtStart;
     }
 
     /* EVENTS */
@@ -104,7 +105,9 @@ interface IRewardDistributor {
     error RewardDistributorNotOracle(address account);
     /// @notice Thrown when a threshold is zero, above the oracle count, or unchanged.
     error RewardDistributorInvalidThreshold(uint256 threshold, uint256 oracleCount);
-    /// @notice Thrown when a challenge window is above the maximum or unchanged.
+    /// @notice Thrown when the guardian would be the admin: the veto must not be in the admin's hands.
+    error RewardDistributorGuardianIsAdmin(address guardian);
+    /// @notice Thrown when a challenge window is below the minimum, above the maximum, or unchanged.
     error RewardDistributorInvalidChallengeWindow(uint256 challengeWindow);
     /// @notice Thrown when `modelId` already has `pendingRoundId` waiting.
     error RewardDistributorRoundPending(uint256 modelId, uint256 pendingRoundId);
@@ -155,7 +158,12 @@ interface IRewardDistributor {
     function challengeWindow() external view returns (uint256);
     /// @notice The EIP-712 digest the oracles sign for `round`.
     function roundDigest(Round calldata round) external view returns (bytes32);
+    /// @notice The model's pending round; `challengeEndsAt` already includes every pause since submission.
     function pendingRound(uint256 modelId) external view returns (PendingRound memory);
+    /// @notice Total seconds this contract has been paused (the current pause included).
+    function pausedSeconds() external view returns (uint256);
+    /// @notice The root finalized before the latest one; proofs against it still claim (up to its amounts).
+    function previousMerkleRoot(uint256 modelId) external view returns (bytes32);
     /// @notice The model's claimable state: latest finalized root, round id and cumulative emission.
     function finalizedRound(uint256 modelId)
         external

@@ -65,12 +65,13 @@ def contributions() -> None:
 @json_option
 @handle_errors
 def list_contributions(network: str, rpc_url: str | None, model_id: int | None, as_json: bool) -> None:
-    """List contributions (all models, or --model), oldest first, with withdrawals marked."""
+    """List contributions (all models, or --model), oldest first. Status `withdrawn`: its contributor took it
+    out of future rounds; `displaced`: someone who committed to the same content earlier registered it too."""
     ledger = open_ledger(network, rpc_url)
     rows = [
         {"id": c.contribution_id, "model": c.model_id, "kind": c.kind.name.lower(), "contributor": c.contributor,
          "content hash": "0x" + c.content_hash.hex(), "uri": c.uri, "block": c.block_number,
-         "withdrawn": "yes" if c.withdrawn else ""}
+         "status": "withdrawn" if c.withdrawn else "displaced" if c.displaced else "active"}
         for c in ledger.contributions(model_id)
     ]
     if not rows and not as_json:

@@ -28,22 +28,29 @@ from openledger_chain.cli.options import (
 @click.option("--threshold", type=int, default=None, help="Signatures needed per round (k). Default: 2, or 1 "
               "with a single oracle.")
 @click.option("--challenge-window", type=int, default=3600, show_default=True, help="Seconds a guardian may veto.")
-@click.option("--guardian", type=ADDRESS, default=None, help="Address allowed to veto rounds (default: the deployer).")
+@click.option("--min-challenge-window", type=int, default=None, help="Shortest window the admin may ever set. "
+              "Default: the window, at most 3600; at least 3600 outside local chains.")
+@click.option("--admin-delay", type=int, default=None, help="Seconds every admin change (oracles, threshold, "
+              "window, roles) waits in the AdminTimelock. Default: the window plus one day; must exceed the window.")
+@click.option("--guardian", type=ADDRESS, default=None, help="Address that vetoes rounds and pauses; not the deployer "
+              "outside local chains (default on local chains: the deployer).")
 @click.option("--force", is_flag=True, help="Redeploy even if a live deployment exists.")
 @click.option("--deployments-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("deployments"),
               show_default=True)
 @json_option
 @handle_errors
 def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           oracles: tuple[str, ...], threshold: int | None, challenge_window: int, guardian: str | None,
-           force: bool, deployments_dir: Path, as_json: bool) -> None:
-    """Deploy ContributionRegistry and RewardDistributor (plus a DevPaymentToken on local chains),
-    make the distributor the only stake minter, grant guardian and pauser roles, and record it all.
+           oracles: tuple[str, ...], threshold: int | None, challenge_window: int, min_challenge_window: int | None,
+           admin_delay: int | None, guardian: str | None, force: bool, deployments_dir: Path, as_json: bool) -> None:
+    """Deploy AdminTimelock, ContributionRegistry and RewardDistributor (plus a DevPaymentToken on local
+    chains), make the distributor the only stake minter, and record it all. The deployer's key proposes
+    admin changes through the timelock; the guardian vetoes and pauses at once.
 
     Re-running finds the existing deployment (same chain, same code) and does nothing; --force
     redeploys."""
     from openledger_chain.chain import connect, dev_accounts
-    from openledger_chain.deployments import ensure_deployment
+    from openledger_chain.deployments import ensure_deployment, security_policy
+    from openledger_chain.errors import DeploymentError
 
     chain = connect(network, rpc_url)
     deployer = resolve_account(chain, keystore, key_env, dev_account)
@@ -55,11 +62,17 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
             abort("name the oracle signers with --oracle (repeat it) on a non-local chain", 2)
         oracles = tuple(a.address for a in dev_accounts()[1:4])
     k = threshold if threshold is not None else min(2, len(oracles))
-    _check_options(oracles, k, challenge_window)
+    _check_options(oracles, k)
+    try:  # before any gas is spent
+        security_policy(chain.is_local, deployer.address, challenge_window=challenge_window,
+                        min_challenge_window=min_challenge_window, admin_delay=admin_delay, guardian=guardian)
+    except DeploymentError as exc:
+        abort(str(exc), 2)
     with console.status("deploying …") as status:
         deployment, deployed = ensure_deployment(
             chain, deployer, force=force, directory=deployments_dir, oracles=list(oracles), threshold=k,
-            challenge_window=challenge_window, guardian=guardian,
+            challenge_window=challenge_window, min_challenge_window=min_challenge_window, admin_delay=admin_delay,
+            guardian=guardian,
             on_step=lambda text: status.update(text),
         )
     if not deployed:
@@ -71,14 +84,12 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
                f"{deployment.config.threshold} of {len(deployment.config.oracles)} oracles sign rounds", rows, as_json)
 
 
-def _check_options(oracles: tuple[str, ...], threshold: int, challenge_window: int) -> None:
+def _check_options(oracles: tuple[str, ...], threshold: int) -> None:
     """Refuse options the distributor's constructor would revert on, before any gas is spent."""
     if len(set(oracles)) != len(oracles):
         abort("an --oracle address is given twice; name each oracle once", 2)
     if not 1 <= threshold <= len(oracles):
         abort(f"--threshold must be between 1 and the number of oracles ({len(oracles)}), got {threshold}", 2)
-    if not 0 <= challenge_window <= 30 * 24 * 3600:
-        abort(f"--challenge-window must be between 0 and 2592000 seconds (30 days), got {challenge_window}", 2)
 
 
 def _refuse_ignored_options(

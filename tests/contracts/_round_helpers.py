@@ -28,7 +28,7 @@ ROUND_FILE_HASH = b"\xf1" * 32
 # `IRewardDistributor.PendingRound`, in ABI order.
 PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "publishedHash", "publishedAmount", "emission",
                   "cumulativeEmission", "roundId", "challengeEndsAt", "submitter", "publishedCount",
-                  "lastScoreAccount")
+                  "lastScoreAccount", "pausedSecondsAtStart")
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,21 @@ def end_challenge_window(ledger: OpenLedger, model_id: int) -> None:
     tester = ledger.chain.w3.provider.ethereum_tester
     if tester.get_block_by_number("pending")["timestamp"] < ends_at:
         tester.time_travel(ends_at)
+
+
+def schedule_admin(ledger: OpenLedger, proposer: LocalAccount, call: Any) -> None:
+    """Schedule a distributor admin call through the AdminTimelock and move the clock past its delay
+    (run it with `ledger.execute_admin_call`). Do it before a round is pending: the clock moves."""
+    ledger.schedule_admin_call(proposer, call)
+    delay = int(ledger.timelock.functions.getMinDelay().call())
+    tester = ledger.chain.w3.provider.ethereum_tester
+    tester.time_travel(tester.get_block_by_number("pending")["timestamp"] + delay)
+
+
+def admin(ledger: OpenLedger, proposer: LocalAccount, call: Any) -> TxReceipt:
+    """Run a distributor admin call the only way there is: scheduled through the timelock, after its delay."""
+    schedule_admin(ledger, proposer, call)
+    return ledger.execute_admin_call(proposer, call)
 
 
 def finalize(ledger: OpenLedger, model_id: int, sender: LocalAccount) -> TxReceipt:

@@ -23,6 +23,7 @@ from _helpers import (
     event_args,
     model_params,
     revert_of,
+    TEST_DEPLOYER,
     stake_setup,
     stake_token_init_code,
 )
@@ -120,13 +121,27 @@ def test_set_stake_minter_reverts_when_zero_address(chain, fresh_registry, accou
 
 
 def test_set_stake_minter_reverts_when_already_set(ledger, accounts):
-    distributor = ledger.distributor.address
-    assert ledger.registry.functions.stakeMinter().call() == distributor
-    for new_minter in (accounts.deployer.address, distributor):  # another address, or the same again
+    """On a registry whose admin kept its role (the deployed one's admin renounced it after this call)."""
+    stake = stake_setup(ledger.chain, TEST_DEPLOYER, accounts.owner)
+    registry, minter = stake.registry, stake.minter.address
+    assert registry.functions.stakeMinter().call() == minter
+    for new_minter in (TEST_DEPLOYER.address, minter):  # another address, or the same again
         with pytest.raises(ContractRevertError) as info:
-            ledger.chain.transact(ledger.registry.functions.setStakeMinter(new_minter), accounts.deployer)
-        assert revert_of(info) == ("ContributionRegistryStakeMinterAlreadySet", (distributor,))
-    assert ledger.registry.functions.stakeMinter().call() == distributor
+            stake.chain.transact(registry.functions.setStakeMinter(new_minter), TEST_DEPLOYER)
+        assert revert_of(info) == ("ContributionRegistryStakeMinterAlreadySet", (minter,))
+    assert registry.functions.stakeMinter().call() == minter
+
+
+def test_deployed_registry_has_no_admin_left(ledger, accounts):
+    """`deploy` renounces the registry's admin role once the stake minter is named: no key holds it."""
+    admin_role = ledger.registry.functions.DEFAULT_ADMIN_ROLE().call()
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(ledger.registry.functions.setStakeMinter(accounts.deployer.address), accounts.deployer)
+    assert revert_of(info) == ("AccessControlUnauthorizedAccount", (accounts.deployer.address, admin_role))
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(ledger.registry.functions.grantRole(admin_role, accounts.deployer.address),
+                              accounts.deployer)
+    assert revert_of(info)[0] == "AccessControlUnauthorizedAccount"
 
 
 # ----- registerModel
@@ -245,7 +260,8 @@ def test_register_contribution_records_each_kind(ledger, accounts, model: Model,
         "uri": "ipfs://x",
     }
     stored = ledger.registry.functions.getContribution(1).call()
-    assert tuple(stored) == (model.model_id, accounts.alice.address, int(kind), False, receipt["blockNumber"], content)
+    assert tuple(stored) == (model.model_id, accounts.alice.address, int(kind), False, False, receipt["blockNumber"],
+                             content)
     assert ledger.registry.functions.contributionByContent(model.model_id, content).call() == 1
     assert ledger.registry.functions.contributionCount().call() == 1
 

@@ -541,7 +541,8 @@ def test_withdraw_fees_pays_holder_and_emits(stake: StakeSetup, accounts):
     function = stake.stake.functions.withdrawFees()
     assert function.call({"from": accounts.alice.address}) == owed
     receipt = stake.chain.transact(function, accounts.alice)
-    assert event_args(stake.stake, "FeesWithdrawn", receipt) == [{"account": accounts.alice.address, "amount": owed}]
+    assert event_args(stake.stake, "FeesWithdrawn", receipt) == [
+        {"account": accounts.alice.address, "amount": owed, "remaining": 0}]
     assert event_args(stake.payment, "Transfer", receipt) == [
         {"from": stake.stake.address, "to": accounts.alice.address, "value": owed}
     ]

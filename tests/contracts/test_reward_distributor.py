@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from _round_helpers import (
     PENDING_FIELDS,
+    admin,
+    schedule_admin,
     BuiltRound,
     build_round,
     challenge_ends_at,
@@ -31,7 +33,7 @@ from _round_helpers import (
     sign,
     submit,
 )
-from _ledger_setup import CONTRIBUTOR_SHARE_BPS, EMISSION_PER_ROUND, Accounts
+from _ledger_setup import CONTRIBUTOR_SHARE_BPS, EMISSION_PER_ROUND, MIN_CHALLENGE_WINDOW, Accounts
 from eth_account import Account
 from eth_utils import is_hex_address, to_checksum_address
 from web3.logs import DISCARD
@@ -132,95 +134,126 @@ def _pay(ledger: OpenLedger, payer: Any, model_id: int, amount: int) -> int:
 # ----------------------------------------------------------------------------- constructor and admin
 
 
-def test_constructor_sets_oracles_threshold_window_and_roles(dist: Any, accounts: Accounts) -> None:
+def test_constructor_sets_oracles_threshold_window_and_roles(ledger: OpenLedger, dist: Any, accounts: Accounts) -> None:
     assert all(dist.functions.isOracle(o.address).call() for o in accounts.oracles)
     assert not dist.functions.isOracle(accounts.stranger.address).call()
     assert dist.functions.oracleCount().call() == 3
     assert dist.functions.threshold().call() == 2
     assert dist.functions.challengeWindow().call() == WINDOW
-    assert dist.functions.hasRole(ADMIN_ROLE, accounts.deployer.address).call()
+    assert dist.functions.minChallengeWindow().call() == MIN_CHALLENGE_WINDOW
+    # The admin is the timelock, never a key: the deployer only proposes through it.
+    timelock = ledger.timelock.address
+    assert dist.functions.hasRole(ADMIN_ROLE, timelock).call()
+    assert not dist.functions.hasRole(ADMIN_ROLE, accounts.deployer.address).call()
+    assert ledger.timelock.functions.getMinDelay().call() > WINDOW
     assert dist.functions.GUARDIAN_ROLE().call() == GUARDIAN_ROLE
     assert dist.functions.PAUSER_ROLE().call() == PAUSER_ROLE
+    assert dist.functions.hasRole(GUARDIAN_ROLE, accounts.deployer.address).call()
+    assert dist.functions.hasRole(PAUSER_ROLE, accounts.deployer.address).call()
+    # The registry keeps no admin: its one admin call (naming the stake minter) is done.
+    assert not ledger.registry.functions.hasRole(ADMIN_ROLE, accounts.deployer.address).call()
+    assert not ledger.registry.functions.hasRole(ADMIN_ROLE, timelock).call()
 
 
 @pytest.mark.parametrize(
-    ("oracle_count", "threshold", "window", "error"),
+    ("oracle_count", "threshold", "window", "minimum", "error"),
     [
-        (2, 3, WINDOW, ("RewardDistributorInvalidThreshold", 3, 2)),
-        (2, 0, WINDOW, ("RewardDistributorInvalidThreshold", 0, 2)),
-        (0, 1, WINDOW, ("RewardDistributorInvalidThreshold", 1, 0)),
-        (2, 1, 30 * 86400 + 1, ("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1)),
+        (2, 3, WINDOW, 0, ("RewardDistributorInvalidThreshold", 3, 2)),
+        (2, 0, WINDOW, 0, ("RewardDistributorInvalidThreshold", 0, 2)),
+        (0, 1, WINDOW, 0, ("RewardDistributorInvalidThreshold", 1, 0)),
+        (2, 1, 30 * 86400 + 1, 0, ("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1)),
+        (2, 1, WINDOW, WINDOW + 1, ("RewardDistributorInvalidChallengeWindow", WINDOW)),  # below the minimum
+        (2, 1, WINDOW, 30 * 86400 + 1, ("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1)),
     ],
 )
 def test_constructor_reverts_when_config_invalid(
     chain: Chain, ledger: OpenLedger, accounts: Accounts, oracle_count: int, threshold: int, window: int,
-    error: tuple[Any, ...],
+    minimum: int, error: tuple[Any, ...],
 ) -> None:
     artifact = load_artifact("RewardDistributor")
     oracles = [o.address for o in accounts.oracles[:oracle_count]]
     with reverts(*error):
         chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, ledger.registry.address,
-                     accounts.deployer.address, oracles, threshold, window)
+                     ledger.timelock.address, accounts.deployer.address, oracles, threshold, window, minimum)
 
 
-def test_constructor_reverts_when_oracle_duplicated_or_zero(chain: Chain, ledger: OpenLedger, accounts: Accounts) -> None:
+def test_constructor_reverts_when_oracle_guardian_or_admin_invalid(
+    chain: Chain, ledger: OpenLedger, accounts: Accounts
+) -> None:
     artifact = load_artifact("RewardDistributor")
-    oracle = accounts.oracles[0].address
-    args = (ledger.registry.address, accounts.deployer.address)
+    oracle, zero = accounts.oracles[0].address, "0x" + "00" * 20
+    admin_, guardian = ledger.timelock.address, accounts.deployer.address
+
+    def deploy(registry: str, admin_: str, guardian: str, oracles: list[str]) -> None:
+        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, registry, admin_, guardian, oracles, 1,
+                     WINDOW, 0)
+
     with reverts("RewardDistributorOracleAlreadyAdded", oracle):
-        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, *args, [oracle, oracle], 1, WINDOW)
+        deploy(ledger.registry.address, admin_, guardian, [oracle, oracle])
     with reverts("RewardDistributorZeroAddress"):
-        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, *args, ["0x" + "00" * 20], 1, WINDOW)
-    with reverts("RewardDistributorZeroAddress"):
-        chain.deploy(artifact.abi, artifact.bytecode, accounts.deployer, "0x" + "00" * 20,
-                     accounts.deployer.address, [oracle], 1, WINDOW)
+        deploy(ledger.registry.address, admin_, guardian, [zero])
+    for registry, a, g in ((zero, admin_, guardian), (ledger.registry.address, zero, guardian),
+                           (ledger.registry.address, admin_, zero)):
+        with reverts("RewardDistributorZeroAddress"):
+            deploy(registry, a, g, [oracle])
+    # The veto must not sit with the admin.
+    with reverts("RewardDistributorGuardianIsAdmin", guardian):
+        deploy(ledger.registry.address, guardian, guardian, [oracle])
 
 
-def test_add_and_remove_oracle_emit_and_count(chain: Chain, dist: Any, accounts: Accounts) -> None:
+def test_add_and_remove_oracle_emit_and_count(ledger: OpenLedger, dist: Any, accounts: Accounts) -> None:
     new = accounts.carol.address
-    receipt = chain.transact(dist.functions.addOracle(new), accounts.deployer)
+    receipt = admin(ledger, accounts.deployer, dist.functions.addOracle(new))
     assert events(dist, "OracleAdded", receipt) == [{"oracle": new}]
     assert dist.functions.isOracle(new).call() and dist.functions.oracleCount().call() == 4
-    receipt = chain.transact(dist.functions.removeOracle(new), accounts.deployer)
+    receipt = admin(ledger, accounts.deployer, dist.functions.removeOracle(new))
     assert events(dist, "OracleRemoved", receipt) == [{"oracle": new}]
     assert not dist.functions.isOracle(new).call() and dist.functions.oracleCount().call() == 3
 
 
-def test_add_oracle_reverts_when_already_added_or_zero(chain: Chain, dist: Any, accounts: Accounts) -> None:
+def test_add_oracle_reverts_when_already_added_or_zero(ledger: OpenLedger, dist: Any, accounts: Accounts) -> None:
     oracle = accounts.oracles[1].address
     with reverts("RewardDistributorOracleAlreadyAdded", oracle):
-        chain.transact(dist.functions.addOracle(oracle), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.addOracle(oracle))
     with reverts("RewardDistributorZeroAddress"):
-        chain.transact(dist.functions.addOracle("0x" + "00" * 20), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.addOracle("0x" + "00" * 20))
 
 
-def test_remove_oracle_reverts_when_not_oracle(chain: Chain, dist: Any, accounts: Accounts) -> None:
+def test_remove_oracle_reverts_when_not_oracle(ledger: OpenLedger, dist: Any, accounts: Accounts) -> None:
     with reverts("RewardDistributorNotOracle", accounts.stranger.address):
-        chain.transact(dist.functions.removeOracle(accounts.stranger.address), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.removeOracle(accounts.stranger.address))
 
 
-def test_remove_oracle_reverts_when_threshold_becomes_unreachable(chain: Chain, dist: Any, accounts: Accounts) -> None:
-    chain.transact(dist.functions.removeOracle(accounts.oracles[0].address), accounts.deployer)
+def test_remove_oracle_reverts_when_threshold_becomes_unreachable(ledger: OpenLedger, dist: Any, accounts: Accounts) -> None:
+    admin(ledger, accounts.deployer, dist.functions.removeOracle(accounts.oracles[0].address))
     with reverts("RewardDistributorInvalidThreshold", 2, 1):
-        chain.transact(dist.functions.removeOracle(accounts.oracles[1].address), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.removeOracle(accounts.oracles[1].address))
     assert dist.functions.oracleCount().call() == 2
 
 
-def test_set_threshold_emits_and_rejects_noop_zero_and_unreachable(chain: Chain, dist: Any, accounts: Accounts) -> None:
+def test_set_threshold_emits_and_rejects_noop_zero_and_unreachable(
+    ledger: OpenLedger, dist: Any, accounts: Accounts
+) -> None:
     for bad, count in ((2, 3), (0, 3), (4, 3)):
         with reverts("RewardDistributorInvalidThreshold", bad, count):
-            chain.transact(dist.functions.setThreshold(bad), accounts.deployer)
-    receipt = chain.transact(dist.functions.setThreshold(3), accounts.deployer)
+            admin(ledger, accounts.deployer, dist.functions.setThreshold(bad))
+    receipt = admin(ledger, accounts.deployer, dist.functions.setThreshold(3))
     assert events(dist, "ThresholdSet", receipt) == [{"threshold": 3}]
     assert dist.functions.threshold().call() == 3
 
 
-def test_set_challenge_window_emits_and_rejects_noop_and_too_long(chain: Chain, dist: Any, accounts: Accounts) -> None:
+def test_set_challenge_window_emits_and_rejects_noop_too_short_and_too_long(
+    ledger: OpenLedger, dist: Any, accounts: Accounts
+) -> None:
     with reverts("RewardDistributorInvalidChallengeWindow", WINDOW):
-        chain.transact(dist.functions.setChallengeWindow(WINDOW), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.setChallengeWindow(WINDOW))
     with reverts("RewardDistributorInvalidChallengeWindow", 30 * 86400 + 1):
-        chain.transact(dist.functions.setChallengeWindow(30 * 86400 + 1), accounts.deployer)
-    receipt = chain.transact(dist.functions.setChallengeWindow(30 * 86400), accounts.deployer)
+        admin(ledger, accounts.deployer, dist.functions.setChallengeWindow(30 * 86400 + 1))
+    # Not even through the timelock can the window go below the deployment's minimum (audit M-2, L-3).
+    for short in (0, MIN_CHALLENGE_WINDOW - 1):
+        with reverts("RewardDistributorInvalidChallengeWindow", short):
+            admin(ledger, accounts.deployer, dist.functions.setChallengeWindow(short))
+    receipt = admin(ledger, accounts.deployer, dist.functions.setChallengeWindow(30 * 86400))
     assert events(dist, "ChallengeWindowSet", receipt) == [{"challengeWindow": 30 * 86400}]
 
 
@@ -237,6 +270,9 @@ def test_admin_functions_revert_when_caller_not_admin(
     # Not even an oracle or the guardian-pauser roles of another account stand in for the admin.
     with reverts("AccessControlUnauthorizedAccount", accounts.oracles[0].address, ADMIN_ROLE):
         chain.transact(getattr(dist.functions, function)(arg), accounts.oracles[0])
+    # Nor the deployer: its key only proposes through the timelock, which runs the call after its delay.
+    with reverts("AccessControlUnauthorizedAccount", accounts.deployer.address, ADMIN_ROLE):
+        chain.transact(getattr(dist.functions, function)(arg), accounts.deployer)
 
 
 def test_pause_and_unpause_require_pauser_role(chain: Chain, dist: Any, accounts: Accounts) -> None:
@@ -352,7 +388,7 @@ def test_submit_round_reverts_when_signer_was_removed(
     ledger: OpenLedger, chain: Chain, accounts: Accounts, round1: BuiltRound, signers: Any
 ) -> None:
     signatures = sign(round1.round, signers, chain.chain_id, ledger.distributor.address)
-    chain.transact(ledger.distributor.functions.removeOracle(signers[0].address), accounts.deployer)
+    admin(ledger, accounts.deployer, ledger.distributor.functions.removeOracle(signers[0].address))
     with reverts("RewardDistributorNotOracle", signers[0].address):
         submit(ledger, round1, [], accounts.payer, signatures)
 
@@ -446,7 +482,7 @@ def test_publish_scores_reverts_when_caller_not_oracle(
     # Any oracle may publish, whether or not it signed the round, chunk by chunk.
     publish(ledger, round1, accounts.oracles[2], entries=round1.entries[:1])
     # A removed oracle may not.
-    chain.transact(dist.functions.removeOracle(accounts.oracles[2].address), accounts.deployer)
+    admin(ledger, accounts.deployer, dist.functions.removeOracle(accounts.oracles[2].address))
     with reverts("RewardDistributorUnauthorizedPublisher", accounts.oracles[2].address):
         publish(ledger, round1, accounts.oracles[2], entries=round1.entries[1:])
     publish(ledger, round1, accounts.oracles[0], entries=round1.entries[1:])
@@ -703,11 +739,13 @@ def test_shortening_the_challenge_window_does_not_shorten_a_pending_round(
     ledger: OpenLedger, chain: Chain, dist: Any, tester: Any, accounts: Accounts, model: Model, round1: BuiltRound,
     signers: Any,
 ) -> None:
+    shorten = dist.functions.setChallengeWindow(MIN_CHALLENGE_WINDOW)
+    schedule_admin(ledger, accounts.deployer, shorten)  # public for the timelock's delay, before the round
     submit(ledger, round1, signers, accounts.payer)
     # Completing the score list starts the full window (the guardian reviews the published scores).
     ends_at = _timestamp(ledger, publish(ledger, round1, accounts.oracles[0])[-1]) + WINDOW
-    chain.transact(dist.functions.setChallengeWindow(0), accounts.deployer)
-    assert dist.functions.challengeWindow().call() == 0
+    ledger.execute_admin_call(accounts.deployer, shorten)
+    assert dist.functions.challengeWindow().call() == MIN_CHALLENGE_WINDOW
     assert _ends_at(dist, model.model_id) == challenge_ends_at(ledger, model.model_id) == ends_at
     with reverts("RewardDistributorChallengeWindowOpen", ends_at):
         chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
@@ -718,23 +756,25 @@ def test_shortening_the_challenge_window_does_not_shorten_a_pending_round(
     receipt = chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
     assert _timestamp(ledger, receipt) < ends_at
     assert [e["roundId"] for e in events(dist, "RoundVetoed", receipt)] == [1]
-    # A round submitted after the change gets the new (zero) window: once its scores are published it
-    # is final at once and no veto is possible.
+    # A round submitted after the change gets the new (shorter) window, counted from its scores' completion.
     fixed = build_round(model.model_id, 1, {accounts.alice.address: 1_000 * E18})
     receipt = submit(ledger, fixed, signers, accounts.payer)
-    assert _ends_at(dist, model.model_id) == _timestamp(ledger, receipt)
+    assert _ends_at(dist, model.model_id) == _timestamp(ledger, receipt) + MIN_CHALLENGE_WINDOW
     published_at = _timestamp(ledger, publish(ledger, fixed, accounts.oracles[0])[-1])
-    assert _ends_at(dist, model.model_id) == published_at
-    with reverts("RewardDistributorChallengeWindowClosed", published_at):
+    assert _ends_at(dist, model.model_id) == published_at + MIN_CHALLENGE_WINDOW
+    end_challenge_window(ledger, model.model_id)
+    with reverts("RewardDistributorChallengeWindowClosed", published_at + MIN_CHALLENGE_WINDOW):
         chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
 
 
 def test_lengthening_the_challenge_window_does_not_lengthen_a_pending_round(
     ledger: OpenLedger, chain: Chain, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
+    lengthen = dist.functions.setChallengeWindow(10 * WINDOW)
+    schedule_admin(ledger, accounts.deployer, lengthen)
     submit(ledger, round1, signers, accounts.payer)
     ends_at = _timestamp(ledger, publish(ledger, round1, accounts.oracles[0])[-1]) + WINDOW
-    chain.transact(dist.functions.setChallengeWindow(10 * WINDOW), accounts.deployer)
+    ledger.execute_admin_call(accounts.deployer, lengthen)
     end_challenge_window(ledger, model.model_id)
     with reverts("RewardDistributorChallengeWindowClosed", ends_at):
         chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)

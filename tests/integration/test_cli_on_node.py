@@ -52,13 +52,16 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert other.exit_code == 2 and "already deployed with other settings than --threshold" in other.output
     for bad, message in ((["--threshold", "4"], "--threshold must be between 1 and the number of oracles (3)"),
                          (["--challenge-window", "-1"], "--challenge-window must be between 0 and 2592000"),
+                         (["--admin-delay", "10"], "--admin-delay (10 s) must be longer than the challenge window"),
+                         (["--min-challenge-window", "7200"], "--min-challenge-window must be between 0 and"),
                          (["--oracle", "0x" + "11" * 20, "--oracle", "0x" + "11" * 20], "given twice")):
         refused = run(url, "deploy", "--force", *bad, ok=False)
         assert refused.exit_code == 2 and message in refused.output
     assert json.loads((workdir / "deployments" / "localhost.json").read_text()) == deployment_before
     deployment = json.loads((workdir / "deployments" / "localhost.json").read_text())
     assert deployment["chainId"] == 31337
-    assert set(deployment["contracts"]) == {"ContributionRegistry", "RewardDistributor", "DevPaymentToken"}
+    assert set(deployment["contracts"]) == {"AdminTimelock", "ContributionRegistry", "RewardDistributor",
+                                            "DevPaymentToken"}
     assert all(c["abi"] and c["codeHash"].startswith("0x") for c in deployment["contracts"].values())
 
     # Nothing that can never run a round or take a fee gets registered (it would be there for good).

@@ -26,6 +26,7 @@ from _helpers import (  # noqa: E402
     at,
     event_args,
     revert_of,
+    TEST_DEPLOYER,
     stake_setup,
 )
 
@@ -233,19 +234,21 @@ def test_registry_cannot_be_made_to_mint_by_its_admin(ledger, accounts, model):
     assert revert_of(info) == ("ModelStakeTokenUnauthorizedMinter", (accounts.deployer.address,))
 
 
-def test_registry_admin_cannot_change_stake_minter(ledger, accounts, model):
-    registry, distributor = ledger.registry, ledger.distributor.address
+def test_registry_admin_cannot_change_stake_minter(ledger, accounts):
+    """Even a registry admin that kept its role (the deployed one renounced it) cannot re-point minting."""
+    stake = stake_setup(ledger.chain, TEST_DEPLOYER, accounts.owner)
+    registry, minter = stake.registry, stake.minter.address
     admin_role = registry.functions.DEFAULT_ADMIN_ROLE().call()
     # Not the admin, nor a second admin it appoints.
-    ledger.chain.transact(registry.functions.grantRole(admin_role, accounts.stranger.address), accounts.deployer)
-    for admin in (accounts.deployer, accounts.stranger):
+    stake.chain.transact(registry.functions.grantRole(admin_role, accounts.stranger.address), TEST_DEPLOYER)
+    for admin in (TEST_DEPLOYER, accounts.stranger):
         with pytest.raises(ContractRevertError) as info:
-            ledger.chain.transact(registry.functions.setStakeMinter(admin.address), admin)
-        assert revert_of(info) == ("ContributionRegistryStakeMinterAlreadySet", (distributor,))
-    assert registry.functions.stakeMinter().call() == distributor
-    # Models registered afterwards still get the distributor as their minter.
-    second, _ = ledger.register_model(accounts.stranger, _params(ledger))
-    assert at(ledger.chain, "ModelStakeToken", second.stake_token).functions.minter().call() == distributor
+            stake.chain.transact(registry.functions.setStakeMinter(admin.address), admin)
+        assert revert_of(info) == ("ContributionRegistryStakeMinterAlreadySet", (minter,))
+    assert registry.functions.stakeMinter().call() == minter
+    # Models registered afterwards still get the same minter.
+    _, token = stake.register_model(accounts.stranger)
+    assert token.functions.minter().call() == minter
 
 
 def _params(ledger):
