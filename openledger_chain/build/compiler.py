@@ -38,11 +38,18 @@ def compiler_settings() -> dict[str, Any]:
     }
 
 
-def collect_sources(project_root: Path) -> dict[str, str]:
-    """Return every source unit the contracts need, keyed by unit name, following imports."""
-    pending = sorted(
-        p.relative_to(project_root).as_posix() for p in (project_root / CONTRACTS_DIR).rglob("*.sol")
-    )
+def collect_sources(project_root: Path, units: list[str] | None = None) -> dict[str, str]:
+    """Return every source unit the contracts need, keyed by unit name, following imports.
+
+    `units` (default: every .sol file under `contracts/`) are the units to start from, named
+    relative to `project_root`; each unit is read from `project_root`, else from `node_modules/`.
+    """
+    if units is None:
+        pending = sorted(
+            p.relative_to(project_root).as_posix() for p in (project_root / CONTRACTS_DIR).rglob("*.sol")
+        )
+    else:
+        pending = sorted(units)
     if not pending:
         raise CompileError(f"no .sol files under {project_root / CONTRACTS_DIR}")
     sources: dict[str, str] = {}
@@ -73,7 +80,7 @@ def compile_contracts(project_root: Path) -> dict[str, Artifact]:
         CompileError: no compiler is available, or solc reported errors.
     """
     compiler_input = standard_json_input(project_root)
-    output, version = _run_compiler(compiler_input, project_root)
+    output, version = run_compiler(compiler_input, project_root)
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         first = errors[0].get("formattedMessage", errors[0].get("message", "")).strip().splitlines()[0]
@@ -172,16 +179,20 @@ def _resolve_import(importer: str, imported: str) -> str:
     return "/".join(parts)
 
 
-def _run_compiler(compiler_input: dict[str, Any], project_root: Path) -> tuple[dict[str, Any], str]:
+def run_compiler(compiler_input: dict[str, Any], project_root: Path) -> tuple[dict[str, Any], str]:
+    """Compile a standard-JSON input with the project's compiler; return solc's output and version.
+
+    A native solc of exactly SOLC_VERSION when one is installed, else solc-js (`node_modules/solc`)
+    through solc_bridge.js. solc-js reports compile errors in the output's `errors`; a native solc
+    raises them (py-solc-x).
+    """
     native = _native_solc()
     if native is not None:
         import solcx
 
         output = solcx.compile_standard(compiler_input, solc_binary=native, allow_empty=True)
-        return output, str(solcx.get_solc_version(with_commit_hash=True))
-    node = shutil.which("node")
-    if node is None or not (project_root / "node_modules" / "solc").is_dir():
-        raise CompileError("no Solidity compiler: install solc 0.8.28, or node with `npm ci` for solc-js")
+        return output, compiler_version(project_root)
+    node = _node(project_root)
     result = subprocess.run(
         [node, str(_BRIDGE), str(project_root)],
         input=json.dumps(compiler_input),
@@ -191,12 +202,28 @@ def _run_compiler(compiler_input: dict[str, Any], project_root: Path) -> tuple[d
     )
     if result.returncode != 0:
         raise CompileError(f"solc-js failed: {result.stderr.strip().splitlines()[-1] if result.stderr else 'no output'}")
-    version = subprocess.run(
-        [node, "-e", "process.stdout.write(require(require.resolve('solc',{paths:[process.argv[1]]})).version())",
+    return json.loads(result.stdout), compiler_version(project_root)
+
+
+def compiler_version(project_root: Path) -> str:
+    """The full version (with commit) of the compiler `run_compiler` uses, without compiling."""
+    if _native_solc() is not None:
+        import solcx
+
+        return str(solcx.get_solc_version(with_commit_hash=True))
+    return subprocess.run(
+        [_node(project_root), "-e",
+         "process.stdout.write(require(require.resolve('solc',{paths:[process.argv[1]]})).version())",
          str(project_root)],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
-    return json.loads(result.stdout), version
+
+
+def _node(project_root: Path) -> str:
+    node = shutil.which("node")
+    if node is None or not (project_root / "node_modules" / "solc").is_dir():
+        raise CompileError("no Solidity compiler: install solc 0.8.28, or node with `npm ci` for solc-js")
+    return node
 
 
 def _native_solc() -> str | None:
