@@ -302,6 +302,8 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (ownerAmount != 0) token.safeTransferFrom(msg.sender, model.owner, ownerAmount);
         if (holdersAmount != 0) {
             token.safeTransferFrom(msg.sender, model.stakeToken, holdersAmount);
+            // The credited amount is only informational here (FeesAccrued/FeesHeld carry it).
+            // slither-disable-next-line unused-return
             IModelStakeToken(model.stakeToken).accrueFees();
         }
     }
