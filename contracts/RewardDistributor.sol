@@ -224,7 +224,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     }
 
     /// @inheritdoc IRewardDistributor
-    function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external whenNotPaused {
+    function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata scores) external whenNotPaused {
         // Only oracles publish: a published chunk cannot be taken back by others, so anyone else
         // could block the round by publishing one wrong entry first.
         if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
@@ -232,12 +232,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         // A complete, matching list is final: one more entry would break it (and let resetScores
         // erase it), and an empty chunk would restart the challenge window (audit M-1).
         if (_scoresComplete(pending)) revert RewardDistributorScoresAlreadyComplete(modelId, roundId);
-        if (entries.length == 0) revert RewardDistributorEmptyScoreChunk(modelId, roundId);
+        if (scores.length == 0) revert RewardDistributorEmptyScoreChunk(modelId, roundId);
         bytes32 runningHash = pending.publishedHash;
         address previous = pending.lastScoreAccount;
         uint256 total = pending.publishedAmount;
-        for (uint256 i = 0; i < entries.length; ++i) {
-            ScoreEntry calldata entry = entries[i];
+        for (uint256 i = 0; i < scores.length; ++i) {
+            ScoreEntry calldata entry = scores[i];
             if (entry.account <= previous) revert RewardDistributorScoresNotAscending(previous, entry.account);
             previous = entry.account;
             total += entry.amount;
@@ -247,8 +247,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         pending.publishedHash = runningHash;
         pending.lastScoreAccount = previous;
         pending.publishedAmount = total;
-        pending.publishedCount = uint32(firstIndex + entries.length);
-        emit ScoresPublished(modelId, roundId, firstIndex, entries, runningHash);
+        pending.publishedCount = uint32(firstIndex + scores.length);
+        emit ScoresPublished(modelId, roundId, firstIndex, scores, runningHash);
         if (runningHash == pending.scoresHash && total == pending.emission) {
             // The guardian gets a full window with every score readable on-chain before finality.
             uint256 endsAt = Math.max(block.timestamp + _challengeWindow, _challengeEndsAt(pending));

@@ -7,8 +7,6 @@ ethers.js or web3.py user can use it without this package.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +19,8 @@ from eth_utils import keccak, to_checksum_address
 from openledger_chain.build import load_artifact
 from openledger_chain.chain import EMBEDDED, Chain
 from openledger_chain.errors import DeploymentError
+from openledger_chain.files import write_public_file
+from openledger_chain.types import ContributionKind
 
 DEPLOYMENTS_DIR = Path("deployments")
 DEFAULT_CHALLENGE_WINDOW = 3600
@@ -95,6 +95,17 @@ class Deployment:
                 }
                 for name, c in self.contracts.items()
             },
+            # What a client needs beyond the deployed contracts: each model's stake token has an address
+            # of its own, and the registry's `kind` fields are enum indices.
+            "interfaces": {
+                "ModelStakeToken": {
+                    "addressOf": "ContributionRegistry.getModel(modelId).stakeToken",
+                    "abi": load_artifact("ModelStakeToken").abi,
+                },
+            },
+            "enums": {
+                "ContributionKind": [_enum_label(kind) for kind in ContributionKind],
+            },
         }
 
     @classmethod
@@ -126,6 +137,11 @@ class Deployment:
                 for name, c in data["contracts"].items()
             },
         )
+
+
+def _enum_label(kind: ContributionKind) -> str:
+    """The Solidity enum member's name (`FineTune`), index = position in the list."""
+    return {"FINETUNE": "FineTune"}.get(kind.name, kind.name.capitalize())
 
 
 def deployment_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
@@ -261,14 +277,9 @@ def deploy(
 
 
 def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
-    """Write the deployment file atomically (a crash never leaves half a file)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the deployment file atomically (a crash never leaves half a file), readable by all (0644)."""
     path = deployment_path(deployment.network, directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{deployment.network}.", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(deployment.to_json(), handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_public_file(path, json.dumps(deployment.to_json(), indent=2) + "\n")
     return path
 
 

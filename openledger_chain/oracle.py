@@ -13,8 +13,6 @@ and it is part of the signed round, so a signature covers every score and every 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,6 +37,7 @@ from openledger_chain.attribution import (
 )
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.files import write_public_file
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rewards import SCORE_SCALE
 from openledger_chain.rounds import (
@@ -112,13 +111,8 @@ def round_file_path(rounds_dir: Path, network: str, model_id: int, round_id: int
 
 
 def write_round_file(path: Path, round_file: RoundFile) -> None:
-    """Write atomically, so an interrupted run never leaves half a round file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(round_file.to_json(), handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    """Write atomically, so an interrupted run never leaves half a round file; readable by all (0644)."""
+    write_public_file(path, json.dumps(round_file.to_json(), indent=1, sort_keys=True) + "\n")
 
 
 def read_round_file(path: Path) -> RoundFile:

@@ -76,9 +76,10 @@ interface IRewardDistributor {
         address[] signers
     );
 
-    /// @notice Emitted for each published chunk of a round's score list, starting at entry `firstIndex`.
+    /// @notice Emitted for each published chunk of a round's score list, starting at entry `firstIndex`. (Not named
+    /// `entries`: that collides with ethers v6 `Result.entries`.)
     event ScoresPublished(
-        uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] entries, bytes32 runningHash
+        uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] scores, bytes32 runningHash
     );
 
     /// @notice Emitted when the published score list matches the round; the round can be final at `challengeEndsAt`.
@@ -190,7 +191,7 @@ interface IRewardDistributor {
     /// so the guardian always sees every score on-chain before the round can become final.
     /// A complete list is final: no chunk (not even an empty one) is accepted after it, so no single
     /// oracle can break a matching list or restart the challenge window.
-    /// @dev Requirements: caller is an oracle; `entries` is not empty; the list is not complete yet.
+    /// @dev Requirements: caller is an oracle; `scores` is not empty; the list is not complete yet.
     /// Emits {ScoresPublished}, and {ScoresCompleted} on completion.
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
 

@@ -529,7 +529,7 @@ def test_publish_scores_running_hash_does_not_depend_on_chunking(
         assert [e["firstIndex"] for e in logged] == list(range(0, 7, chunk))
         # Each event's running hash is the hash of the list so far, so an indexer can check every chunk.
         for event in logged:
-            assert event["runningHash"] == scores_hash(built.entries[: event["firstIndex"] + len(event["entries"])])
+            assert event["runningHash"] == scores_hash(built.entries[: event["firstIndex"] + len(event["scores"])])
         pending = _pending(dist, model.model_id)
         assert pending["publishedHash"] == logged[-1]["runningHash"] == expected
         assert pending["publishedCount"] == 7 and pending["publishedAmount"] == built.round.emission

@@ -1,0 +1,51 @@
+"""The deployment file is what a third-party client (ethers.js, web3.py) reads: it must be publishable
+(0644), carry every ABI a client needs, and name the enum members the ABI only gives as uint8."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+from openledger_chain.build import load_artifact
+from openledger_chain.deployments import read_deployment, save_deployment
+from openledger_chain.oracle import RoundFile, write_round_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
+    _, deployment = _deployed
+    path = save_deployment(deployment, tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+    data = json.loads(path.read_text())
+    assert set(data["contracts"]) >= {"AdminTimelock", "ContributionRegistry", "RewardDistributor"}
+    token = data["interfaces"]["ModelStakeToken"]
+    assert token["abi"] == load_artifact("ModelStakeToken").abi
+    assert token["addressOf"] == "ContributionRegistry.getModel(modelId).stakeToken"
+    # The enum's members, in order, exactly as the Solidity source declares them.
+    source = (ROOT / "contracts/interfaces/IContributionRegistry.sol").read_text()
+    members = re.search(r"enum ContributionKind \{([^}]*)\}", source).group(1)
+    assert data["enums"]["ContributionKind"] == [m.strip() for m in members.split(",")]
+    # It reads back as the same deployment.
+    assert read_deployment(deployment.network, tmp_path) == deployment
+
+
+def test_no_abi_parameter_is_named_like_an_ethers_result_method():
+    """ethers v6 `Result` has methods `entries`, `keys`, `values`, ...: an argument of that name is
+    shadowed (`args.entries` is a function). No event or function of ours may use one. (OpenZeppelin's
+    error `ECDSAInvalidSignatureLength(uint256 length)` does; errors are not read by field name.)"""
+    reserved = {"entries", "keys", "values", "toArray", "toObject", "getValue", "length", "forEach", "map"}
+    for name in ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"):
+        for item in (i for i in load_artifact(name).abi if i["type"] in ("event", "function")):
+            for field in item.get("inputs", []) + item.get("outputs", []):
+                assert field["name"] not in reserved, f"{name}.{item.get('name')}: parameter {field['name']!r}"
+
+
+def test_round_files_are_written_public(tmp_path):
+    body = {"modelId": 1, "roundId": 1}
+    path = tmp_path / "rounds" / "round-1.json"
+    write_round_file(path, RoundFile(body, b"\x00" * 32))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
