@@ -50,10 +50,13 @@ from openledger_chain.rounds import (
     scores_hash_prefix,
     sign_round,
     sorted_score_entries,
+    to_round_json,
 )
 
 LEAF_ENCODING = ["address", "uint256"]
-ROUND_FILE_VERSION = 1
+# 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
+# non-ASCII as UTF-8. See docs/round-file.md.
+ROUND_FILE_VERSION = 2
 DEFAULT_CHUNK = 200
 Progress = Callable[[str, int, int], None]
 
@@ -130,6 +133,10 @@ def read_round_file(path: Path) -> RoundFile:
         signatures = tuple(bytes.fromhex(s.removeprefix("0x")) for s in data.get("signatures", []))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"round file {path} is malformed ({exc})") from exc
+    version = body.get("version") if isinstance(body, dict) else None
+    if version != str(ROUND_FILE_VERSION):
+        raise InputError(f"round file {path} has format version {version!r}; this toolkit reads version "
+                         f"\"{ROUND_FILE_VERSION}\" (see docs/round-file.md): propose the round again")
     actual = canonical_hash(body)
     if actual != stated:
         raise InputError(f"round file {path} was altered: its body hashes to 0x{actual.hex()}, not 0x{stated.hex()}")
@@ -255,7 +262,7 @@ def propose_round(
         ScoreEntry(c.address, _fixed_point_floor(c.value), allocations.get(to_checksum_address(c.address), 0))
         for c in report.contributors
     )
-    method = dict(report.method) | {
+    method = to_round_json(dict(report.method) | {
         "package": "openledger-chain",
         "packageVersion": __version__,
         "specHash": "0x" + model.spec_hash.hex(),
@@ -263,8 +270,8 @@ def propose_round(
         "evalCommittedAt": eval_committed_at,
         "revealedEvalHashes": ["0x" + h.hex() for h in revealed_hashes],
         "scoreScale": SCORE_SCALE,
-    }
-    body = {
+    })
+    body = to_round_json({
         "version": ROUND_FILE_VERSION,
         "chainId": ledger.chain.chain_id,
         "distributor": ledger.distributor.address,
@@ -282,8 +289,8 @@ def propose_round(
         "cumulativeEmission": last_cumulative + emission,
         "cumulative": [{"account": a, "amount": v} for a, v in leaves],
         "merkleRoot": tree.root,
-        "tree": tree.dump(),
-    }
+    })
+    body["tree"] = tree.dump()  # OpenZeppelin's standard-v1 dump as it is (its treeIndex are small integers)
     round_file = RoundFile(body, canonical_hash(body))
     write_round_file(path, round_file)
     return path, round_file

@@ -9,8 +9,10 @@ one distributor, one model and one round id.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -141,22 +143,70 @@ def scores_hash_prefix(entries: Sequence[ScoreEntry], count: int) -> bytes:
     return running
 
 
+# Every number in a round file's body is a string, so that any JSON parser reads it exactly (JavaScript's
+# `JSON.parse` rounds integers above 2**53). The one exception is the Merkle tree dump, which keeps
+# OpenZeppelin's format: its `treeIndex` values are small JSON integers. See docs/round-file.md.
+MAX_JSON_INTEGER = 2**53 - 1
+REAL_DECIMALS = 18
+
+
+def to_round_json(value: Any) -> Any:
+    """`value` with every integer written as a decimal string and every real number as a decimal string
+    with exactly 18 fractional digits, rounded down (`0.5` -> `"0.500000000000000000"`).
+
+    Raises:
+        InputError: a NaN or infinite number (it has no decimal form).
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(f"{value} cannot be written in a round file (not a finite number)")
+        return _fixed_decimal(math.floor(Fraction(value) * 10**REAL_DECIMALS))
+    if isinstance(value, dict):
+        return {str(k): to_round_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_round_json(v) for v in value]
+    raise InputError(f"{type(value).__name__} value {value!r} cannot be written in a round file")
+
+
+def _fixed_decimal(scaled: int) -> str:
+    sign = "-" if scaled < 0 else ""
+    whole, fraction = divmod(abs(scaled), 10**REAL_DECIMALS)
+    return f"{sign}{whole}.{fraction:0{REAL_DECIMALS}d}"
+
+
 def canonical_json(value: Any) -> bytes:
-    """The round file's canonical encoding: sorted keys, no spaces, integers as decimal strings."""
-    return json.dumps(_ints_to_strings(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    """The canonical bytes of a round file's body (or its `method`): UTF-8 JSON with keys sorted, no
+    whitespace, non-ASCII characters as themselves, i.e. what JavaScript's `JSON.stringify` makes of the
+    same value with its keys sorted.
+
+    Raises:
+        InputError: `value` holds a non-integer number, or an integer too large for every JSON reader.
+    """
+    _require_exact_numbers(value, "body")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def canonical_hash(value: Any) -> bytes:
     return keccak(canonical_json(value))
 
 
-def _ints_to_strings(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
+def _require_exact_numbers(value: Any, where: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
     if isinstance(value, int):
-        return str(value)
+        if abs(value) > MAX_JSON_INTEGER:
+            raise InputError(f"{where} is the JSON number {value}, above 2**53; round files write it as a string")
+        return
     if isinstance(value, dict):
-        return {str(k): _ints_to_strings(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_ints_to_strings(v) for v in value]
-    return value
+        for key, item in value.items():
+            _require_exact_numbers(item, f"{where}.{key}")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _require_exact_numbers(item, f"{where}[{index}]")
+        return
+    raise InputError(f"{where} is the number {value!r}; round files write real numbers as decimal strings")

@@ -51,7 +51,7 @@ from eth_utils import keccak, to_checksum_address
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "contracts"))
 
-from _round_helpers import BuiltRound, build_round, finalize, publish, sign  # noqa: E402
+from _round_helpers import BuiltRound, admin, build_round, finalize, publish, sign  # noqa: E402
 
 from openledger_chain.chain import Chain, connect, dev_accounts  # noqa: E402
 from openledger_chain.contracts import OpenLedger, new_salt  # noqa: E402
@@ -290,14 +290,14 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
     small: dict[int, BuiltRound] = {}
     for k, model in ((1, model_a), (3, b.register_model("M3")[0]), (5, b.register_model("M4")[0])):
         if k != 1:
-            b.tx(b.d.functions.setThreshold(k), b.deployer)
+            admin(b.ledger, b.deployer, b.d.functions.setThreshold(k))
         built = build_round(model.model_id, 1, {a: 100 * E18 for a in small_accounts})
         submit_gas, receipts, final_gas = b.run_round(built, k=k, chunk=10)
         b.add(f"submitRound, k = {k}", submit_gas, "round 1 of a model (caches the stake token)")
         if k == 1:
             b.add("finalizeRound", final_gas, "round 1; calls the stake token's startFeePeriod")
         small[k] = built
-    b.tx(b.d.functions.setThreshold(1), b.deployer)
+    admin(b.ledger, b.deployer, b.d.functions.setThreshold(1))
 
     # --- publishScores per contributor
     log("publishScores, 1,000 entries in chunks of 100 and 500")

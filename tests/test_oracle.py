@@ -253,7 +253,7 @@ def test_signing_checks_the_round_against_the_onchain_commitment(ledger, account
     model, workdir = setup
     path, round_file = _propose(ledger, model, workdir)
     assert round_file.body["method"]["evalHash"] == "0x" + keccak((workdir / "eval.csv").read_bytes()).hex()
-    assert round_file.body["method"]["evalCommittedAt"] == ledger.evaluation_commitment(model.model_id, 1)[1]
+    assert round_file.body["method"]["evalCommittedAt"] == str(ledger.evaluation_commitment(model.model_id, 1)[1])
     # A round file proposed on another evaluation set (its method record edited and rehashed) is refused.
     doc = json.loads(path.read_text())
     doc["body"]["method"]["evalHash"] = "0x" + "11" * 32
