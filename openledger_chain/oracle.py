@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -39,7 +38,7 @@ from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.files import write_public_file
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.rewards import SCORE_SCALE
+from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
     Round,
     ScoreEntry,
@@ -258,9 +257,11 @@ def propose_round(
         cumulative[account] = cumulative.get(account, 0) + amount
     leaves = sorted(((a, v) for a, v in cumulative.items() if v > 0), key=lambda leaf: int(leaf[0], 16))
     tree = StandardMerkleTree.of([list(leaf) for leaf in leaves], LEAF_ENCODING)
+    # The published score is the fixed-point share the emission is split by, so anyone can recompute every
+    # amount from the on-chain list alone: amounts = allocate_quantized(scores, emission).
+    shares = quantize(report.scores())
     entries = sorted_score_entries(
-        ScoreEntry(c.address, _fixed_point_floor(c.value), allocations.get(to_checksum_address(c.address), 0))
-        for c in report.contributors
+        ScoreEntry(account, share, allocations.get(account, 0)) for account, share in shares.items()
     )
     method = to_round_json(dict(report.method) | {
         "package": "openledger-chain",
@@ -327,10 +328,6 @@ def _previous_cumulative(ledger: OpenLedger, rounds_dir: Path, model_id: int, la
     if previous.round.merkle_root != bytes(root):
         raise RoundError(f"{path} does not hold the finalized root of round {last_round_id}; restore the right file")
     return previous.cumulative
-
-
-def _fixed_point_floor(value: float) -> int:
-    return (Fraction(value) * SCORE_SCALE).__floor__()
 
 
 def _local_path(uri: str, base_dir: Path) -> Path | None:

@@ -68,7 +68,9 @@ class Round:
 
 @dataclass(frozen=True)
 class ScoreEntry:
-    """`IRewardDistributor.ScoreEntry`: a contributor's quantized raw score (may be negative) and its stake."""
+    """`IRewardDistributor.ScoreEntry`: a contributor's score and its stake. The oracle posts as score the
+    contributor's share of the emission in `SCORE_SCALE` fixed point, and `amount` =
+    `rewards.allocate_quantized(scores, emission)`, so the amounts follow from the on-chain list alone."""
 
     account: str
     score: int

@@ -24,7 +24,8 @@ interface IRewardDistributor {
         bytes32 roundFileHash;
     }
 
-    /// @notice One contributor's line of a round's score list: its raw score and the stake allocated.
+    /// @notice One contributor's line of a round's score list: its score (the toolkit posts its share of the
+    /// round's emission in 1e18 fixed point, so amounts can be recomputed from the list) and the stake allocated.
     struct ScoreEntry {
         address account;
         int256 score;
