@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -34,9 +34,11 @@ from openledger_chain.attribution import (
     attestation_message,
     attribute,
 )
+from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.files import write_public_file
+from openledger_chain.history import cumulative_tree
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
@@ -51,8 +53,8 @@ from openledger_chain.rounds import (
     sorted_score_entries,
     to_round_json,
 )
+from openledger_chain.types import Model
 
-LEAF_ENCODING = ["address", "uint256"]
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
 # non-ASCII as UTF-8. See docs/round-file.md.
 ROUND_FILE_VERSION = 2
@@ -231,23 +233,7 @@ def propose_round(
     manifest, inputs = gather_manifest(ledger, model_id, data_dir)
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
-    try:
-        spec = json.loads(spec_bytes)
-    except ValueError as exc:
-        raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
-    report = attribute(
-        spec,
-        manifest,
-        eval_path,
-        emission=emission,
-        seed=seed,
-        verifier=owner_verifier(model_id, model.owner),
-        progress=progress,
-        model_id=model_id,
-        revealed=revealed,
-        # One contributor's malformed file must not block everyone's round: it is left out, with why.
-        exclude_malformed=True,
-    )
+    report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, emission, seed, revealed, progress)
     inputs = [i | {"excluded": f"malformed: {report.malformed[i['id']]}"} if i["id"] in report.malformed else i
               for i in inputs]
     allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
@@ -255,8 +241,8 @@ def propose_round(
     cumulative = dict(previous)
     for account, amount in allocations.items():
         cumulative[account] = cumulative.get(account, 0) + amount
+    tree = cumulative_tree(cumulative)
     leaves = sorted(((a, v) for a, v in cumulative.items() if v > 0), key=lambda leaf: int(leaf[0], 16))
-    tree = StandardMerkleTree.of([list(leaf) for leaf in leaves], LEAF_ENCODING)
     # The published score is the fixed-point share the emission is split by, so anyone can recompute every
     # amount from the on-chain list alone: amounts = allocate_quantized(scores, emission).
     shares = quantize(report.scores())
@@ -295,6 +281,56 @@ def propose_round(
     round_file = RoundFile(body, canonical_hash(body))
     write_round_file(path, round_file)
     return path, round_file
+
+
+def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest: list[Contribution], eval_path: Path,
+                     emission: int, seed: int | None, revealed: Sequence[Path],
+                     progress: Progress | None = None) -> AttributionReport:
+    try:
+        spec = json.loads(spec_bytes)
+    except ValueError as exc:
+        raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
+    return attribute(
+        spec,
+        manifest,
+        eval_path,
+        emission=emission,
+        seed=seed,
+        verifier=owner_verifier(model.model_id, model.owner),
+        progress=progress,
+        model_id=model.model_id,
+        revealed=revealed,
+        # One contributor's malformed file must not block everyone's round: it is left out, with why.
+        exclude_malformed=True,
+    )
+
+
+def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, eval_path: Path, data_dir: Path,
+                     revealed: Sequence[Path] = ()) -> dict[str, int]:
+    """Rerun a round's attribution from its inputs and return the scores it posts (account -> fixed-point share).
+
+    Raises:
+        InputError: the spec or evaluation set is not the one the round used, or a file is unreadable.
+    """
+    model_id = int(body["modelId"])
+    model = ledger.get_model(model_id)
+    spec_bytes = spec_path.read_bytes() if spec_path.is_file() else b""
+    if "0x" + keccak(spec_bytes).hex() != body["method"]["specHash"]:
+        raise InputError(f"{spec_path} is not the spec this round used ({body['method']['specHash']})")
+    eval_bytes = eval_path.read_bytes() if eval_path.is_file() else b""
+    if "0x" + keccak(eval_bytes).hex() != body["method"]["evalHash"]:
+        raise InputError(f"{eval_path} is not the evaluation set this round used ({body['method']['evalHash']})")
+    used = {i["id"] for i in body["inputs"] if "excluded" not in i or i["excluded"].startswith("malformed")}
+    manifest, _ = gather_manifest(ledger, model_id, data_dir)
+    kept = [c for c in manifest if c.id in used]
+    if {c.id for c in kept} != used:
+        raise InputError(f"contribution files missing or changed under {data_dir}: "
+                         f"{sorted(used - {c.id for c in kept}, key=int)}")
+    manifest = [replace(c, order=i) for i, c in enumerate(kept)]
+    seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
+    report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed,
+                              revealed)
+    return quantize(report.scores())
 
 
 def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:

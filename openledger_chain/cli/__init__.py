@@ -18,12 +18,12 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from openledger_chain.cli import attribute, build, contribute, demo, deploy, fees, model, node, rounds
+    from openledger_chain.cli import attribute, build, contribute, demo, deploy, fees, model, node, rounds, verify
 
     for command in (
         build.compile_command, node.node, deploy.deploy, model.model, contribute.contribute,
         contribute.contributions, fees.usage, fees.fees, fees.faucet, rounds.round_group, rounds.claim,
-        attribute.attribute, demo.demo,
+        verify.verify, attribute.attribute, demo.demo,
     ):
         main.add_command(command)
 

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from openledger_chain.cli.options import (
     ADDRESS,
     ID,
+    abort,
     account_options,
     console,
     err_console,
@@ -187,30 +188,49 @@ def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
 @handle_errors
 def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
          model_id: int) -> None:
-    """Veto the pending round during its challenge window; the same signed round can never return."""
+    """Veto the pending round during its challenge window; the same signed round can never return. Check a
+    pending round first with `openledger verify --model M --round R` (or its round file): veto when it fails."""
     ledger = open_ledger(network, rpc_url)
     guardian = resolve_account(ledger.chain, keystore, key_env, dev_account)
     ledger.chain.transact(ledger.distributor.functions.vetoRound(model_id), guardian)
     console.print(f"vetoed the pending round of model {model_id}")
 
 
-@click.command("claim", short_help="Claim your stake with a proof from the latest final round file.")
+@click.command("claim", short_help="Claim your stake: proofs rebuilt from the chain, or from a round file.")
 @network_options
 @account_options
-@click.argument("round_file", type=ROUND_FILE)
+@click.argument("round_file", type=ROUND_FILE, required=False)
+@click.option("--model", "model_id", type=ID, default=None, help="Claim on this model, with a proof rebuilt from "
+              "the chain's published score lists (no round file needed).")
+@click.option("--all", "all_models", is_flag=True, help="Claim on every model with stake to claim, in one claimMany.")
 @click.option("--account", "account", type=ADDRESS, default=None, help="Claim for this address (stake always goes to it; "
               "default: the signing account).")
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-          round_file: Path, account: str | None) -> None:
-    """Mint the stake ROUND_FILE allocates to the account, less what it already claimed."""
+          round_file: Path | None, model_id: int | None, all_models: bool, account: str | None) -> None:
+    """Mint the account's stake, less what it already claimed. With --model (or --all) the proof comes from
+    the chain alone: every final round's published score list gives the cumulative amounts, whose tree must
+    have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it."""
+    from openledger_chain.claims import claim_all_from_chain, claim_from_chain
     from openledger_chain.oracle import claim_from_round_file
 
+    if sum((round_file is not None, model_id is not None, all_models)) != 1:
+        abort("give exactly one of ROUND_FILE, --model M or --all", 2)
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
-    amount, receipt = claim_from_round_file(ledger, round_file, account or sender.address, sender)
-    console.print(f"claimed {format_amount(amount)} stake for {account or sender.address} (gas {receipt['gasUsed']})",
-                  highlight=False)
+    who = account or sender.address
+    if all_models:
+        stakes, receipt = claim_all_from_chain(ledger, who, sender)
+        for stake in stakes:
+            console.print(f"claimed {format_amount(stake.amount)} stake of model {stake.model_id} for {who}",
+                          highlight=False)
+        console.print(f"{len(stakes)} models in one claimMany (gas {receipt['gasUsed']})", highlight=False)
+        return
+    if model_id is not None:
+        amount, receipt = claim_from_chain(ledger, model_id, who, sender)
+    else:
+        amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
+    console.print(f"claimed {format_amount(amount)} stake for {who} (gas {receipt['gasUsed']})", highlight=False)
 
 
 def _print_scores(round_file) -> None:  # noqa: ANN001 - oracle.RoundFile

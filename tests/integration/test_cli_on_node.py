@@ -102,11 +102,23 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert "revealed the evaluation set of round 1" in run(url, "round", "reveal-eval", "--model", "1", "--round", "1",
                                                            "ipfs://eval-round-1").output
 
+    # Anyone recomputes the round from its file and the chain (the attribution too), or from the chain alone.
+    verified = run(url, "verify", round_file, "--spec", "spec.json", "--eval", "eval.csv")
+    assert "every check holds" in verified.output and "tree vs on-chain lists" in verified.output
+    assert "every check holds" in run(url, "verify", "--model", "1", "--round", "1").output
+    tampered = json.loads((workdir / round_file).read_text())
+    tampered["body"]["scores"][0]["amount"] = str(int(tampered["body"]["scores"][0]["amount"]) + 1)
+    (workdir / "tampered.json").write_text(json.dumps(tampered))
+    caught = run(url, "verify", "tampered.json", ok=False)
+    assert caught.exit_code == 1 and "FAILED" in caught.output
+
     assert "claimed" in run(url, "claim", round_file).output
     again = run(url, "claim", round_file, ok=False)
     assert again.exit_code == 1 and "RewardDistributorNothingToClaim" in again.output
-    # A third party pays the gas; the stake still goes to bob.
-    run(url, "claim", "--dev-account", "9", "--account", bob.address, round_file)
+    # A third party pays the gas; the stake still goes to bob. No round file: the proof comes from the chain.
+    run(url, "claim", "--dev-account", "9", "--account", bob.address, "--model", "1")
+    nothing = run(url, "claim", "--account", bob.address, "--all", ok=False)
+    assert nothing.exit_code == 1 and "nothing to claim on any of the 1 models" in nothing.output
 
     body = json.loads((workdir / round_file).read_text())["body"]
     stake = {c["account"]: int(c["amount"]) for c in body["cumulative"]}

@@ -1,0 +1,68 @@
+"""`openledger verify`: recompute a round from its file and the chain; exit 0 only if every check holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from openledger_chain.cli.options import (
+    ID,
+    abort,
+    console,
+    handle_errors,
+    json_option,
+    network_options,
+    open_ledger,
+    print_rows,
+)
+
+MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
+
+
+@click.command("verify", short_help="Recompute a round from its file and the chain; exit 0 only if all checks hold.")
+@network_options
+@click.argument("round_file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--model", "model_id", type=ID, default=None, help="Without a round file: the model ...")
+@click.option("--round", "round_id", type=ID, default=None, help="... and the round to check from the chain alone.")
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The model's spec file: with --eval, recompute the attribution itself.")
+@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The round's evaluation set (its hash must be the one committed on-chain).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="Folder that relative contribution URIs resolve against.")
+@click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="An earlier round's revealed evaluation set, as the round used it (repeat).")
+@json_option
+@handle_errors
+def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id: int | None, round_id: int | None,
+           spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
+           as_json: bool) -> None:
+    """Check ROUND_FILE against the chain, trusting no oracle: its hashes, its inputs against the registry,
+    the allocations against the scores, the cumulative amounts against earlier rounds' on-chain lists, the
+    Merkle root, the signatures, and the round and score list the distributor holds (a tree that pays
+    what the published lists do not justify fails). With --spec and --eval, the attribution is recomputed
+    too. Without ROUND_FILE, --model and --round check what the chain holds. Guardians: run this on
+    every pending round, and veto (`openledger round veto`) if it fails."""
+    from openledger_chain.verify import AttributionInputs, verify_round
+
+    if round_file is None and (model_id is None or round_id is None):
+        abort("give a ROUND_FILE, or --model and --round to check a round from the chain alone", 2)
+    if (spec_path is None) != (eval_path is None):
+        abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
+    ledger = open_ledger(network, rpc_url)
+    attribution = AttributionInputs(spec_path, eval_path, data_dir, revealed) if spec_path and eval_path else None
+    result = verify_round(ledger, round_file_path=round_file, model_id=model_id, round_id=round_id,
+                          attribution=attribution)
+    if as_json:
+        print_rows("", [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]
+                   + [{"check": "difference", **d} for d in result.differences], as_json=True)
+    else:
+        rows = [{"check": c.name, "result": MARKS[c.ok], "detail": c.detail} for c in result.checks]
+        print_rows(f"round {result.round_id} of model {result.model_id}", rows)
+        if result.differences:
+            print_rows("what differs, per contributor", result.differences)
+        verdict = "every check holds" if result.ok else "FAILED: do not sign, claim with care, guardians veto"
+        console.print(f"{'[green]' if result.ok else '[red]'}{verdict}[/]")
+    if not result.ok:
+        raise SystemExit(1)

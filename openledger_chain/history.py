@@ -1,0 +1,94 @@
+"""A model's rounds as the chain tells them: every submission, its published score list, and what became
+of it (pending, vetoed, final), rebuilt from the distributor's events alone.
+
+This is what lets anyone check a round, or claim, without the oracle's round file: the cumulative
+amounts of every final round follow from the published score lists, and their Merkle tree must have the
+root the distributor holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.rounds import Round, ScoreEntry, scores_hash
+
+LEAF_ENCODING = ["address", "uint256"]
+ROUND_EVENTS = ("RoundSubmitted", "ScoresPublished", "ScoresReset", "RoundVetoed", "RoundFinalized")
+
+
+@dataclass
+class RoundRecord:
+    """One submission of a round, as its events tell it."""
+
+    round: Round
+    signers: list[str]
+    submitter: str
+    block_number: int
+    status: str = "pending"  # then "vetoed" or "final"
+    scores: list[ScoreEntry] = field(default_factory=list)  # the published list, as it stands
+
+    @property
+    def published_hash(self) -> bytes:
+        return scores_hash(self.scores)
+
+
+def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
+    """Every submission of the model's rounds, oldest first, with its published scores and status."""
+    logs: list[Any] = []
+    for name in ROUND_EVENTS:
+        event = getattr(ledger.distributor.events, name)()
+        logs.extend(event.get_logs(from_block=ledger._first_block, argument_filters={"modelId": model_id}))
+    logs.sort(key=lambda log: (log["blockNumber"], log["logIndex"]))
+    records: list[RoundRecord] = []
+    current: RoundRecord | None = None
+    for log in logs:
+        args = log["args"]
+        if log["event"] == "RoundSubmitted":
+            current = RoundRecord(
+                round=Round(model_id, int(args["roundId"]), bytes(args["merkleRoot"]), int(args["emission"]),
+                            int(args["cumulativeEmission"]), bytes(args["scoresHash"]), bytes(args["methodHash"]),
+                            bytes(args["roundFileHash"])),
+                signers=[to_checksum_address(s) for s in args["signers"]],
+                submitter=to_checksum_address(args["submitter"]),
+                block_number=int(log["blockNumber"]),
+            )
+            records.append(current)
+        elif current is None:
+            continue  # cannot happen on a well-formed chain: every other event follows a submission
+        elif log["event"] == "ScoresPublished":
+            current.scores.extend(ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
+                                  for s in args["scores"])
+        elif log["event"] == "ScoresReset":
+            current.scores = []
+        elif log["event"] == "RoundVetoed":
+            current.status, current = "vetoed", None
+        elif log["event"] == "RoundFinalized":
+            current.status, current = "final", None
+    return records
+
+
+def final_rounds(records: Iterable[RoundRecord]) -> list[RoundRecord]:
+    return [r for r in records if r.status == "final"]
+
+
+def cumulative_from_lists(records: Iterable[RoundRecord], through_round: int | None = None) -> dict[str, int]:
+    """Each account's cumulative stake over the final rounds (up to `through_round`), from the published lists."""
+    cumulative: dict[str, int] = {}
+    for record in final_rounds(records):
+        if through_round is not None and record.round.round_id > through_round:
+            break
+        for entry in record.scores:
+            cumulative[entry.account] = cumulative.get(entry.account, 0) + entry.amount
+    return cumulative
+
+
+def cumulative_tree(cumulative: Mapping[str, int]) -> StandardMerkleTree:
+    """The claim tree of cumulative amounts, built as `round propose` builds it (zero amounts left out)."""
+    leaves = sorted(((a, v) for a, v in cumulative.items() if v > 0), key=lambda leaf: int(leaf[0], 16))
+    return StandardMerkleTree.of([list(leaf) for leaf in leaves], LEAF_ENCODING)

@@ -1,0 +1,298 @@
+"""`openledger verify`: recompute a round from its round file and the chain, trusting no oracle.
+
+Each check is named, so a failure says what is wrong: the file's own hashes, its inputs against the
+registry, the allocations against the scores, the cumulative amounts against earlier rounds, the Merkle
+root, the signatures, and the round and score list the distributor holds (including whether the tree
+it would pay from is the one the published lists justify). With the spec, the evaluation set and the
+contribution files, the attribution itself is recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
+from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.oracle import ROUND_FILE_VERSION, recompute_shares
+from openledger_chain.rewards import allocate_quantized
+from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: skipped (what it needs is missing)
+    detail: str
+
+
+@dataclass
+class Verification:
+    model_id: int
+    round_id: int
+    checks: list[Check] = field(default_factory=list)
+    differences: list[dict[str, str]] = field(default_factory=list)  # per contributor: what, file, expected
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+    def add(self, name: str, ok: bool | None, detail: str) -> bool | None:
+        self.checks.append(Check(name, ok, detail))
+        return ok
+
+    def differ(self, account: str, what: str, stated: object, expected: object) -> None:
+        self.differences.append({"account": account, "what": what, "stated": str(stated), "expected": str(expected)})
+
+
+@dataclass(frozen=True)
+class AttributionInputs:
+    """What recomputing the attribution needs besides the chain: the model's spec, the round's evaluation
+    set, the folder holding the contribution files (relative URIs), and earlier revealed evaluation sets."""
+
+    spec_path: Path
+    eval_path: Path
+    data_dir: Path
+    revealed: tuple[Path, ...] = ()
+
+
+def verify_round(
+    ledger: OpenLedger,
+    *,
+    round_file_path: Path | None = None,
+    model_id: int | None = None,
+    round_id: int | None = None,
+    attribution: AttributionInputs | None = None,
+) -> Verification:
+    """Run every check that the given inputs allow. Needs a round file or both `model_id` and `round_id`.
+
+    Raises:
+        InputError: neither a readable round file nor a model and round were given.
+    """
+    data = _load_json(round_file_path) if round_file_path is not None else None
+    body = data["body"] if data is not None else None
+    if body is not None:
+        model_id, round_id = int(body["modelId"]), int(body["roundId"])
+    if model_id is None or round_id is None:
+        raise InputError("verify needs a round file, or --model and --round")
+    result = Verification(model_id, round_id)
+    history = round_history(ledger, model_id)
+    record = _find_record(history, round_id, data)
+    if data is not None:
+        _check_file(result, ledger, data, history, record, attribution)
+    _check_chain(result, ledger, history, record, body)
+    return result
+
+
+# ----- the round file on its own and against the registry
+
+
+def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], history: list[RoundRecord],
+                record: RoundRecord | None, attribution: AttributionInputs | None) -> None:
+    body = data["body"]
+    stated = str(data.get("roundFileHash", ""))
+    version_ok = body.get("version") == str(ROUND_FILE_VERSION)
+    result.add("format", version_ok, f"version {body.get('version')!r}" + ("" if version_ok else
+                                                                          f", expected \"{ROUND_FILE_VERSION}\""))
+    try:
+        actual = "0x" + canonical_hash(body).hex()
+        result.add("round file hash", actual == stated, f"body hashes to {_short(actual)}, file states {_short(stated)}")
+        method_hash = "0x" + canonical_hash(body["method"]).hex()
+        result.add("method hash", method_hash == body["methodHash"], f"method hashes to {_short(method_hash)}")
+    except InputError as exc:
+        result.add("round file hash", False, str(exc))
+    network_ok = int(body["chainId"]) == ledger.chain.chain_id and \
+        to_checksum_address(body["distributor"]) == ledger.distributor.address
+    result.add("network", network_ok, f"chain id {body['chainId']}, distributor {body['distributor']}")
+    _check_inputs(result, ledger, body, record)
+    entries = [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"])) for s in body["scores"]]
+    emission = int(body["emission"])
+    result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
+               f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
+    _check_allocations(result, entries, emission, "allocations")
+    _check_attribution(result, ledger, body, entries, attribution)
+    _check_cumulative(result, body, entries, history)
+    _check_signatures(result, ledger, data, body)
+
+
+def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any], record: RoundRecord | None) -> None:
+    registered = {c.contribution_id: c for c in ledger.contributions(int(body["modelId"]))}
+    listed = {int(i["id"]): i for i in body["inputs"]}
+    wrong = []
+    for cid, item in listed.items():
+        c = registered.get(cid)
+        if c is None or "0x" + c.content_hash.hex() != item["contentHash"] or c.contributor != \
+                to_checksum_address(item["contributor"]) or c.kind.name.lower() != item["kind"]:
+            wrong.append(cid)
+    cutoff = record.block_number if record is not None else None
+    missing = [cid for cid, c in registered.items() if cid not in listed and not c.withdrawn and not c.displaced
+               and (cutoff is None or c.block_number <= cutoff)]
+    detail = f"{len(listed)} inputs match the registry" if not (wrong or missing) else \
+        f"not as registered: {wrong or 'none'}; registered but left out: {missing or 'none'}"
+    result.add("inputs", not (wrong or missing), detail)
+
+
+def _check_allocations(result: Verification, entries: list[ScoreEntry], emission: int, name: str) -> None:
+    expected = allocate_quantized({e.account: max(e.score, 0) for e in entries}, emission) if entries else {}
+    for e in entries:
+        if expected.get(e.account) != e.amount:
+            result.differ(e.account, f"amount ({name})", e.amount, expected.get(e.account))
+    total = sum(e.amount for e in entries)
+    ok = total == emission and all(expected.get(e.account) == e.amount for e in entries)
+    result.add(name, ok, f"amounts sum to {total} of {emission}; each is the emission split by the scores"
+               if ok else f"amounts sum to {total} of {emission}, or do not follow from the scores (see below)")
+
+
+def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str, Any], entries: list[ScoreEntry],
+                       attribution: AttributionInputs | None) -> None:
+    if attribution is None:
+        result.add("attribution", None, "skipped: give --spec, --eval and --data-dir to recompute it")
+        return
+    if body["method"].get("status") != "exact":
+        result.add("attribution", None, f"skipped: method status {body['method'].get('status')!r} is sampled, "
+                   "not reproducible exactly")
+        return
+    try:
+        shares = recompute_shares(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
+                                  attribution.revealed)
+    except OpenLedgerError as exc:
+        result.add("attribution", False, f"could not recompute: {exc}")
+        return
+    stated = {e.account: e.score for e in entries}
+    for account in sorted(set(stated) | set(shares)):
+        if stated.get(account) != shares.get(account):
+            result.differ(account, "score (attribution)", stated.get(account), shares.get(account))
+    same = stated == shares
+    result.add("attribution", same, f"recomputed {len(shares)} scores: " + ("identical" if same else "they differ"))
+
+
+def _check_cumulative(result: Verification, body: dict[str, Any], entries: list[ScoreEntry],
+                      history: list[RoundRecord]) -> None:
+    round_id = int(body["roundId"])
+    expected = cumulative_from_lists(history, through_round=round_id - 1)
+    for e in entries:
+        expected[e.account] = expected.get(e.account, 0) + e.amount
+    expected = {a: v for a, v in expected.items() if v > 0}
+    stated = {to_checksum_address(c["account"]): int(c["amount"]) for c in body["cumulative"]}
+    for account in sorted(set(stated) | set(expected)):
+        if stated.get(account) != expected.get(account):
+            result.differ(account, "cumulative", stated.get(account), expected.get(account))
+    result.add("cumulative", stated == expected,
+               f"{len(stated)} leaves = earlier final rounds' published lists + this round's amounts"
+               if stated == expected else "leaves differ from earlier rounds + this round (see below)")
+    rebuilt = cumulative_tree(stated).root
+    try:
+        dumped = StandardMerkleTree.load(body["tree"]).root
+    except Exception as exc:  # noqa: BLE001 - any malformed dump is a failed check, with its message
+        dumped = f"unreadable dump ({exc})"
+    ok = rebuilt == dumped == body["merkleRoot"]
+    result.add("merkle root", ok, f"tree of the cumulative amounts: {_short(rebuilt)}, dump: {_short(dumped)}, "
+               f"stated: {_short(body['merkleRoot'])}")
+
+
+def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, Any], body: dict[str, Any]) -> None:
+    round_ = _round_of(body, data)
+    message = encode_typed_data(full_message=round_typed_data(ledger.chain.chain_id, ledger.distributor.address,
+                                                              round_))
+    signers = []
+    for signature in data.get("signatures", []):
+        try:
+            signers.append(Account.recover_message(message, signature=bytes.fromhex(signature.removeprefix("0x"))))
+        except (ValueError, TypeError):
+            signers.append(f"unreadable signature {signature[:12]}…")
+    oracles = [s for s in signers if s.startswith("0x") and ledger.distributor.functions.isOracle(s).call()]
+    threshold = int(ledger.distributor.functions.threshold().call())
+    ok = len(set(oracles)) == len(signers) and len(signers) >= threshold
+    result.add("signatures", ok, f"{len(set(oracles))} distinct oracles of {len(signers)} signatures "
+               f"(threshold {threshold})" + ("" if ok else f": {', '.join(signers)}"))
+
+
+# ----- what the distributor holds
+
+
+def _check_chain(result: Verification, ledger: OpenLedger, history: list[RoundRecord], record: RoundRecord | None,
+                 body: dict[str, Any] | None) -> None:
+    if record is None:
+        result.add("on-chain round", False,
+                   f"no submission of round {result.round_id} of model {result.model_id}"
+                   + (" with this round file's hash" if body is not None else ""))
+        return
+    round_ = record.round
+    digest = bytes(ledger.distributor.functions.roundDigest(round_.as_tuple()).call())
+    if body is not None:
+        stated = _round_of(body, {"roundFileHash": "0x" + round_.round_file_hash.hex()})
+        same = stated == round_
+        result.add("on-chain round", same, f"submitted in block {record.block_number}, digest {_short('0x' + digest.hex())}"
+                   + ("" if same else "; its fields differ from the file's"))
+    else:
+        result.add("on-chain round", True, f"submitted in block {record.block_number}, digest "
+                   f"{_short('0x' + digest.hex())}, signed by {len(record.signers)} oracles")
+    status_ok = record.status != "vetoed"
+    result.add("status", status_ok, {"pending": "pending: in its challenge window or waiting for its scores",
+                                     "final": "final: claimable", "vetoed": "vetoed by the guardian"}[record.status])
+    listed = record.scores
+    complete = scores_hash(listed) == round_.scores_hash
+    if body is not None:
+        stated = [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"])) for s in body["scores"]]
+        by_account = {e.account: e for e in listed}
+        for e in stated:
+            if by_account.get(e.account) != e:
+                onchain = by_account.get(e.account)
+                result.differ(e.account, "on-chain score entry", (e.score, e.amount),
+                              (onchain.score, onchain.amount) if onchain else None)
+    result.add("on-chain score list", complete, f"{len(listed)} published entries hash to the round's scoresHash"
+               if complete else f"{len(listed)} published entries do not (yet) hash to the round's scoresHash")
+    if listed:
+        _check_allocations(result, listed, round_.emission, "on-chain allocations")
+    # The tree the round pays from must be the one the published lists justify: earlier final rounds'
+    # lists plus this round's.
+    cumulative = cumulative_from_lists(history, through_round=round_.round_id - 1)
+    for e in listed:
+        cumulative[e.account] = cumulative.get(e.account, 0) + e.amount
+    rebuilt = cumulative_tree(cumulative).root
+    justified = rebuilt == "0x" + round_.merkle_root.hex()
+    result.add("tree vs on-chain lists", justified if complete else None,
+               f"lists give root {_short(rebuilt)}, the round's root is {_short('0x' + round_.merkle_root.hex())}"
+               if complete else "skipped: the score list is not complete on-chain")
+
+
+# ----- helpers
+
+
+def _find_record(history: list[RoundRecord], round_id: int, data: dict[str, Any] | None) -> RoundRecord | None:
+    """The submission of `round_id` this file describes (by its hash), or the latest one without a file."""
+    candidates = [r for r in history if r.round.round_id == round_id]
+    if data is not None:
+        stated = str(data.get("roundFileHash", "")).lower()
+        candidates = [r for r in candidates if "0x" + r.round.round_file_hash.hex() == stated]
+    return candidates[-1] if candidates else None
+
+
+def _round_of(body: dict[str, Any], data: dict[str, Any]) -> Round:
+    return Round(int(body["modelId"]), int(body["roundId"]), bytes.fromhex(body["merkleRoot"][2:]),
+                 int(body["emission"]), int(body["cumulativeEmission"]), bytes.fromhex(body["scoresHash"][2:]),
+                 bytes.fromhex(body["methodHash"][2:]), bytes.fromhex(str(data["roundFileHash"])[2:]))
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"round file {path} not found")
+    try:
+        data = json.loads(path.read_text())
+        data["body"]["modelId"], data["body"]["roundId"]  # noqa: B018 - the two fields verify cannot do without
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"round file {path} is malformed ({exc})") from exc
+    return data
+
+
+def _short(value: str) -> str:
+    return value if not value.startswith("0x") or len(value) < 20 else f"{value[:10]}…{value[-4:]}"
+
