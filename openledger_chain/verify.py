@@ -147,7 +147,7 @@ def _check_allocations(result: Verification, entries: list[ScoreEntry], emission
             result.differ(e.account, f"amount ({name})", e.amount, expected.get(e.account))
     total = sum(e.amount for e in entries)
     ok = total == emission and all(expected.get(e.account) == e.amount for e in entries)
-    result.add(name, ok, f"amounts sum to {total} of {emission}; each is the emission split by the scores"
+    result.add(name, ok, f"the emission ({emission}) split by the scores, to the unit"
                if ok else f"amounts sum to {total} of {emission}, or do not follow from the scores (see below)")
 
 
