@@ -18,14 +18,19 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from openledger_chain.cli import attribute, build, contribute, demo, deploy, fees, model, node, rounds, verify
+    from openledger_chain.cli import (
+        attribute, build, contribute, demo, deploy, fees, model, node, rounds, verify, views,
+    )
 
     for command in (
         build.compile_command, node.node, deploy.deploy, model.model, contribute.contribute,
         contribute.contributions, fees.usage, fees.fees, fees.faucet, rounds.round_group, rounds.claim,
-        verify.verify, attribute.attribute, demo.demo,
+        verify.verify, views.status, views.scores, attribute.attribute, demo.demo,
     ):
         main.add_command(command)
+    model.model.add_command(views.list_models)
+    rounds.round_group.add_command(views.list_rounds)
+    rounds.round_group.add_command(views.show_round)
 
 
 _register_commands()

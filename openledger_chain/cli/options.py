@@ -166,9 +166,10 @@ def format_amount(amount: int, decimals: int = 18) -> str:
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
-    """Render rows as a rich table, or as JSON with --json."""
+    """Render rows as a rich table, or as JSON with --json (every integer as a decimal string, like the round
+    file, so no JSON reader rounds a 256-bit amount)."""
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+        click.echo(json.dumps(_json_safe(rows), indent=2, default=str))
         return
     if title:
         console.print(f"[bold]{title}[/]", highlight=False)
@@ -180,6 +181,31 @@ def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) ->
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     console.print(table)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def format_time(timestamp: int, now: int) -> str:
+    """A chain timestamp in local time, and how far from `now` (the chain's latest block): '… (in 41 min)'."""
+    from datetime import datetime
+
+    local = datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    delta = timestamp - now
+    size = abs(delta)
+    span = f"{size} s" if size < 120 else f"{size // 60} min" if size < 7200 else f"{size / 3600:.1f} h"
+    return f"{local} ({'in ' + span if delta > 0 else span + ' ago' if delta < 0 else 'now'})"
 
 
 def print_exclusions(contributions: list[dict[str, Any]]) -> None:

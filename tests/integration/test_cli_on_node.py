@@ -83,7 +83,7 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     run(url, "faucet", "500")
     assert "30.000000 to stake holders" in run(url, "usage", "pay", "--model", "1", "100").output
     fees = json.loads(run(url, "fees", "show", "--model", "1", "--json").output)[0]
-    assert fees["held_for_first_holders"] == 30 * 10**18 and fees["to_owner"] == 70 * 10**18
+    assert fees["held_for_first_holders"] == str(30 * 10**18) and fees["to_owner"] == str(70 * 10**18)
 
     uncommitted = run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv", ok=False)
     assert uncommitted.exit_code == 1 and "no evaluation set committed for round 1" in uncommitted.output
@@ -102,6 +102,18 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert "revealed the evaluation set of round 1" in run(url, "round", "reveal-eval", "--model", "1", "--round", "1",
                                                            "ipfs://eval-round-1").output
 
+    # The views read the chain: the round, its published list, and alice's claimable stake.
+    (listed,) = json.loads(run(url, "round", "list", "--model", "1", "--json").output)
+    assert listed["status"] == "final" and listed["round"] == "1" and len(listed["signers"]) == 2
+    body = json.loads((workdir / round_file).read_text())["body"]
+    assert listed["round_file_hash"] == json.loads((workdir / round_file).read_text())["roundFileHash"]
+    published = json.loads(run(url, "scores", "--model", "1", "--json").output)
+    assert [(r["account"], r["score"], r["amount"]) for r in published] == \
+        [(s["account"], s["score"], s["amount"]) for s in body["scores"]]
+    (mine,) = json.loads(run(url, "status", "--json").output)
+    assert mine["account"] == alice.address and mine["claimable"] == next(
+        c["amount"] for c in body["cumulative"] if c["account"] == alice.address) and mine["stake"] == "0"
+    assert json.loads(run(url, "model", "list", "--json").output)[0]["final_round"] == "1"
     # Anyone recomputes the round from its file and the chain (the attribution too), or from the chain alone.
     verified = run(url, "verify", round_file, "--spec", "spec.json", "--eval", "eval.csv")
     assert "every check holds" in verified.output and "tree vs on-chain lists" in verified.output
@@ -125,8 +137,8 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert sum(stake.values()) == 1000 * 10**18
     holders = json.loads(run(url, "fees", "show", "--model", "1", "--json", "--account", alice.address,
                              "--account", bob.address).output)[0]
-    assert holders["stake_supply"] == 1000 * 10**18
-    assert sum(holders["holders"].values()) <= 30 * 10**18
+    assert holders["stake_supply"] == str(1000 * 10**18)
+    assert sum(int(v) for v in holders["holders"].values()) <= 30 * 10**18
     assert "withdrew" in run(url, "fees", "withdraw", "--model", "1").output
 
 
