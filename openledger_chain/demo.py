@@ -1,9 +1,12 @@
 """The end-to-end demo on the embedded chain, as a sequence of steps a person can follow.
 
-Deploy -> register a model -> register contributions of every kind -> pay usage fees while no stake
-exists (held for the first holders) -> an attribution round signed by 2 of 3 oracles, its score list
-published on-chain, finalized after the challenge window -> every contributor claims its stake (and
-with it the held fees) -> more usage fees -> a contributor withdraws its fees.
+The life of a model over two rounds: deploy -> register a model -> register contributions of every
+kind -> pay usage fees while no stake exists (held for the first holders) -> round 1 on the
+evaluation set the owner committed, signed by 2 of 3 oracles, its score list published on-chain,
+finalized after the challenge window -> contributors claim their stake (and with it the held fees)
+-> more usage fees -> the owner reveals round 1's evaluation set; a new contributor arrives -> round 2
+on a fresh evaluation set re-values everyone -> each contributor claims the difference, one of them
+with a proof rebuilt from the chain alone -> fees over both periods -> `verify` of both rounds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from openledger_chain.chain import Chain, connect, dev_accounts
+from openledger_chain.claims import claim_from_chain
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import ensure_deployment
 from openledger_chain.oracle import (
@@ -31,6 +35,7 @@ from openledger_chain.oracle import (
     submit_round_file,
 )
 from openledger_chain.types import ContributionKind, ModelParams
+from openledger_chain.verify import verify_round
 
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "attribution"
 TOKEN = 10**18
@@ -58,6 +63,7 @@ class DemoResult:
     ledger: OpenLedger
     model_id: int
     round_file: Path
+    second_round_file: Path
     stake: dict[str, int]
     fees_withdrawn: int
 
@@ -145,9 +151,10 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         sign_round_file(ledger, round_path, oracle)
     submitted = submit_round_file(ledger, round_path, oracles[0])
     scores = {s["account"]: s for s in round_file.body["scores"]}
+    values = {c["contributor"]: float(c["value"]) for c in round_file.body["contributions"]}
     step(f"Round 1 proposed on the evaluation set the owner committed, signed by 2 of 3 oracles, submitted; "
          f"{submitted.published_entries} scores published on-chain", [
-        {"contributor": name, "kind": kind.name.lower(), "score": f"{int(scores[people[name].address]['score']) / TOKEN:+.4f}",
+        {"contributor": name, "kind": kind.name.lower(), "value": f"{values[people[name].address]:+.4f}",
          "stake": _fmt(int(scores[people[name].address]["amount"]))}
         for name, kind, _ in CONTRIBUTIONS
     ])
@@ -173,7 +180,57 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         "withdrawn": _fmt(withdrawn), "total paid": _fmt(report["paid"]), "owner received": _fmt(report["to_owner"]),
         "held": _fmt(report["held_for_first_holders"]), "stake supply": _fmt(report["stake_supply"]),
     }])
-    return DemoResult(ledger, model.model_id, round_path, stake, withdrawn)
+
+    # Round 2: round 1's evaluation set is published, a new contributor arrives, and everyone is re-valued
+    # on a fresh evaluation set the owner committed before the round.
+    ledger.reveal_evaluation(owner, model.model_id, 1, eval_path.resolve().as_uri())
+    newcomer = contributor_account("dave")
+    chain.send_value(deployer, newcomer.address, 10 * TOKEN)
+    people["dave"] = newcomer
+    dave_path = data_dir / "dave.csv"
+    shutil.copyfile(EXAMPLE_DIR / "dave.csv", dave_path)
+    ledger.register_contribution(newcomer, model.model_id, ContributionKind.DATA, keccak(dave_path.read_bytes()),
+                                 dave_path.resolve().as_uri())
+    eval2_path = workdir / "eval2.csv"
+    shutil.copyfile(EXAMPLE_DIR / "eval2.csv", eval2_path)
+    ledger.commit_evaluation(owner, model.model_id, 2, keccak(eval2_path.read_bytes()))
+    second_path, second = propose_round(
+        ledger, model.model_id, spec_path=spec_path, eval_path=eval2_path, rounds_dir=rounds_dir, data_dir=data_dir,
+        revealed=[eval_path], overwrite=True,
+    )
+    for oracle in oracles[1:3]:  # another pair of oracles this time
+        sign_round_file(ledger, second_path, oracle)
+    submit_round_file(ledger, second_path, oracles[1])
+    chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
+    finalize_round(ledger, model.model_id, deployer)
+    amounts = {s["account"]: int(s["amount"]) for s in second.body["scores"]}
+    rows = []
+    for name, account in people.items():
+        total = second.cumulative.get(account.address, 0)
+        if total == 0:
+            continue
+        # dave claims with a proof rebuilt from the chain alone; the others with the round file.
+        claimed, _ = (claim_from_chain(ledger, model.model_id, account.address, account) if name == "dave"
+                      else claim_from_round_file(ledger, second_path, account.address, account))
+        stake[name] = stake.get(name, 0) + claimed
+        rows.append({"contributor": name, "round 2 stake": _fmt(amounts.get(account.address, 0)),
+                     "cumulative": _fmt(total), "claimed now": _fmt(claimed),
+                     "how": "proof from the chain alone" if name == "dave" else "round file"})
+    step("Round 2 on a fresh evaluation set (dave joined; everyone re-valued); each claims the difference", rows)
+
+    ledger.pay_usage(payer, model.model_id, 50 * TOKEN)
+    step("Fees over both periods (50 more paid after round 2)", [
+        {"contributor": name, "stake": _fmt(amount),
+         "fees withdrawable": _fmt(ledger.fees_of(model.model_id, people[name].address))}
+        for name, amount in stake.items()
+    ])
+    verified = [verify_round(ledger, round_file_path=path) for path in (round_path, second_path)]
+    step("Anyone verifies both rounds from their files and the chain", [
+        {"round": result.round_id, "checks passed": sum(c.ok is True for c in result.checks),
+         "failed": sum(c.ok is False for c in result.checks), "verdict": "every check holds" if result.ok else "FAILED"}
+        for result in verified
+    ])
+    return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn)
 
 
 def _fmt(amount: int) -> str:

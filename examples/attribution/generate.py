@@ -2,7 +2,8 @@
 
 Run from the repository root:  python examples/attribution/generate.py
 Contributors: three honest data contributors, a label flipper, a copier (jittered copy of
-contributor A's rows), an annotator, a fine-tune recipe, and a compute claim attested by the model
+contributor A's rows), an annotator, a fine-tune recipe, a later data contributor (dave, round 2 of
+the demo, with round 2's evaluation set eval2.csv), and a compute claim attested by the model
 owner (demo key below; never use it for anything real) for model id MODEL_ID (`--model 0`, the
 CLI's default; the on-chain demo signs its own claims for the model id it registers).
 """
@@ -68,6 +69,10 @@ def main() -> None:
     (HERE / "compute.json").write_text(json.dumps(claim, indent=2) + "\n")
     manifest.append({"id": "gpu-1", "contributor": addr(8), "kind": "compute", "path": "compute.json"})
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    # Round 2 of the demo: a contributor who arrives later, and the evaluation set the owner commits for
+    # round 2 (rows round 1's set never held, so revealing round 1's set gives nobody an edge).
+    write_csv(HERE / "dave.csv", header, x[450:510], y[450:510])
+    write_csv(HERE / "eval2.csv", header, x[510:], y[510:])
     spec = {
         "task": "classification",
         "label": "diagnosis",
