@@ -6,7 +6,7 @@ proposes a round file, every oracle checks and signs it (k of n), anyone submits
 score list and, after the challenge window, finalizes it; contributors claim from the same file.
 
 A round file is JSON: `{"body": {...}, "roundFileHash": "0x..", "signatures": [...]}`; the hash is
-keccak256 of the canonical encoding of `body` (sorted keys, no spaces, integers as decimal strings),
+keccak256 of the canonical encoding of `body` (docs/round-file.md specifies it byte for byte),
 and it is part of the signed round, so a signature covers every score and every input.
 """
 
@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -37,8 +36,9 @@ from openledger_chain.attribution import (
 from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import write_public_file
-from openledger_chain.history import cumulative_tree
+from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
@@ -147,11 +147,14 @@ def read_round_file(path: Path) -> RoundFile:
 # ----- propose
 
 
-def gather_manifest(ledger: OpenLedger, model_id: int, base_dir: Path) -> tuple[list[Contribution], list[dict[str, Any]]]:
+def gather_manifest(
+    ledger: OpenLedger, model_id: int, fetch: FetchSettings
+) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
-    Returns (manifest for the attribution engine, the round file's `inputs`). A contribution whose
-    file is missing or does not match its hash is left out and listed with the reason.
+    Returns (manifest for the attribution engine, the round file's `inputs`). A contribution that cannot
+    be fetched (missing file, HTTP error, timeout, too large) or does not match its hash is left out and
+    listed with the reason: it never fails the round.
     """
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
@@ -165,15 +168,12 @@ def gather_manifest(ledger: OpenLedger, model_id: int, base_dir: Path) -> tuple[
             "contentHash": "0x" + c.content_hash.hex(),
             "uri": c.uri,
         }
-        path = _local_path(c.uri, base_dir)
-        if path is None or not path.is_file():
-            inputs.append(entry | {"excluded": "file not found"})
-            continue
-        if keccak(path.read_bytes()) != c.content_hash:
-            inputs.append(entry | {"excluded": "content hash mismatch"})
+        fetched = fetch_contribution(c.uri, c.content_hash, fetch)
+        if fetched.path is None:
+            inputs.append(entry | {"excluded": fetched.excluded})
             continue
         inputs.append(entry)
-        manifest.append(Contribution(entry["id"], c.contributor, entry["kind"], path, len(manifest)))
+        manifest.append(Contribution(entry["id"], c.contributor, entry["kind"], fetched.path, len(manifest)))
     return manifest, inputs
 
 
@@ -190,6 +190,7 @@ def propose_round(
     progress: Progress | None = None,
     revealed: Sequence[Path] = (),
     overwrite: bool = False,
+    fetch: FetchSettings | None = None,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
 
@@ -217,7 +218,7 @@ def propose_round(
     round_id = last_round_id + 1
     eval_hash, eval_committed_at = _committed_evaluation(ledger, model_id, round_id, eval_path)
     revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, [Path(p) for p in revealed])
-    previous = _previous_cumulative(ledger, rounds_dir, model_id, last_round_id)
+    previous = _previous_cumulative(ledger, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
     # The distributor would refuse it only at submit, after every oracle has signed.
@@ -230,7 +231,7 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    manifest, inputs = gather_manifest(ledger, model_id, data_dir)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir))
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
     report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, emission, seed, revealed, progress)
@@ -306,7 +307,7 @@ def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest:
 
 
 def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, eval_path: Path, data_dir: Path,
-                     revealed: Sequence[Path] = ()) -> dict[str, int]:
+                     revealed: Sequence[Path] = (), fetch: FetchSettings | None = None) -> dict[str, int]:
     """Rerun a round's attribution from its inputs and return the scores it posts (account -> fixed-point share).
 
     Raises:
@@ -321,7 +322,7 @@ def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
     if "0x" + keccak(eval_bytes).hex() != body["method"]["evalHash"]:
         raise InputError(f"{eval_path} is not the evaluation set this round used ({body['method']['evalHash']})")
     used = {i["id"] for i in body["inputs"] if "excluded" not in i or i["excluded"].startswith("malformed")}
-    manifest, _ = gather_manifest(ledger, model_id, data_dir)
+    manifest, _ = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir))
     kept = [c for c in manifest if c.id in used]
     if {c.id for c in kept} != used:
         raise InputError(f"contribution files missing or changed under {data_dir}: "
@@ -355,25 +356,17 @@ def owner_verifier(model_id: int, owner: str) -> Verifier:
     return verify
 
 
-def _previous_cumulative(ledger: OpenLedger, rounds_dir: Path, model_id: int, last_round_id: int) -> dict[str, int]:
+def _previous_cumulative(ledger: OpenLedger, model_id: int, last_round_id: int) -> dict[str, int]:
+    """Every account's cumulative stake after the last final round, from the chain's published score lists
+    (no earlier round file needed); their tree must have the distributor's final root."""
     if last_round_id == 0:
         return {}
-    path = round_file_path(rounds_dir, ledger.chain.network, model_id, last_round_id)
-    previous = read_round_file(path)
+    cumulative = cumulative_from_lists(round_history(ledger, model_id), through_round=last_round_id)
     root, *_ = ledger.distributor.functions.finalizedRound(model_id).call()
-    if previous.round.merkle_root != bytes(root):
-        raise RoundError(f"{path} does not hold the finalized root of round {last_round_id}; restore the right file")
-    return previous.cumulative
-
-
-def _local_path(uri: str, base_dir: Path) -> Path | None:
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "":
-        path = Path(uri)
-        return path if path.is_absolute() else base_dir / path
-    return None  # other schemes (ipfs://, https://) need a fetcher this toolkit does not ship yet
+    if cumulative_tree(cumulative).root != "0x" + bytes(root).hex():
+        raise RoundError(f"the published score lists of model {model_id} do not give its final root; run "
+                         f"`openledger verify --model {model_id} --round {last_round_id}` before proposing")
+    return cumulative
 
 
 # ----- sign

@@ -20,6 +20,7 @@ from eth_utils import to_checksum_address
 
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.fetch import FetchSettings
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.oracle import ROUND_FILE_VERSION, recompute_shares
@@ -62,6 +63,7 @@ class AttributionInputs:
     eval_path: Path
     data_dir: Path
     revealed: tuple[Path, ...] = ()
+    fetch: FetchSettings | None = None  # how remote contributions are fetched (default: local files only)
 
 
 def verify_round(
@@ -162,7 +164,7 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
         return
     try:
         shares = recompute_shares(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
-                                  attribution.revealed)
+                                  attribution.revealed, attribution.fetch)
     except OpenLedgerError as exc:
         result.add("attribution", False, f"could not recompute: {exc}")
         return

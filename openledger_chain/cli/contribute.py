@@ -11,6 +11,7 @@ from openledger_chain.cli.options import (
     abort,
     account_options,
     console,
+    err_console,
     handle_errors,
     json_option,
     network_options,
@@ -27,7 +28,8 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 @account_options
 @click.option("--model", "model_id", type=ID, required=True, help="Model id.")
 @click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True)
-@click.option("--uri", default=None, help="Where the oracle fetches the file (default: its file:// URI).")
+@click.option("--uri", default=None, help="Where oracles and verifiers fetch the file: https://…, ipfs://CID or a "
+              "path (default: its file:// URI, readable on this machine only). PATH is hashed locally.")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @json_option
 @handle_errors
@@ -47,6 +49,10 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
     contribution_id, receipt = ledger.register_contribution(
         contributor, model_id, ContributionKind.parse(kind), content_hash, uri or path.resolve().as_uri()
     )
+    if uri is None and not ledger.chain.is_local:
+        err_console.print(f"[yellow]note[/]: registered {path.resolve().as_uri()}, which only this machine can read; "
+                          "oracles elsewhere will leave it out. Publish the file and register it with "
+                          "--uri https://… or ipfs://… (the content hash pins the bytes)", highlight=False)
     if as_json:
         print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex()}], True)
         return

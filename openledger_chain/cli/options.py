@@ -115,6 +115,24 @@ def account_options(func: F) -> F:
     return func
 
 
+def fetch_options(func: F) -> F:
+    """--ipfs-gateway, --cache-dir and --max-content-bytes: how contributions are fetched by URI."""
+    func = click.option("--max-content-bytes", type=click.IntRange(min=1), default=256 * 1024 * 1024,
+                        show_default=True, help="Largest contribution fetched; a larger one is left out.")(func)
+    func = click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                        envvar="OPENLEDGER_CACHE_DIR", help="Where fetched contributions are kept, by content hash "
+                        "[default: ~/.cache/openledger/content].")(func)
+    func = click.option("--ipfs-gateway", envvar="OPENLEDGER_IPFS_GATEWAY", default=None,
+                        help="HTTP gateway for ipfs:// contributions [default: https://ipfs.io].")(func)
+    return func
+
+
+def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> Any:
+    from openledger_chain.fetch import FetchSettings
+
+    return FetchSettings(base_dir=data_dir, cache_dir=cache_dir, ipfs_gateway=ipfs_gateway, max_bytes=max_content_bytes)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
 

@@ -14,6 +14,8 @@ from openledger_chain.cli.options import (
     account_options,
     console,
     err_console,
+    fetch_options,
+    fetch_settings,
     format_amount,
     handle_errors,
     network_options,
@@ -90,12 +92,15 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
+@fetch_options
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
-            seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool) -> None:
-    """Fetch the model's active contributions, check each against its registered content hash, value
-    them with the spec's method, allocate the emission, build the cumulative Merkle tree and write the
-    (unsigned) round file."""
+            seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
+            ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
+    """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
+    its registered content hash, value them with the spec's method, allocate the emission, build the
+    cumulative Merkle tree and write the (unsigned) round file. A contribution that cannot be fetched or
+    does not match its hash is left out with the reason; it never blocks the round."""
     from openledger_chain.cli.options import parse_amount
     from openledger_chain.oracle import propose_round
 
@@ -105,7 +110,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
-            overwrite=overwrite,
+            overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes),
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
     excluded = [i for i in round_file.body["inputs"] if "excluded" in i]

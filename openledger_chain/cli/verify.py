@@ -10,6 +10,8 @@ from openledger_chain.cli.options import (
     ID,
     abort,
     console,
+    fetch_options,
+    fetch_settings,
     handle_errors,
     json_option,
     network_options,
@@ -33,11 +35,12 @@ MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
               help="Folder that relative contribution URIs resolve against.")
 @click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
               help="An earlier round's revealed evaluation set, as the round used it (repeat).")
+@fetch_options
 @json_option
 @handle_errors
 def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id: int | None, round_id: int | None,
            spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
-           as_json: bool) -> None:
+           ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, as_json: bool) -> None:
     """Check ROUND_FILE against the chain, trusting no oracle: its hashes, its inputs against the registry,
     the allocations against the scores, the cumulative amounts against earlier rounds' on-chain lists, the
     Merkle root, the signatures, and the round and score list the distributor holds (a tree that pays
@@ -51,7 +54,8 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
     if (spec_path is None) != (eval_path is None):
         abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
     ledger = open_ledger(network, rpc_url)
-    attribution = AttributionInputs(spec_path, eval_path, data_dir, revealed) if spec_path and eval_path else None
+    fetch = fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes)
+    attribution = AttributionInputs(spec_path, eval_path, data_dir, revealed, fetch) if spec_path and eval_path else None
     result = verify_round(ledger, round_file_path=round_file, model_id=model_id, round_id=round_id,
                           attribution=attribution)
     if as_json:

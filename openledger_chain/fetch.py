@@ -1,0 +1,130 @@
+"""Fetch a contribution's bytes from its registered URI, check them against the registered content hash,
+and keep them in a local cache keyed by that hash.
+
+Every oracle and verifier must be able to read every contribution, so besides local paths (`file://`,
+relative paths) URIs may be `http(s)://` or `ipfs://CID[/path]` (through an HTTP gateway). A fetch is
+bounded (size limit, timeout, a few retries with backoff) and never raises for the content's sake: a
+contribution that cannot be fetched, is too large, or does not match its hash is excluded with the
+reason, so one bad contribution never fails a round.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from eth_utils import keccak
+
+DEFAULT_IPFS_GATEWAY = "https://ipfs.io"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 2  # after the first attempt; only for timeouts, connection errors and HTTP 5xx
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How remote contributions are fetched (`OPENLEDGER_IPFS_GATEWAY`, `OPENLEDGER_CACHE_DIR` set defaults)."""
+
+    base_dir: Path = Path(".")  # relative URIs resolve against it
+    cache_dir: Path | None = None  # default: $OPENLEDGER_CACHE_DIR, else ~/.cache/openledger/content
+    ipfs_gateway: str | None = None  # default: $OPENLEDGER_IPFS_GATEWAY, else https://ipfs.io
+    max_bytes: int = DEFAULT_MAX_BYTES
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+
+    def cache(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        configured = os.environ.get("OPENLEDGER_CACHE_DIR")
+        return Path(configured) if configured else Path.home() / ".cache" / "openledger" / "content"
+
+    def gateway(self) -> str:
+        return (self.ipfs_gateway or os.environ.get("OPENLEDGER_IPFS_GATEWAY") or DEFAULT_IPFS_GATEWAY).rstrip("/")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The contribution's bytes on local disk (`path`), or why it is excluded (`excluded`)."""
+
+    path: Path | None
+    excluded: str | None = None
+
+
+def fetch_contribution(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
+    """A local file holding exactly the registered bytes of `uri`, or the reason there is none."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
+        path = path if path.is_absolute() else settings.base_dir / path
+        if not path.is_file():
+            return Fetched(None, "file not found")
+        if path.stat().st_size > settings.max_bytes:
+            return Fetched(None, f"larger than {settings.max_bytes} bytes")
+        return Fetched(path) if keccak(path.read_bytes()) == content_hash else Fetched(None, "content hash mismatch")
+    if parsed.scheme not in ("http", "https", "ipfs"):
+        return Fetched(None, f"unsupported URI scheme {parsed.scheme!r} (use a path, file://, http(s):// or ipfs://)")
+    cached = settings.cache() / content_hash.hex()
+    if cached.is_file() and keccak(cached.read_bytes()) == content_hash:
+        return Fetched(cached)
+    url = uri if parsed.scheme != "ipfs" else f"{settings.gateway()}/ipfs/{parsed.netloc}{parsed.path}"
+    return _download(url, content_hash, cached, settings)
+
+
+def _download(url: str, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
+    reason = "not fetched"
+    for attempt in range(settings.retries + 1):
+        if attempt:
+            time.sleep(min(0.5 * 2 ** (attempt - 1), 4.0))
+        try:
+            data = _read_bounded(url, settings)
+        except _TooLarge:
+            return Fetched(None, f"larger than {settings.max_bytes} bytes")
+        except urllib.error.HTTPError as exc:
+            reason = f"HTTP {exc.code} from {url}"
+            if exc.code < 500:
+                return Fetched(None, reason)  # a 404 will not change on retry
+            continue
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            reason = f"timed out after {settings.timeout:g} s" if timed_out else f"cannot fetch {url} ({exc})"
+            continue
+        if keccak(data) != content_hash:
+            return Fetched(None, "content hash mismatch")
+        _write_atomically(target, data)
+        return Fetched(target)
+    return Fetched(None, reason)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_bounded(url: str, settings: FetchSettings) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "openledger-chain"})
+    with urllib.request.urlopen(request, timeout=settings.timeout) as response:  # noqa: S310 - schemes checked
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
+            raise _TooLarge
+        chunks, size = [], 0
+        while chunk := response.read(CHUNK):
+            size += len(chunk)
+            if size > settings.max_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    shutil.move(tmp, target)
