@@ -8,6 +8,7 @@ root, and nothing is claimed). The proof comes from that tree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -16,7 +17,7 @@ from web3.types import TxReceipt
 
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import OpenLedgerError
-from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
+from openledger_chain.history import cumulative_from_lists, cumulative_tree, model_history
 
 
 class ClaimError(OpenLedgerError):
@@ -41,8 +42,9 @@ class ClaimableStake:
         return self.cumulative - self.claimed
 
 
-def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str) -> ClaimableStake:
-    """What `account` can claim on `model_id` now, with the proof, rebuilt from the published lists.
+def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str, engine: Any = None) -> ClaimableStake:
+    """What `account` can claim on `model_id` now, with the proof, rebuilt from the published lists (read
+    from the index `engine` when given and current, else from the chain).
 
     Raises:
         ClaimError: no final round, the lists do not give the on-chain root, or no stake for the account.
@@ -51,7 +53,7 @@ def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str) -> Cla
     root, round_id, _, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     if round_id == 0:
         raise ClaimError(f"model {model_id} has no final round yet; nothing to claim")
-    cumulative = cumulative_from_lists(round_history(ledger, model_id), through_round=round_id)
+    cumulative = cumulative_from_lists(model_history(ledger, model_id, engine), through_round=round_id)
     tree = cumulative_tree(cumulative)
     if tree.root != "0x" + bytes(root).hex():
         raise UnjustifiedRootError(
@@ -68,13 +70,14 @@ def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str) -> Cla
     return ClaimableStake(model_id, round_id, account, amount, claimed, proof)
 
 
-def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: LocalAccount) -> tuple[int, TxReceipt]:
+def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: LocalAccount,
+                     engine: Any = None) -> tuple[int, TxReceipt]:
     """Claim `account`'s stake on `model_id` with a proof rebuilt from the chain; returns (minted, receipt).
 
     Raises:
         ClaimError: see `claimable_from_chain`, or everything is already claimed.
     """
-    stake = claimable_from_chain(ledger, model_id, account)
+    stake = claimable_from_chain(ledger, model_id, account, engine)
     if stake.amount <= 0:
         raise ClaimError(f"{stake.account} already claimed all {stake.cumulative} of its stake in model {model_id}")
     function = ledger.distributor.functions.claim(model_id, stake.account, stake.cumulative, stake.proof)
@@ -83,7 +86,8 @@ def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: Lo
     return int(event["args"]["amount"]), receipt
 
 
-def claim_all_from_chain(ledger: OpenLedger, account: str, sender: LocalAccount) -> tuple[list[ClaimableStake], TxReceipt]:
+def claim_all_from_chain(ledger: OpenLedger, account: str, sender: LocalAccount,
+                         engine: Any = None) -> tuple[list[ClaimableStake], TxReceipt]:
     """Claim `account`'s unclaimed stake on every model in one `claimMany`; returns what it claimed.
 
     Raises:
@@ -93,7 +97,7 @@ def claim_all_from_chain(ledger: OpenLedger, account: str, sender: LocalAccount)
     stakes = []
     for model_id in range(1, model_count + 1):
         try:
-            stake = claimable_from_chain(ledger, model_id, account)
+            stake = claimable_from_chain(ledger, model_id, account, engine)
         except UnjustifiedRootError:
             raise
         except ClaimError:

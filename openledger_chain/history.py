@@ -73,6 +73,15 @@ def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
     return records
 
 
+def model_history(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[RoundRecord]:
+    """`round_history`, read from the index (`engine`, see `openledger_chain.indexer`) when it is current."""
+    if engine is None:
+        return round_history(ledger, model_id)
+    from openledger_chain.indexer.reads import round_history_or_chain
+
+    return round_history_or_chain(ledger, model_id, engine)
+
+
 def final_rounds(records: Iterable[RoundRecord]) -> list[RoundRecord]:
     return [r for r in records if r.status == "final"]
 

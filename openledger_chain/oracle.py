@@ -148,17 +148,20 @@ def read_round_file(path: Path) -> RoundFile:
 
 
 def gather_manifest(
-    ledger: OpenLedger, model_id: int, fetch: FetchSettings
+    ledger: OpenLedger, model_id: int, fetch: FetchSettings, engine: Any = None
 ) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
     Returns (manifest for the attribution engine, the round file's `inputs`). A contribution that cannot
     be fetched (missing file, HTTP error, timeout, too large) or does not match its hash is left out and
-    listed with the reason: it never fails the round.
+    listed with the reason: it never fails the round. With `engine` (an index) the registrations are read
+    from it when it is current.
     """
+    from openledger_chain.indexer.reads import contributions_or_chain
+
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
-    for c in ledger.contributions(model_id):
+    for c in contributions_or_chain(ledger, model_id, engine):
         if c.withdrawn or c.displaced:
             continue
         entry = {
@@ -191,6 +194,7 @@ def propose_round(
     revealed: Sequence[Path] = (),
     overwrite: bool = False,
     fetch: FetchSettings | None = None,
+    engine: Any = None,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
 
@@ -231,7 +235,7 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir))
+    manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), engine)
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
     report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, emission, seed, revealed, progress)

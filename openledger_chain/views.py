@@ -10,7 +10,7 @@ from eth_utils import to_checksum_address
 
 from openledger_chain.claims import ClaimError, claimable_from_chain
 from openledger_chain.contracts import OpenLedger
-from openledger_chain.history import RoundRecord, round_history
+from openledger_chain.history import RoundRecord, model_history
 
 
 def model_ids(ledger: OpenLedger) -> list[int]:
@@ -29,11 +29,11 @@ def models(ledger: OpenLedger) -> list[dict[str, Any]]:
     return rows
 
 
-def rounds(ledger: OpenLedger, model_id: int) -> list[dict[str, Any]]:
+def rounds(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[dict[str, Any]]:
     """Every submission of the model's rounds (vetoed ones too), oldest first."""
     pending = ledger.pending_round(model_id)
     return [_round_row(r, pending.challenge_ends_at if r.status == "pending" else None)
-            for r in round_history(ledger, model_id)]
+            for r in model_history(ledger, model_id, engine)]
 
 
 def _round_row(record: RoundRecord, challenge_ends_at: int | None) -> dict[str, Any]:
@@ -46,10 +46,10 @@ def _round_row(record: RoundRecord, challenge_ends_at: int | None) -> dict[str, 
             "challenge_ends_at": challenge_ends_at}
 
 
-def scores(ledger: OpenLedger, model_id: int, round_id: int | None = None,
-           account: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+def scores(ledger: OpenLedger, model_id: int, round_id: int | None = None, account: str | None = None,
+           engine: Any = None) -> tuple[int, list[dict[str, Any]]]:
     """The published score list of a round (default: the latest final one). Returns (round id, rows)."""
-    history = round_history(ledger, model_id)
+    history = model_history(ledger, model_id, engine)
     candidates = [r for r in history if r.status == "final" and (round_id is None or r.round.round_id == round_id)]
     if not candidates:  # a pending round's list, when asked for by number
         candidates = [r for r in history if r.status == "pending" and r.round.round_id == round_id]
@@ -62,14 +62,14 @@ def scores(ledger: OpenLedger, model_id: int, round_id: int | None = None,
     return record.round.round_id, rows
 
 
-def account_status(ledger: OpenLedger, account: str) -> list[dict[str, Any]]:
+def account_status(ledger: OpenLedger, account: str, engine: Any = None) -> list[dict[str, Any]]:
     """Per model: the account's stake, what it can claim now, its withdrawable fees, and the pending round."""
     account = to_checksum_address(account)
     rows = []
     for model_id in model_ids(ledger):
         stake_token = ledger.stake_token(model_id)
         try:
-            claimable = claimable_from_chain(ledger, model_id, account).amount
+            claimable = claimable_from_chain(ledger, model_id, account, engine).amount
         except ClaimError:
             claimable = 0
         pending = ledger.pending_round(model_id)

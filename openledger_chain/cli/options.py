@@ -133,6 +133,22 @@ def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | N
     return FetchSettings(base_dir=data_dir, cache_dir=cache_dir, ipfs_gateway=ipfs_gateway, max_bytes=max_content_bytes)
 
 
+def read_db_option(func: F) -> F:
+    """--db for read commands: read from the index (`openledger index run`) when it is current."""
+    return click.option("--db", "db_url", envvar="OPENLEDGER_DB", default=None,
+                        help="Read from this index (see `openledger index`) where it has caught up with the chain; "
+                        "otherwise, and without --db, scan the chain (env OPENLEDGER_DB).")(func)
+
+
+def open_index(db_url: str | None) -> Any:
+    """The index's engine, or None to read the chain."""
+    if db_url is None:
+        return None
+    from openledger_chain.indexer import open_database
+
+    return open_database(db_url)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
 

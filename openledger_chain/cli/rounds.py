@@ -19,9 +19,11 @@ from openledger_chain.cli.options import (
     format_amount,
     handle_errors,
     network_options,
+    open_index,
     open_ledger,
     print_exclusions,
     print_rows,
+    read_db_option,
     resolve_account,
 )
 
@@ -93,10 +95,11 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
 @fetch_options
+@read_db_option
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
             seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
-            ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
+            ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None) -> None:
     """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
     its registered content hash, value them with the spec's method, allocate the emission, build the
     cumulative Merkle tree and write the (unsigned) round file. A contribution that cannot be fetched or
@@ -111,6 +114,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
             overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes),
+            engine=open_index(db_url),
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
     excluded = [i for i in round_file.body["inputs"] if "excluded" in i]
@@ -210,9 +214,11 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 @click.option("--all", "all_models", is_flag=True, help="Claim on every model with stake to claim, in one claimMany.")
 @click.option("--account", "account", type=ADDRESS, default=None, help="Claim for this address (stake always goes to it; "
               "default: the signing account).")
+@read_db_option
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-          round_file: Path | None, model_id: int | None, all_models: bool, account: str | None) -> None:
+          round_file: Path | None, model_id: int | None, all_models: bool, account: str | None,
+          db_url: str | None) -> None:
     """Mint the account's stake, less what it already claimed. With --model (or --all) the proof comes from
     the chain alone: every final round's published score list gives the cumulative amounts, whose tree must
     have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it."""
@@ -225,21 +231,23 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     who = account or sender.address
     if all_models:
-        stakes, receipt = claim_all_from_chain(ledger, who, sender)
+        stakes, receipt = claim_all_from_chain(ledger, who, sender, open_index(db_url))
         for stake in stakes:
             console.print(f"claimed {format_amount(stake.amount)} stake of model {stake.model_id} for {who}",
                           highlight=False)
-        console.print(f"{len(stakes)} models in one claimMany (gas {receipt['gasUsed']})", highlight=False)
+        plural = "s" if len(stakes) != 1 else ""
+        console.print(f"claimed on {len(stakes)} model{plural} in one claimMany (gas {receipt['gasUsed']})",
+                      highlight=False)
         return
     if model_id is not None:
-        amount, receipt = claim_from_chain(ledger, model_id, who, sender)
+        amount, receipt = claim_from_chain(ledger, model_id, who, sender, open_index(db_url))
     else:
         amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
     console.print(f"claimed {format_amount(amount)} stake for {who} (gas {receipt['gasUsed']})", highlight=False)
 
 
 def _print_scores(round_file) -> None:  # noqa: ANN001 - oracle.RoundFile
-    rows = [{"account": s["account"], "score": f"{int(s['score']) / 10**18:+.6f}", "stake": format_amount(int(s["amount"]))}
+    rows = [{"account": s["account"], "share": f"{int(s['score']) / 10**18:.6f}", "stake": format_amount(int(s["amount"]))}
             for s in round_file.body["scores"]]
     print_rows(f"round {round_file.round.round_id} of model {round_file.round.model_id}", rows)
 

@@ -18,8 +18,10 @@ from openledger_chain.cli.options import (
     handle_errors,
     json_option,
     network_options,
+    open_index,
     open_ledger,
     print_rows,
+    read_db_option,
     resolve_account,
 )
 
@@ -31,17 +33,18 @@ STAKE_DECIMALS = 18
 @account_options
 @click.option("--account", type=ADDRESS, default=None, help="Whose status (default: the signing account; on local "
               "chains dev account 5, the walkthrough's contributor).")
+@read_db_option
 @json_option
 @handle_errors
 def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           account: str | None, as_json: bool) -> None:
+           account: str | None, db_url: str | None, as_json: bool) -> None:
     """Per model: the account's stake, what it can claim now (rebuilt from the chain), the usage fees it
     can withdraw, and the pending round with when its challenge window ends."""
     from openledger_chain.views import account_status
 
     ledger = open_ledger(network, rpc_url)
     who = account or resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5).address
-    rows = account_status(ledger, who)
+    rows = account_status(ledger, who, open_index(db_url))
     if as_json:
         print_rows("", [r | {"account": who, "decimals": STAKE_DECIMALS,
                              "fee_decimals": _decimals(ledger, r["model"])} for r in rows], True)
@@ -67,7 +70,7 @@ def list_models(network: str, rpc_url: str | None, as_json: bool) -> None:
     if as_json:
         print_rows("", [r | {"decimals": STAKE_DECIMALS} for r in rows], True)
         return
-    print_rows(f"{len(rows)} models", [{
+    print_rows(f"{len(rows)} model{'s' if len(rows) != 1 else ''}", [{
         "model": r["model"], "owner": r["owner"], "stake token": r["stake_token"],
         "holders' share": f"{r['holders_share_bps'] / 100:g}%", "per round": format_amount(r["emission_per_round"]),
         "final round": r["final_round"], "stake emitted": format_amount(r["stake_emitted"]),
@@ -77,14 +80,15 @@ def list_models(network: str, rpc_url: str | None, as_json: bool) -> None:
 @click.command("list", short_help="List a model's rounds: pending, vetoed and final.")
 @network_options
 @click.option("--model", "model_id", type=ID, required=True)
+@read_db_option
 @json_option
 @handle_errors
-def list_rounds(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> None:
+def list_rounds(network: str, rpc_url: str | None, model_id: int, db_url: str | None, as_json: bool) -> None:
     """Every submission of the model's rounds, oldest first, with its status and hashes (from the chain)."""
     from openledger_chain.views import rounds
 
     ledger = open_ledger(network, rpc_url)
-    rows = rounds(ledger, model_id)
+    rows = rounds(ledger, model_id, open_index(db_url))
     if as_json:
         print_rows("", [r | {"decimals": STAKE_DECIMALS} for r in rows], True)
         return
@@ -101,14 +105,16 @@ def list_rounds(network: str, rpc_url: str | None, model_id: int, as_json: bool)
 @network_options
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True)
+@read_db_option
 @json_option
 @handle_errors
-def show_round(network: str, rpc_url: str | None, model_id: int, round_id: int, as_json: bool) -> None:
+def show_round(network: str, rpc_url: str | None, model_id: int, round_id: int, db_url: str | None,
+               as_json: bool) -> None:
     """The latest submission of ROUND of MODEL: status, every posted hash, signers, published scores."""
     from openledger_chain.views import rounds
 
     ledger = open_ledger(network, rpc_url)
-    matching = [r for r in rounds(ledger, model_id) if r["round"] == round_id]
+    matching = [r for r in rounds(ledger, model_id, open_index(db_url)) if r["round"] == round_id]
     if not matching:
         abort(f"model {model_id} has no round {round_id} on-chain; see `openledger round list --model {model_id}`")
     row = matching[-1]
@@ -128,15 +134,16 @@ def show_round(network: str, rpc_url: str | None, model_id: int, round_id: int, 
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, default=None, help="Default: the latest final round.")
 @click.option("--account", type=ADDRESS, default=None, help="Only this account's line.")
+@read_db_option
 @json_option
 @handle_errors
 def scores(network: str, rpc_url: str | None, model_id: int, round_id: int | None, account: str | None,
-           as_json: bool) -> None:
+           db_url: str | None, as_json: bool) -> None:
     """The score list published on-chain for a round: per account its score (its share of the round's
     emission, 1e18 fixed point) and the stake allocated."""
     from openledger_chain.views import scores as round_scores
 
-    shown, rows = round_scores(open_ledger(network, rpc_url), model_id, round_id, account)
+    shown, rows = round_scores(open_ledger(network, rpc_url), model_id, round_id, account, open_index(db_url))
     if as_json:
         print_rows("", [r | {"model": model_id, "round": shown, "decimals": STAKE_DECIMALS} for r in rows], True)
         return

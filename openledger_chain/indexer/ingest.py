@@ -1,0 +1,252 @@
+"""Ingestion: the registry's, the distributor's and every stake token's events into SQL, batch by batch.
+
+Each batch is one `eth_getLogs` block range (shrunk when the node refuses it) and one database
+transaction that also moves the checkpoint, so a crash at any point leaves the index at the end of the
+last committed batch: resuming re-reads from there, and the (tx_hash, log_index) keys make any re-read
+log a no-op. Only blocks with `confirmations` confirmations are indexed. Before every batch the
+checkpoint's block hash is compared with the chain; on a mismatch the index is rolled back to the last
+stored block the chain still has, and re-indexed from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from openledger_chain.build import load_artifact
+from openledger_chain.contracts import OpenLedger
+from openledger_chain.errors import OpenLedgerError
+from openledger_chain.indexer import schema
+from openledger_chain.logs import DEFAULT_MAX_RANGE, DecodedLog, EventDecoder, get_logs
+
+Progress = Callable[[int, int], None]  # (indexed block, target block)
+
+
+class IndexerError(OpenLedgerError):
+    """The database belongs to another chain or deployment, or is newer than this toolkit."""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    head: int
+    target: int  # the newest block with enough confirmations
+    indexed: int | None  # the checkpoint: every log up to this block is in the database
+    rows: dict[str, int]
+
+    @property
+    def lag(self) -> int:
+        return self.target - (self.indexed if self.indexed is not None else -1)
+
+
+class Indexer:
+    """Indexes one deployment (registry, distributor, stake tokens) of one chain into one database."""
+
+    def __init__(self, ledger: OpenLedger, engine: Engine, *, confirmations: int = 0,
+                 batch_blocks: int = DEFAULT_MAX_RANGE) -> None:
+        self.w3 = ledger.chain.w3
+        self.chain_id = ledger.chain.chain_id
+        self.registry = ledger.registry.address
+        self.distributor = ledger.distributor.address
+        self.first_block = ledger._first_block
+        self.engine = engine
+        self.confirmations = confirmations
+        self.batch_blocks = batch_blocks
+        self.decoder = EventDecoder(load_artifact(n).abi for n in
+                                    ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"))
+        with engine.begin() as connection:
+            try:
+                schema.migrate(connection)
+            except RuntimeError as exc:
+                raise IndexerError(str(exc)) from exc
+            row = connection.execute(select(schema.checkpoint)).first()
+            if row is not None and (row.chain_id != self.chain_id or row.registry != self.registry):
+                raise IndexerError(
+                    f"this database indexes chain {row.chain_id}, registry {row.registry}, not chain {self.chain_id}, "
+                    f"registry {self.registry}; use another --db (or delete this one to start over)"
+                )
+
+    # ----- reading the state of the index
+
+    def status(self) -> IndexStatus:
+        head = int(self.w3.eth.block_number)
+        with self.engine.connect() as connection:
+            rows = {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar() or 0)
+                    for t in schema.EVENT_TABLES}
+            indexed = self._checkpoint(connection)
+        return IndexStatus(head, max(head - self.confirmations, -1), indexed, rows)
+
+    # ----- indexing
+
+    def run(self, progress: Progress | None = None) -> int:
+        """Index every confirmed block not indexed yet; returns the checkpoint block."""
+        target = int(self.w3.eth.block_number) - self.confirmations
+        while True:
+            with self.engine.begin() as connection:
+                self._rollback_if_reorganised(connection)
+                done = self._checkpoint(connection)
+            start = self.first_block if done is None else done + 1
+            if start > target:
+                return done if done is not None else self.first_block - 1
+            end = min(start + self.batch_blocks - 1, target)
+            self._index_range(start, end)
+            if progress:
+                progress(end, target)
+
+    def follow(self, poll_seconds: float = 2.0, progress: Progress | None = None,
+               should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Keep indexing new blocks until `should_stop()` (or Ctrl-C, which the caller catches)."""
+        while not should_stop():
+            self.run(progress)
+            time.sleep(poll_seconds)
+
+    def _index_range(self, start: int, end: int) -> None:
+        """Read [start, end] (in as many node requests as it takes) and store it in one transaction."""
+        with self.engine.connect() as connection:
+            tokens = self._stake_tokens(connection)
+        decoded: list[DecodedLog] = []
+        for _, _, logs in get_logs(self.w3, [self.registry, self.distributor, *tokens], start, end, self.batch_blocks):
+            decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
+        # Stake tokens created in this range: their own logs, from the block that created them.
+        new_tokens = {d.args["stakeToken"]: (d.args["modelId"], d.block_number) for d in decoded
+                      if d.event == "ModelRegistered" and d.address == self.registry}
+        for token, (_, created) in new_tokens.items():
+            for _, _, logs in get_logs(self.w3, [token], created, end, self.batch_blocks):
+                decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
+        tokens |= {token: model_id for token, (model_id, _) in new_tokens.items()}
+        decoded.sort(key=lambda d: (d.block_number, d.log_index))
+        end_hash = "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex()
+        with self.engine.begin() as connection:
+            for table, rows in _rows_by_table(decoded, self.registry, self.distributor, tokens).items():
+                self._insert_ignoring_duplicates(connection, table, rows)
+            hashes = {d.block_number: d.block_hash for d in decoded} | {end: end_hash}
+            self._insert_ignoring_duplicates(connection, schema.blocks,
+                                             [{"block_number": n, "block_hash": h} for n, h in hashes.items()],
+                                             key=["block_number"])
+            connection.execute(delete(schema.checkpoint))
+            connection.execute(schema.checkpoint.insert().values(
+                id=1, chain_id=self.chain_id, registry=self.registry, block_number=end, block_hash=end_hash))
+
+    def _rollback_if_reorganised(self, connection: Connection) -> None:
+        row = connection.execute(select(schema.checkpoint)).first()
+        if row is None or self._chain_hash(row.block_number) == row.block_hash:
+            return
+        fork = self.first_block - 1
+        stored = connection.execute(select(schema.blocks).where(schema.blocks.c.block_number <= row.block_number)
+                                    .order_by(schema.blocks.c.block_number.desc())).all()
+        for block in stored:
+            if self._chain_hash(block.block_number) == block.block_hash:
+                fork = block.block_number
+                break
+        for table in [*schema.EVENT_TABLES, schema.blocks]:
+            connection.execute(delete(table).where(table.c.block_number > fork))
+        connection.execute(delete(schema.checkpoint))
+        if fork >= self.first_block:
+            connection.execute(schema.checkpoint.insert().values(
+                id=1, chain_id=self.chain_id, registry=self.registry, block_number=fork,
+                block_hash=self._chain_hash(fork)))
+
+    # ----- helpers
+
+    def _chain_hash(self, number: int) -> str | None:
+        try:
+            return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
+        except Exception:  # noqa: BLE001 - a block the node no longer has differs from ours by definition
+            return None
+
+    @staticmethod
+    def _checkpoint(connection: Connection) -> int | None:
+        return connection.execute(select(schema.checkpoint.c.block_number)).scalar()
+
+    @staticmethod
+    def _stake_tokens(connection: Connection) -> dict[str, int]:
+        return {r.stake_token: r.model_id for r in connection.execute(select(schema.models.c.stake_token,
+                                                                             schema.models.c.model_id))}
+
+    def _insert_ignoring_duplicates(self, connection: Connection, table: Any, rows: list[dict[str, Any]],
+                                    key: Iterable[str] | None = None) -> None:
+        if not rows:
+            return
+        dialect = connection.dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        if key is None:
+            unique = next(c for c in table.constraints if c.name and c.name.startswith("uq_"))
+            key = [c.name for c in unique.columns]
+        connection.execute(statement.on_conflict_do_nothing(index_elements=list(key)), rows)
+
+
+def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
+                   tokens: dict[str, int]) -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+
+    def add(table: Any, log: DecodedLog, **values: Any) -> None:
+        out.setdefault(table, []).append(
+            {"block_number": log.block_number, "tx_hash": log.tx_hash, "log_index": log.log_index, **values})
+
+    for log in logs:
+        a, event = log.args, log.event
+        if log.address == registry:
+            if event == "ModelRegistered":
+                add(schema.models, log, model_id=a["modelId"], owner=a["owner"], stake_token=a["stakeToken"],
+                    payment_token=a["paymentToken"], contributor_share_bps=a["contributorShareBps"],
+                    emission_per_round=a["emissionPerRound"], max_emission=a["maxEmission"], spec_hash=a["specHash"],
+                    spec_uri=a["specURI"], name=a["name"], symbol=a["symbol"])
+            elif event == "ModelOwnershipTransferred":
+                add(schema.model_owners, log, model_id=a["modelId"], previous_owner=a["previousOwner"],
+                    new_owner=a["newOwner"])
+            elif event == "ContributionRegistered":
+                add(schema.contributions, log, contribution_id=a["contributionId"], model_id=a["modelId"],
+                    contributor=a["contributor"], kind=a["kind"], content_hash=a["contentHash"], uri=a["uri"])
+            elif event == "ContributionWithdrawn":
+                add(schema.contribution_changes, log, contribution_id=a["contributionId"], model_id=a["modelId"],
+                    change="withdrawn", by_contribution_id=None)
+            elif event == "ContributionDisplaced":
+                add(schema.contribution_changes, log, contribution_id=a["contributionId"], model_id=a["modelId"],
+                    change="displaced", by_contribution_id=a["byContributionId"])
+            elif event == "ContributionCommitted":
+                add(schema.commitments, log, commitment=a["commitment"], committer=a["committer"])
+            elif event in ("EvaluationCommitted", "EvaluationRevealed"):
+                add(schema.evaluations, log, model_id=a["modelId"], round_id=a["roundId"],
+                    event=event.removeprefix("Evaluation").lower(), eval_hash=a["evalHash"], uri=a.get("uri"))
+            elif event == "UsagePaid":
+                add(schema.usage_payments, log, model_id=a["modelId"], payer=a["payer"], amount=a["amount"],
+                    owner_amount=a["ownerAmount"], holders_amount=a["holdersAmount"])
+        elif log.address == distributor:
+            if event == "RoundSubmitted":
+                add(schema.rounds, log, model_id=a["modelId"], round_id=a["roundId"], merkle_root=a["merkleRoot"],
+                    emission=a["emission"], cumulative_emission=a["cumulativeEmission"], scores_hash=a["scoresHash"],
+                    method_hash=a["methodHash"], round_file_hash=a["roundFileHash"], submitter=a["submitter"],
+                    signers=",".join(a["signers"]))
+            elif event == "ScoresPublished":
+                for offset, entry in enumerate(a["scores"]):
+                    add(schema.scores, log, model_id=a["modelId"], round_id=a["roundId"],
+                        position=a["firstIndex"] + offset, account=entry["account"], score=entry["score"],
+                        amount=entry["amount"])
+            elif event in ("ScoresReset", "RoundVetoed", "RoundFinalized"):
+                value = a.get("digest") or a.get("merkleRoot")
+                add(schema.round_events, log, model_id=a["modelId"], round_id=a["roundId"],
+                    event={"ScoresReset": "reset", "RoundVetoed": "vetoed", "RoundFinalized": "final"}[event],
+                    value=value)
+            elif event == "Claimed":
+                add(schema.claims, log, model_id=a["modelId"], account=a["account"], amount=a["amount"],
+                    cumulative_amount=a["cumulativeAmount"])
+        elif log.address in tokens:
+            model_id = tokens[log.address]
+            if event == "Transfer":
+                add(schema.stake_transfers, log, model_id=model_id, sender=a["from"], recipient=a["to"],
+                    value=a["value"])
+            elif event == "FeesWithdrawn":
+                add(schema.fee_events, log, model_id=model_id, event="withdrawn", account=a["account"],
+                    amount=a["amount"], value=a["remaining"])
+            elif event in ("FeesAccrued", "FeesHeld", "FeePeriodStarted"):
+                amount, value = {"FeesAccrued": ("amount", "feePerShare"), "FeesHeld": ("amount", "heldTotal"),
+                                 "FeePeriodStarted": ("feeSupply", "claimStartFeePerShare")}[event]
+                add(schema.fee_events, log, model_id=model_id,
+                    event={"FeesAccrued": "accrued", "FeesHeld": "held", "FeePeriodStarted": "period"}[event],
+                    account=None, amount=a[amount], value=a[value])
+    return out

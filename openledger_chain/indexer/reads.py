@@ -1,0 +1,124 @@
+"""What the read commands need, from the index instead of a chain scan: a model's rounds with their
+published lists (the same `RoundRecord`s `history.round_history` rebuilds from logs), contributions,
+stake balances and claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from openledger_chain.history import RoundRecord
+from openledger_chain.history import round_history as chain_round_history
+from openledger_chain.indexer import schema
+from openledger_chain.rounds import Round, ScoreEntry
+from openledger_chain.types import Contribution, ContributionId, ContributionKind, ModelId
+
+
+def indexed_block(engine: Engine) -> int | None:
+    with engine.connect() as connection:
+        return connection.execute(select(schema.checkpoint.c.block_number)).scalar()
+
+
+def round_history(engine: Engine, model_id: int) -> list[RoundRecord]:
+    """Every submission of the model's rounds, oldest first, with its published list and status."""
+    r, e, s = schema.rounds, schema.round_events, schema.scores
+    with engine.connect() as connection:
+        submitted = connection.execute(select(r).where(r.c.model_id == model_id)).all()
+        events = connection.execute(select(e).where(e.c.model_id == model_id)).all()
+        published = connection.execute(select(s).where(s.c.model_id == model_id)).all()
+    # Replay in chain order, exactly as history.round_history does with the logs.
+    timeline = sorted([("submitted", x) for x in submitted] + [(x.event, x) for x in events]
+                      + [("scores", x) for x in published],
+                      key=lambda item: (item[1].block_number, item[1].log_index, getattr(item[1], "position", 0)))
+    records: list[RoundRecord] = []
+    current: RoundRecord | None = None
+    for kind, row in timeline:
+        if kind == "submitted":
+            current = RoundRecord(
+                round=Round(model_id, row.round_id, bytes.fromhex(row.merkle_root[2:]), row.emission,
+                            row.cumulative_emission, bytes.fromhex(row.scores_hash[2:]),
+                            bytes.fromhex(row.method_hash[2:]), bytes.fromhex(row.round_file_hash[2:])),
+                signers=row.signers.split(",") if row.signers else [], submitter=row.submitter,
+                block_number=row.block_number)
+            records.append(current)
+        elif current is None:
+            continue
+        elif kind == "scores":
+            current.scores.append(ScoreEntry(row.account, row.score, row.amount))
+        elif kind == "reset":
+            current.scores = []
+        else:  # vetoed or final
+            current.status, current = kind, None
+    return records
+
+
+def contributions(engine: Engine, model_id: int | None = None) -> list[Contribution]:
+    c, ch = schema.contributions, schema.contribution_changes
+    with engine.connect() as connection:
+        query = select(c) if model_id is None else select(c).where(c.c.model_id == model_id)
+        rows = connection.execute(query.order_by(c.c.contribution_id)).all()
+        changes = {(x.contribution_id, x.change) for x in connection.execute(select(ch))}
+    return [Contribution(ContributionId(x.contribution_id), ModelId(x.model_id), x.contributor,
+                         ContributionKind(x.kind), bytes.fromhex(x.content_hash[2:]), x.uri, x.block_number,
+                         withdrawn=(x.contribution_id, "withdrawn") in changes,
+                         displaced=(x.contribution_id, "displaced") in changes) for x in rows]
+
+
+def balances(engine: Engine, model_id: int) -> dict[str, int]:
+    """Every account's stake balance in the model, from its transfers (mints come from the zero address)."""
+    t = schema.stake_transfers
+    out: dict[str, int] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(select(t.c.sender, t.c.recipient, t.c.value).where(t.c.model_id == model_id)):
+            out[row.sender] = out.get(row.sender, 0) - row.value
+            out[row.recipient] = out.get(row.recipient, 0) + row.value
+    out.pop("0x" + "00" * 20, None)
+    return {a: v for a, v in out.items() if v != 0}
+
+
+def claimed(engine: Engine, model_id: int, account: str) -> int:
+    cl = schema.claims
+    with engine.connect() as connection:
+        latest = connection.execute(select(cl.c.cumulative_amount).where(cl.c.model_id == model_id,
+                                                                         cl.c.account == account)).all()
+    return max((row.cumulative_amount for row in latest), default=0)
+
+
+def round_history_or_chain(ledger: Any, model_id: int, engine: Engine | None) -> list[RoundRecord]:
+    """The model's rounds from the index when it has caught up with what the distributor holds (the final
+    round and its root, the pending round and its published count), else from a chain scan."""
+    if engine is not None:
+        records = round_history(engine, model_id)
+        if _rounds_current(ledger, model_id, records):
+            return records
+    return chain_round_history(ledger, model_id)
+
+
+def contributions_or_chain(ledger: Any, model_id: int | None, engine: Engine | None) -> list[Contribution]:
+    """Contributions from the index when it holds all the registry counts (and every change), else the chain."""
+    if engine is not None:
+        indexed = contributions(engine, model_id)
+        with engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(schema.contributions)).scalar()
+            checkpoint = connection.execute(select(schema.checkpoint.c.block_number)).scalar() or 0
+        # The count proves no registration is missing; withdrawals and displacements need the index current.
+        if total == int(ledger.registry.functions.contributionCount().call()) and \
+                checkpoint >= int(ledger.chain.w3.eth.block_number):
+            return indexed
+    return ledger.contributions(model_id)
+
+
+def _rounds_current(ledger: Any, model_id: int, records: list[RoundRecord]) -> bool:
+    root, final_id, _, _ = ledger.distributor.functions.finalizedRound(model_id).call()
+    final = [r for r in records if r.status == "final"]
+    if (final[-1].round.round_id if final else 0) != final_id:
+        return False
+    if final and final[-1].round.merkle_root != bytes(root):
+        return False
+    pending = ledger.pending_round(model_id)
+    open_records = [r for r in records if r.status == "pending"]
+    if pending.round_id == 0:
+        return not open_records
+    return bool(open_records) and open_records[-1].round.round_id == pending.round_id and \
+        len(open_records[-1].scores) == pending.published_count

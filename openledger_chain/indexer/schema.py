@@ -1,0 +1,174 @@
+"""The index's tables (SQLAlchemy Core), their schema version and the migrations between versions.
+
+Every event table is append-only and keyed by the log that wrote it (`tx_hash`, `log_index`, unique), with
+its `block_number`: re-indexing a log is a no-op, and rolling back a reorganised chain is one `DELETE ...
+WHERE block_number > fork` per table. State (round status, balances, claimable stake) is derived from the
+events when read. 256-bit integers are NUMERIC(78, 0) on PostgreSQL and decimal text on SQLite (whose
+integers stop at 2^63).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+SCHEMA_VERSION = 1
+
+
+class Uint256(TypeDecorator):
+    """A uint256 (or int256): NUMERIC(78, 0) on PostgreSQL, decimal text elsewhere; always a Python int."""
+
+    impl = String(80)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(78, 0))
+        return dialect.type_descriptor(String(80))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return Decimal(int(value)) if dialect.name == "postgresql" else str(int(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else int(value)
+
+
+metadata = MetaData()
+
+
+def _event_table(name: str, *columns: Column, unique: tuple[str, ...] = ("tx_hash", "log_index")) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("block_number", BigInteger, nullable=False, index=True),
+        Column("tx_hash", String(66), nullable=False),
+        Column("log_index", Integer, nullable=False),
+        *columns,
+        UniqueConstraint(*unique, name=f"uq_{name}_log"),
+    )
+
+
+ADDRESS = String(42)
+HASH = String(66)
+
+models = _event_table(
+    "models",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("owner", ADDRESS), Column("stake_token", ADDRESS),
+    Column("payment_token", ADDRESS), Column("contributor_share_bps", Integer), Column("emission_per_round", Uint256),
+    Column("max_emission", Uint256), Column("spec_hash", HASH), Column("spec_uri", Text), Column("name", Text),
+    Column("symbol", Text),
+)
+model_owners = _event_table(
+    "model_owners", Column("model_id", BigInteger, nullable=False, index=True), Column("previous_owner", ADDRESS),
+    Column("new_owner", ADDRESS),
+)
+contributions = _event_table(
+    "contributions",
+    Column("contribution_id", BigInteger, nullable=False, index=True), Column("model_id", BigInteger, index=True),
+    Column("contributor", ADDRESS, index=True), Column("kind", Integer), Column("content_hash", HASH),
+    Column("uri", Text),
+)
+contribution_changes = _event_table(  # withdrawals and displacements
+    "contribution_changes",
+    Column("contribution_id", BigInteger, nullable=False, index=True), Column("model_id", BigInteger),
+    Column("change", String(16), nullable=False), Column("by_contribution_id", BigInteger),
+)
+commitments = _event_table("commitments", Column("commitment", HASH, index=True), Column("committer", ADDRESS))
+evaluations = _event_table(
+    "evaluations",
+    Column("model_id", BigInteger, index=True), Column("round_id", BigInteger), Column("event", String(16)),
+    Column("eval_hash", HASH), Column("uri", Text),
+)
+rounds = _event_table(
+    "rounds",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
+    Column("merkle_root", HASH), Column("emission", Uint256), Column("cumulative_emission", Uint256),
+    Column("scores_hash", HASH), Column("method_hash", HASH), Column("round_file_hash", HASH),
+    Column("submitter", ADDRESS), Column("signers", Text),  # comma-separated, ascending
+)
+round_events = _event_table(  # ScoresReset, RoundVetoed, RoundFinalized
+    "round_events",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
+    Column("event", String(16), nullable=False), Column("value", HASH),  # digest (veto) or merkle root (final)
+)
+scores = _event_table(
+    "scores",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False), Column("account", ADDRESS, index=True), Column("score", Uint256),
+    Column("amount", Uint256),
+    unique=("tx_hash", "log_index", "position"),
+)
+claims = _event_table(
+    "claims",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("account", ADDRESS, index=True),
+    Column("amount", Uint256), Column("cumulative_amount", Uint256),
+)
+usage_payments = _event_table(
+    "usage_payments",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("payer", ADDRESS), Column("amount", Uint256),
+    Column("owner_amount", Uint256), Column("holders_amount", Uint256),
+)
+fee_events = _event_table(  # FeesAccrued, FeesHeld, FeesWithdrawn, FeePeriodStarted of each stake token
+    "fee_events",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("event", String(24), nullable=False),
+    Column("account", ADDRESS, index=True), Column("amount", Uint256), Column("value", Uint256),
+)
+stake_transfers = _event_table(
+    "stake_transfers",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("sender", ADDRESS, index=True),
+    Column("recipient", ADDRESS, index=True), Column("value", Uint256),
+)
+blocks = Table(  # hashes of indexed blocks (those with logs, and each batch's last): reorg detection
+    "blocks", metadata,
+    Column("block_number", BigInteger, primary_key=True), Column("block_hash", HASH, nullable=False),
+)
+checkpoint = Table(
+    "checkpoint", metadata,
+    Column("id", Integer, primary_key=True), Column("chain_id", BigInteger, nullable=False),
+    Column("registry", ADDRESS, nullable=False), Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", HASH, nullable=False),
+)
+schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
+
+EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
+                round_events, scores, claims, usage_payments, fee_events, stake_transfers]
+
+# Ordered migrations: MIGRATIONS[v] takes a database at version v to v + 1. Version 0 is an empty database.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    0: lambda connection: metadata.create_all(connection),
+}
+
+
+def migrate(connection: Connection) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version it was at."""
+    metadata.tables["schema_version"].create(connection, checkfirst=True)
+    found = connection.execute(select(schema_version.c.version)).scalar() or 0
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(f"the database has schema version {found}, newer than this toolkit's {SCHEMA_VERSION}; "
+                           "upgrade openledger-chain")
+    for version in range(found, SCHEMA_VERSION):
+        MIGRATIONS[version](connection)
+        connection.execute(text("DELETE FROM schema_version"))
+        connection.execute(insert(schema_version).values(version=version + 1))
+    return found

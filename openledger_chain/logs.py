@@ -1,0 +1,118 @@
+"""Reading contract events the way real providers allow: `eth_getLogs` over block ranges that shrink
+when a node refuses a large one (range or result caps), decoded with eth-abi from the committed ABIs.
+
+The indexer reads every event through this module; it is independent of web3's contract objects, so a
+log costs one eth-abi decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+
+DEFAULT_MAX_RANGE = 2_000  # blocks per eth_getLogs; many hosted providers cap ranges at 2k-10k
+MIN_RANGE = 1
+
+
+@dataclass(frozen=True)
+class DecodedLog:
+    event: str
+    address: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    args: dict[str, Any]
+
+
+class EventDecoder:
+    """Decodes the logs of the given ABIs (their events, keyed by topic 0)."""
+
+    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+        self._events: dict[bytes, dict[str, Any]] = {}
+        for abi in abis:
+            for item in abi:
+                if item.get("type") == "event" and not item.get("anonymous"):
+                    self._events[event_abi_to_log_topic(item)] = item
+
+    def decode(self, log: Any) -> DecodedLog | None:
+        """The decoded log, or None for an event none of the ABIs declares."""
+        topics = [bytes(t) for t in log["topics"]]
+        abi = self._events.get(topics[0]) if topics else None
+        if abi is None:
+            return None
+        indexed = [i for i in abi["inputs"] if i["indexed"]]
+        plain = [i for i in abi["inputs"] if not i["indexed"]]
+        args: dict[str, Any] = {}
+        for item, topic in zip(indexed, topics[1:], strict=True):
+            (args[item["name"]],) = abi_decode([_abi_type(item)], topic)
+        values = abi_decode([_abi_type(i) for i in plain], bytes(log["data"]))
+        args.update({item["name"]: _plain(item, value) for item, value in zip(plain, values, strict=True)})
+        return DecodedLog(
+            event=abi["name"],
+            address=to_checksum_address(log["address"]),
+            block_number=int(log["blockNumber"]),
+            block_hash="0x" + bytes(log["blockHash"]).hex(),
+            tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+            log_index=int(log["logIndex"]),
+            args={k: _normalize(v) for k, v in args.items()},
+        )
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    """The canonical ABI type, tuples spelled out from their components."""
+    kind = item["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
+    return kind
+
+
+def _plain(item: dict[str, Any], value: Any) -> Any:
+    """Struct values as dicts keyed by their component names (arrays of structs as lists of dicts)."""
+    kind = item["type"]
+    if kind == "tuple":
+        return {c["name"]: _plain(c, v) for c, v in zip(item["components"], value, strict=True)}
+    if kind.startswith("tuple["):
+        element = {**item, "type": "tuple"}
+        return [_plain(element, v) for v in value]
+    return value
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return to_checksum_address(value)
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    return value
+
+
+def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
+             max_range: int = DEFAULT_MAX_RANGE) -> Iterator[tuple[int, int, list[Any]]]:
+    """Yield `(start, end, raw logs)` covering [from_block, to_block] in order, in ranges of at most
+    `max_range` blocks, halving a range whenever the node refuses it (too many blocks or results).
+
+    Raises:
+        the node's error when even a single block is refused.
+    """
+    span = max(max_range, MIN_RANGE)
+    start = from_block
+    while start <= to_block:
+        end = min(start + span - 1, to_block)
+        try:
+            logs = w3.eth.get_logs({"fromBlock": start, "toBlock": end,
+                                    "address": [to_checksum_address(a) for a in addresses]})
+        except Exception:
+            if end == start:
+                raise
+            span = max((end - start + 1) // 2, MIN_RANGE)  # the node refused: ask for less
+            continue
+        yield start, end, list(logs)
+        start = end + 1
