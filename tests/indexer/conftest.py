@@ -4,59 +4,24 @@ tests fail and say how to install them."""
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from _postgres import PostgresMissing, running_postgres
 
 _databases = itertools.count()
 
 
-def _binaries() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("the indexer's PostgreSQL tests need a PostgreSQL server: `apt-get install postgresql` "
-                    "(`.ci/run` does it)")
-    return Path(found[-1]).parent
-
-
-def _as_postgres(*command: str) -> list[str]:
-    # PostgreSQL refuses to run as root; as another user it runs directly.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """Start a throwaway server; yields the URL of its `postgres` database (superuser `postgres`)."""
-    binaries = _binaries()
-    root = Path(tempfile.mkdtemp(prefix="openledger-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    data, port = root / "data", _free_port()
-    subprocess.run(_as_postgres(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"),
-                   check=True, capture_output=True)
+    """A throwaway server; yields the URL prefix of its superuser `postgres` (append /DBNAME)."""
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with running_postgres() as url:
+            yield url
+    except PostgresMissing as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
