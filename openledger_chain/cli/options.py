@@ -81,6 +81,12 @@ def handle_errors(func: F) -> F:
             if os.environ.get("OPENLEDGER_DEBUG"):
                 raise
             abort(str(exc).replace("[", "\\["), exc.exit_code)
+        except Exception as exc:
+            # A database the index cannot reach (server down, wrong password) is an error, not a crash.
+            if not type(exc).__module__.startswith("sqlalchemy") or os.environ.get("OPENLEDGER_DEBUG"):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            abort(f"database error: {reason}; check --db".replace("[", "\\["), 1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -186,9 +192,11 @@ def parse_amount(text: str, decimals: int = 18) -> int:
     """'1.5' -> 1.5 * 10**decimals base units; refuses negatives and excess precision."""
     try:
         value = Decimal(text)
-    except InvalidOperation:
-        abort(f"amount {text!r} is not a number", 2)
-    scaled = value * (Decimal(10) ** decimals)
+        scaled = value * (Decimal(10) ** decimals)
+    except (InvalidOperation, ArithmeticError):  # not a number, or too large for any decimal (1e999999)
+        abort(f"amount {text!r} is not a number a token amount can be", 2)
+    if not value.is_finite() or scaled >= 2**256:
+        abort(f"amount {text!r} is out of range (at most 2**256 - 1 base units)", 2)
     if value < 0 or scaled != scaled.to_integral_value():
         abort(f"amount {text!r} must be non-negative with at most {decimals} decimals", 2)
     return int(scaled)
