@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Project
+from _project import Project
 
 from openledger_chain.cli import main
 
@@ -147,7 +147,7 @@ def test_example_names_the_rows_it_left_out_and_why(tmp_path: Path) -> None:
 
 
 def test_revealed_evaluation_sets_are_checked_and_used(basic: Project, tmp_path: Path) -> None:
-    from conftest import write_csv
+    from _project import write_csv
 
     result = invoke(*basic.write(), "--revealed", str(tmp_path / "missing.csv"))
     assert result.exit_code == 2 and "missing.csv: file not found" in result.stderr

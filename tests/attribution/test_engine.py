@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import Project, addr
+from _project import Project, addr
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
@@ -61,7 +61,7 @@ def test_self_duplication_earns_nothing(basic: Project) -> None:
     before = by_id(run(basic))["c0"]
     x, y = basic.rows(0, 40)
     basic.manifest[0]["path"] = "c0dup.csv"
-    from conftest import write_csv
+    from _project import write_csv
 
     write_csv(basic.root / "c0dup.csv", np.vstack([x, x]), np.concatenate([y, y]))
     after = by_id(run(basic))["c0"]
@@ -299,7 +299,7 @@ def test_engine_values_are_the_method_on_eval_standardized_features(basic: Proje
 
 def test_standardized_values_do_not_depend_on_units(basic: Project) -> None:
     """Rescaling a feature in every file (e.g. mm -> um) changes nothing with standardize=true."""
-    from conftest import write_csv
+    from _project import write_csv
 
     basic.spec.pop("method")
     before = run(basic).row_values
@@ -341,7 +341,7 @@ def test_flipped_label_near_copies_cannot_hurt_their_victim(basic: Project, firs
 
 
 def test_copies_of_a_revealed_evaluation_set_earn_nothing(basic: Project) -> None:
-    from conftest import write_csv
+    from _project import write_csv
 
     revealed_x, revealed_y = basic.x[80:100], basic.y[80:100]
     write_csv(basic.root / "revealed.csv", revealed_x, revealed_y)
