@@ -269,8 +269,12 @@ class OpenLedger:
         token = self.erc20(model.payment_token)
         balance = int(token.functions.balanceOf(payer.address).call())
         if balance < amount:
+            decimals = int(token.functions.decimals().call())
+            symbol = str(token.functions.symbol().call())
+            hint = "; on a local chain `openledger faucet AMOUNT` mints some" if self.chain.is_local else ""
             raise InputError(
-                f"{payer.address} holds {balance} of the payment token {model.payment_token}, needs {amount}"
+                f"{payer.address} holds {_units(balance, decimals)} {symbol} of the payment token "
+                f"{model.payment_token}, needs {_units(amount, decimals)} {symbol}{hint}"
             )
         allowance = int(token.functions.allowance(payer.address, self.registry.address).call())
         if allowance < amount:
@@ -302,6 +306,12 @@ class OpenLedger:
             "stake_supply": int(stake.functions.totalSupply().call()),
             "holders": {a: int(stake.functions.feesOf(to_checksum_address(a)).call()) for a in accounts},
         }
+
+
+def _units(amount: int, decimals: int) -> str:
+    """Base units as a decimal token amount: 390000000000000000000 (18 decimals) -> '390'."""
+    whole, fraction = divmod(amount, 10**decimals)
+    return f"{whole:,}" + (f".{fraction:0{decimals}d}".rstrip("0") if fraction else "")
 
 
 def registration_typed_data(

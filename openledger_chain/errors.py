@@ -37,7 +37,7 @@ class ContractRevertError(ChainError):
     def __init__(self, name: str, args: tuple[object, ...] = (), message: str | None = None) -> None:
         self.name = name
         self.error_args = args
-        rendered = f"{name}({', '.join(_render_arg(a) for a in args)})"
+        rendered = f"{name}({', '.join(_render_arg(a, name) for a in args)})"
         hint = _REVERT_HINTS.get(name)
         super().__init__(message or f"transaction reverted: {rendered}" + (f"; {hint}" if hint else ""))
 
@@ -61,9 +61,27 @@ _REVERT_HINTS = {
 }
 
 
-def _render_arg(value: object) -> str:
+# keccak256 of each role's name (tests/test_errors.py recomputes them), so a revert names the role.
+_ROLE_NAMES = {
+    "00" * 32: "DEFAULT_ADMIN_ROLE",
+    "55435dd261a4b9b3364963f7738a7a662ad9c84396d64be3365284bb7f0a5041": "GUARDIAN_ROLE",
+    "65d7a28e3265b37a6474929f336521b332c1681b933f6cb9f3376673440d862a": "PAUSER_ROLE",
+    "b09aa5aeb3702cfd50b6b62bc4532604938f21248a27a1d5ca736082b6819cc1": "PROPOSER_ROLE",
+    "d8aa0f3194971a2a116679f7c2090f6939c8d4e01a2a8d7e41d55e5351469e63": "EXECUTOR_ROLE",
+    "fd643c72710c63c0180259aba6b2d05451e3591a24e58b62239378085726f783": "CANCELLER_ROLE",
+}
+# Errors whose (only) argument is a unix time: shown as a date, like the challenge window's end.
+_TIME_ERRORS = {"RewardDistributorChallengeWindowOpen", "RewardDistributorChallengeWindowClosed",
+                "ContributionRegistryExpiredSignature"}
+
+
+def _render_arg(value: object, name: str = "") -> str:
     if isinstance(value, bytes):
-        return "0x" + value.hex()
+        return _ROLE_NAMES.get(value.hex(), "0x" + value.hex())
+    if name in _TIME_ERRORS and isinstance(value, int) and not isinstance(value, bool):
+        from datetime import UTC, datetime
+
+        return f"{value} = {datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M:%S} UTC"
     return str(value)
 
 

@@ -27,7 +27,7 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 
 @click.command("contribute", short_help="Hash a file and register it as a contribution to a model.")
 @network_options
-@account_options
+@account_options(5, "contributor")
 @click.option("--model", "model_id", type=ID, required=True, help="Model id.")
 @click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True)
 @click.option("--uri", default=None, help="Where oracles and verifiers fetch the file: https://…, ipfs://CID or a "

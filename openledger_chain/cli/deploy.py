@@ -22,7 +22,7 @@ from openledger_chain.cli.options import (
 
 @click.command("deploy", short_help="Deploy registry and distributor; write deployments/<network>.json.")
 @network_options
-@account_options
+@account_options(0, "deployer")
 @click.option("--oracle", "oracles", type=ADDRESS, multiple=True, help="Oracle signer address (repeat). Default on local "
               "chains: dev accounts 1-3.")
 @click.option("--threshold", type=int, default=None, help="Signatures needed per round (k). Default: 2, or 1 "

@@ -31,7 +31,7 @@ def usage() -> None:
 
 @usage.command("pay", short_help="Pay AMOUNT of usage fees for a model.")
 @network_options
-@account_options
+@account_options(8, "payer")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.argument("amount")
 @handle_errors
@@ -51,7 +51,7 @@ def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str |
 
 @click.command("faucet", short_help="Mint dev payment tokens (local chains only).")
 @network_options
-@account_options
+@account_options(8, "payer")
 @click.argument("amount", default="1000")
 @handle_errors
 def faucet(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -97,7 +97,7 @@ def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, 
 
 @fees.command("withdraw", short_help="Withdraw your fees from a model's stake token.")
 @network_options
-@account_options
+@account_options(5, "contributor")
 @click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,

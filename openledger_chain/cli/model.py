@@ -31,7 +31,7 @@ def model() -> None:
 
 @model.command("register", short_help="Register a model and deploy its stake token.")
 @network_options
-@account_options
+@account_options(4, "model owner")
 @click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The model spec (SPEC.json); its keccak256 is pinned on-chain.")
 @click.option("--spec-uri", default=None, help="Where others can fetch the spec (default: its file:// URI).")

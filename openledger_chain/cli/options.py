@@ -104,11 +104,19 @@ def network_options(func: F) -> F:
     return func
 
 
-def account_options(func: F) -> F:
-    """--keystore, --key-env and --dev-account: where the signing key comes from."""
+def account_options(dev_default: int, role: str) -> Callable[[F], F]:
+    """--keystore, --key-env and --dev-account: where the signing key comes from; on local chains with no
+    key given, dev account `dev_default` (the command's usual `role`)."""
+    def decorate(func: F) -> F:
+        return _account_options(func, f"Default: {dev_default} (the {role}) when no key is given.")
+
+    return decorate
+
+
+def _account_options(func: F, default_help: str) -> F:
     func = click.option(
-        "--dev-account", type=int, default=None,
-        help="Index 0-9 of a dev-mnemonic account (local chains only). Default: 0 when no key is given.",
+        "--dev-account", type=click.IntRange(0, 9), default=None,
+        help=f"Index 0-9 of a dev-mnemonic account (local chains only). {default_help}",
     )(func)
     func = click.option(
         "--key-env", default=None, metavar="VAR",

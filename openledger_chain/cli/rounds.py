@@ -39,7 +39,7 @@ def round_group() -> None:
 
 @round_group.command("commit-eval", short_help="Commit the hash of a round's evaluation set (model owner).")
 @network_options
-@account_options
+@account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True, help="The round this evaluation set is for (1, 2, ...).")
 @click.argument("eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
@@ -62,7 +62,7 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 
 @round_group.command("reveal-eval", short_help="Announce where a round's committed evaluation set is published.")
 @network_options
-@account_options
+@account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True)
 @click.argument("uri")
@@ -128,7 +128,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
 
 @round_group.command("sign", short_help="Check a round file and add this oracle's signature.")
 @network_options
-@account_options
+@account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
 @handle_errors
 def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -146,7 +146,7 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 
 @round_group.command("submit", short_help="Submit a signed round and publish its score list on-chain.")
 @network_options
-@account_options
+@account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
 @click.option("--chunk", type=click.IntRange(1, 2000), default=200, show_default=True, help="Score entries per tx.")
 @handle_errors
@@ -173,7 +173,7 @@ def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
 
 @round_group.command("finalize", short_help="Finalize a model's pending round after its challenge window.")
 @network_options
-@account_options
+@account_options(0, "deployer")
 @click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -192,7 +192,7 @@ def finalize(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
 
 @round_group.command("veto", short_help="Veto a model's pending round (guardian only).")
 @network_options
-@account_options
+@account_options(0, "guardian")
 @click.option("--model", "model_id", type=ID, required=True)
 @handle_errors
 def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -207,7 +207,7 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 
 @click.command("claim", short_help="Claim your stake: proofs rebuilt from the chain, or from a round file.")
 @network_options
-@account_options
+@account_options(5, "contributor")
 @click.argument("round_file", type=ROUND_FILE, required=False)
 @click.option("--model", "model_id", type=ID, default=None, help="Claim on this model, with a proof rebuilt from "
               "the chain's published score lists (no round file needed).")

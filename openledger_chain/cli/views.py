@@ -30,7 +30,7 @@ STAKE_DECIMALS = 18
 
 @click.command("status", short_help="Your stake, claimable stake, fees and pending rounds on every model.")
 @network_options
-@account_options
+@account_options(5, "contributor")
 @click.option("--account", type=ADDRESS, default=None, help="Whose status (default: the signing account; on local "
               "chains dev account 5, the walkthrough's contributor).")
 @read_db_option

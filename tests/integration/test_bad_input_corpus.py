@@ -54,7 +54,7 @@ def _corpus() -> list[list[str]]:
         ["round", "show", "--model", "1", "--round", "7"], ["verify", "--model", "1", "--round", "7"],
         ["round", "reveal-eval", "--model", "1", "--round", "5", "ipfs://x"],
         ["round", "commit-eval", "--model", "99", "--round", "2", "eval2.csv"],
-        ["usage", "pay", "--model", "99", "1"], ["fees", "show", "--model", "99"], ["fees", "withdraw", "--model", "99"],
+        ["usage", "pay", "--model", "99", "1"], ["usage", "pay", "--model", "1", "123456", "--dev-account", "7"], ["fees", "show", "--model", "99"], ["fees", "withdraw", "--model", "99"],
         # things already done, or not anyone's to do
         ["contribute", "--model", "1", "alice.csv"], ["claim", "--model", "1"], ["claim", ROUND],
         ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"],
@@ -152,3 +152,5 @@ def test_each_careless_input_gets_a_one_line_error_and_changes_nothing(node: tup
         errors = [line for line in output.splitlines() if line.startswith("FAILED:")]
     assert len(errors) == 1, output
     assert w3.eth.block_number == block, f"{args} mined a block"
+    if args[:2] == ["usage", "pay"] and args[-1] == "7":  # token units and the way out, not raw base units
+        assert "needs 123,456 oUSD" in output and "openledger faucet" in output, output

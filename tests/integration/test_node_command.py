@@ -8,8 +8,11 @@ import sys
 import time
 
 import pytest
-from _anvil import PROJECT_ROOT, _free_port
+from _anvil import PROJECT_ROOT, _free_port, running_anvil
+from click.testing import CliRunner
 from web3 import Web3
+
+from openledger_chain.cli import main
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -28,3 +31,11 @@ def test_node_stops_anvil_when_it_is_stopped(stop: signal.Signals) -> None:
     while Web3(Web3.HTTPProvider(url)).is_connected():
         assert time.monotonic() < deadline, f"anvil still answers on port {port} after {stop.name}"
         time.sleep(0.2)
+
+
+def test_a_busy_port_is_refused_naming_what_holds_it() -> None:
+    with running_anvil() as url:
+        port = url.rsplit(":", 1)[1]
+        result = CliRunner().invoke(main, ["node", "--port", port, "--project-root", str(PROJECT_ROOT)])
+    assert result.exit_code == 1
+    assert f"port {port} is already in use by pid" in result.output and "anvil" in result.output
