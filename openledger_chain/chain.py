@@ -128,7 +128,8 @@ def connect(network: str = LOCALHOST, rpc_url: str | None = None) -> Chain:
         return _embedded_chain()
     url = rpc_url or (LOCALHOST_URL if network == LOCALHOST else None)
     if url is None:
-        raise InputError(f"unknown network {network!r}: use `embedded`, `localhost`, or give --rpc-url")
+        raise InputError(f"unknown network {network!r}: use `embedded`, `localhost`, give --rpc-url, or name it in "
+                         "openledger.toml under [networks]")
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
     if not w3.is_connected():
         hint = "start one with `openledger node`" if url == LOCALHOST_URL else "check --rpc-url"

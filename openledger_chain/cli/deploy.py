@@ -10,11 +10,13 @@ import click
 from openledger_chain.cli.options import (
     ADDRESS,
     abort,
+    deployments_dir as deployments_dir_of,
     account_options,
     console,
     handle_errors,
     json_option,
     network_options,
+    network_url,
     print_rows,
     resolve_account,
 )
@@ -35,8 +37,9 @@ from openledger_chain.cli.options import (
 @click.option("--guardian", type=ADDRESS, default=None, help="Address that vetoes rounds and pauses; not the deployer "
               "outside local chains (default on local chains: the deployer).")
 @click.option("--force", is_flag=True, help="Redeploy even if a live deployment exists.")
-@click.option("--deployments-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("deployments"),
-              show_default=True)
+@click.option("--deployments-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              envvar="OPENLEDGER_DEPLOYMENTS_DIR", help="Where deployments/<network>.json goes; every command reads "
+              "it from there [default: openledger.toml's deployments_dir, else deployments].")
 @json_option
 @handle_errors
 def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -52,7 +55,8 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
     from openledger_chain.deployments import ensure_deployment, security_policy
     from openledger_chain.errors import DeploymentError
 
-    chain = connect(network, rpc_url)
+    chain = connect(network, network_url(network, rpc_url))
+    deployments_dir = deployments_dir_of(deployments_dir)
     deployer = resolve_account(chain, keystore, key_env, dev_account)
     explicit_oracles = bool(oracles)
     source = click.get_current_context().get_parameter_source("challenge_window")

@@ -19,9 +19,17 @@ from openledger_chain.cli.options import (
 
 
 def db_option(func: Any) -> Any:
-    return click.option("--db", "db_url", envvar="OPENLEDGER_DB", default="sqlite:///openledger.db",
-                        show_default=True, help="Database URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB "
-                        "(env OPENLEDGER_DB).")(func)
+    return click.option("--db", "db_url", envvar="OPENLEDGER_DB", default=None,
+                        help="Database URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (env OPENLEDGER_DB) "
+                        "[default: openledger.toml's db, else sqlite:///openledger.db].")(func)
+
+
+def _database(db_url: str | None) -> tuple[str, Any]:
+    from openledger_chain.config import load_config
+    from openledger_chain.indexer import DEFAULT_DB, open_database
+
+    url = db_url or load_config().db or DEFAULT_DB
+    return url, open_database(url)
 
 
 def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
@@ -57,12 +65,11 @@ def run(network: str, rpc_url: str | None, db_url: str, follow: bool, confirmati
     """Index every confirmed block since the last checkpoint, one transaction per batch."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from openledger_chain.indexer import open_database
     from openledger_chain.indexer.ingest import Indexer
 
     ledger = open_ledger(network, rpc_url)
-    indexer = Indexer(ledger, open_database(db_url), confirmations=_confirmations(ledger, confirmations),
-                      batch_blocks=batch_blocks)
+    _, engine = _database(db_url)
+    indexer = Indexer(ledger, engine, confirmations=_confirmations(ledger, confirmations), batch_blocks=batch_blocks)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         with Progress(TextColumn("indexing blocks"), BarColumn(), MofNCompleteColumn(), console=err_console,
@@ -89,11 +96,11 @@ def run(network: str, rpc_url: str | None, db_url: str, follow: bool, confirmati
 @handle_errors
 def status(network: str, rpc_url: str | None, db_url: str, confirmations: int | None, as_json: bool) -> None:
     """How far the index is behind the chain, and how many rows each table holds."""
-    from openledger_chain.indexer import open_database
     from openledger_chain.indexer.ingest import Indexer
 
     ledger = open_ledger(network, rpc_url)
-    result = Indexer(ledger, open_database(db_url), confirmations=_confirmations(ledger, confirmations)).status()
+    db_url, engine = _database(db_url)
+    result = Indexer(ledger, engine, confirmations=_confirmations(ledger, confirmations)).status()
     row = {"head": result.head, "confirmed": result.target, "indexed": result.indexed, "lag": result.lag}
     print_rows(f"index {db_url}", [row | result.rows], as_json)
 

@@ -156,6 +156,9 @@ def read_db_option(func: F) -> F:
 
 def open_index(db_url: str | None) -> Any:
     """The index's engine, or None to read the chain."""
+    from openledger_chain.config import load_config
+
+    db_url = db_url or load_config().db
     if db_url is None:
         return None
     from openledger_chain.indexer import open_database
@@ -192,8 +195,23 @@ def open_ledger(network: str, rpc_url: str | None) -> Any:
 
     if network == EMBEDDED:
         abort("the embedded chain lives only inside one process; use `openledger demo`, or start `openledger node`", 2)
-    chain = connect(network, rpc_url)
-    return OpenLedger(chain, load_deployment(chain))
+    chain = connect(network, network_url(network, rpc_url))
+    return OpenLedger(chain, load_deployment(chain, deployments_dir()))
+
+
+def network_url(network: str, rpc_url: str | None) -> str | None:
+    """--rpc-url, else the network's URL in openledger.toml, else None (the network's built-in default)."""
+    from openledger_chain.config import load_config
+
+    return rpc_url or load_config().networks.get(network)
+
+
+def deployments_dir(given: Path | None = None) -> Path:
+    """--deployments-dir, else $OPENLEDGER_DEPLOYMENTS_DIR, else openledger.toml's, else ./deployments."""
+    from openledger_chain.config import load_config
+
+    configured = os.environ.get("OPENLEDGER_DEPLOYMENTS_DIR")
+    return given or (Path(configured) if configured else load_config().deployments_dir)
 
 
 def parse_amount(text: str, decimals: int = 18) -> int:

@@ -88,7 +88,8 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
               help="The round's evaluation CSV (must hash to the owner's commitment, see `round commit-eval`).")
 @click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
-@click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("rounds"), show_default=True)
+@click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where round files go [default: openledger.toml's rounds_dir, else rounds].")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
               help="Base folder for contributions registered with relative URIs.")
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -98,7 +99,7 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @read_db_option
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
-            seed: int | None, rounds_dir: Path, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
+            seed: int | None, rounds_dir: Path | None, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
             ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None) -> None:
     """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
     its registered content hash, value them with the spec's method, allocate the emission, build the
@@ -107,7 +108,10 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     from openledger_chain.cli.options import parse_amount
     from openledger_chain.oracle import propose_round
 
+    from openledger_chain.config import load_config
+
     ledger = open_ledger(network, rpc_url)
+    rounds_dir = rounds_dir or load_config().rounds_dir
     with _progress() as progress:
         task = progress.add_task("attribution", total=None)
         path, round_file = propose_round(
