@@ -24,6 +24,7 @@ from openledger_chain.chain import Chain, decode_revert
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import ContractRevertError, InputError
+from openledger_chain.logs import DecodedLog, EventDecoder, get_logs
 from openledger_chain.types import (
     Contribution,
     ContributionId,
@@ -55,6 +56,23 @@ class OpenLedger:
         self.registry = self._contract("ContributionRegistry", deployment.address("ContributionRegistry"))
         self.distributor = self._contract("RewardDistributor", deployment.address("RewardDistributor"))
         self.timelock = self._contract("AdminTimelock", deployment.address("AdminTimelock"))
+        self._decoder: EventDecoder | None = None
+
+    # ----- events
+
+    def events(self, address: str, names: Sequence[str], from_block: int | None = None) -> list[DecodedLog]:
+        """The named events of the contract at `address`, oldest first: paginated eth_getLogs (ranges shrink
+        when the node refuses them) decoded with eth-abi, the same reads the indexer makes."""
+        if self._decoder is None:
+            self._decoder = EventDecoder(load_artifact(n).abi for n in
+                                         ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"))
+        decoder = self._decoder
+        head = int(self.chain.w3.eth.block_number)
+        start = self._first_block if from_block is None else from_block
+        found = []
+        for _, _, logs in get_logs(self.chain.w3, [address], start, head, topics=[decoder.topics_of(names)]):
+            found.extend(d for d in map(decoder.decode, logs) if d is not None)
+        return found
 
     # ----- contracts by address
 
@@ -228,32 +246,24 @@ class OpenLedger:
 
     def contributions(self, model_id: int | None = None) -> list[Contribution]:
         """Every registered contribution (of one model if given), rebuilt from the registry's events."""
-        start = self._first_block
-        filters: dict[str, Any] = {"modelId": model_id} if model_id is not None else {}
-        registered = self.registry.events.ContributionRegistered().get_logs(
-            from_block=start, argument_filters=filters
-        )
-        withdrawn = {
-            log["args"]["contributionId"]
-            for log in self.registry.events.ContributionWithdrawn().get_logs(from_block=start, argument_filters=filters)
-        }
-        displaced = {
-            log["args"]["contributionId"]
-            for log in self.registry.events.ContributionDisplaced().get_logs(from_block=start, argument_filters=filters)
-        }
+        logs = [log for log in self.events(self.registry.address, ("ContributionRegistered", "ContributionWithdrawn",
+                                                                  "ContributionDisplaced"))
+                if model_id is None or log.args["modelId"] == model_id]
+        changed = {(log.event, log.args["contributionId"]) for log in logs if log.event != "ContributionRegistered"}
         result = [
             Contribution(
-                contribution_id=ContributionId(log["args"]["contributionId"]),
-                model_id=ModelId(log["args"]["modelId"]),
-                contributor=log["args"]["contributor"],
-                kind=ContributionKind(log["args"]["kind"]),
-                content_hash=bytes(log["args"]["contentHash"]),
-                uri=log["args"]["uri"],
-                block_number=int(log["blockNumber"]),
-                withdrawn=log["args"]["contributionId"] in withdrawn,
-                displaced=log["args"]["contributionId"] in displaced,
+                contribution_id=ContributionId(log.args["contributionId"]),
+                model_id=ModelId(log.args["modelId"]),
+                contributor=log.args["contributor"],
+                kind=ContributionKind(log.args["kind"]),
+                content_hash=bytes.fromhex(log.args["contentHash"][2:]),
+                uri=log.args["uri"],
+                block_number=log.block_number,
+                withdrawn=("ContributionWithdrawn", log.args["contributionId"]) in changed,
+                displaced=("ContributionDisplaced", log.args["contributionId"]) in changed,
             )
-            for log in registered
+            for log in logs
+            if log.event == "ContributionRegistered"
         ]
         return sorted(result, key=lambda c: c.contribution_id)
 
@@ -294,14 +304,13 @@ class OpenLedger:
         """Where a model's usage fees went: owner's total received, held for first holders, per-holder fees."""
         model = self.get_model(model_id)
         stake = self.stake_token(model_id)
-        start = self._first_block
-        payments = self.registry.events.UsagePaid().get_logs(from_block=start, argument_filters={"modelId": model_id})
+        payments = [p.args for p in self.events(self.registry.address, ("UsagePaid",)) if p.args["modelId"] == model_id]
         return {
             "model_id": model_id,
             "payment_token": model.payment_token,
-            "paid": sum(int(p["args"]["amount"]) for p in payments),
-            "to_owner": sum(int(p["args"]["ownerAmount"]) for p in payments),
-            "to_holders": sum(int(p["args"]["holdersAmount"]) for p in payments),
+            "paid": sum(int(p["amount"]) for p in payments),
+            "to_owner": sum(int(p["ownerAmount"]) for p in payments),
+            "to_holders": sum(int(p["holdersAmount"]) for p in payments),
             "held_for_first_holders": int(stake.functions.heldFees().call()),
             "stake_supply": int(stake.functions.totalSupply().call()),
             "holders": {a: int(stake.functions.feesOf(to_checksum_address(a)).call()) for a in accounts},

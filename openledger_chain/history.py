@@ -40,35 +40,31 @@ class RoundRecord:
 
 def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
     """Every submission of the model's rounds, oldest first, with its published scores and status."""
-    logs: list[Any] = []
-    for name in ROUND_EVENTS:
-        event = getattr(ledger.distributor.events, name)()
-        logs.extend(event.get_logs(from_block=ledger._first_block, argument_filters={"modelId": model_id}))
-    logs.sort(key=lambda log: (log["blockNumber"], log["logIndex"]))
+    logs = [log for log in ledger.events(ledger.distributor.address, ROUND_EVENTS) if log.args["modelId"] == model_id]
     records: list[RoundRecord] = []
     current: RoundRecord | None = None
     for log in logs:
-        args = log["args"]
-        if log["event"] == "RoundSubmitted":
+        args = log.args
+        if log.event == "RoundSubmitted":
             current = RoundRecord(
-                round=Round(model_id, int(args["roundId"]), bytes(args["merkleRoot"]), int(args["emission"]),
-                            int(args["cumulativeEmission"]), bytes(args["scoresHash"]), bytes(args["methodHash"]),
-                            bytes(args["roundFileHash"])),
+                round=Round(model_id, int(args["roundId"]), _bytes(args["merkleRoot"]), int(args["emission"]),
+                            int(args["cumulativeEmission"]), _bytes(args["scoresHash"]), _bytes(args["methodHash"]),
+                            _bytes(args["roundFileHash"])),
                 signers=[to_checksum_address(s) for s in args["signers"]],
                 submitter=to_checksum_address(args["submitter"]),
-                block_number=int(log["blockNumber"]),
+                block_number=log.block_number,
             )
             records.append(current)
         elif current is None:
             continue  # cannot happen on a well-formed chain: every other event follows a submission
-        elif log["event"] == "ScoresPublished":
+        elif log.event == "ScoresPublished":
             current.scores.extend(ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
                                   for s in args["scores"])
-        elif log["event"] == "ScoresReset":
+        elif log.event == "ScoresReset":
             current.scores = []
-        elif log["event"] == "RoundVetoed":
+        elif log.event == "RoundVetoed":
             current.status, current = "vetoed", None
-        elif log["event"] == "RoundFinalized":
+        elif log.event == "RoundFinalized":
             current.status, current = "final", None
     return records
 
@@ -80,6 +76,10 @@ def model_history(ledger: OpenLedger, model_id: int, engine: Any = None) -> list
     from openledger_chain.indexer.reads import round_history_or_chain
 
     return round_history_or_chain(ledger, model_id, engine)
+
+
+def _bytes(hex_string: str) -> bytes:
+    return bytes.fromhex(hex_string[2:])
 
 
 def final_rounds(records: Iterable[RoundRecord]) -> list[RoundRecord]:

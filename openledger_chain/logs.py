@@ -32,6 +32,11 @@ class DecodedLog:
 class EventDecoder:
     """Decodes the logs of the given ABIs (their events, keyed by topic 0)."""
 
+    def topics_of(self, names: Iterable[str]) -> list[str]:
+        """topic 0 of each named event, for an eth_getLogs filter."""
+        wanted = set(names)
+        return ["0x" + topic.hex() for topic, abi in self._events.items() if abi["name"] in wanted]
+
     def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
         self._events: dict[bytes, dict[str, Any]] = {}
         for abi in abis:
@@ -95,9 +100,10 @@ def _normalize(value: Any) -> Any:
 
 
 def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
-             max_range: int = DEFAULT_MAX_RANGE) -> Iterator[tuple[int, int, list[Any]]]:
+             max_range: int = DEFAULT_MAX_RANGE, topics: list[Any] | None = None) -> Iterator[tuple[int, int, list[Any]]]:
     """Yield `(start, end, raw logs)` covering [from_block, to_block] in order, in ranges of at most
     `max_range` blocks, halving a range whenever the node refuses it (too many blocks or results).
+    `topics` is eth_getLogs' topic filter (e.g. `[[topic0 of each wanted event]]`).
 
     Raises:
         the node's error when even a single block is refused.
@@ -107,8 +113,11 @@ def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
     while start <= to_block:
         end = min(start + span - 1, to_block)
         try:
-            logs = w3.eth.get_logs({"fromBlock": start, "toBlock": end,
-                                    "address": [to_checksum_address(a) for a in addresses]})
+            query: dict[str, Any] = {"fromBlock": start, "toBlock": end,
+                                     "address": [to_checksum_address(a) for a in addresses]}
+            if topics is not None:
+                query["topics"] = topics
+            logs = w3.eth.get_logs(query)
         except Exception:
             if end == start:
                 raise

@@ -250,10 +250,19 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
     console.print(f"claimed {format_amount(amount)} stake for {who} (gas {receipt['gasUsed']})", highlight=False)
 
 
+SHOWN_SCORES = 20
+
+
 def _print_scores(round_file) -> None:  # noqa: ANN001 - oracle.RoundFile
+    """The largest allocations (all of them up to SHOWN_SCORES); the round file has every line."""
+    scores = round_file.body["scores"]
+    top = sorted(scores, key=lambda s: -int(s["amount"]))[:SHOWN_SCORES] if len(scores) > SHOWN_SCORES else scores
     rows = [{"account": s["account"], "share": f"{int(s['score']) / 10**18:.6f}", "stake": format_amount(int(s["amount"]))}
-            for s in round_file.body["scores"]]
-    print_rows(f"round {round_file.round.round_id} of model {round_file.round.model_id}", rows)
+            for s in top]
+    title = f"round {round_file.round.round_id} of model {round_file.round.model_id}"
+    if len(scores) > SHOWN_SCORES:
+        title += f": the {SHOWN_SCORES} largest of {len(scores)} allocations (all are in the round file)"
+    print_rows(title, rows)
 
 
 def _progress() -> Progress:
