@@ -85,6 +85,12 @@ def _corpus() -> list[list[str]]:
         ["status", "--rpc-url", "http://127.0.0.1:9"], ["model", "show", "1", "--network", "nosuchnet"],
         ["index", "status", "--db", "nosuchdialect://x"],
         ["index", "run", "--batch-blocks", "0"],
+        # keystores: a wrong password (OPENLEDGER_KEYSTORE_PASSWORD is "wrong" for every case), not a keystore,
+        # no such file, and a key in an environment variable that is not a key
+        ["contribute", "--model", "1", "--keystore", "key.json", "bob.csv"],
+        ["usage", "pay", "--model", "1", "1", "--keystore", "notjson.json"],
+        ["round", "sign", ROUND, "--keystore", "missing.json"],
+        ["fees", "withdraw", "--model", "1", "--key-env", "OPENLEDGER_BAD_KEY"],
         ["index", "status", "--db", "postgresql+psycopg://nobody@127.0.0.1:9/none"],  # no server there
     ]
     return cases
@@ -103,6 +109,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     (workdir / "empty.csv").write_text("")
     (workdir / "wrongcolumns.csv").write_text("x,y\n1,2\n")
     (workdir / "notjson.json").write_text("{not json")
+    from eth_account import Account
+
+    (workdir / "key.json").write_text(json.dumps(Account.encrypt(dev_accounts()[6].key, "right")))
     with running_anvil() as url, pytest.MonkeyPatch.context() as mp:
         mp.chdir(workdir)
         for args in (["deploy", "--challenge-window", "0"], ["model", "register", "--spec", "spec.json", "--symbol", "B"],
@@ -128,7 +137,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
 def _invoke(url: str, args: list[str]) -> object:
     if "--rpc-url" not in args and "--network" not in args:
         args = [*args, "--rpc-url", url]
-    return CliRunner().invoke(main, args)
+    env = {"OPENLEDGER_KEYSTORE_PASSWORD": "wrong", "OPENLEDGER_BAD_KEY": "0x1234"}
+    return CliRunner().invoke(main, args, env=env)
 
 
 def test_the_corpus_is_large_enough() -> None:
