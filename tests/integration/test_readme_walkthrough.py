@@ -1,0 +1,111 @@
+"""The README's step-by-step, run literally: every `$ openledger …` line of its walkthrough against a fresh
+anvil (as `openledger node` starts it), in a scratch folder holding what its `cp` line copies. Each
+command must succeed (or fail, where the README shows an error), and every line of output the README
+shows outside a table must appear in the real output (hashes the README abbreviates as `0x2a77…0ee2`
+match any hex digits there)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from _anvil import PROJECT_ROOT, running_anvil
+from click.testing import CliRunner
+
+from openledger_chain.cli import main
+
+README = PROJECT_ROOT / "README.md"
+TABLE = tuple("│┃┏┗┡└┌├━─")
+
+
+def _walkthrough() -> list[tuple[str, list[str]]]:
+    """(command line, the output lines the README shows for it), in order."""
+    text = README.read_text()
+    section = text[text.index("## Step by step on a local node"):]
+    block = section[section.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    steps: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            steps.append((_without_comment(line[2:]), []))
+        elif steps and line.strip() and not line.lstrip().startswith(TABLE):
+            steps[-1][1].append(_without_comment(line))
+    return steps
+
+
+def _without_comment(line: str) -> str:
+    return re.split(r"\s{2,}#\s", line, maxsplit=1)[0].rstrip()
+
+
+def _folder_like(folder: Path, fallback: Path) -> Path:
+    """A new empty folder beside `folder` with a name of the same length."""
+    for attempt in range(1000):
+        suffix = f"{attempt:x}"
+        name = folder.name[: len(folder.name) - len(suffix)] + suffix
+        candidate = folder.with_name(name)
+        if len(name) == len(folder.name) and candidate != folder:
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+    return fallback
+
+
+# Registrations commit with a random salt: each zero byte in it costs 12 gas less calldata.
+GAS_SLACK = 32 * 12
+
+
+def _matches(expected: str, output: str) -> bool:
+    """`expected` (with `…` standing for hex digits, any run of spaces for any whitespace) is a line of
+    `output`, gas figures within GAS_SLACK."""
+    parts = [re.escape(part) for part in re.split(r"(?<=gas )\d+", expected)]
+    pattern = r"(\d+)".join(parts)
+    pattern = r"\s+".join("[0-9a-fA-F]*".join(pattern.split("…")).split(r"\ "))
+    wanted = [int(g) for g in re.findall(r"(?<=gas )(\d+)", expected)]
+    for match in re.finditer(pattern, output):
+        if all(abs(int(got) - want) <= GAS_SLACK for got, want in zip(match.groups(), wanted, strict=True)):
+            return True
+    return False
+
+
+def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    steps = _walkthrough()
+    assert len(steps) > 25
+    commands = [c for c, _ in steps]
+    assert commands[0].startswith(".venv/bin/openledger node") and commands[1].startswith("export PATH")
+    copy = commands[2]
+    folder = Path(re.search(r"mkdir -p (\S+)", copy).group(1))
+    files = re.search(r"\{([^}]*)\}", copy).group(1).split(",")
+    # A scratch folder whose path has the README's length: file URIs are registered on-chain, and gas
+    # depends on their length (never touch the README's own folder, someone may be using it).
+    scratch = _folder_like(folder, tmp_path)
+    monkeypatch.chdir(scratch)
+    for name in files:
+        shutil.copyfile(PROJECT_ROOT / "examples" / "attribution" / name, scratch / name)
+    try:
+        _run(steps[3:])
+    finally:
+        monkeypatch.chdir(tmp_path)
+        if scratch != tmp_path:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(steps: list[tuple[str, list[str]]]) -> None:
+    with running_anvil() as url:
+        for command, expected in steps:
+            output, failed = "", False
+            for part in re.split(r"\s*(?:&&|;)\s*", command):
+                argv = shlex.split(part)
+                assert argv[0] == "openledger", part
+                result = CliRunner().invoke(main, argv[1:], env={"OPENLEDGER_RPC_URL": url, "COLUMNS": "200"})
+                output += result.output
+                failed = failed or result.exit_code != 0
+            shows_error = bool(expected) and expected[0].startswith("error:")
+            assert failed == shows_error, f"{command}\n{output}"
+            for line in expected:
+                assert _matches(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
