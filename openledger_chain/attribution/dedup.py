@@ -158,6 +158,7 @@ def find_copies(
     kept = np.zeros(n_ref + n, dtype=bool)
     kept[:n_ref] = True
     kept_by_source: dict[int, int] = {REFERENCE: n_ref} if n_ref else {}
+    kept_total = n_ref  # sum of kept_by_source, kept up to date (summing it per contribution is quadratic)
     derivative_of: dict[int, int] = {}
 
     def nearest_kept(
@@ -192,8 +193,7 @@ def find_copies(
     start = 0
     for g in np.unique(group).tolist():
         stop = start + int(np.searchsorted(group[start:], g, side="right"))
-        pool_before = max(sum(kept_by_source.values()), 1)
-        shares = {source: count / pool_before for source, count in kept_by_source.items()}
+        pool_before = max(kept_total, 1)
         near_source: dict[int, int] = {}
         near_any = 0
         counted = 0  # usable rows of rule 4
@@ -227,6 +227,7 @@ def find_copies(
                 parent[i] = e - n_ref if e >= n_ref else e
                 continue
             kept[me] = True
+        shares = {source: kept_by_source.get(source, 0) / pool_before for source in near_source}
         source = _derived_from(near_source, near_any, counted, shares)
         if source is not None:
             derivative_of[g] = source
@@ -235,6 +236,7 @@ def find_copies(
             reason[whole] = DERIVATIVE_CONTRIBUTION
             kept[n_ref + whole] = False
         kept_by_source[g] = int(np.count_nonzero(kept[n_ref + start : n_ref + stop]))
+        kept_total += kept_by_source[g]
         start = stop
     return Dedup(reason, parent, derivative_of)
 
