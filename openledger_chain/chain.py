@@ -40,6 +40,8 @@ LOCALHOST = "localhost"
 _DEV_FUNDING_WEI = 10_000 * 10**18
 
 Account.enable_unaudited_hdwallet_features()
+LOCAL_RECEIPT_POLL = 0.005  # seconds
+REMOTE_RECEIPT_POLL = 1.0
 
 
 @dataclass
@@ -106,7 +108,9 @@ class Chain:
         signed = sender.sign_transaction(tx)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+            # A local node mines at once: poll often. A public chain mines every few seconds: poll gently.
+            poll = LOCAL_RECEIPT_POLL if self.is_local else REMOTE_RECEIPT_POLL
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=poll)
         except Exception as exc:  # noqa: BLE001
             raise ChainError(f"transaction from {sender.address} failed: {exc}") from exc
         if receipt["status"] != 1:
