@@ -38,10 +38,10 @@ LOCAL_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 EMBEDDED = "embedded"
 LOCALHOST = "localhost"
 _DEV_FUNDING_WEI = 10_000 * 10**18
+LOCAL_RECEIPT_POLL = 0.005  # seconds between receipt polls on a local node, which mines at once
+REMOTE_RECEIPT_POLL = 1.0
 
 Account.enable_unaudited_hdwallet_features()
-LOCAL_RECEIPT_POLL = 0.005  # seconds
-REMOTE_RECEIPT_POLL = 1.0
 
 
 @dataclass
