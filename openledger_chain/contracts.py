@@ -65,7 +65,8 @@ class OpenLedger:
         when the node refuses them) decoded with eth-abi, the same reads the indexer makes."""
         if self._decoder is None:
             self._decoder = EventDecoder(load_artifact(n).abi for n in
-                                         ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"))
+                                         ("ContributionRegistry", "RewardDistributor", "ModelStakeToken",
+                                          "AdminTimelock"))
         decoder = self._decoder
         head = int(self.chain.w3.eth.block_number)
         start = self._first_block if from_block is None else from_block

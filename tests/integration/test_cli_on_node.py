@@ -17,7 +17,7 @@ from _anvil import PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 # Command groups: the option goes after `group subcommand`.
-MULTI = {"model", "round", "usage", "fees", "contributions"}
+MULTI = {"model", "round", "usage", "fees", "contributions", "admin", "index"}
 
 
 @pytest.fixture
@@ -176,3 +176,23 @@ def test_missing_deployment_names_the_fix(anvil_url: str, workdir: Path) -> None
     result = CliRunner().invoke(main, ["model", "show", "1", "--rpc-url", anvil_url])
     assert result.exit_code == 1
     assert "no deployment for network 'localhost'" in result.output and "openledger deploy" in result.output
+
+
+def test_admin_changes_go_through_the_timelock(anvil_url: str, workdir: Path) -> None:
+    from web3 import Web3
+
+    run(anvil_url, "deploy", "--challenge-window", "60")
+    newcomer = dev_accounts()[7].address
+    scheduled = run(anvil_url, "admin", "schedule", "add-oracle", newcomer).output
+    assert "scheduled add-oracle" in scheduled and "openledger admin execute add-oracle" in scheduled
+    refused = run(anvil_url, "admin", "schedule", "set-challenge-window", "60", ok=False)  # unchanged: no-op
+    assert refused.exit_code == 1 and "RewardDistributorInvalidChallengeWindow(60)" in refused.output
+    early = run(anvil_url, "admin", "execute", "add-oracle", newcomer, ok=False)
+    assert early.exit_code == 1 and "TimelockUnexpectedOperationState" in early.output
+    assert "waiting" in run(anvil_url, "admin", "list").output
+    w3 = Web3(Web3.HTTPProvider(anvil_url))
+    w3.provider.make_request("evm_increaseTime", [60 + 86400])
+    w3.provider.make_request("evm_mine", [])
+    assert "executed add-oracle" in run(anvil_url, "admin", "execute", "add-oracle", newcomer).output
+    (listed,) = json.loads(run(anvil_url, "admin", "list", "--json").output)
+    assert listed["status"] == "executed" and listed["call"] == f"addOracle({newcomer})"
