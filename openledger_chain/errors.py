@@ -43,7 +43,7 @@ class ContractRevertError(ChainError):
 
 
 _REVERT_HINTS = {
-    "ContributionRegistryDuplicateContent": "this content is already registered for the model (first registration wins)",
+    "ContributionRegistryDuplicateContent": "this content is already registered for the model (the oldest commitment wins)",
     "ContributionRegistryUnknownModel": "check the model id with `openledger model show`",
     "ContributionRegistryNotModelOwner": "only the model's owner commits and reveals its evaluation sets (--dev-account 4 on local chains)",
     "ContributionRegistryEvaluationAlreadyCommitted": "a round's evaluation set is committed once; use the committed file",

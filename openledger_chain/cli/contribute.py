@@ -38,7 +38,8 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
                model_id: int, kind: str, uri: str | None, path: Path, as_json: bool) -> None:
     """Register PATH as a contribution of KIND to the model, pinned by the keccak256 of its bytes.
-    The first registration of a content hash for a model wins. Prints the contribution id."""
+    The content belongs to whoever committed to it first (the CLI commits, then registers in the next
+    block). Prints the contribution id."""
     from openledger_chain.types import ContributionKind
 
     if not path.is_file():
