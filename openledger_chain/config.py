@@ -8,6 +8,10 @@ Every key is optional; command-line options and environment variables override i
 
     [networks]                         # named networks: `--network sepolia` needs no --rpc-url
     sepolia = "https://rpc.sepolia.example"
+
+    [accounts]                         # who signs for each role when no key option is given:
+    oracle = "keys/oracle.json"        #   a keystore file (password in OPENLEDGER_KEYSTORE_PASSWORD)
+    contributor = 6                    #   or a dev account index (local chains only)
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 from openledger_chain.errors import InputError
 
 CONFIG_FILE = "openledger.toml"
-KEYS = {"deployments_dir", "rounds_dir", "db", "networks"}
+KEYS = {"deployments_dir", "rounds_dir", "db", "networks", "accounts"}
+ROLES = {"deployer", "oracle", "model owner", "contributor", "payer", "guardian"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Config:
     rounds_dir: Path = Path("rounds")
     db: str | None = None
     networks: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, Path | int] = field(default_factory=dict)  # role -> keystore file or dev index
     source: Path | None = None  # the file read, if any
 
 
@@ -54,6 +60,11 @@ def load_config() -> Config:
     networks = data.get("networks", {})
     if not isinstance(networks, dict) or not all(isinstance(v, str) for v in networks.values()):
         raise InputError(f"{path}: [networks] maps each network name to its RPC URL string")
+    accounts = data.get("accounts", {})
+    if not isinstance(accounts, dict) or set(accounts) - ROLES or not all(
+            isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) for v in accounts.values()):
+        raise InputError(f"{path}: [accounts] maps roles ({', '.join(sorted(ROLES))}) to a keystore path or a dev "
+                         "account index")
     for key in ("deployments_dir", "rounds_dir", "db"):
         if key in data and not isinstance(data[key], str):
             raise InputError(f"{path}: {key} must be a string")
@@ -62,5 +73,6 @@ def load_config() -> Config:
         rounds_dir=Path(data.get("rounds_dir", "rounds")),
         db=data.get("db"),
         networks=dict(networks),
+        accounts={role: value if isinstance(value, int) else Path(value) for role, value in accounts.items()},
         source=path,
     )

@@ -108,7 +108,8 @@ def account_options(dev_default: int, role: str) -> Callable[[F], F]:
     """--keystore, --key-env and --dev-account: where the signing key comes from; on local chains with no
     key given, dev account `dev_default` (the command's usual `role`)."""
     def decorate(func: F) -> F:
-        return _account_options(func, f"Default: {dev_default} (the {role}) when no key is given.")
+        return _account_options(func, f"Default: [accounts] {role.split(',')[0]} of openledger.toml, else "
+                                      f"{dev_default} (the {role}), when no key is given.")
 
     return decorate
 
@@ -170,14 +171,26 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
 
 
+# The role each command's default dev account plays (tests/_ledger_setup.py and the README use the same).
+ROLE_OF_DEV_ACCOUNT = {0: "deployer", 1: "oracle", 4: "model owner", 5: "contributor", 8: "payer"}
+
+
 def resolve_account(
-    chain: Any, keystore: Path | None, key_env: str | None, dev_account: int | None, default_dev: int = 0
+    chain: Any, keystore: Path | None, key_env: str | None, dev_account: int | None, default_dev: int = 0,
+    role: str | None = None,
 ) -> LocalAccount:
-    """The signing account; with no key given, dev account `default_dev` (each command's usual role)."""
+    """The signing account; with no key given, the one openledger.toml's [accounts] names for the command's
+    `role` (by default the role of dev account `default_dev`), else dev account `default_dev`."""
     from openledger_chain.chain import load_account
 
     if dev_account is None and keystore is None and key_env is None:
-        dev_account = default_dev
+        from openledger_chain.config import load_config
+
+        configured = load_config().accounts.get(role or ROLE_OF_DEV_ACCOUNT.get(default_dev, ""))
+        if isinstance(configured, Path):
+            keystore = configured
+        else:
+            dev_account = default_dev if configured is None else configured
     return load_account(
         chain,
         keystore=keystore,

@@ -204,7 +204,7 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
     """Veto the pending round during its challenge window; the same signed round can never return. Check a
     pending round first with `openledger verify --model M --round R` (or its round file): veto when it fails."""
     ledger = open_ledger(network, rpc_url)
-    guardian = resolve_account(ledger.chain, keystore, key_env, dev_account)
+    guardian = resolve_account(ledger.chain, keystore, key_env, dev_account, role="guardian")
     ledger.chain.transact(ledger.distributor.functions.vetoRound(model_id), guardian)
     console.print(f"vetoed the pending round of model {model_id}")
 

@@ -3,6 +3,7 @@ are where every command writes and reads; a broken file is a one-line error."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -39,10 +40,38 @@ def test_named_network_and_folders_come_from_the_config_file(tmp_path: Path, mon
         assert moved.exit_code == 1 and "no deployment for network 'lab'" in moved.output
 
 
+def test_accounts_per_role_come_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[accounts]: the contributor signs with a keystore, the model owner as dev account 7."""
+    from eth_account import Account
+
+    from openledger_chain.chain import dev_accounts
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("spec.json", "alice.csv"):
+        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    contributor, owner = dev_accounts()[6], dev_accounts()[7]
+    (tmp_path / "contributor.json").write_text(json.dumps(Account.encrypt(contributor.key, "pw")))
+    (tmp_path / "openledger.toml").write_text('[accounts]\ncontributor = "contributor.json"\n"model owner" = 7\n')
+    env = {"OPENLEDGER_KEYSTORE_PASSWORD": "pw"}
+    with running_anvil() as url:
+        run = CliRunner().invoke
+        assert run(main, ["deploy", "--rpc-url", url]).exit_code == 0
+        assert run(main, ["model", "register", "--spec", "spec.json", "--symbol", "A", "--rpc-url", url]).exit_code == 0
+        shown = run(main, ["model", "show", "1", "--rpc-url", url, "--json"]).output
+        assert owner.address in shown
+        added = run(main, ["contribute", "--model", "1", "alice.csv", "--rpc-url", url], env=env)
+        assert added.exit_code == 0 and f"by {contributor.address}" in added.output, added.output
+        # An explicit option still wins.
+        other = run(main, ["contribute", "--model", "1", "spec.json", "--kind", "finetune", "--dev-account", "5",
+                           "--rpc-url", url], env=env)
+        assert other.exit_code == 0 and f"by {dev_accounts()[5].address}" in other.output, other.output
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("not toml = = 1", "is not valid TOML"),
     ('colour = "blue"', "unknown key(s) colour"),
     ("[networks]\nlab = 5", "maps each network name to its RPC URL"),
+    ("[accounts]\nboss = 1", "[accounts] maps roles"),
 ])
 def test_a_broken_config_file_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
                                                    message: str) -> None:
