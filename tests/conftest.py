@@ -24,11 +24,11 @@ from _ledger_setup import (
 
 # Hypothesis profiles. The stateful ledger invariants (tests/security/test_invariants.py) run as many
 # examples and steps as the profile says: `default` for `make test` (about a minute on two cores),
-# `long` (`pytest --hypothesis-profile=long`) for 15x the examples, about 20 minutes. The property
+# `long` (`pytest --hypothesis-profile=long`) for 15x the examples, about 15 minutes. The property
 # tests of pure code pin their own `max_examples`; a new one that does not gets this budget too.
 # Registering the active profile applies it at once.
 _INVARIANT_BUDGET = {
-    "max_examples": 25,
+    "max_examples": 20,
     "stateful_step_count": 50,
     "deadline": None,  # one step sends a transaction: timings vary with the machine's load
     "suppress_health_check": [HealthCheck.too_slow],
@@ -36,7 +36,7 @@ _INVARIANT_BUDGET = {
 settings.register_profile("default", print_blob=True, **_INVARIANT_BUDGET)
 # Hypothesis loads its own `ci` profile (derandomized) when it detects CI: keep that, at the same budget.
 settings.register_profile("ci", parent=settings.get_profile("ci"), **_INVARIANT_BUDGET)
-settings.register_profile("long", parent=settings.get_profile("default"), max_examples=15 * 25)
+settings.register_profile("long", parent=settings.get_profile("default"), max_examples=15 * 20)
 
 
 @pytest.fixture(scope="session")

@@ -198,13 +198,21 @@ class FeeModel:
             self.owed[account] = self.owed.get(account, 0) + gained
         self.checkpoints[account] = self.per_share
 
-    def pay_holders(self, amount: int) -> None:
+    def pay_holders(self, amount: int) -> int:
+        """Credit (or hold) `amount`; returns what was taken. Past what keeps the accumulator within
+        uint256 nothing is credited: the rest stays unaccounted in the token, for a later accrual."""
         if amount == 0:
-            return
+            return 0
         if self.fee_supply == 0:
             self.held += amount
-        else:
-            self.per_share += amount * FEE_PRECISION // self.fee_supply
+            return amount
+        return self._credit(amount)
+
+    def _credit(self, amount: int) -> int:
+        fits = (2**256 - 1 - self.per_share) * self.fee_supply // FEE_PRECISION
+        credited = min(amount, fits)
+        self.per_share += credited * FEE_PRECISION // self.fee_supply
+        return credited
 
     def orphaned(self) -> int:
         """Fees earned this period by stake still unclaimed: recycled when the next period starts."""
@@ -217,9 +225,9 @@ class FeeModel:
         self.claim_start = self.per_share
         self.fee_supply = fee_supply
         if recycled and fee_supply:
-            self.per_share += recycled * FEE_PRECISION // fee_supply
-            self.held = 0
-            return recycled
+            credited = self._credit(recycled)
+            self.held = recycled - credited  # what does not fit stays held for the next period
+            return credited
         return 0
 
     def earned_since_final(self, amount: int) -> int:

@@ -25,10 +25,11 @@ Reaching deep states: an initializer starts most examples with a round finalized
 stake claimed and fees paid; one rule runs the honest oracle pipeline (submit, publish, then
 finalize, wait or veto); the rules that pay fees, move stake, claim, run rounds and register
 contributions are twice as likely as the others; and "someone owed fees", "a stake holder", "a user
-with stake to claim" stand for an actor that has something to withdraw, send or claim. Each of 19
-hand-made contract mutants (fee settlement, recycling and accrual accounting, claim amounts,
-challenge-window boundaries, permission checks, vetoed-round replay, duplicate content) made a
-default run fail, most within 30 seconds.
+with stake to claim" stand for an actor that has something to withdraw, send or claim. Hand-made
+contract mutants (fee settlement, recycling and accrual accounting, claim amounts, challenge-window
+boundaries, permission checks, vetoed-round replay, duplicate content) make a default run fail.
+`REPLAYED_SEQUENCES` (at the end) replays, rule by rule, sequences that random search seldom reaches
+in a default run.
 
 Speed: one embedded chain for the test run (the session chain of tests/conftest.py); the ledger is
 deployed once (`deploy_invariant_ledger`) and every example starts from a snapshot of it. Views run
@@ -101,7 +102,7 @@ ACTOR_NAMES = (*USER_NAMES, *OWNER_NAMES, *ROLE_NAMES)  # everyone who sends tra
 ACCOUNTS: dict[str, LocalAccount] = {name: _key_account(name) for name in ACTOR_NAMES}
 ADDRESSES: dict[str, str] = {name: account.address for name, account in ACCOUNTS.items()}
 PAYER_NAMES = (*USER_NAMES, *OWNER_NAMES)  # hold payment tokens and approved the registry
-PAYMENT_FUNDS = 10**30
+PAYMENT_FUNDS = 10**45
 
 THRESHOLD = 2
 CHALLENGE_WINDOW = 3600
@@ -260,7 +261,9 @@ class Evm:
         """A throwaway py-evm state of the pending block (its writes are never persisted)."""
         return self.tester.backend.chain.get_vm().state
 
-    def run(self, state: Any, contract: Contract, fn: str, args: tuple[Any, ...], sender: str = ZERO_ADDRESS) -> tuple[bool, bytes]:
+    def run(
+        self, state: Any, contract: Contract, fn: str, args: tuple[Any, ...], sender: str = ZERO_ADDRESS
+    ) -> tuple[bool, bytes]:
         """Execute `contract.fn(*args)` from `sender` on `state`: (success, output or revert data)."""
         to = to_canonical_address(contract.address)
         origin = to_canonical_address(sender)
@@ -432,7 +435,8 @@ class CommitmentRef:
     salt: int
 
     def __repr__(self) -> str:
-        return f"Commitment(model={self.model}, contributor={self.contributor!r}, content={self.content}, salt={self.salt})"
+        return (f"Commitment(model={self.model}, contributor={self.contributor!r}, content={self.content}, "
+                f"salt={self.salt})")
 
 
 @dataclass
@@ -464,6 +468,9 @@ def _count(event: str) -> None:
 
 
 models = st.sampled_from(range(len(MODEL_SPECS)))
+# Payment and gift amounts: dust, ordinary ones, and large ones up to the limit the stake token used
+# to document ("Payments up to ~1e41 base units fit without overflow", at `FEE_PRECISION`).
+fee_amounts = st.one_of(st.integers(0, 12), st.integers(1, 10**22), st.integers(10**40, 10**41))
 actors = st.sampled_from(ACTOR_NAMES)
 users = st.sampled_from(USER_NAMES)
 
@@ -529,7 +536,8 @@ class LedgerMachine(RuleBasedStateMachine):
         # some and saw all of them revert must have changed nothing.
         self._sent, self._succeeded, self._only_reverts = False, False, False
         self._contracts = {"registry": env.registry.address, "distributor": env.distributor.address,
-                           "payment": env.payment.address, **{f"stake_{i}": m.stake.address for i, m in enumerate(env.models)}}
+                           "payment": env.payment.address,
+                           **{f"stake_{i}": m.stake.address for i, m in enumerate(env.models)}}
         self._roots: dict[str, bytes | None] = {}
         self._previous_roots: dict[str, bytes | None] = {}
         self._view_cache: dict[str, tuple[tuple[Any, ...], dict[Any, Any]]] = {}
@@ -573,7 +581,7 @@ class LedgerMachine(RuleBasedStateMachine):
         timestamp, number = self.evm.pending_timestamp(), self.evm.pending_number()
         ok, output = self.evm.run(self.evm.state(), contract, fn, args, account.address)
         mined = self.evm.send(contract, fn, args, account)
-        assert mined == ok, f"{fn}{args} from {sender}: the dry run {'succeeded' if ok else 'reverted'}, the mined tx did not"
+        assert mined == ok, f"{fn}{args} from {sender}: the dry run and the mined transaction disagree"
         self._sent = True
         self._succeeded |= ok
         RUN_STATS["steps"] += 1
@@ -612,7 +620,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(target=commitments, model=models, contributor=actors, kind=st.integers(0, 4),
           content=st.integers(0, len(CONTENTS) - 1), salt=st.integers(0, 1), poster=actors)
-    def commit_contribution(self, model: int, contributor: str, kind: int, content: int, salt: int, poster: str) -> CommitmentRef:
+    def commit_contribution(
+        self, model: int, contributor: str, kind: int, content: int, salt: int, poster: str
+    ) -> CommitmentRef:
         """Anyone posts a commitment; it binds its contributor. Re-posting one keeps its first block."""
         commitment = self._commitment(model, contributor, kind, content, salt)
         outcome = self._execute(self.env.registry, "commitContributions", ([commitment],), poster)
@@ -659,7 +669,7 @@ class LedgerMachine(RuleBasedStateMachine):
         contribution_id = self.contribution_count
         del self.commit_blocks[mine]  # a commitment is spent by its registration
         held = self._read(self.env.registry, "contributionByContent", model_id, content_hash)
-        assert held == contribution_id, f"content {commitment.content} held by #{held}, registered as #{contribution_id}"
+        assert held == contribution_id, f"content {commitment.content} held by #{held}, not #{contribution_id}"
         recorded = self._read(self.env.registry, "getContribution", contribution_id)
         assert (recorded["contributor"], recorded["modelId"]) == (ADDRESSES[sender], model_id)
         self.content_holder[(commitment.model, commitment.content)] = contribution_id
@@ -684,7 +694,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # ----- usage fees
 
-    @rule(model=models, payer=payers_or_anyone, amount=st.one_of(st.integers(0, 12), st.integers(1, 10**22)),
+    @rule(model=models, payer=payers_or_anyone, amount=fee_amounts,
           how=st.sampled_from(("pay_usage", "pay_usage", "gift", "accrue")))
     def pay_fees(self, model: int, payer: str, amount: int, how: str) -> None:
         """A usage payment; or a plain payment-token transfer (gift) to the stake token, credited at the
@@ -712,8 +722,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.payments[ref.deployed.spec.owner] += amount - holders_part
         self.payments[self._stake_name(model)] += holders_part
         if holders_part:  # the registry accrues: everything unaccounted is credited, gifts included
-            ref.fees.pay_holders(holders_part + ref.pending_gifts)
-            ref.pending_gifts = 0
+            offered = holders_part + ref.pending_gifts
+            ref.pending_gifts = offered - ref.fees.pay_holders(offered)  # what does not fit stays
 
     def _gift(self, model: int, giver: str, amount: int) -> None:
         ref = self.refs[model]
@@ -730,8 +740,7 @@ class LedgerMachine(RuleBasedStateMachine):
         outcome = self._execute(ref.deployed.stake, "accrueFees", (), caller)
         self._expect(outcome, set(), "accrueFees")
         if ref.pending_gifts:
-            ref.fees.pay_holders(ref.pending_gifts)
-            ref.pending_gifts = 0
+            ref.pending_gifts -= ref.fees.pay_holders(ref.pending_gifts)
 
     @rule(model=models, holder=owed_or_anyone)
     def withdraw_fees(self, model: int, holder: str) -> None:
@@ -792,7 +801,8 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             allocations = {ADDRESSES[u]: a * spec.unit for u, a in zip(USER_NAMES, amounts) if a or list_zeros}
             if tamper == "over_per_round":
-                allocations[ADDRESSES[USER_NAMES[0]]] = allocations.get(ADDRESSES[USER_NAMES[0]], 0) + spec.per_round + 1
+                first = ADDRESSES[USER_NAMES[0]]
+                allocations[first] = allocations.get(first, 0) + spec.per_round + 1
             if not allocations and ref.latest is None:
                 allocations = {ADDRESSES[USER_NAMES[0]]: 0}  # a tree needs a leaf
             built = build_round(ref.model_id, ref.next_round_id, allocations, previous=ref.latest)
@@ -843,7 +853,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if ref.pending is None:  # someone replays the vetoed round's signatures: it must not return
                 self.submit_round(model, amounts, list_zeros, signing, "resubmit_vetoed", submitter)
 
-    @initialize(first_rounds=st.tuples(*[st.sampled_from(("finalized", "finalized", "pending", "none"))] * len(MODEL_SPECS)),
+    @initialize(first_rounds=st.tuples(*[st.sampled_from(("finalized", "finalized", "pending", "none"))] * 2),
                 amounts=allocation_units, claimers=st.sets(users, min_size=1),
                 fees=st.integers(1, 10**21))
     def start_with_rounds(self, first_rounds: tuple[str, ...], amounts: tuple[int, ...], claimers: set[str],
@@ -1002,7 +1012,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 _, amount, proof = source[0].leaf(others[0])
         return account, amount, proof
 
-    def _claim_errors(self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int) -> tuple[set[str], bool]:
+    def _claim_errors(
+        self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int
+    ) -> tuple[set[str], bool]:
         """Errors a claim must revert with (empty: must succeed), and whether it may also succeed (a
         proof valid only under the previous finalized root, which may stay claimable)."""
         if ref.latest is None:
@@ -1011,7 +1023,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if _verifies(ref.latest.round.merkle_root, account, amount, proof):
             return nothing, False
         previous = ref.finalized[-2] if len(ref.finalized) >= 2 else None
-        may_succeed = previous is not None and not nothing and _verifies(previous.round.merkle_root, account, amount, proof)
+        may_succeed = (previous is not None and not nothing
+                       and _verifies(previous.round.merkle_root, account, amount, proof))
         return {"RewardDistributorInvalidProof"} | nothing, may_succeed
 
     @rule(model=models, user=claimant_or_user, sender=actors,
@@ -1145,7 +1158,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
         obs |= self._views("distributor", (roots["distributor"], roots["registry"]), read_distributor)
         obs |= self._views("payment", (roots["payment"], tuple(self.payments)), lambda: {
-            ("payment", name): view(state, self.env.payment, "balanceOf", self.addresses[name]) for name in self.payments})
+            ("payment", name): view(state, self.env.payment, "balanceOf", self.addresses[name])
+            for name in self.payments})
         obs |= self._views("registry", (roots["registry"],), lambda: {
             "contributionCount": view(state, self.env.registry, "contributionCount")})
         self._previous_observation, self._observation, self._observed_step = self._observation, obs, self._step
@@ -1251,10 +1265,10 @@ class LedgerMachine(RuleBasedStateMachine):
             finalized = {"merkleRoot": latest.round.merkle_root if latest else b"\x00" * 32,
                          "roundId": latest.round.round_id if latest else 0,
                          "cumulativeEmission": ref.cumulative_emission}
-            assert obs[i, "finalized"] == finalized, f"model {i}: finalized round {obs[i, 'finalized']} != {finalized}"
+            assert obs[i, "finalized"] == finalized, f"model {i}: finalized {obs[i, 'finalized']} != {finalized}"
             self._check_pending(i, obs[i, "pending"], ref.pending)
         for name, balance in self.payments.items():
-            assert obs["payment", name] == balance, f"payment-token balance of {name}: {obs['payment', name]} != {balance}"
+            assert obs["payment", name] == balance, f"payment balance of {name}: {obs['payment', name]} != {balance}"
         assert obs["contributionCount"] == self.contribution_count
 
     def _check_pending(self, i: int, actual: dict[str, Any], pending: PendingRef | None) -> None:
@@ -1307,3 +1321,49 @@ def test_ledger_invariants(invariant_env: Any) -> None:
     calls = ", ".join(f"{fn} {ok}/{ok + reverted}" for fn, (ok, reverted) in sorted(RUN_STATS["calls"].items()))
     events = ", ".join(f"{e} {n}" for e, n in sorted(RUN_STATS["events"].items()))
     print(f"\n{RUN_STATS['examples']} examples, {RUN_STATS['steps']} steps; succeeded/sent: {calls}; {events}")
+
+
+# Step sequences of the machine's own rules, replayed in order with every invariant checked after each
+# step, as a hypothesis run would. They reach what random search seldom does in a default run.
+#
+# Amounts near 2**256 / FEE_PRECISION (~1.16e41 base units): before the L-1 fix (Math.mulDiv, and
+# intake capped to what keeps feePerShare in range) the stake token documented "Payments up to ~1e41
+# base units fit without overflow", but it credited in one `amount * FEE_PRECISION` all it held
+# unaccounted (gifts pile up until the next accrual) or all the fees held before the first final
+# round; past the bound that overflowed (Panic 0x11) for good, and each of these reverted there:
+# the usage payment (for ever), the first finalization (for ever), the second payment.
+_ROUND = {"list_zeros": False, "signing": "first_two", "submitter": "bob", "publisher": "oracle1"}
+REPLAYED_SEQUENCES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    # Two gifts within the documented bound, then a usage payment of the model.
+    "gifts_pile_up_past_the_credit_bound": [
+        ("oracles_run_round", {"model": 0, "amounts": (10, 0, 0, 0), "then": "finalize", **_ROUND}),
+        ("pay_fees", {"model": 0, "payer": "alice", "amount": 10**41, "how": "gift"}),
+        ("pay_fees", {"model": 0, "payer": "alice", "amount": 10**41, "how": "gift"}),
+        ("pay_fees", {"model": 0, "payer": "bob", "amount": 10**18, "how": "pay_usage"}),
+    ],
+    # Four usage payments within the bound while no round is final (30% to holders: 1.2e41 held), then
+    # the first round is finalized.
+    "fees_held_past_the_credit_bound": [
+        *[("pay_fees", {"model": 0, "payer": "alice", "amount": 10**41, "how": "pay_usage"})] * 4,
+        ("oracles_run_round", {"model": 0, "amounts": (10, 0, 0, 0), "then": "finalize", **_ROUND}),
+    ],
+    # A round allocating 1 wei of stake, then two usage payments within the bound.
+    "fee_per_share_over_a_one_wei_fee_supply": [
+        ("oracles_run_round", {"model": 1, "amounts": (1, 0, 0, 0), "then": "finalize", **_ROUND}),
+        ("claim", {"model": 1, "user": "alice", "sender": "alice", "variant": "latest"}),
+        ("pay_fees", {"model": 1, "payer": "bob", "amount": 10**41, "how": "pay_usage"}),
+        ("pay_fees", {"model": 1, "payer": "bob", "amount": 10**41, "how": "pay_usage"}),
+    ],
+}
+
+
+@pytest.mark.parametrize("sequence", sorted(REPLAYED_SEQUENCES))
+def test_replayed_sequence_keeps_every_invariant(invariant_env: Any, sequence: str) -> None:
+    machine = LedgerMachine(*invariant_env)
+    invariants = [getattr(machine, name) for name in dir(LedgerMachine) if name.startswith("invariant_")]
+    for check in invariants:
+        check()
+    for rule_name, arguments in REPLAYED_SEQUENCES[sequence]:
+        getattr(machine, rule_name)(**arguments)
+        for check in invariants:
+            check()
