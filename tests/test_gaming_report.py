@@ -28,3 +28,15 @@ def test_defences_meet_their_targets_on_a_fast_subset() -> None:
     rows = [line for line in out.stdout.splitlines() if line.count("|") > 4 and line.split("|")[3].strip() in ATTACKS]
     assert len(rows) == 2 * len(ATTACKS)
     assert all(": met |" in line for line in rows), out.stdout
+
+
+def test_copy_of_a_file_with_excluded_rows_on_coarse_data() -> None:
+    """Iris, seed 0: half the victim's rows repeat evaluation rows (so they are excluded from it);
+    its copy, moved 0.15 evaluation sd, used to keep 0.17x the victim's pay."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gaming_report.py"), "--check", "--methods", "tknn_shapley",
+         "--datasets", "iris", "--seeds", "1", "--attacks", "copy_one_moved_0.15"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| copy_one_moved_0.15 | 1.000 | 0.000 |" in out.stdout, out.stdout

@@ -38,7 +38,12 @@ never credited to anyone. Write ``rho`` for ``copy_ratio`` (0.5 by default).
      near a source in proportion to the source's share ``p`` of the earlier rows, and only about
      half of the time that close: an expected fraction of about ``p / 2``. A copy lands near its
      source nearly always. Above ``(1 + p) / 2`` of the usable rows, the contribution is a
-     derivative of that source;
+     derivative of that source. The same count is also made against the earlier contributions'
+     files *as registered* (every row that is not an outlier, kept or not, ``p`` their share of
+     such rows): a copy of a file whose own rows were partly excluded (an honest file that
+     repeats evaluation rows, say) lands near the excluded rows as much as near the kept ones.
+     Either count makes a derivative; excluded rows are only ever counted, never compared
+     against in rules 2-3, and a spacing is always measured among kept rows;
    * *many sources*: the rows within ``1.5 rho s(e)`` of any earlier kept row of another
      contribution. Independent data has 6-32% of its rows there on average (at most 64% in a
      10-row contribution of iris' coarse measurements, in scripts/gaming_report.py's splits); a
@@ -86,6 +91,9 @@ ONE_SOURCE_FACTOR = 2.0
 #: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
 MANY_SOURCES_FRACTION = 0.8
 _NEIGHBOURS = 16
+#: Distances closer than this may be ordered wrongly by the neighbour search (it expands
+#: |a - b|^2 = |a|^2 + |b|^2 - 2ab, which loses ~1e-6 near 0 at our scales): a tie is possible.
+_TIE_MARGIN = 1e-5
 
 
 @dataclass(frozen=True)
@@ -154,29 +162,40 @@ def find_copies(
     pool_group = np.concatenate([np.full(n_ref, REFERENCE, dtype=np.int64), group])
     pool_y = np.concatenate([np.asarray(reference_y, dtype=np.int64), np.asarray(y, dtype=np.int64)])
     candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
-    neighbours = _neighbour_lists(pool[candidates], candidates)
+    neighbours = _NeighbourLists(pool[candidates], candidates, len(pool))
     kept = np.zeros(n_ref + n, dtype=bool)
     kept[:n_ref] = True
+    registered = kept.copy()  # reference rows and earlier contributions' usable rows (rule 4)
     kept_by_source: dict[int, int] = {REFERENCE: n_ref} if n_ref else {}
     kept_total = n_ref  # sum of kept_by_source, kept up to date (summing it per contribution is quadratic)
+    registered_by_source, registered_total = dict(kept_by_source), kept_total
     derivative_of: dict[int, int] = {}
 
     def nearest_kept(
-        point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False, label: int | None = None
+        point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False, label: int | None = None,
+        among: NDArray[np.bool_] = kept,
     ) -> tuple[int, float]:
-        """Nearest kept pooled row with index < before, other than `skip`, not of `skip_group`,
-        with `label` if given, and with `positive`, not at distance 0 (a spacing). Returns
-        (-1, inf) if none."""
-        for j in neighbours.get(point, ()):
-            if (
-                j < before and j != skip and kept[j]
-                and (skip_group is None or pool_group[j] != skip_group)
-                and (label is None or pool_y[j] == label)
-            ):
-                d = float(np.linalg.norm(pool[point] - pool[j]))
-                if d > 0 or not positive:
-                    return j, d
-        earlier = np.flatnonzero(kept[:before])
+        """Nearest pooled row of `among` (kept rows by default) with index < before, other than
+        `skip`, not of `skip_group`, with `label` if given, and with `positive`, not at distance 0
+        (a spacing). Returns (-1, inf) if none."""
+        listed = neighbours.get(point)
+        if listed is not None:
+            rows, dist = listed
+            ok = (rows < before) & (rows != skip) & among[rows]
+            if skip_group is not None:
+                ok &= pool_group[rows] != skip_group
+            if label is not None:
+                ok &= pool_y[rows] == label
+            if positive:
+                ok &= dist > 0
+            if ok.any():
+                best = dist[ok].min()
+                # The list is ordered by an approximate distance: trust it only when a row it leaves
+                # out cannot tie with the best listed one (ties go to the earliest row).
+                if dist.max() - best > _TIE_MARGIN or len(rows) == len(candidates):
+                    at_best = rows[ok & (dist == best)]
+                    return int(at_best.min()), float(best)
+        earlier = np.flatnonzero(among[:before])
         earlier = earlier[earlier != skip]
         if skip_group is not None:
             earlier = earlier[pool_group[earlier] != skip_group]
@@ -194,7 +213,9 @@ def find_copies(
     for g in np.unique(group).tolist():
         stop = start + int(np.searchsorted(group[start:], g, side="right"))
         pool_before = max(kept_total, 1)
+        registered_before = max(registered_total, 1)
         near_source: dict[int, int] = {}
+        near_registered: dict[int, int] = {}  # the same count against files as registered
         near_any = 0
         counted = 0  # usable rows of rule 4
         originals: set[int] = set()  # earlier rows of others this contribution already has a row near
@@ -219,6 +240,11 @@ def find_copies(
                     near_source[int(pool_group[e])] = near_source.get(int(pool_group[e]), 0) + 1
                 if not own and ratio <= NEAR_FACTOR * copy_ratio:
                     near_any += 1
+                r, d_r = nearest_kept(me, n_ref + start, me, label=int(pool_y[me]), among=registered)
+                if r >= 0:
+                    _, spacing_r = nearest_kept(r, me, r, g, positive=True)
+                    if d_r == 0.0 or (0 < spacing_r < np.inf and d_r <= ONE_SOURCE_FACTOR * copy_ratio * spacing_r):
+                        near_registered[int(pool_group[r])] = near_registered.get(int(pool_group[r]), 0) + 1
             if not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio:
                 is_copy = e in originals  # rule 3: a second row around the same original
                 originals.add(e)
@@ -229,6 +255,9 @@ def find_copies(
             kept[me] = True
         shares = {source: kept_by_source.get(source, 0) / pool_before for source in near_source}
         source = _derived_from(near_source, near_any, counted, shares)
+        if source is None:
+            registered_shares = {source: registered_by_source.get(source, 0) / registered_before for source in near_registered}
+            source = _derived_from(near_registered, 0, counted, registered_shares)
         if source is not None:
             derivative_of[g] = source
             rows = np.arange(start, stop)
@@ -236,6 +265,9 @@ def find_copies(
             reason[whole] = DERIVATIVE_CONTRIBUTION
             kept[n_ref + whole] = False
         kept_by_source[g] = int(np.count_nonzero(kept[n_ref + start : n_ref + stop]))
+        registered[n_ref + start : n_ref + stop] = reason[start:stop] != OUTLIER
+        registered_by_source[g] = int(np.count_nonzero(registered[n_ref + start : n_ref + stop]))
+        registered_total += registered_by_source[g]
         kept_total += kept_by_source[g]
         start = stop
     return Dedup(reason, parent, derivative_of)
@@ -254,15 +286,32 @@ def _derived_from(near_source: dict[int, int], near_any: int, counted: int, shar
     return None
 
 
-def _neighbour_lists(points: NDArray[np.float64], index: NDArray[np.int64]) -> dict[int, NDArray[np.int64]]:
-    """Pooled index -> the pooled indices of its nearest rows (itself included), nearest first.
+class _NeighbourLists:
+    """Each candidate row's nearest candidate rows (itself included) and their exact distances.
 
     A short list answers almost every query of :func:`find_copies`; a query it cannot answer (all
-    listed rows later or excluded) falls back to an exact scan, so results never depend on the
-    list length.
+    listed rows later or excluded, or a possible tie with an unlisted row) falls back to an exact
+    scan, so results never depend on the list length. Distances are recomputed the way the scan
+    computes them, so both paths agree to the last bit.
     """
-    if len(points) < 2:
-        return {}
-    k = min(_NEIGHBOURS, len(points))
-    _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
-    return dict(zip(index.tolist(), index[local]))
+
+    def __init__(self, points: NDArray[np.float64], index: NDArray[np.int64], pool_size: int) -> None:
+        self.slot = np.full(pool_size, -1, dtype=np.int64)
+        self.slot[index] = np.arange(len(index))
+        k = min(_NEIGHBOURS, len(points))
+        if k < 2:
+            self.rows = np.zeros((len(index), 0), dtype=np.int64)
+            self.dist = np.zeros((len(index), 0))
+            return
+        _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
+        self.rows = index[local]
+        self.dist = np.empty(local.shape)
+        for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time
+            hi = min(lo + 4096, len(points))
+            self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
+
+    def get(self, point: int) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+        i = self.slot[point]
+        if i < 0 or not self.rows.shape[1]:
+            return None
+        return self.rows[i], self.dist[i]

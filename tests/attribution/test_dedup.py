@@ -33,7 +33,9 @@ def brute_force(x, y, group, reference, reference_y, ratio, bound, radius=None):
     for g in sorted(set(group)):
         rows = [i for i in range(len(x)) if group[i] == g]
         before = [j for j in range(n_ref + rows[0]) if kept[j]]
+        registered = [j for j in range(n_ref + rows[0]) if j < n_ref or reason[j - n_ref] != OUTLIER]
         near_source: dict[int, int] = {}
+        near_registered: dict[int, int] = {}
         near_any = counted = 0
         originals: set[int] = set()
         for i in rows:
@@ -60,6 +62,13 @@ def brute_force(x, y, group, reference, reference_y, ratio, bound, radius=None):
                     near_source[owner[e]] = near_source.get(owner[e], 0) + 1
                 if not own and t <= 1.5 * ratio:
                     near_any += 1
+                same_registered = [j for j in registered if label[j] == label[me]]
+                if same_registered:
+                    r = min(same_registered, key=lambda j: (dist(me, j), j))
+                    around = [j for j in earlier if j != r and dist(r, j) > 0 and owner[j] != g]
+                    s_r = min((dist(r, j) for j in around), default=math.inf)
+                    if dist(me, r) == 0 or (s_r < math.inf and dist(me, r) <= 2 * ratio * s_r):
+                        near_registered[owner[r]] = near_registered.get(owner[r], 0) + 1
             if not copy and not own and t <= 1.5 * ratio:
                 copy = e in originals
                 originals.add(e)
@@ -76,6 +85,10 @@ def brute_force(x, y, group, reference, reference_y, ratio, bound, radius=None):
                 break
         if source is None and ranked and near_any > 0.8 * counted:
             source = ranked[0][0]
+        for src, count in sorted(near_registered.items(), key=lambda kv: (-kv[1], kv[0])):
+            share = sum(1 for j in registered if owner[j] == src) / max(len(registered), 1)
+            if source is None and count > counted * (1 + share) / 2:
+                source = src
         if source is not None:
             derivative_of[g] = source
             for i in rows:
