@@ -83,7 +83,7 @@ def main() -> None:
         "kind_shares_bps": {"data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500},
         "copy_ratio": 0.5,
         "outlier_bound": 25,
-        "noise_margin": 2.5,
+        "noise_margin": 3.0,
         "classes": ["0", "1"],
         "standardize": True,
     }

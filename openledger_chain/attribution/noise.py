@@ -15,9 +15,9 @@ total ``S`` has mean ``M = sum_r mean_c V[r, c]`` and variance ``Var = sum_r var
 
     Z = (S - M) / sqrt(Var),      paid basis = max(0, S) * ramp(Z),
 
-where ``ramp`` rises linearly from 0 at ``Z = margin - 1`` to 1 at ``Z = margin + 1`` (margin 2.5
-by default: random labels score Z >= 1.5 about 7% of the time and Z >= 3.5 about 0.02%, so the
-expected weight of random rows is ~1.5%). Rows that cannot matter (null players, far
+where ``ramp`` rises linearly from 0 at ``Z = margin - 1`` to 1 at ``Z = margin + 1`` (margin 3
+by default: random labels score Z >= 2 about 2.3% of the time and Z >= 4 about 0.003%, so the
+expected weight of random rows is ~0.4%). Rows that cannot matter (null players, far
 from every evaluation point) add nothing to ``Var``; an identity whose value cannot depend on
 its labels at all (``Var = 0``) is not discounted.
 
