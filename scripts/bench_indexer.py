@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "indexer"))
+sys.path[:0] = [str(REPO / "tests" / "indexer"), str(REPO / "tests")]
 
 from eth_utils import keccak  # noqa: E402
 from web3 import Web3  # noqa: E402

@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from _ports import free_port
 
 
 class PostgresMissing(RuntimeError):
@@ -30,12 +31,6 @@ def _as_postgres(*command: str) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_postgres() -> Iterator[str]:
     """Yield `postgresql+psycopg://postgres@127.0.0.1:PORT` of a fresh server, removed afterwards."""
@@ -43,7 +38,7 @@ def running_postgres() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="openledger-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     subprocess.run(_as_postgres(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
                    check=True, capture_output=True)
     subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",

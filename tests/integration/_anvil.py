@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from _ports import free_port
 
 from web3 import Web3
 
@@ -17,16 +18,10 @@ from openledger_chain.cli.node import find_anvil
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_anvil(chain_id: int = 31337) -> tuple[subprocess.Popen[bytes], str]:
     anvil = find_anvil(PROJECT_ROOT)
     assert anvil is not None, "anvil is missing: run `npm ci` in the project folder (CI does it via make test)"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(anvil), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
          "--mnemonic", DEV_MNEMONIC, "--silent"],

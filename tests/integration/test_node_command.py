@@ -8,7 +8,8 @@ import sys
 import time
 
 import pytest
-from _anvil import PROJECT_ROOT, _free_port, running_anvil
+from _anvil import PROJECT_ROOT, running_anvil
+from _ports import free_port
 from click.testing import CliRunner
 from web3 import Web3
 
@@ -17,7 +18,7 @@ from openledger_chain.cli import main
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_node_stops_anvil_when_it_is_stopped(stop: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     node = subprocess.Popen([sys.executable, "-c", "from openledger_chain.cli import main; main()", "node", "--port", str(port)],
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
