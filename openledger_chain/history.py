@@ -41,32 +41,50 @@ class RoundRecord:
 def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
     """Every submission of the model's rounds, oldest first, with its published scores and status."""
     logs = [log for log in ledger.events(ledger.distributor.address, ROUND_EVENTS) if log.args["modelId"] == model_id]
+    return replay_rounds(_round_step(log, model_id) for log in logs)
+
+
+#: One step of a model's round timeline: ("submitted", the new record), ("scores", published entries),
+#: ("reset", None), ("vetoed", None) or ("final", None).
+RoundStep = tuple[str, "RoundRecord | list[ScoreEntry] | None"]
+
+
+def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
+    """Replay a model's round events in chain order (from logs or from the index) into its round records."""
     records: list[RoundRecord] = []
     current: RoundRecord | None = None
-    for log in logs:
-        args = log.args
-        if log.event == "RoundSubmitted":
-            current = RoundRecord(
-                round=Round(model_id, int(args["roundId"]), _bytes(args["merkleRoot"]), int(args["emission"]),
-                            int(args["cumulativeEmission"]), _bytes(args["scoresHash"]), _bytes(args["methodHash"]),
-                            _bytes(args["roundFileHash"])),
-                signers=[to_checksum_address(s) for s in args["signers"]],
-                submitter=to_checksum_address(args["submitter"]),
-                block_number=log.block_number,
-            )
+    for kind, payload in timeline:
+        if kind == "submitted":
+            assert isinstance(payload, RoundRecord)
+            current = payload
             records.append(current)
         elif current is None:
             continue  # cannot happen on a well-formed chain: every other event follows a submission
-        elif log.event == "ScoresPublished":
-            current.scores.extend(ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
-                                  for s in args["scores"])
-        elif log.event == "ScoresReset":
+        elif kind == "scores":
+            assert isinstance(payload, list)
+            current.scores.extend(payload)
+        elif kind == "reset":
             current.scores = []
-        elif log.event == "RoundVetoed":
-            current.status, current = "vetoed", None
-        elif log.event == "RoundFinalized":
-            current.status, current = "final", None
+        else:  # vetoed or final
+            current.status, current = kind, None
     return records
+
+
+def _round_step(log: Any, model_id: int) -> RoundStep:
+    args = log.args
+    if log.event == "RoundSubmitted":
+        return "submitted", RoundRecord(
+            round=Round(model_id, int(args["roundId"]), _bytes(args["merkleRoot"]), int(args["emission"]),
+                        int(args["cumulativeEmission"]), _bytes(args["scoresHash"]), _bytes(args["methodHash"]),
+                        _bytes(args["roundFileHash"])),
+            signers=[to_checksum_address(s) for s in args["signers"]],
+            submitter=to_checksum_address(args["submitter"]),
+            block_number=log.block_number,
+        )
+    if log.event == "ScoresPublished":
+        return "scores", [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
+                          for s in args["scores"]]
+    return {"ScoresReset": "reset", "RoundVetoed": "vetoed", "RoundFinalized": "final"}[log.event], None
 
 
 def model_history(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[RoundRecord]:

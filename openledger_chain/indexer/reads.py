@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from openledger_chain.history import RoundRecord
+from openledger_chain.history import RoundRecord, RoundStep, replay_rounds
 from openledger_chain.history import round_history as chain_round_history
 from openledger_chain.indexer import schema
 from openledger_chain.rounds import Round, ScoreEntry
@@ -27,30 +27,23 @@ def round_history(engine: Engine, model_id: int) -> list[RoundRecord]:
         submitted = connection.execute(select(r).where(r.c.model_id == model_id)).all()
         events = connection.execute(select(e).where(e.c.model_id == model_id)).all()
         published = connection.execute(select(s).where(s.c.model_id == model_id)).all()
-    # Replay in chain order, exactly as history.round_history does with the logs.
     timeline = sorted([("submitted", x) for x in submitted] + [(x.event, x) for x in events]
                       + [("scores", x) for x in published],
                       key=lambda item: (item[1].block_number, item[1].log_index, getattr(item[1], "position", 0)))
-    records: list[RoundRecord] = []
-    current: RoundRecord | None = None
-    for kind, row in timeline:
-        if kind == "submitted":
-            current = RoundRecord(
-                round=Round(model_id, row.round_id, bytes.fromhex(row.merkle_root[2:]), row.emission,
-                            row.cumulative_emission, bytes.fromhex(row.scores_hash[2:]),
-                            bytes.fromhex(row.method_hash[2:]), bytes.fromhex(row.round_file_hash[2:])),
-                signers=row.signers.split(",") if row.signers else [], submitter=row.submitter,
-                block_number=row.block_number)
-            records.append(current)
-        elif current is None:
-            continue
-        elif kind == "scores":
-            current.scores.append(ScoreEntry(row.account, row.score, row.amount))
-        elif kind == "reset":
-            current.scores = []
-        else:  # vetoed or final
-            current.status, current = kind, None
-    return records
+    return replay_rounds(_round_step(kind, row, model_id) for kind, row in timeline)
+
+
+def _round_step(kind: str, row: Any, model_id: int) -> RoundStep:
+    if kind == "submitted":
+        return kind, RoundRecord(
+            round=Round(model_id, row.round_id, bytes.fromhex(row.merkle_root[2:]), row.emission,
+                        row.cumulative_emission, bytes.fromhex(row.scores_hash[2:]),
+                        bytes.fromhex(row.method_hash[2:]), bytes.fromhex(row.round_file_hash[2:])),
+            signers=row.signers.split(",") if row.signers else [], submitter=row.submitter,
+            block_number=row.block_number)
+    if kind == "scores":
+        return kind, [ScoreEntry(row.account, row.score, row.amount)]
+    return kind, None  # reset, vetoed or final
 
 
 def contributions(engine: Engine, model_id: int | None = None) -> list[Contribution]:
