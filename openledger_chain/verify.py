@@ -88,17 +88,23 @@ def verify_round(
     result = Verification(model_id, round_id)
     history = round_history(ledger, model_id)
     record = _find_record(history, round_id, data)
+    stated = _stated_entries(body) if body is not None else None
     if data is not None:
-        _check_file(result, ledger, data, history, record, attribution)
-    _check_chain(result, ledger, history, record, body)
+        _check_file(result, ledger, data, stated or [], history, record, attribution)
+    _check_chain(result, ledger, history, record, body, stated)
     return result
+
+
+def _stated_entries(body: dict[str, Any]) -> list[ScoreEntry]:
+    """The round file's score list."""
+    return [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"])) for s in body["scores"]]
 
 
 # ----- the round file on its own and against the registry
 
 
-def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], history: list[RoundRecord],
-                record: RoundRecord | None, attribution: AttributionInputs | None) -> None:
+def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], entries: list[ScoreEntry],
+                history: list[RoundRecord], record: RoundRecord | None, attribution: AttributionInputs | None) -> None:
     body = data["body"]
     stated = str(data.get("roundFileHash", ""))
     version_ok = body.get("version") == str(ROUND_FILE_VERSION)
@@ -115,7 +121,6 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
         to_checksum_address(body["distributor"]) == ledger.distributor.address
     result.add("network", network_ok, f"chain id {body['chainId']}, distributor {body['distributor']}")
     _check_inputs(result, ledger, body, record)
-    entries = [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"])) for s in body["scores"]]
     emission = int(body["emission"])
     result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
                f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
@@ -221,7 +226,7 @@ def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, 
 
 
 def _check_chain(result: Verification, ledger: OpenLedger, history: list[RoundRecord], record: RoundRecord | None,
-                 body: dict[str, Any] | None) -> None:
+                 body: dict[str, Any] | None, file_entries: list[ScoreEntry] | None) -> None:
     if record is None:
         result.add("on-chain round", False,
                    f"no submission of round {result.round_id} of model {result.model_id}"
@@ -242,10 +247,9 @@ def _check_chain(result: Verification, ledger: OpenLedger, history: list[RoundRe
                                      "final": "final: claimable", "vetoed": "vetoed by the guardian"}[record.status])
     listed = record.scores
     complete = scores_hash(listed) == round_.scores_hash
-    if body is not None:
-        stated = [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"])) for s in body["scores"]]
+    if file_entries is not None:
         by_account = {e.account: e for e in listed}
-        for e in stated:
+        for e in file_entries:
             if by_account.get(e.account) != e:
                 onchain = by_account.get(e.account)
                 result.differ(e.account, "on-chain score entry", (e.score, e.amount),
