@@ -111,6 +111,18 @@ class OpenLedger:
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
 
+    def model_owner_at(self, model_id: int, block: int) -> str:
+        """The model's owner as of `block` (after that block's transactions), from its registration and
+        ownership-transfer events: what recomputing an old round needs after the model changed hands."""
+        owner = None
+        for log in self.events(self.registry.address, ("ModelRegistered", "ModelOwnershipTransferred")):
+            if log.args["modelId"] != model_id or log.block_number > block:
+                continue
+            owner = log.args["owner"] if log.event == "ModelRegistered" else log.args["newOwner"]
+        if owner is None:
+            raise InputError(f"model {model_id} was not registered by block {block}")
+        return to_checksum_address(owner)
+
     # ----- rounds
 
     def pending_round(self, model_id: int) -> PendingRound:

@@ -311,14 +311,20 @@ def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest:
 
 
 def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, eval_path: Path, data_dir: Path,
-                     revealed: Sequence[Path] = (), fetch: FetchSettings | None = None) -> dict[str, int]:
+                     revealed: Sequence[Path] = (), fetch: FetchSettings | None = None,
+                     owner: str | None = None) -> dict[str, int]:
     """Rerun a round's attribution from its inputs and return the scores it posts (account -> fixed-point share).
+
+    `owner` is the model owner whose attestations count (default: the current owner); for a round already
+    on chain, pass the owner at its submission, as the oracles saw it.
 
     Raises:
         InputError: the spec or evaluation set is not the one the round used, or a file is unreadable.
     """
     model_id = int(body["modelId"])
     model = ledger.get_model(model_id)
+    if owner is not None:
+        model = replace(model, owner=owner)
     spec_bytes = spec_path.read_bytes() if spec_path.is_file() else b""
     if "0x" + keccak(spec_bytes).hex() != body["method"]["specHash"]:
         raise InputError(f"{spec_path} is not the spec this round used ({body['method']['specHash']})")

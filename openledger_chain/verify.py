@@ -125,7 +125,7 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
                f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
     _check_allocations(result, entries, emission, "allocations")
-    _check_attribution(result, ledger, body, entries, attribution)
+    _check_attribution(result, ledger, body, entries, attribution, record)
     _check_cumulative(result, body, entries, history)
     _check_signatures(result, ledger, data, body)
 
@@ -159,7 +159,7 @@ def _check_allocations(result: Verification, entries: list[ScoreEntry], emission
 
 
 def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str, Any], entries: list[ScoreEntry],
-                       attribution: AttributionInputs | None) -> None:
+                       attribution: AttributionInputs | None, record: RoundRecord | None) -> None:
     if attribution is None:
         result.add("attribution", None, "skipped: give --spec, --eval and --data-dir to recompute it")
         return
@@ -168,8 +168,10 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
                    "not reproducible exactly")
         return
     try:
+        # Attestations count for the owner the oracles saw, not whoever owns the model today.
+        owner = None if record is None else ledger.model_owner_at(result.model_id, record.block_number)
         shares = recompute_shares(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
-                                  attribution.revealed, attribution.fetch)
+                                  attribution.revealed, attribution.fetch, owner)
     except OpenLedgerError as exc:
         result.add("attribution", False, f"could not recompute: {exc}")
         return

@@ -129,3 +129,30 @@ def test_a_tree_the_published_list_does_not_justify_is_caught_and_unclaimable(le
     _finalize(ledger, accounts, model.model_id)  # nobody vetoed it
     with pytest.raises(UnjustifiedRootError, match="does not justify"):
         claim_from_chain(ledger, model.model_id, accounts.alice.address, accounts.alice)
+
+
+def test_attestations_are_checked_against_the_owner_the_oracles_saw(ledger, accounts, setup):  # noqa: F811
+    """A round pays attested compute; the model then changes hands. Recomputing the round must still
+    count the attestation of the owner at the round's submission, not the new owner's."""
+    from eth_utils import keccak
+
+    from openledger_chain.oracle import sign_owner_attestation
+    from openledger_chain.types import ContributionKind
+
+    model, workdir = setup
+    worker = accounts.stranger
+    claim = {"units": 120, "attestation": sign_owner_attestation(accounts.owner, model.model_id, "compute", worker.address, 120)}
+    (workdir / "compute.json").write_text(json.dumps(claim))
+    ledger.register_contribution(worker, model.model_id, ContributionKind.COMPUTE,
+                                 keccak((workdir / "compute.json").read_bytes()), "compute.json")
+    _, _, path = _proposed(ledger, accounts, setup)
+    assert read_round_file(path).cumulative[worker.address] > 0
+    _sign_and_submit(ledger, accounts, path)
+    registry = ledger.registry
+    ledger.chain.transact(registry.functions.transferModelOwnership(model.model_id, accounts.carol.address), accounts.owner)
+    ledger.chain.transact(registry.functions.acceptModelOwnership(model.model_id), accounts.carol)
+    assert ledger.get_model(model.model_id).owner == accounts.carol.address
+    inputs = AttributionInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    result = verify_round(ledger, round_file_path=path, attribution=inputs)
+    assert "attribution" in {c.name for c in result.checks if c.ok}, result.checks
+    assert not result.differences
