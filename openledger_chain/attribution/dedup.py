@@ -91,9 +91,6 @@ ONE_SOURCE_FACTOR = 2.0
 #: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
 MANY_SOURCES_FRACTION = 0.8
 _NEIGHBOURS = 16
-#: Distances closer than this may be ordered wrongly by the neighbour search (it expands
-#: |a - b|^2 = |a|^2 + |b|^2 - 2ab, which loses ~1e-6 near 0 at our scales): a tie is possible.
-_TIE_MARGIN = 1e-5
 
 
 @dataclass(frozen=True)
@@ -163,9 +160,13 @@ def find_copies(
     pool_y = np.concatenate([np.asarray(reference_y, dtype=np.int64), np.asarray(y, dtype=np.int64)])
     candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
     neighbours = _NeighbourLists(pool[candidates], candidates, len(pool))
-    kept = np.zeros(n_ref + n, dtype=bool)
+    # Byte arrays with numpy views: the hot loop below indexes them from Python, the scans use numpy.
+    kept_bytes, registered_bytes = bytearray(n_ref + n), bytearray(n_ref + n)
+    kept = np.frombuffer(kept_bytes, dtype=np.bool_)
+    registered = np.frombuffer(registered_bytes, dtype=np.bool_)  # reference rows and earlier files' usable rows
     kept[:n_ref] = True
-    registered = kept.copy()  # reference rows and earlier contributions' usable rows (rule 4)
+    registered[:n_ref] = True
+    group_of, label_of = pool_group.tolist(), pool_y.tolist()
     kept_by_source: dict[int, int] = {REFERENCE: n_ref} if n_ref else {}
     kept_total = n_ref  # sum of kept_by_source, kept up to date (summing it per contribution is quadratic)
     registered_by_source, registered_total = dict(kept_by_source), kept_total
@@ -173,28 +174,31 @@ def find_copies(
 
     def nearest_kept(
         point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False, label: int | None = None,
-        among: NDArray[np.bool_] = kept,
+        of_registered: bool = False,
     ) -> tuple[int, float]:
-        """Nearest pooled row of `among` (kept rows by default) with index < before, other than
-        `skip`, not of `skip_group`, with `label` if given, and with `positive`, not at distance 0
-        (a spacing). Returns (-1, inf) if none."""
+        """Nearest kept pooled row (with `of_registered`, registered row) with index < before, other than
+        `skip`, not of `skip_group`, with `label` if given, and with `positive`, not at distance 0 (a
+        spacing); ties go to the earliest row. Returns (-1, inf) if none."""
+        among, among_bytes = (registered, registered_bytes) if of_registered else (kept, kept_bytes)
         listed = neighbours.get(point)
         if listed is not None:
             rows, dist = listed
-            ok = (rows < before) & (rows != skip) & among[rows]
-            if skip_group is not None:
-                ok &= pool_group[rows] != skip_group
-            if label is not None:
-                ok &= pool_y[rows] == label
-            if positive:
-                ok &= dist > 0
-            if ok.any():
-                best = dist[ok].min()
-                # The list is ordered by an approximate distance: trust it only when a row it leaves
-                # out cannot tie with the best listed one (ties go to the earliest row).
-                if dist.max() - best > _TIE_MARGIN or len(rows) == len(candidates):
-                    at_best = rows[ok & (dist == best)]
-                    return int(at_best.min()), float(best)
+            best_j, best_d = -1, np.inf
+            for j, d in zip(rows, dist):
+                if d > best_d + neighbours.margin:
+                    # The list is ordered by an approximate distance, good to within the margin: no
+                    # row further down (or left out) can be as near as the best one.
+                    return best_j, best_d
+                if (
+                    j < before and j != skip and among_bytes[j]
+                    and (skip_group is None or group_of[j] != skip_group)
+                    and (label is None or label_of[j] == label)
+                    and (d > 0 or not positive)
+                    and (d < best_d or (d == best_d and j < best_j))
+                ):
+                    best_j, best_d = j, d
+            if best_j >= 0 and len(rows) == len(candidates):
+                return best_j, best_d
         earlier = np.flatnonzero(among[:before])
         earlier = earlier[earlier != skip]
         if skip_group is not None:
@@ -240,9 +244,10 @@ def find_copies(
                     near_source[int(pool_group[e])] = near_source.get(int(pool_group[e]), 0) + 1
                 if not own and ratio <= NEAR_FACTOR * copy_ratio:
                     near_any += 1
-                r, d_r = nearest_kept(me, n_ref + start, me, label=int(pool_y[me]), among=registered)
+                r, d_r = nearest_kept(me, n_ref + start, me, label=int(pool_y[me]), of_registered=True)
                 if r >= 0:
-                    _, spacing_r = nearest_kept(r, me, r, g, positive=True)
+                    # Usually the nearest registered row is the nearest kept one, whose spacing we have.
+                    spacing_r = spacing if r == e and not own else nearest_kept(r, me, r, g, positive=True)[1]
                     if d_r == 0.0 or (0 < spacing_r < np.inf and d_r <= ONE_SOURCE_FACTOR * copy_ratio * spacing_r):
                         near_registered[int(pool_group[r])] = near_registered.get(int(pool_group[r]), 0) + 1
             if not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio:
@@ -298,6 +303,11 @@ class _NeighbourLists:
     def __init__(self, points: NDArray[np.float64], index: NDArray[np.int64], pool_size: int) -> None:
         self.slot = np.full(pool_size, -1, dtype=np.int64)
         self.slot[index] = np.arange(len(index))
+        # The search orders rows by |a|^2 + |b|^2 - 2ab, whose rounding error is at most about
+        # (features + 2) * eps * 2 max|a|^2: twice its square root bounds how far its order can be off
+        # in distance (worst near 0). Rows within this of each other may be listed out of order.
+        largest = float(np.sqrt((points * points).sum(axis=1).max())) if len(points) else 0.0
+        self.margin = 2.0 * largest * float(np.sqrt(2.0 * (points.shape[1] + 2) * np.finfo(np.float64).eps))
         k = min(_NEIGHBOURS, len(points))
         if k < 2:
             self.rows = np.zeros((len(index), 0), dtype=np.int64)
@@ -310,8 +320,8 @@ class _NeighbourLists:
             hi = min(lo + 4096, len(points))
             self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
 
-    def get(self, point: int) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+    def get(self, point: int) -> tuple[list[int], list[float]] | None:
         i = self.slot[point]
         if i < 0 or not self.rows.shape[1]:
             return None
-        return self.rows[i], self.dist[i]
+        return self.rows[i].tolist(), self.dist[i].tolist()
