@@ -36,6 +36,9 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         "RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,bytes32 salt,address contributor,uint256 nonce,uint256 deadline)"
     );
 
+    /// @dev `entry` value of a registration that is not part of a signed batch: its errors revert as they are.
+    uint256 private constant NOT_IN_BATCH = type(uint256).max;
+
     /* STORAGE */
 
     address private _stakeMinter;
@@ -194,7 +197,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         bytes32 salt
     ) external returns (uint256) {
         _requireModel(modelId);
-        return _register(modelId, msg.sender, kind, contentHash, uri, salt);
+        return _register(modelId, msg.sender, kind, contentHash, uri, salt, NOT_IN_BATCH);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -207,7 +210,9 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (count == 0) revert ContributionRegistryEmptyBatch();
         firstContributionId = _contributionCount + 1;
         for (uint256 i = 0; i < count; ++i) {
-            _register(modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri, inputs[i].salt);
+            _register(
+                modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri, inputs[i].salt, NOT_IN_BATCH
+            );
         }
     }
 
@@ -224,23 +229,29 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     ) external returns (uint256) {
         if (block.timestamp > deadline) revert ContributionRegistryExpiredSignature(deadline);
         _requireModel(modelId);
-        bytes32 structHash = keccak256(
-            abi.encode(
-                REGISTER_CONTRIBUTION_TYPEHASH,
-                modelId,
-                kind,
-                contentHash,
-                keccak256(bytes(uri)),
-                salt,
-                contributor,
-                _useNonce(contributor),
-                deadline
-            )
-        );
-        if (!SignatureChecker.isValidSignatureNow(contributor, _hashTypedDataV4(structHash), signature)) {
-            revert ContributionRegistryInvalidSignature(contributor);
+        _useSignature(modelId, kind, contentHash, uri, salt, contributor, deadline, signature, NOT_IN_BATCH);
+        return _register(modelId, contributor, kind, contentHash, uri, salt, NOT_IN_BATCH);
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function registerContributionsFor(uint256 modelId, SignedContribution[] calldata registrations)
+        external
+        returns (uint256 firstContributionId)
+    {
+        _requireModel(modelId);
+        uint256 count = registrations.length;
+        if (count == 0) revert ContributionRegistryEmptyBatch();
+        firstContributionId = _contributionCount + 1;
+        for (uint256 i = 0; i < count; ++i) {
+            SignedContribution calldata r = registrations[i];
+            // The same checks, in the same order, as registerContributionFor: entry i behaves exactly as
+            // the i-th of as many single calls in one block, except that any failure reverts them all.
+            if (block.timestamp > r.deadline) {
+                _fail(i, abi.encodeWithSelector(ContributionRegistryExpiredSignature.selector, r.deadline));
+            }
+            _useSignature(modelId, r.kind, r.contentHash, r.uri, r.salt, r.contributor, r.deadline, r.signature, i);
+            _register(modelId, r.contributor, r.kind, r.contentHash, r.uri, r.salt, i);
         }
-        return _register(modelId, contributor, kind, contentHash, uri, salt);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -336,28 +347,76 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (owner != msg.sender) revert ContributionRegistryNotModelOwner(modelId, msg.sender);
     }
 
+    /// @dev Consumes `contributor`'s current nonce and checks its signature over the registration.
+    function _useSignature(
+        uint256 modelId,
+        ContributionKind kind,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 salt,
+        address contributor,
+        uint256 deadline,
+        bytes calldata signature,
+        uint256 entry
+    ) private {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REGISTER_CONTRIBUTION_TYPEHASH,
+                modelId,
+                kind,
+                contentHash,
+                keccak256(bytes(uri)),
+                salt,
+                contributor,
+                _useNonce(contributor),
+                deadline
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(contributor, _hashTypedDataV4(structHash), signature)) {
+            _fail(entry, abi.encodeWithSelector(ContributionRegistryInvalidSignature.selector, contributor));
+        }
+    }
+
+    /// @dev Reverts with `error` (an encoded custom error) as it is, or, for entry `entry` of a signed batch,
+    /// wrapped in {ContributionRegistryBatchEntryInvalid} so the relayer learns which entry to drop. The
+    /// error is only encoded on the failure path, so a valid registration pays nothing for it.
+    function _fail(uint256 entry, bytes memory error) private pure {
+        if (entry != NOT_IN_BATCH) revert ContributionRegistryBatchEntryInvalid(entry, error);
+        assembly ("memory-safe") {
+            revert(add(error, 0x20), mload(error))
+        }
+    }
+
     function _register(
         uint256 modelId,
         address contributor,
         ContributionKind kind,
         bytes32 contentHash,
         string calldata uri,
-        bytes32 salt
+        bytes32 salt,
+        uint256 entry
     ) private returns (uint256 contributionId) {
-        if (contentHash == bytes32(0)) revert ContributionRegistryZeroContentHash();
+        if (contentHash == bytes32(0)) {
+            _fail(entry, abi.encodeWithSelector(ContributionRegistryZeroContentHash.selector));
+        }
         bytes32 commitment = contributionCommitment(modelId, contributor, kind, contentHash, salt);
         uint256 committedAt = _commitments[commitment];
         if (committedAt == 0 || committedAt >= block.number) {
-            revert ContributionRegistryNotCommitted(commitment, committedAt);
+            _fail(entry, abi.encodeWithSelector(ContributionRegistryNotCommitted.selector, commitment, committedAt));
         }
         if (block.number > committedAt + REVEAL_PERIOD_BLOCKS) {
-            revert ContributionRegistryCommitmentExpired(commitment, committedAt);
+            _fail(entry, abi.encodeWithSelector(ContributionRegistryCommitmentExpired.selector, commitment, committedAt));
         }
         delete _commitments[commitment];
         ContentHolder memory holder = _byContent[modelId][contentHash];
         // Ties (same block) keep the registered one: only a strictly older commitment displaces.
         if (holder.contributionId != 0 && holder.committedAt <= committedAt) {
-            revert ContributionRegistryDuplicateContent(modelId, contentHash, holder.contributionId);
+            _fail(
+                entry,
+                abi.encodeWithSelector(
+                    ContributionRegistryDuplicateContent.selector, modelId, contentHash, holder.contributionId
+                )
+            );
         }
         contributionId = ++_contributionCount;
         _byContent[modelId][contentHash] =

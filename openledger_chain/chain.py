@@ -13,18 +13,22 @@ custom errors of every committed artifact.
 from __future__ import annotations
 
 import ast
+import logging
 import os
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractFunction
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from openledger_chain.build.artifacts import ARTIFACTS_DIR
@@ -44,13 +48,97 @@ REMOTE_RECEIPT_POLL = 1.0
 Account.enable_unaudited_hdwallet_features()
 
 
+# Transient transport failures (connection errors, timeouts, HTTP 429 and 5xx) are retried this many
+# times, after 0.25, 0.5, 1, 2, 4 s (at most MAX_BACKOFF each, or what a 429's Retry-After asks up to that):
+# about 8 s in all, enough for a provider's rate limit window or a node restart, short enough to fail visibly.
+RPC_RETRIES = 5
+RPC_BACKOFF = 0.25
+MAX_BACKOFF = 8.0
+# A transaction not mined within this many seconds is replaced: same nonce, fees raised by at least
+# REPLACEMENT_BUMP (12.5%: above the 10% geth, anvil and most pools require to accept a replacement).
+DEFAULT_TX_TIMEOUT = 120.0
+MAX_REPLACEMENTS = 3
+REPLACEMENT_BUMP_NUM, REPLACEMENT_BUMP_DEN = 9, 8
+# A batch of writes targets this fraction of the block gas limit per transaction: the EIP-1559 target, so a
+# transaction fits any block with room to spare and never needs a block to itself.
+DEFAULT_GAS_TARGET_FRACTION = 0.5
+
+logger = logging.getLogger("openledger_chain")
+T = TypeVar("T")
+
+
+class RetryingHTTPProvider(HTTPProvider):
+    """web3's HTTP provider, retrying every request (reads and sends alike) on transient transport failures:
+    connection errors, timeouts, HTTP 429 and 5xx, with exponential backoff, `retries` times at most.
+
+    A JSON-RPC error (a revert, a rejected transaction) is an answer, not a failure: it is never retried.
+    Re-sending a raw transaction is safe: the node answers "already known" (handled by `Chain.send`) or
+    takes it once. This replaces web3's own retry, which skips eth_sendRawTransaction and retries 4xx too.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 30.0, retries: int = RPC_RETRIES,
+                 backoff: float = RPC_BACKOFF) -> None:
+        super().__init__(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        self.retries = retries
+        self.backoff = backoff
+
+    def _make_request(self, method: Any, request_data: bytes) -> bytes:
+        for attempt in range(self.retries + 1):
+            try:
+                return super()._make_request(method, request_data)
+            except Exception as exc:  # noqa: BLE001 - classified right below; anything else is re-raised
+                reason = transient_reason(exc)
+                if reason is None or attempt == self.retries:
+                    raise
+                delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
+                delay = max(delay, min(_retry_after(exc), MAX_BACKOFF))
+                logger.warning("%s answered %s to %s; retrying in %.2g s (%d of %d)",
+                               self.endpoint_uri, reason, method, delay, attempt + 1, self.retries)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def transient_reason(exc: BaseException) -> str | None:
+    """Why `exc` is worth retrying ("HTTP 503", "a timeout", "a connection error"), or None if it is not."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        if status == 429 or status >= 500:
+            # Some gateways answer a revert with HTTP 500 and a JSON-RPC error: that is an answer, not an outage.
+            if "revert" in (exc.response.text or "").lower():
+                return None
+            return f"HTTP {status}"
+        return None
+    if isinstance(exc, requests.Timeout):
+        return "a timeout"
+    if isinstance(exc, (requests.ConnectionError, ConnectionError)):
+        return "a connection error"
+    return None
+
+
+def _retry_after(exc: BaseException) -> float:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else 0.0
+    except ValueError:
+        return 0.0
+
+
 @dataclass
 class Chain:
-    """A connection to one chain, named after the network (`embedded`, `localhost`, or a URL's name)."""
+    """A connection to one chain, named after the network (`embedded`, `localhost`, or a URL's name).
+
+    `tx_timeout`: seconds a sent transaction may wait to be mined before it is replaced (same nonce, fees up
+    12.5%), at most `max_replacements` times; then `send` fails naming the transaction and its fees.
+    """
 
     w3: Web3
     network: str
     rpc_url: str | None = None
+    tx_timeout: float = DEFAULT_TX_TIMEOUT
+    max_replacements: int = MAX_REPLACEMENTS
 
     @property
     def chain_id(self) -> int:
@@ -61,31 +149,139 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["gasLimit"])
 
     @property
+    def default_gas_target(self) -> int:
+        """Gas a batch of writes aims at per transaction: half the block gas limit (the EIP-1559 target)."""
+        return int(self.block_gas_limit * DEFAULT_GAS_TARGET_FRACTION)
+
+    @property
     def is_local(self) -> bool:
         return self.network == EMBEDDED or self.chain_id in LOCAL_CHAIN_IDS
 
-    def transact(self, function: ContractFunction, sender: LocalAccount, *, value: int = 0) -> TxReceipt:
-        """Sign and send `function` from `sender`, wait for the receipt, and decode any revert.
+    def estimate(self, function: ContractFunction, sender: LocalAccount, *, value: int = 0) -> int:
+        """Gas `function` needs from `sender`, estimated on the block it would be mined in.
 
         Raises:
-            ContractRevertError: the call reverts (decoded custom error), before anything is sent.
-            ChainError: the node rejected the transaction or it was mined with a failure status.
+            ContractRevertError: the call reverts (decoded custom error).
         """
-        params: dict[str, Any] = {"from": sender.address, "value": value}
         try:
             # Estimate against the pending block: the block the transaction will be mined in. Against
             # `latest`, a call that needs an earlier block (a registration revealing a commitment) fails
             # on a node; eth-tester already estimates on its pending block and takes no block argument.
             block = None if self.network == EMBEDDED else "pending"
+            return int(function.estimate_gas({"from": sender.address, "value": value}, block_identifier=block))
+        except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
+            raise decode_revert(exc) from exc
+
+    def transact(self, function: ContractFunction, sender: LocalAccount, *, value: int = 0,
+                 estimate: int | None = None) -> TxReceipt:
+        """Sign and send `function` from `sender`, wait for the receipt, and decode any revert.
+
+        `estimate`: a gas estimate just made for this call (by `estimate`), to spare the node a second one.
+
+        Raises:
+            ContractRevertError: the call reverts (decoded custom error), before anything is sent.
+            ChainError: the node rejected the transaction, it was never mined, or mined with a failure status.
+        """
+        params: dict[str, Any] = {"from": sender.address, "value": value}
+        if estimate is None:
+            estimate = self.estimate(function, sender, value=value)
+        try:
             # A margin: the block the transaction lands in may have a later timestamp than the one it
             # was estimated on, and a timestamp-dependent branch (publishScores extending the
             # challenge window) then costs a few thousand gas more. Unused gas is not charged.
-            estimate = function.estimate_gas(params, block_identifier=block)
             gas = max(estimate, min(estimate * 5 // 4, self.block_gas_limit))
             tx = function.build_transaction(params | {"nonce": self._nonce(sender), "gas": gas})
         except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
             raise decode_revert(exc) from exc
         return self.send(tx, sender)
+
+    def transact_in_chunks(
+        self,
+        items: Sequence[T],
+        call: Callable[[Sequence[T]], ContractFunction],
+        sender: LocalAccount,
+        *,
+        gas_target: int | None = None,
+        max_items: int | None = None,
+        first_guess: int = 50,
+        on_revert: Callable[[Sequence[T], ContractRevertError], Sequence[T]] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[TxReceipt]:
+        """Send `call(chunk)` for consecutive chunks of `items`, each sized so its estimated gas is at most
+        `gas_target` (default: `default_gas_target`), at most `max_items` long.
+
+        Each chunk is sized from the gas the previous one took per item and checked with `eth_estimateGas`
+        (shrunk when over the target, grown when well under it) just before it is sent, once the chunk before
+        it is mined: chunks may depend on each other (score lists must be published in order).
+
+        `on_revert(remaining, error)`: when a chunk's estimate reverts, return the remaining items to go on
+        with (for example without the invalid entry the error names), or raise; without it, the revert is
+        raised. `progress(done, total)` is called after each chunk.
+
+        Raises:
+            ContractRevertError: a chunk reverts (and `on_revert` does not handle it).
+            ChainError: a single item needs more gas than a block holds.
+        """
+        target = gas_target or self.default_gas_target
+        limit = max_items or len(items) or 1
+        remaining = list(items)
+        total, done = len(remaining), 0
+        size = max(1, min(first_guess, limit))
+        receipts: list[TxReceipt] = []
+        while remaining:
+            size = max(1, min(size, len(remaining), limit))
+            try:
+                size, gas = self._fit_chunk(remaining, call, sender, size, target, limit)
+            except ContractRevertError as exc:
+                if on_revert is None:
+                    raise
+                before = len(remaining)
+                remaining = list(on_revert(remaining, exc))
+                total -= before - len(remaining)
+                continue
+            receipts.append(self.transact(call(remaining[:size]), sender, estimate=gas))
+            remaining = remaining[size:]
+            done += size
+            if progress:
+                progress(done, total)
+            # The next chunk starts from this one's gas per item (its fixed cost amortized: a slight undershoot).
+            size = max(1, size * target // max(gas, 1))
+        return receipts
+
+    def _fit_chunk(self, items: Sequence[T], call: Callable[[Sequence[T]], ContractFunction], sender: LocalAccount,
+                   size: int, target: int, limit: int) -> tuple[int, int]:
+        """The largest chunk (from `size`, a few estimates at most) whose estimated gas fits `target`."""
+        best: tuple[int, int] | None = None
+        for _ in range(8):
+            try:
+                gas = self.estimate(call(items[:size]), sender)
+            except ContractRevertError:
+                raise
+            except ChainError as exc:
+                # More gas than a block holds: the node refuses to estimate at all ("exceeds allowance").
+                if size == 1 or not _over_block_gas(exc):
+                    raise
+                size = (best[0] + size) // 2 if best is not None else size // 2
+                if best is not None and size <= best[0]:
+                    return best
+                continue
+            if gas <= target:
+                best = (size, gas)
+                grown = min(len(items), limit, size * target * 49 // (gas * 50))
+                # Close enough to the target (or nothing left to add): send it.
+                if gas * 10 >= target * 9 or grown <= size:
+                    return best
+                size = grown
+            elif best is not None:
+                return best
+            elif size == 1:
+                if gas > self.block_gas_limit:
+                    raise ChainError(f"one item needs {gas:,} gas, more than a block holds ({self.block_gas_limit:,})")
+                return 1, gas  # over the target but within a block: one item per transaction
+            else:
+                # Gas grows about linearly with the chunk: one proportional step nearly always lands under.
+                size = max(1, min(size - 1, size * target * 49 // (gas * 50)))
+        return best if best is not None else self._fit_chunk(items, call, sender, 1, target, limit)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, sender: LocalAccount, *args: Any) -> TxReceipt:
         """Deploy a contract from `sender` and return the receipt (its `contractAddress` is set)."""
@@ -105,25 +301,136 @@ class Chain:
         return self.send(tx, sender)
 
     def send(self, tx: dict[str, Any], sender: LocalAccount) -> TxReceipt:
-        signed = sender.sign_transaction(tx)
-        try:
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            # A local node mines at once: poll often. A public chain mines every few seconds: poll gently.
-            poll = LOCAL_RECEIPT_POLL if self.is_local else REMOTE_RECEIPT_POLL
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=poll)
-        except Exception as exc:  # noqa: BLE001
-            raise ChainError(f"transaction from {sender.address} failed: {exc}") from exc
+        """Sign and broadcast `tx`, and wait for it to be mined.
+
+        A transaction not mined within `tx_timeout` is replaced by the same one with the same nonce and fees
+        raised by at least 12.5% (maxFeePerGas and maxPriorityFeePerGas, or gasPrice), at most
+        `max_replacements` times, each logged as one line; whichever of them is mined is the result.
+
+        Raises:
+            ChainError: the node rejected it, none was mined in time, its nonce was taken by another
+                transaction, or it was mined with a failure status (never retried: a revert stays a revert).
+        """
+        sent: list[bytes] = []
+        nonce = int(tx["nonce"])
+        poll = LOCAL_RECEIPT_POLL if self.is_local else REMOTE_RECEIPT_POLL
+        receipt: TxReceipt | None = None
+        for attempt in range(self.max_replacements + 1):
+            signed = sender.sign_transaction(tx)
+            self._broadcast(signed.raw_transaction, bytes(signed.hash), sender, nonce, sent)
+            sent.append(bytes(signed.hash))
+            receipt = self._wait_for_any(sent, self.tx_timeout, poll)
+            if receipt is not None:
+                break
+            if int(self.w3.eth.get_transaction_count(sender.address, "latest")) > nonce:
+                # Something took the nonce meanwhile: ours (mined just now), or another sender of this key.
+                receipt = self._wait_for_any(sent, max(2 * poll, 1.0), poll)
+                if receipt is None:
+                    raise ChainError(f"nonce {nonce} of {sender.address} was used by another transaction while "
+                                     f"0x{sent[-1].hex()} waited; is this key used elsewhere at the same time?")
+                break
+            if attempt == self.max_replacements:
+                raise ChainError(
+                    f"transaction 0x{sent[-1].hex()} (nonce {nonce}) was not mined after {attempt + 1} attempts of "
+                    f"{self.tx_timeout:g} s each, the last at {_fee_text(tx)}; check the node, or raise "
+                    "OPENLEDGER_TX_TIMEOUT, and run the command again (it resumes)")
+            replacement = self._bumped(tx)
+            logger.warning("transaction 0x%s (nonce %d) not mined after %g s; replacing it with the same nonce at "
+                           "%s (was %s)", sent[-1].hex(), nonce, self.tx_timeout, _fee_text(replacement),
+                           _fee_text(tx))
+            tx = replacement
+        assert receipt is not None
         if receipt["status"] != 1:
-            raise ChainError(f"transaction {tx_hash.hex()} was mined but failed (out of gas or reverted)")
+            raise ChainError(f"transaction 0x{bytes(receipt['transactionHash']).hex()} was mined but failed "
+                             "(out of gas or reverted)")
         return receipt
+
+    def _broadcast(self, raw: bytes, tx_hash: bytes, sender: LocalAccount, nonce: int, sent: list[bytes]) -> None:
+        try:
+            self.w3.eth.send_raw_transaction(raw)
+        except Exception as exc:  # noqa: BLE001 - nodes word these differently; classified by message
+            message = str(exc).lower()
+            # A retried send whose first try reached the node, or the same bytes twice: it is in the pool.
+            if "already known" in message or "known transaction" in message or "already imported" in message:
+                return
+            # Our earlier attempt was mined between the timeout and this replacement: wait for it.
+            if sent and "nonce too low" in message:
+                return
+            raise ChainError(f"the node refused transaction 0x{tx_hash.hex()} (nonce {nonce}) from "
+                             f"{sender.address}: {exc}") from exc
+
+    def _wait_for_any(self, hashes: Sequence[bytes], timeout: float, poll: float) -> TxReceipt | None:
+        """The receipt of whichever of `hashes` is mined first, or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for tx_hash in hashes:
+                try:
+                    return self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    continue
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(poll)
+
+    def _bumped(self, tx: dict[str, Any]) -> dict[str, Any]:
+        """`tx` with fees raised by at least 12.5% each, and to at least what the network asks now."""
+        def up(value: int) -> int:
+            return max(-(-value * REPLACEMENT_BUMP_NUM // REPLACEMENT_BUMP_DEN), value + 1)
+
+        if "gasPrice" in tx:
+            return tx | {"gasPrice": max(up(int(tx["gasPrice"])), int(self.w3.eth.gas_price))}
+        priority = up(int(tx["maxPriorityFeePerGas"]))
+        base_fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        return tx | {"maxPriorityFeePerGas": priority,
+                     "maxFeePerGas": max(up(int(tx["maxFeePerGas"])), 2 * base_fee + priority)}
+
+    def wait_until_settled(self, address: str, timeout: float | None = None) -> None:
+        """Wait until none of `address`'s transactions is still waiting in the node's pool (for example ones a
+        killed run sent), so what is read next is the state they lead to.
+
+        Raises:
+            ChainError: some are still pending after `timeout` (default: `tx_timeout`) seconds.
+        """
+        deadline = time.monotonic() + (self.tx_timeout if timeout is None else timeout)
+        poll = LOCAL_RECEIPT_POLL if self.is_local else REMOTE_RECEIPT_POLL
+        while True:
+            mined = int(self.w3.eth.get_transaction_count(address, "latest"))
+            pending = int(self.w3.eth.get_transaction_count(address, "pending"))
+            if pending <= mined:
+                return
+            if time.monotonic() >= deadline:
+                raise ChainError(f"{address} has {pending - mined} transaction(s) (nonces {mined}..{pending - 1}) "
+                                 "still waiting to be mined from an earlier run; wait for them, or replace them "
+                                 "with your wallet, then run the command again")
+            time.sleep(poll)
 
     def _nonce(self, sender: LocalAccount) -> int:
         # Every transaction waits for its receipt, so the node's pending count is always current.
         return int(self.w3.eth.get_transaction_count(sender.address, "pending"))
 
 
+def _over_block_gas(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return any(m in message for m in ("exceeds allowance", "exceeds block gas limit", "gas limit reached",
+                                      "out of gas", "intrinsic gas too high"))
+
+
+def _fee_text(tx: dict[str, Any]) -> str:
+    if "gasPrice" in tx:
+        return f"gasPrice {_gwei(int(tx['gasPrice']))}"
+    return (f"maxFeePerGas {_gwei(int(tx['maxFeePerGas']))}, "
+            f"maxPriorityFeePerGas {_gwei(int(tx['maxPriorityFeePerGas']))}")
+
+
+def _gwei(wei: int) -> str:
+    return f"{wei / 10**9:.4g} gwei"
+
+
 def connect(network: str = LOCALHOST, rpc_url: str | None = None) -> Chain:
     """Connect to `network`: `embedded`, `localhost`, or any name with an explicit `rpc_url`.
+
+    Every request is retried on transient failures (see `RetryingHTTPProvider`); a sent transaction not
+    mined within OPENLEDGER_TX_TIMEOUT seconds (default 120) is replaced with higher fees.
 
     Raises:
         ChainError: no node answers at the URL (the message says how to start one).
@@ -134,11 +441,27 @@ def connect(network: str = LOCALHOST, rpc_url: str | None = None) -> Chain:
     if url is None:
         raise InputError(f"unknown network {network!r}: use `embedded`, `localhost`, give --rpc-url, or name it in "
                          "openledger.toml under [networks]")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    provider = RetryingHTTPProvider(url, timeout=30, retries=0)
+    w3 = Web3(provider)
+    # The first contact is not retried: a node that is not running should be said at once, not in 8 s.
     if not w3.is_connected():
         hint = "start one with `openledger node`" if url == LOCALHOST_URL else "check --rpc-url"
         raise ChainError(f"no Ethereum node answers at {url}; {hint}")
-    return Chain(w3=w3, network=network, rpc_url=url)
+    provider.retries = RPC_RETRIES
+    return Chain(w3=w3, network=network, rpc_url=url, tx_timeout=_tx_timeout())
+
+
+def _tx_timeout() -> float:
+    value = os.environ.get("OPENLEDGER_TX_TIMEOUT")
+    if not value:
+        return DEFAULT_TX_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise InputError(f"OPENLEDGER_TX_TIMEOUT={value!r} is not a positive number of seconds")
+    return seconds
 
 
 def _embedded_chain() -> Chain:
@@ -208,6 +531,15 @@ def decode_revert(exc: BaseException) -> ChainError:
     data = _revert_data(exc)
     if data is None:
         return ChainError(f"call failed: {exc}")
+    return decode_error_data(data)
+
+
+def decode_error_data(data: bytes) -> ContractRevertError:
+    """A contract's revert data (selector + ABI-encoded arguments) as a `ContractRevertError`.
+
+    `ContributionRegistryBatchEntryInvalid(index, reason)` is unwrapped: the error is the entry's own (its
+    name and arguments), with `batch_index` set and the message naming the entry.
+    """
     if len(data) < 4:
         return ContractRevertError("Revert", ())
     selector, payload = data[:4], data[4:]
@@ -219,6 +551,11 @@ def decode_revert(exc: BaseException) -> ChainError:
         args = tuple(abi_decode(types, payload))
     except Exception:  # noqa: BLE001 - malformed payload: keep the name
         args = ()
+    if name == "ContributionRegistryBatchEntryInvalid" and len(args) == 2:
+        index, reason = int(args[0]), bytes(args[1])
+        inner = decode_error_data(reason)
+        message = str(inner).replace("transaction reverted: ", f"transaction reverted: entry {index} of the batch: ", 1)
+        return ContractRevertError(inner.name, inner.error_args, message, batch_index=index)
     return ContractRevertError(name, args)
 
 

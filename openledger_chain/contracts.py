@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
@@ -33,6 +34,7 @@ from openledger_chain.types import (
     ModelId,
     ModelParams,
     PendingRound,
+    SignedContribution,
 )
 
 REGISTRATION_FIELDS = [
@@ -45,6 +47,16 @@ REGISTRATION_FIELDS = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
+
+
+@dataclass(frozen=True)
+class RelayedBatches:
+    """What `OpenLedger.register_contributions_for` did: the contribution ids registered (in entry order), one
+    receipt per batch transaction, and the entries left out as invalid with the error each alone reverts with."""
+
+    contribution_ids: list[ContributionId]
+    receipts: list[TxReceipt]
+    skipped: list[tuple[SignedContribution, ContractRevertError]] = field(default_factory=list)
 
 
 class OpenLedger:
@@ -151,6 +163,14 @@ class OpenLedger:
         """Record hiding commitments; a registration must reveal one mined in an earlier block."""
         return self.chain.transact(self.registry.functions.commitContributions(list(commitments)), sender)
 
+    def commit_many(self, sender: LocalAccount, commitments: Sequence[bytes], *,
+                    gas_target: int | None = None) -> list[TxReceipt]:
+        """Record any number of commitments in as few transactions as fit `gas_target` each (default: half
+        the block gas limit); anyone may post them, each binds its contributor."""
+        return self.chain.transact_in_chunks(
+            list(commitments), lambda chunk: self.registry.functions.commitContributions(list(chunk)), sender,
+            gas_target=gas_target, first_guess=200)
+
     def commitment(self, model_id: int, contributor: str, kind: ContributionKind, content_hash: bytes, salt: bytes) -> bytes:
         """`ContributionRegistry.contributionCommitment`, computed locally."""
         return contribution_commitment(
@@ -240,6 +260,59 @@ class OpenLedger:
         )
         receipt = self.chain.transact(function, relayer)
         return self._contribution_ids(receipt)[0], receipt
+
+    def sign_registration(
+        self,
+        contributor: LocalAccount,
+        model_id: int,
+        kind: ContributionKind,
+        content_hash: bytes,
+        uri: str,
+        salt: bytes,
+        *,
+        deadline: int | None = None,
+        nonce: int | None = None,
+    ) -> SignedContribution:
+        """`sign_contribution` as one entry of a relayed batch (`register_contributions_for`). Two entries of
+        one contributor in a batch sign consecutive nonces (pass `nonce`: the chain's count, then one more)."""
+        deadline, signature = self.sign_contribution(contributor, model_id, kind, content_hash, uri, salt,
+                                                     deadline=deadline, nonce=nonce)
+        return SignedContribution(contributor.address, kind, content_hash, uri, salt, deadline, signature)
+
+    def register_contributions_for(
+        self,
+        relayer: LocalAccount,
+        model_id: int,
+        registrations: Sequence[SignedContribution],
+        *,
+        gas_target: int | None = None,
+        skip_invalid: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RelayedBatches:
+        """Register signed contributions with `registerContributionsFor`, in as few transactions as fit
+        `gas_target` each (default: half the block gas limit, see `Chain.transact_in_chunks`); the relayer
+        pays. Each entry's commitment must be mined, and at most 256 blocks old when its batch lands.
+
+        A batch with an invalid entry reverts whole, naming the entry: with `skip_invalid` that entry is left
+        out (with its error in the result) and the rest sent; otherwise the error is raised.
+
+        Raises:
+            ContractRevertError: an entry is invalid (`batch_index` names it) and `skip_invalid` is off.
+        """
+        skipped: list[tuple[SignedContribution, ContractRevertError]] = []
+
+        def drop_invalid(remaining: Sequence[SignedContribution], error: ContractRevertError) -> list[SignedContribution]:
+            if not skip_invalid or error.batch_index is None:
+                raise error
+            skipped.append((remaining[error.batch_index], error))
+            return [r for i, r in enumerate(remaining) if i != error.batch_index]
+
+        receipts = self.chain.transact_in_chunks(
+            list(registrations),
+            lambda chunk: self.registry.functions.registerContributionsFor(model_id, [r.as_tuple() for r in chunk]),
+            relayer, gas_target=gas_target, first_guess=20, on_revert=drop_invalid, progress=progress)
+        ids = [cid for receipt in receipts for cid in self._contribution_ids(receipt)]
+        return RelayedBatches(ids, receipts, skipped)
 
     def commit_evaluation(self, owner: LocalAccount, model_id: int, round_id: int, eval_hash: bytes) -> TxReceipt:
         """Commit the keccak256 hash of round `round_id`'s evaluation set (the model owner, once)."""

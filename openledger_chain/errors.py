@@ -32,11 +32,14 @@ class DeploymentError(OpenLedgerError):
 
 
 class ContractRevertError(ChainError):
-    """A transaction or call reverted; `name` and `args` decode the custom error."""
+    """A transaction or call reverted; `name` and `args` decode the custom error. For an invalid entry of a
+    batch (`ContributionRegistryBatchEntryInvalid`) they are the entry's own error and `batch_index` its index."""
 
-    def __init__(self, name: str, args: tuple[object, ...] = (), message: str | None = None) -> None:
+    def __init__(self, name: str, args: tuple[object, ...] = (), message: str | None = None, *,
+                 batch_index: int | None = None) -> None:
         self.name = name
         self.error_args = args
+        self.batch_index = batch_index
         rendered = f"{name}({', '.join(_render_arg(a, name) for a in args)})"
         hint = _REVERT_HINTS.get(name)
         super().__init__(message or f"transaction reverted: {rendered}" + (f"; {hint}" if hint else ""))

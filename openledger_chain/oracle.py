@@ -58,7 +58,9 @@ from openledger_chain.types import Model
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
 # non-ASCII as UTF-8. See docs/round-file.md.
 ROUND_FILE_VERSION = 2
-DEFAULT_CHUNK = 200
+# Score entries per publishScores transaction are sized by gas (`gas_target`, default half the block gas
+# limit: about 4,500 entries on a 30M-gas chain); the first chunk tries this many to learn the gas per entry.
+FIRST_CHUNK_GUESS = 200
 Progress = Callable[[str, int, int], None]
 
 
@@ -477,18 +479,30 @@ class SubmitResult:
 
 
 def submit_round_file(
-    ledger: OpenLedger, path: Path, sender: LocalAccount, *, chunk: int = DEFAULT_CHUNK, progress: Progress | None = None
+    ledger: OpenLedger,
+    path: Path,
+    sender: LocalAccount,
+    *,
+    chunk: int | None = None,
+    gas_target: int | None = None,
+    progress: Progress | None = None,
 ) -> SubmitResult:
     """Submit the signed round (unless already there) and publish the rest of its score list.
 
-    `sender` must be an oracle: the distributor lets only oracles publish scores.
+    The list goes out in chunks sized by gas: as many entries as fit `gas_target` per transaction (default:
+    half the block gas limit), and at most `chunk` entries if given. `sender` must be an oracle: the
+    distributor lets only oracles publish scores.
 
-    Re-running is safe: a round already pending with the same digest is not posted again, entries
-    already published are skipped, and a round already final is reported as such.
+    Re-running is safe, also after a crash or a SIGKILL at any point: transactions the sender still has
+    waiting in the node's pool are waited for first, a round already pending with the same digest is not
+    posted again, entries already published are skipped, and a round already final is reported as such.
     """
     round_file = read_round_file(path)
     check_round_file(ledger, round_file)
     round_ = round_file.round
+    # A killed run may have left a submitRound or publishScores in the pool: read the state it leads to,
+    # or the same chunk would be sent twice (and the second revert).
+    ledger.chain.wait_until_settled(sender.address)
     _, finalized_id, _, _ = ledger.distributor.functions.finalizedRound(round_.model_id).call()
     if finalized_id >= round_.round_id:
         return SubmitResult(False, 0, ())
@@ -514,12 +528,12 @@ def submit_round_file(
     else:
         raise RoundError(f"model {round_.model_id} has a different round {pending.round_id} pending; wait for it or veto it")
     entries = round_file.score_entries
-    for start in range(already, len(entries), chunk):
-        batch = [e.as_tuple() for e in entries[start : start + chunk]]
-        function = ledger.distributor.functions.publishScores(round_.model_id, round_.round_id, batch)
-        receipts.append(ledger.chain.transact(function, sender))
-        if progress:
-            progress("publish scores", min(start + chunk, len(entries)), len(entries))
+    receipts += ledger.chain.transact_in_chunks(
+        [e.as_tuple() for e in entries[already:]],
+        lambda batch: ledger.distributor.functions.publishScores(round_.model_id, round_.round_id, list(batch)),
+        sender, gas_target=gas_target, max_items=chunk, first_guess=min(chunk or FIRST_CHUNK_GUESS, FIRST_CHUNK_GUESS),
+        progress=(lambda done, _total: progress("publish scores", already + done, len(entries))) if progress else None,
+    )
     return SubmitResult(submitted, len(entries) - already, tuple(receipts))
 
 

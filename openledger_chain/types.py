@@ -102,3 +102,22 @@ class PendingRound:
     published_count: int
     last_score_account: str
     paused_seconds_at_start: int
+
+
+@dataclass(frozen=True)
+class SignedContribution:
+    """One entry of `registerContributionsFor`: a registration its contributor signed (EIP-712
+    `RegisterContribution`, the message `registerContributionFor` checks) for a relayer to send."""
+
+    contributor: str
+    kind: ContributionKind
+    content_hash: bytes
+    uri: str
+    salt: bytes
+    deadline: int
+    signature: bytes
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """The `IContributionRegistry.SignedContribution` struct, in field order."""
+        return (int(self.kind), self.content_hash, self.uri, self.salt, self.contributor, self.deadline,
+                self.signature)

@@ -5,7 +5,8 @@ Deploys a registry/distributor pair with 5 oracles and measures: submitRound wit
 signatures, publishScores per contributor (chunks of 100 and 500), resetScores, finalizeRound (which
 also starts the stake token's fee period), claim at 10, 1,000 and 100,000 leaves (before and after
 usage fees were paid), claimMany over 3 models, payUsage with 1 and 1,000 stake holders,
-registerModel, registerContribution(For), withdrawFees and stake transfers. Rounds are submitted by a
+registerModel, registerContribution(For), registerContributionsFor per contribution in batches of 1, 10,
+50 and 200 (relayed, against the single relayed call), withdrawFees and stake transfers. Rounds are submitted by a
 relayer (submission is permissionless) and their score lists published by an oracle (only oracles
 may publish).
 
@@ -64,6 +65,7 @@ SLOT_CREATE = 22_100
 REFERENCES = {"Uniswap MerkleDistributor claim, 100,000 leaves (depth 17)": 93_175, "Morpho URD claim": 96_248}
 TARGET_RATIO = 1.15
 TARGET_ABSOLUTE = 93_175
+BATCH_SIZES = (1, 10, 50, 200)
 
 
 @dataclass
@@ -253,7 +255,30 @@ def random_accounts(count: int, tag: str) -> list[str]:
     return [to_checksum_address(keccak(text=f"{tag}{i}")[-20:]) for i in range(count)]
 
 
-def run(big: int, log: Callable[[str], None]) -> Bench:
+def measure_relayed_batches(b: Bench, model: Model, uri: str, *, single: int, log: Callable[[str], None]) -> None:
+    """registerContributionsFor per contribution at several batch sizes, against the single relayed call (same
+    URI, each contributor's first nonce), and commitContributions per commitment."""
+    ledger = b.ledger
+    for size in BATCH_SIZES:
+        log(f"registerContributionsFor, batch of {size}")
+        keys = [Account.from_key(keccak(text=f"bench batch {size} {i}")) for i in range(size)]
+        items = [(key, keccak(text=f"batch {size} {i}"), new_salt()) for i, key in enumerate(keys)]
+        commits = ledger.commit_many(b.relayer, [ledger.commitment(model.model_id, k.address, ContributionKind.DATA, h, s)
+                                                 for k, h, s in items])
+        if size == max(BATCH_SIZES) and len(commits) == 1:
+            b.add(f"commitContributions per commitment, {size} in one tx", commits[0]["gasUsed"] // size,
+                  f"{commits[0]['gasUsed']:,} in all")
+        entries = [ledger.sign_registration(k, model.model_id, ContributionKind.DATA, h, uri, s, deadline=2**40, nonce=0)
+                   for k, h, s in items]
+        receipt = b.tx(ledger.registry.functions.registerContributionsFor(model.model_id, [e.as_tuple() for e in entries]),
+                       b.relayer)
+        per = int(receipt["gasUsed"]) // size
+        b.add(f"registerContributionsFor per contribution, batch of {size}", per,
+              f"{int(receipt['gasUsed']):,} in all; {per / single:.0%} of a single registerContributionFor",
+              extra={"batch": size, "total": int(receipt["gasUsed"]), "single": single})
+
+
+def run(big: int, log: Callable[[str], None], only_registry: bool = False) -> Bench:
     b = Bench()
 
     # --- registry
@@ -282,6 +307,9 @@ def run(big: int, log: Callable[[str], None]) -> Bench:
                                                   ContributionKind.DATA, keccak(text="data 2"), uri, salt, deadline,
                                                   signature)
     b.add("registerContributionFor", receipt["gasUsed"], "relayed EIP-712 signature; contributor's first nonce")
+    measure_relayed_batches(b, model_a, uri, single=int(receipt["gasUsed"]), log=log)
+    if only_registry:
+        return b
 
     # --- rounds with k = 1, 3, 5 signatures (10-leaf trees; these models also serve the small claims)
     log("submitRound k = 1, 3, 5")
@@ -465,11 +493,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--big", type=int, default=100_000, help="leaves of the big tree (default 100,000)")
+    parser.add_argument("--only-registry", action="store_true", help="only the registry rows (registrations, batches)")
     args = parser.parse_args()
     start = time.perf_counter()
     log = (lambda _: None) if args.json else (lambda m: print(f"[{time.perf_counter() - start:6.1f}s] {m}",
                                                                    file=sys.stderr))
-    bench = run(args.big, log)
+    bench = run(args.big, log, args.only_registry)
+    if args.only_registry:
+        print(json.dumps([asdict(r) for r in bench.rows], indent=1) if args.json else "\n".join(
+            f"{r.operation}: {r.gas:,} gas  {r.note}" for r in bench.rows))
+        return
     data = report(bench, args.big)
     data["runtime_s"] = round(time.perf_counter() - start, 1)
     if args.json:

@@ -69,6 +69,19 @@ interface IContributionRegistry {
         bytes32 salt;
     }
 
+    /// @notice One registration of a relayed batch, signed by its contributor exactly as for
+    /// {registerContributionFor} (the same EIP-712 `RegisterContribution` message, with the batch's model id
+    /// and the contributor's nonce at the entry's turn).
+    struct SignedContribution {
+        ContributionKind kind;
+        bytes32 contentHash;
+        string uri;
+        bytes32 salt;
+        address contributor;
+        uint256 deadline;
+        bytes signature;
+    }
+
     /* EVENTS */
 
     /// @notice Emitted once, when the admin names the stake minter (the reward distributor).
@@ -159,6 +172,9 @@ interface IContributionRegistry {
     error ContributionRegistryAlreadyWithdrawn(uint256 contributionId);
     /// @notice Thrown when a usage payment is zero.
     error ContributionRegistryZeroPayment();
+    /// @notice Thrown when entry `index` (from 0) of a {registerContributionsFor} batch is invalid; `reason` is
+    /// the error that entry alone would revert with (an encoded custom error). Nothing of the batch is kept.
+    error ContributionRegistryBatchEntryInvalid(uint256 index, bytes reason);
 
     /// @notice Emitted when a model's owner commits the keccak256 hash of round `roundId`'s evaluation set.
     event EvaluationCommitted(uint256 indexed modelId, uint256 indexed roundId, bytes32 evalHash);
@@ -246,6 +262,21 @@ interface IContributionRegistry {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 contributionId);
+
+    /// @notice Registers many contributions to one model, each signed by its contributor (EIP-712, or
+    /// ERC-1271), in one transaction; the caller only pays the gas. Entry by entry it makes exactly the
+    /// checks and emits exactly the events of {registerContributionFor} (deadline, signature over the
+    /// contributor's current nonce, commitment from an earlier block within {REVEAL_PERIOD_BLOCKS}, content
+    /// priority by commitment age with displacement), in order, as if each were a call of its own in this
+    /// block: two entries of one contributor sign consecutive nonces, and a later entry with an older
+    /// commitment to the same content displaces an earlier one.
+    /// @dev All or nothing: if any entry is invalid the whole batch reverts with
+    /// {ContributionRegistryBatchEntryInvalid}(index, the entry's own error), so a relayer drops that entry
+    /// and sends the rest again. Requirements: the model exists; the batch is not empty.
+    /// Emits {ContributionRegistered} (and {ContributionDisplaced} where it applies) per entry.
+    function registerContributionsFor(uint256 modelId, SignedContribution[] calldata registrations)
+        external
+        returns (uint256 firstContributionId);
 
     /// @notice Commits the keccak256 hash of the evaluation set round `roundId` of the model will be
     /// valued on. Oracles propose and sign a round only on the committed set, and the owner reveals it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -70,11 +71,29 @@ def abort(message: str, exit_code: int = 1) -> NoReturn:
     raise SystemExit(exit_code)
 
 
+class _WarningLine(logging.Handler):
+    """The library's warnings (an RPC retry, a transaction replaced) as one stderr line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.text import Text
+
+        err_console.print(Text.assemble(("warning: ", "yellow"), record.getMessage()), highlight=False, soft_wrap=True)
+
+
+def _show_library_warnings() -> None:
+    library = logging.getLogger("openledger_chain")
+    if not any(isinstance(h, _WarningLine) for h in library.handlers):
+        library.addHandler(_WarningLine(logging.WARNING))
+        library.setLevel(logging.WARNING)
+        library.propagate = False
+
+
 def handle_errors(func: F) -> F:
     """Turn an `OpenLedgerError` into a one-line error with its exit code (traceback only with -v)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _show_library_warnings()
         try:
             return func(*args, **kwargs)
         except OpenLedgerError as exc:

@@ -152,20 +152,23 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 @network_options
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
-@click.option("--chunk", type=click.IntRange(1, 2000), default=200, show_default=True, help="Score entries per tx.")
+@click.option("--gas-target", type=click.IntRange(100_000), default=None,
+              help="Gas per score-publishing transaction to aim at [default: half the block gas limit].")
+@click.option("--chunk", type=click.IntRange(1), default=None, help="At most this many score entries per transaction.")
 @handle_errors
 def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           round_file: Path, chunk: int) -> None:
+           round_file: Path, gas_target: int | None, chunk: int | None) -> None:
     """Submit ROUND_FILE with its oracle signatures (ascending signer order) and publish every score
-    entry in chunks. Only an oracle may publish scores, so sign with an oracle key (default: dev
-    account 1). Safe to re-run: a round already pending or final is never posted twice."""
+    entry in chunks sized by gas (each estimated before it is sent). Only an oracle may publish scores,
+    so sign with an oracle key (default: dev account 1). Safe to re-run, also after a crash or a kill:
+    a round already pending or final is never posted twice, and publishing resumes where it stopped."""
     from openledger_chain.oracle import submit_round_file
 
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
     with _progress() as progress:
         task = progress.add_task("publish scores", total=None)
-        result = submit_round_file(ledger, round_file, sender, chunk=chunk,
+        result = submit_round_file(ledger, round_file, sender, chunk=chunk, gas_target=gas_target,
                                    progress=lambda _s, done, total: progress.update(task, completed=done, total=total))
     if not result.submitted and result.published_entries == 0:
         console.print("round already submitted and published (or final): nothing to do")
