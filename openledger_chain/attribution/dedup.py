@@ -76,6 +76,7 @@ __all__ = [
     "REASONS",
     "REFERENCE",
     "Dedup",
+    "NeighbourIndex",
     "find_copies",
 ]
 
@@ -124,6 +125,8 @@ def find_copies(
     copy_ratio: float,
     outlier_bound: float,
     relevance_radius: float | None = None,
+    index: NeighbourIndex | None = None,
+    rows: NDArray[np.int64] | None = None,
 ) -> Dedup:
     """Decide which contributed rows are credited (rules 1-4 of the module docstring).
 
@@ -137,6 +140,9 @@ def find_copies(
         outlier_bound: Maximum absolute standardized feature value of a usable row.
         relevance_radius: Rows farther than this from every reference row do not count in rule
             4's fractions (None: every row counts).
+        index: A :class:`NeighbourIndex` built over these rows or a superset of them (the same
+            reference rows and outlier bound), so that several runs over subsets share one search.
+        rows: The positions of `x`'s rows among the rows `index` was built over (default: all of them).
 
     Returns:
         The :class:`Dedup` outcome.
@@ -158,8 +164,9 @@ def find_copies(
     pool = np.vstack([reference, x]) if n_ref else x
     pool_group = np.concatenate([np.full(n_ref, REFERENCE, dtype=np.int64), group])
     pool_y = np.concatenate([np.asarray(reference_y, dtype=np.int64), np.asarray(y, dtype=np.int64)])
-    candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
-    neighbours = _NeighbourLists(pool[candidates], candidates, len(pool))
+    if index is None:
+        index = NeighbourIndex(x, reference, outlier_bound)
+    neighbours = index.view(np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64))
     # Byte arrays with numpy views: the hot loop below indexes them from Python, the scans use numpy.
     kept_bytes, registered_bytes = bytearray(n_ref + n), bytearray(n_ref + n)
     kept = np.frombuffer(kept_bytes, dtype=np.bool_)
@@ -197,7 +204,7 @@ def find_copies(
                     and (d < best_d or (d == best_d and j < best_j))
                 ):
                     best_j, best_d = j, d
-            if best_j >= 0 and len(rows) == len(candidates):
+            if best_j >= 0 and neighbours.complete:
                 return best_j, best_d
         earlier = np.flatnonzero(among[:before])
         earlier = earlier[earlier != skip]
@@ -291,37 +298,68 @@ def _derived_from(near_source: dict[int, int], near_any: int, counted: int, shar
     return None
 
 
-class _NeighbourLists:
-    """Each candidate row's nearest candidate rows (itself included) and their exact distances.
+class NeighbourIndex:
+    """Each usable row's nearest usable rows, reference rows included, with their exact distances.
 
+    Pooled index space: reference rows ``0..n_ref-1``, then contributed row ``i`` at ``n_ref + i``.
     A short list answers almost every query of :func:`find_copies`; a query it cannot answer (all
     listed rows later or excluded, or a possible tie with an unlisted row) falls back to an exact
     scan, so results never depend on the list length. Distances are recomputed the way the scan
-    computes them, so both paths agree to the last bit.
+    computes them, so both paths agree to the last bit. Built once, it serves runs over any subset of
+    its rows (:meth:`view`): the nearest rows of a subset are its nearest rows overall, less the others.
     """
 
-    def __init__(self, points: NDArray[np.float64], index: NDArray[np.int64], pool_size: int) -> None:
-        self.slot = np.full(pool_size, -1, dtype=np.int64)
-        self.slot[index] = np.arange(len(index))
+    def __init__(self, x: NDArray[np.float64], reference: NDArray[np.float64], outlier_bound: float) -> None:
+        n_ref = len(reference)
+        usable = np.flatnonzero(np.abs(x).max(axis=1) <= outlier_bound) if len(x) else np.zeros(0, dtype=np.int64)
+        pool = np.vstack([reference, x]) if n_ref else x
+        candidates = np.concatenate([np.arange(n_ref), n_ref + usable])
+        points = pool[candidates]
+        self.n_ref, self.n_rows = n_ref, len(x)
+        self.slot = np.full(len(pool), -1, dtype=np.int64)
+        self.slot[candidates] = np.arange(len(candidates))
         # The search orders rows by |a|^2 + |b|^2 - 2ab, whose rounding error is at most about
         # (features + 2) * eps * 2 max|a|^2: twice its square root bounds how far its order can be off
         # in distance (worst near 0). Rows within this of each other may be listed out of order.
         largest = float(np.sqrt((points * points).sum(axis=1).max())) if len(points) else 0.0
         self.margin = 2.0 * largest * float(np.sqrt(2.0 * (points.shape[1] + 2) * np.finfo(np.float64).eps))
         k = min(_NEIGHBOURS, len(points))
+        self.complete = k == len(points)  # every list holds every candidate
         if k < 2:
-            self.rows = np.zeros((len(index), 0), dtype=np.int64)
-            self.dist = np.zeros((len(index), 0))
+            self.rows = np.zeros((len(candidates), 0), dtype=np.int64)
+            self.dist = np.zeros((len(candidates), 0))
             return
         _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
-        self.rows = index[local]
+        self.rows = candidates[local]
         self.dist = np.empty(local.shape)
         for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time
             hi = min(lo + 4096, len(points))
             self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
 
+    def view(self, rows: NDArray[np.int64]) -> _Lists:
+        """The lists of a run over contributed rows `rows` (increasing), in that run's pooled space."""
+        if len(rows) == self.n_rows:
+            return _Lists(self, None, None)
+        pool_of = np.concatenate([np.arange(self.n_ref), self.n_ref + rows])
+        local_of = np.full(self.n_ref + self.n_rows, -1, dtype=np.int64)
+        local_of[pool_of] = np.arange(len(pool_of))
+        return _Lists(self, pool_of, local_of)
+
+
+class _Lists:
+    """:class:`NeighbourIndex` lists seen from one run over a subset of its rows."""
+
+    def __init__(self, index: NeighbourIndex, pool_of: NDArray[np.int64] | None, local_of: NDArray[np.int64] | None) -> None:
+        self.index, self.pool_of, self.local_of = index, pool_of, local_of
+        self.margin, self.complete = index.margin, index.complete
+
     def get(self, point: int) -> tuple[list[int], list[float]] | None:
-        i = self.slot[point]
-        if i < 0 or not self.rows.shape[1]:
+        index = self.index
+        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
+        if i < 0 or not index.rows.shape[1]:
             return None
-        return self.rows[i].tolist(), self.dist[i].tolist()
+        if self.local_of is None:
+            return index.rows[i].tolist(), index.dist[i].tolist()
+        local = self.local_of[index.rows[i]]
+        present = local >= 0
+        return local[present].tolist(), index.dist[i][present].tolist()

@@ -36,7 +36,7 @@ import numpy as np
 
 from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.dedup import COPY, REASONS, REFERENCE, Dedup, find_copies
+from openledger_chain.attribution.dedup import COPY, REASONS, REFERENCE, Dedup, NeighbourIndex, find_copies
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, check_claim, check_recipe, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
@@ -271,11 +271,15 @@ def attribute(
     # not dilute a contribution's share of copied rows.
     relevance = auto_tau(eval_z(eval_table.x), None)
 
+    # One nearest-row search serves both passes: a pass over fewer rows filters its lists.
+    neighbour_index = NeighbourIndex(x_z, reference, spec.outlier_bound)
+
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
         sub = np.flatnonzero(rows)
         found = find_copies(x_z[sub], y_all[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
-                            outlier_bound=spec.outlier_bound, relevance_radius=relevance)
+                            outlier_bound=spec.outlier_bound, relevance_radius=relevance, index=neighbour_index,
+                            rows=sub)
         reason = np.zeros(len(y_all), dtype=np.int8)
         parent = np.full(len(y_all), -1, dtype=np.int64)
         reason[sub] = found.reason

@@ -136,6 +136,25 @@ def test_short_neighbour_lists_fall_back_to_exact_scans(monkeypatch: pytest.Monk
         assert short.reason.tolist() == full.reason.tolist()
 
 
+@pytest.mark.parametrize("lists", [16, 3])
+@pytest.mark.parametrize("seed", range(20))
+def test_a_run_over_a_subset_gives_the_same_with_the_whole_rounds_index(
+    seed: int, lists: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's second pass reuses the first pass's neighbour search, filtered to its rows (with
+    short lists, filtering leaves some empty: the exact scans answer)."""
+    monkeypatch.setattr(dedup, "_NEIGHBOURS", lists)
+    x, y, group, reference, ref_y = random_case(seed)
+    index = dedup.NeighbourIndex(x, reference, 25.0)
+    dropped = np.random.default_rng(seed).choice(np.unique(group))
+    rows = np.flatnonzero(group != dropped)
+    alone = find_copies(x[rows], y[rows], group[rows], reference, ref_y, copy_ratio=0.5, outlier_bound=25.0)
+    shared = find_copies(x[rows], y[rows], group[rows], reference, ref_y, copy_ratio=0.5, outlier_bound=25.0,
+                         index=index, rows=rows)
+    assert shared.reason.tolist() == alone.reason.tolist()
+    assert shared.parent.tolist() == alone.parent.tolist() and shared.derivative_of == alone.derivative_of
+
+
 def grid(n: int, spacing: float = 1.0) -> np.ndarray:
     return np.array([[spacing * i, 0.0] for i in range(n)])
 
