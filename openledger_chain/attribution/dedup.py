@@ -91,7 +91,7 @@ NEAR_FACTOR = 1.5
 ONE_SOURCE_FACTOR = 2.0
 #: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
 MANY_SOURCES_FRACTION = 0.8
-_NEIGHBOURS = 16
+_NEIGHBOURS = 32
 
 
 @dataclass(frozen=True)
