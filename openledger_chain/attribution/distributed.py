@@ -145,6 +145,7 @@ class DaskRunner:
         from distributed.scheduler import KilledWorker
 
         client = self.client
+        self.check_workers()  # again per valuation: workers may have joined since the last one
         n_eval = len(kernel.eval_data)
         size = blocks[0][0][1] - blocks[0][0][0]
         # Once to every worker, not once per task; hash=False skips hashing a large array.
@@ -231,12 +232,13 @@ def dask_valuation(
                 except (OSError, TimeoutError) as exc:
                     raise AttributionError(f"no Dask scheduler answers at {scheduler} ({exc})") from exc
             else:
-                # No dashboard (no port to collide with), one thread per worker process unless the
-                # caller sizes it: numpy already uses a core per sort.
+                # The scheduler serves HTTP (health, metrics, the dashboard with bokeh) in any case, on
+                # 8787 unless told, with a warning when another cluster holds it: take a free port.
+                # Workers split the cores: each block task is single-threaded numpy.
                 per_worker = max(1, (os.cpu_count() or 1) // workers) if workers else None
                 cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=per_worker, processes=processes,
-                    dashboard_address=None, silence_logs=logging.ERROR,
+                    dashboard_address=":0", silence_logs=logging.ERROR,
                 )
                 client = distributed.Client(cluster)
         runner = DaskRunner(client)
