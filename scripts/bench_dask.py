@@ -50,7 +50,8 @@ def main() -> int:
 
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
     print(f"# {os.cpu_count()} cores; tknn_shapley + relabelled values (k=5, no radius, 30 features, 2 classes)")
-    print(f"| rows | eval points | blocks | one process (s) | {args.workers}-worker LocalCluster (s) | ratio | identical | load avg |")
+    print(f"| rows | eval points | blocks | one process (s) | {args.workers}-worker LocalCluster (s) | ratio "
+          "| identical | load avg |")
     print("|---:|---:|---:|---:|---:|---:|---|---:|")
     per_eval_point: dict[int, tuple[float, float, int]] = {}
     failed = False

@@ -169,9 +169,8 @@ class DaskRunner:
                 try:
                     part = future.result()
                 except (OSError, TimeoutError, KilledWorker) as exc:  # a lost worker or connection, not a bug here
-                    raise AttributionError(
-                        f"the Dask cluster failed while valuing block {i + 1} of {len(blocks)}: {type(exc).__name__}: {exc}"
-                    ) from exc
+                    raise AttributionError(f"the Dask cluster failed while valuing block {i + 1} of "
+                                           f"{len(blocks)}: {type(exc).__name__}: {exc}") from exc
                 future.release()
                 if i + self.in_flight < len(blocks):
                     submit(i + self.in_flight)

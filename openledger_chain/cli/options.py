@@ -144,12 +144,14 @@ def fetch_options(func: F) -> F:
 
 def dask_options(func: F) -> F:
     """--workers and --scheduler: run the closed-form valuation on Dask (same result, bit for bit)."""
-    func = click.option("--scheduler", envvar="OPENLEDGER_DASK_SCHEDULER", default=None, metavar="local|tcp://HOST:8786",
+    func = click.option("--scheduler", envvar="OPENLEDGER_DASK_SCHEDULER", default=None,
+                        metavar="local|tcp://HOST:8786",
                         help="Value rows on Dask: 'local' starts a cluster on this machine, an address uses that "
                         "cluster's workers. tknn_shapley/knn_shapley only; bit-for-bit the in-process result. "
                         "Needs the dask extra.")(func)
     func = click.option("--workers", type=click.IntRange(min=1), default=None,
-                        help="Value rows on a local Dask cluster of N worker processes (implies --scheduler local).")(func)
+                        help="Value rows on a local Dask cluster of N worker processes "
+                        "(implies --scheduler local).")(func)
     return func
 
 

@@ -163,7 +163,8 @@ def test_cli_attribute_on_a_scheduler_and_on_two_worker_processes_prints_the_sam
 
 
 def test_round_propose_on_dask_writes_the_same_round_file(
-    ledger, accounts, tmp_path: Path, client: distributed.Client, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    ledger, accounts, tmp_path: Path, client: distributed.Client,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from openledger_chain.oracle import propose_round
     from openledger_chain.types import ContributionKind, ModelParams
@@ -177,7 +178,8 @@ def test_round_propose_on_dask_writes_the_same_round_file(
         1_000_000 * 10**18, "Stake", "STK",
     ))
     for name, who in (("alice.csv", accounts.alice), ("bob.csv", accounts.bob), ("carol.csv", accounts.carol)):
-        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((root / name).read_bytes()), name)
+        content = keccak((root / name).read_bytes())
+        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, content, name)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((root / "eval.csv").read_bytes()))
     args = dict(spec_path=spec, eval_path=root / "eval.csv", rounds_dir=root / "rounds", data_dir=root)
     path, _ = propose_round(ledger, model.model_id, **args)
@@ -228,7 +230,8 @@ def test_a_worker_with_another_blas_kernel_is_refused() -> None:
         os.environ.clear()
         os.environ.update(saved)
     try:
-        with distributed.Client(cluster) as c, pytest.raises(AttributionError, match=f"blas.*{other}.*OPENBLAS_CORETYPE"):
+        refused = pytest.raises(AttributionError, match=f"blas.*{other}.*OPENBLAS_CORETYPE")
+        with distributed.Client(cluster) as c, refused:
             with dask_valuation(client=c):
                 pass
     finally:
