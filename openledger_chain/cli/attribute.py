@@ -10,7 +10,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openledger_chain.cli.options import ID, abort, console, err_console, print_exclusions
+from openledger_chain.cli.options import (
+    ID, abort, console, dask_context, dask_options, err_console, print_exclusions, warn_if_not_on_dask,
+)
 from openledger_chain.errors import InputError, OpenLedgerError
 
 if TYPE_CHECKING:  # the engine (scikit-learn) loads only when the command runs
@@ -64,6 +66,7 @@ def _render(report_json: dict) -> None:
               help="On-chain model id that compute/evaluation attestations were signed for.")
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
+@dask_options
 def attribute(
     spec_path: Path,
     manifest_path: Path,
@@ -74,6 +77,8 @@ def attribute(
     attestors: tuple[str, ...],
     model_id: int,
     revealed: tuple[Path, ...],
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
@@ -102,14 +107,16 @@ def attribute(
             bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
 
         try:
-            report = attribute_files(
-                spec_path, manifest_path, eval_path,
-                emission=emission, seed=seed, verifier=_attestation_verifier(attestor_list), progress=tick,
-                model_id=model_id, revealed=revealed,
-            )
-        except OpenLedgerError as exc:
-            abort(str(exc), exc.exit_code)
+            with dask_context(scheduler, workers):
+                report = attribute_files(
+                    spec_path, manifest_path, eval_path,
+                    emission=emission, seed=seed, verifier=_attestation_verifier(attestor_list), progress=tick,
+                    model_id=model_id, revealed=revealed,
+                )
+        except OpenLedgerError as exc:  # escaped as handle_errors does: "[dask]" is not rich markup
+            abort(str(exc).replace("[", "\\["), exc.exit_code)
     doc = report.to_json()
+    warn_if_not_on_dask(scheduler, workers, doc["method"]["name"])
     attested = [c["id"] for c in doc["contributions"] if c["kind"] in ("compute", "evaluation")]
     if attested and not attestor_list:
         err_console.print(f"[yellow]warning[/]: {len(attested)} compute/evaluation claim(s) count 0 units: no --attestor "

@@ -161,6 +161,37 @@ def fetch_options(func: F) -> F:
     return func
 
 
+def dask_options(func: F) -> F:
+    """--workers and --scheduler: run the closed-form valuation on Dask (same result, bit for bit)."""
+    func = click.option("--scheduler", envvar="OPENLEDGER_DASK_SCHEDULER", default=None,
+                        metavar="local|tcp://HOST:8786",
+                        help="Value rows on Dask: 'local' starts a cluster on this machine, an address uses that "
+                        "cluster's workers. tknn_shapley/knn_shapley only; bit-for-bit the in-process result. "
+                        "Needs the dask extra.")(func)
+    func = click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Value rows on a local Dask cluster of N worker processes "
+                        "(implies --scheduler local).")(func)
+    return func
+
+
+def dask_context(scheduler: str | None, workers: int | None) -> Any:
+    """A context that values on Dask when --scheduler or --workers was given, else does nothing."""
+    import contextlib
+
+    if scheduler is None and workers is None:
+        return contextlib.nullcontext()
+    from openledger_chain.attribution.distributed import dask_valuation
+
+    return dask_valuation(scheduler, workers=workers)
+
+
+def warn_if_not_on_dask(scheduler: str | None, workers: int | None, method: str) -> None:
+    """Say so when Dask was asked for but the spec's method cannot use it (it ran in this process)."""
+    if (scheduler is not None or workers is not None) and method not in ("tknn_shapley", "knn_shapley"):
+        err_console.print(f"[yellow]warning[/]: {method} runs in this process; only tknn_shapley and knn_shapley "
+                          "run on Dask", highlight=False)
+
+
 def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> Any:
     from openledger_chain.fetch import FetchSettings
 

@@ -13,6 +13,8 @@ from openledger_chain.cli.options import (
     abort,
     account_options,
     console,
+    dask_context,
+    dask_options,
     err_console,
     fetch_options,
     fetch_settings,
@@ -25,6 +27,7 @@ from openledger_chain.cli.options import (
     print_rows,
     read_db_option,
     resolve_account,
+    warn_if_not_on_dask,
 )
 
 ROUND_FILE = click.Path(path_type=Path, dir_okay=False)
@@ -97,10 +100,12 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
 @fetch_options
 @read_db_option
+@dask_options
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
             seed: int | None, rounds_dir: Path | None, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
-            ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None) -> None:
+            ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None,
+            workers: int | None, scheduler: str | None) -> None:
     """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
     its registered content hash, value them with the spec's method, allocate the emission, build the
     cumulative Merkle tree and write the (unsigned) round file. A contribution that cannot be fetched or
@@ -112,7 +117,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
 
     ledger = open_ledger(network, rpc_url)
     rounds_dir = rounds_dir or load_config().rounds_dir
-    with _progress() as progress:
+    with dask_context(scheduler, workers), _progress() as progress:
         task = progress.add_task("attribution", total=None)
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
@@ -121,6 +126,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
             engine=open_index(db_url),
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
+    warn_if_not_on_dask(scheduler, workers, round_file.body["method"]["name"])
     excluded = [i for i in round_file.body["inputs"] if "excluded" in i]
     for item in excluded:
         err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)

@@ -47,7 +47,9 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.methods.knn_shapley import label_count, relabel_slopes, relabel_values, sum_over_eval_chunks
+from openledger_chain.attribution.methods.knn_shapley import (
+    ChunkKernel, label_count, relabel_slopes, relabel_values, sum_over_eval_chunks,
+)
 from openledger_chain.attribution.utility import squared_distances
 
 __all__ = ["AUTO_TAU_FACTOR", "TKNNShapley", "auto_tau", "tknn_shapley_values"]
@@ -166,11 +168,7 @@ def tknn_shapley_values(
     if n_classes < 1:
         raise ValueError("n_classes must be >= 1")
 
-    def chunk(start: int, stop: int) -> NDArray[np.float64]:
-        return _chunk_values(
-            train.x, train.y, eval_data.x[start:stop], eval_data.y[start:stop], tau, k, n_classes, n_labels
-        )
-
+    chunk = ChunkKernel(_chunk_values, train, eval_data, (tau, k, n_classes, n_labels))
     return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
 
 
