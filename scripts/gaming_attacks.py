@@ -652,6 +652,31 @@ def outlier_under_bound(split: Split) -> Round:
     return r
 
 
+# --- 7. planted before the honest files (against rule 4's count over files as registered) ------------
+
+def _planted_first(split: Split, x: np.ndarray, y: np.ndarray) -> Round:
+    r = Round(revealed=split.x_revealed is not None)
+    r.add("attacker", "a0", np.vstack([jittered(split, x, 0.01) for _ in range(5)]), np.tile(y, 5))
+    for i, (hx, hy) in enumerate(split.honest):
+        r.add("honest", f"h{i}", hx, hy)
+    return r
+
+
+def eval_leak_first(split: Split) -> Round:
+    """5 jittered copies of each current evaluation row, registered *before* every honest file: the
+    copies are excluded, but they still count when later files are compared with earlier files as
+    registered -- can they make an honest file look derived from the attacker's?"""
+    return _planted_first(split, split.x_eval, split.y_eval)
+
+
+def revealed_leak_first(split: Split) -> Round:
+    """eval_leak_first with a revealed (public) evaluation set: anyone can plant these."""
+    return _planted_first(split, split.x_revealed, split.y_revealed)
+
+
+revealed_leak_first.needs_revealed = True  # type: ignore[attr-defined]
+
+
 #: Attack -> the acceptance target of issue 8 it is held to (docs/attribution.md, "Gaming"):
 #: "copy": copier <= 0.10x its victim, victim keeps >= 0.95 of its clean pay, honest share >= 0.95;
 #: "late_copy": attacker <= 0.05 of the emission; "outlier": no honest payout moves more than 1%;
@@ -676,5 +701,6 @@ ATTACKS: dict[str, tuple[Callable[[Split], Round], str | None]] = {
         (frontrun_flipped, "honest"), (flipped_ring_after(8), "honest"), (flipped_chain_after(4), "honest"),
         (synthetic_interp, None), (pseudo_label_swarm, None), (majority_realistic, None),
         (junk_merged, "sybil"), (junk_swarm_carrier, "noise"), (outlier_under_bound, "outlier"),
+        (eval_leak_first, None), (revealed_leak_first, "honest"),
     )
 }

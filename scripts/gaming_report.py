@@ -98,7 +98,8 @@ def payouts(rnd: Round, report: AttributionReport) -> dict[str, int]:
 
 def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method: dict, tmp: Path, baseline: bool) -> dict:
     x, y = load(name)
-    split = make_split(x, y, split_seed, revealed_fraction=0.15 if attack is revealed_leak else 0.0)
+    needs_revealed = attack is revealed_leak or getattr(attack, "needs_revealed", False)
+    split = make_split(x, y, split_seed, revealed_fraction=0.15 if needs_revealed else 0.0)
     clean_round = honest_round(split)
     clean = payouts(clean_round, run_round(clean_round, split, method, tmp / "clean", baseline))
     rnd = attack(split)
@@ -225,6 +226,8 @@ def before_after_table(rows: list[dict], before: list[dict], method: str = "tknn
     def cell(source: list[dict], attack: str, key: str, fmt: str) -> str:
         values = [next((r[key] for r in source if r["method"] == method and r["attack"] == attack and r["data"] == d), None)
                   for d in datasets]
+        if all(v is None for v in values):
+            return "-"  # an attack the other run did not have
         return " / ".join("" if v is None else format(v, fmt) for v in values)
 
     for attack in dict.fromkeys(r["attack"] for r in rows if r["method"] == method):
