@@ -163,7 +163,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000], help="total rows, one per size")
     parser.add_argument("--port", type=int, default=8563)
     parser.add_argument("--gas-fraction", type=float, default=GAS_FRACTION,
-                        help="fraction of the block gas limit per onboarding and publishing transaction")
+                        help="fraction of the block gas limit per onboarding and publishing transaction; above "
+                             "0.5 (EIP-1559's target) the base fee climbs ~10%% a block while onboarding, and past "
+                             "~50,000 contributors the relayer's 10,000 ETH run out: use 0.5 there")
     args = parser.parse_args()
     rows = args.rows if len(args.rows) == len(args.contributors) else [args.rows[0]] * len(args.contributors)
     for contributors, total in zip(args.contributors, rows, strict=True):
