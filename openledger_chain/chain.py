@@ -26,6 +26,7 @@ from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import collapse_if_tuple
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound
@@ -588,14 +589,8 @@ def _known_errors() -> dict[bytes, tuple[str, list[str]]]:
     for path in ARTIFACTS_DIR.glob("*.json"):
         for item in json.loads(path.read_text())["abi"]:
             if item["type"] == "error":
-                types = [_abi_type(i) for i in item["inputs"]]
+                types = [collapse_if_tuple(i) for i in item["inputs"]]
                 selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
                 errors[selector] = (item["name"], types)
     return errors
 
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple") :]
-    return kind

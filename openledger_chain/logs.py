@@ -13,6 +13,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils.abi import collapse_if_tuple
 
 DEFAULT_MAX_RANGE = 2_000  # blocks per eth_getLogs; many hosted providers cap ranges at 2k-10k
 MIN_RANGE = 1
@@ -54,8 +55,8 @@ class EventDecoder:
         plain = [i for i in abi["inputs"] if not i["indexed"]]
         args: dict[str, Any] = {}
         for item, topic in zip(indexed, topics[1:], strict=True):
-            (args[item["name"]],) = abi_decode([_abi_type(item)], topic)
-        values = abi_decode([_abi_type(i) for i in plain], bytes(log["data"]))
+            (args[item["name"]],) = abi_decode([collapse_if_tuple(item)], topic)
+        values = abi_decode([collapse_if_tuple(i) for i in plain], bytes(log["data"]))
         args.update({item["name"]: _plain(item, value) for item, value in zip(plain, values, strict=True)})
         return DecodedLog(
             event=abi["name"],
@@ -67,13 +68,6 @@ class EventDecoder:
             args={k: _normalize(v) for k, v in args.items()},
         )
 
-
-def _abi_type(item: dict[str, Any]) -> str:
-    """The canonical ABI type, tuples spelled out from their components."""
-    kind = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
-    return kind
 
 
 def _plain(item: dict[str, Any], value: Any) -> Any:

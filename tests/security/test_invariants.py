@@ -60,6 +60,7 @@ from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils.abi import collapse_if_tuple
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -289,7 +290,7 @@ class Evm:
         key = (contract.address, fn)
         if key not in self._output_types:
             (abi,) = [item for item in contract.abi if item.get("type") == "function" and item["name"] == fn]
-            types = [_abi_type(o) for o in abi["outputs"]]
+            types = [collapse_if_tuple(o) for o in abi["outputs"]]
             names = [
                 "(" + ",".join(c["name"] for c in o["components"]) + ")" if o["type"] == "tuple" else o["name"]
                 for o in abi["outputs"]
@@ -340,12 +341,6 @@ def _checksummed(value: Any) -> Any:
         return to_checksum_address(value)
     return value
 
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
-    return kind
 
 
 def decode_error(output: bytes) -> tuple[str, tuple[Any, ...]]:
