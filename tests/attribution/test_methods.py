@@ -279,3 +279,24 @@ def test_model_utility_knn_with_fewer_rows_than_neighbours() -> None:
     u = ModelUtility(train, ev, KNeighborsClassifier(5))
     two = np.array([np.flatnonzero(train.y == 0)[0], np.flatnonzero(train.y == 1)[0]])
     assert 0.0 <= u(two) <= 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_distance_order_and_scatter_sum_equal_their_definitions(seed: int) -> None:
+    """The fast sort must be numpy's stable argsort to the last index (ties by row index), and the
+    one-pass scatter must be the (points x N) scatter summed top to bottom to the last bit: on a
+    coarse lattice, where most distances tie."""
+    from openledger_chain.attribution.methods.knn_shapley import distance_order, scatter_sum
+    from openledger_chain.attribution.utility import squared_distances
+
+    rng = np.random.default_rng(seed)
+    x_train, x_eval = rng.integers(0, 4, (500, 3)).astype(float), rng.integers(0, 4, (30, 3)).astype(float)
+    d2 = squared_distances(x_eval, x_train)
+    order = distance_order(d2)
+    expected = np.argsort(d2, axis=1, kind="stable")
+    assert (d2[:, 1:] == d2[:, :-1]).any()  # ties are exercised
+    np.testing.assert_array_equal(order, expected)
+    sorted_values = rng.normal(size=d2.shape)
+    scattered = np.empty_like(sorted_values)
+    np.put_along_axis(scattered, expected, sorted_values, axis=1)
+    assert np.array_equal(scatter_sum(order, sorted_values, d2.shape[1]), scattered.sum(axis=0))

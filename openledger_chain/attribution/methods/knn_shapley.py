@@ -35,8 +35,8 @@ from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_distances
 
 __all__ = [
-    "ChunkKernel", "KNNShapley", "eval_blocks", "fold_in_order", "knn_shapley_values", "relabel_slopes",
-    "relabel_values", "sum_over_eval_chunks",
+    "ChunkKernel", "KNNShapley", "distance_order", "eval_blocks", "fold_in_order", "knn_shapley_values", "relabel_slopes",
+    "relabel_values", "scatter_sum", "sum_over_eval_chunks",
 ]
 
 # Elements per (chunk x N) work array: ~6 such float64/int64 arrays live per worker, so 2M
@@ -79,8 +79,7 @@ def _chunk_values(
     """Sum over the given evaluation points of their per-point Shapley value vectors; with
     ``n_labels``, stacked over the per-label slopes of :func:`relabel_slopes` (shape (1 + L, N))."""
     n = len(y_train)
-    # Stable sort: equal distances (duplicates) keep row-index order, so results are deterministic.
-    order = np.argsort(squared_distances(x_eval, x_train), axis=1, kind="stable")
+    order = distance_order(squared_distances(x_eval, x_train))
     match = (y_train[order] == y_eval[:, None]).astype(np.float64)
     # Running sum from the farthest neighbour inwards, in the same addition order as the
     # sequential recursion: [s_N, d_{N-1}, ..., d_1] accumulated, then reversed.
@@ -91,24 +90,58 @@ def _chunk_values(
     steps[:, 1:] = ((match[:, :-1] - match[:, 1:]) / np.maximum(k, np.arange(1, n)))[:, ::-1]
     s = np.cumsum(steps, axis=1)[:, ::-1]
     del steps, match
-    values = np.empty_like(s)
-    np.put_along_axis(values, order, s, axis=1)
+    values = scatter_sum(order, s, n)
     if not n_labels:
-        return values.sum(axis=0)
+        return values
     # Row i's value is affine in its own match m_i with slope 1 / max(K, rank) (rows further out
     # do not depend on m_i), so relabelling a row moves only its own value.
-    slope = np.empty_like(s)
-    np.put_along_axis(slope, order, np.broadcast_to(1.0 / np.maximum(k, np.arange(1, n + 1)), s.shape), axis=1)
-    return np.vstack([values.sum(axis=0), relabel_slopes(slope, y_eval, n_labels)])
+    slope = np.broadcast_to(1.0 / np.maximum(k, np.arange(1, n + 1)), s.shape)
+    return np.vstack([values, relabel_slopes(order, slope, y_eval, n_labels)])
 
 
-def relabel_slopes(slope: NDArray[np.float64], y_eval: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
-    """(L, N): for each label c, the summed slope d value / d match over evaluation points of label c.
+def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Per evaluation point, training rows by distance, ties by row index: exactly
+    ``np.argsort(d2, axis=1, kind="stable")``, ~3x faster.
+
+    Numpy's default sort is SIMD-accelerated but not stable. Ordered keys are the same either way;
+    only rows of equal distance can come out of index order, and those are put back in it.
+    """
+    order = np.argsort(d2, axis=1)
+    if d2.shape[1] < 2:
+        return order
+    keys = np.take_along_axis(d2, order, axis=1)
+    tied = keys[:, 1:] == keys[:, :-1]
+    for row in np.flatnonzero(tied.any(axis=1)):
+        eq = tied[row]
+        in_run = np.zeros(len(eq) + 1, dtype=bool)
+        in_run[:-1] |= eq
+        in_run[1:] |= eq
+        at = np.flatnonzero(in_run)
+        run = np.concatenate([[0], np.cumsum(~eq)])[at]
+        got = order[row, at]
+        order[row, at] = got[np.lexsort((got, run))]
+    return order
+
+
+def scatter_sum(order: NDArray[np.int64], sorted_values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """``sum_j values_j`` where row j of `sorted_values` holds point j's values in `order` j:
+    each row's sum is accumulated in evaluation-point order (one ``bincount``), exactly as
+    scattering every point's vector and summing them top to bottom would, without the
+    (points x N) scatter."""
+    return np.bincount(order.ravel(), weights=np.ascontiguousarray(sorted_values).ravel(), minlength=n)
+
+
+def relabel_slopes(
+    order: NDArray[np.int64], sorted_slope: NDArray[np.float64], y_eval: NDArray[np.int64], n_labels: int
+) -> NDArray[np.float64]:
+    """(L, N): for each label c, the summed slope d value / d match over evaluation points of label c
+    (`sorted_slope` in `order`, as in :func:`scatter_sum`).
 
     A row's value with label c is its value + G[c] - G[own label] (:func:`relabel_values`)."""
-    out = np.zeros((n_labels, slope.shape[1]))
+    n = order.shape[1]
+    out = np.zeros((n_labels, n))
     for c in np.unique(y_eval):
-        out[c] = slope[y_eval == c].sum(axis=0)
+        out[c] = scatter_sum(order[y_eval == c], sorted_slope[y_eval == c], n)
     return out
 
 

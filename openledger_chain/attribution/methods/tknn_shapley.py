@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, label_count, relabel_slopes, relabel_values, sum_over_eval_chunks,
+    ChunkKernel, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum, sum_over_eval_chunks,
 )
 from openledger_chain.attribution.utility import squared_distances
 
@@ -88,12 +88,12 @@ def _chunk_values(
     ``n_labels``, stacked over the per-label relabelling slopes (shape (1 + L, N))."""
     n = len(y_train)
     d2 = squared_distances(x_eval, x_train)
-    order = np.argsort(d2, axis=1, kind="stable")
+    order = distance_order(d2)
     # The ball is a prefix of the distance order; c = its size per evaluation point.
     if tau is None:
         c = np.full(len(y_eval), n)
     else:
-        c = (np.take_along_axis(d2, order, axis=1) <= tau * tau).sum(axis=1)
+        c = (d2 <= tau * tau).sum(axis=1)
     del d2
     rank = np.arange(1, n + 1)
     m = (y_train[order] == y_eval[:, None]) & (rank[None, :] <= c[:, None])
@@ -119,18 +119,15 @@ def _chunk_values(
         phi_d[:, int(mv)] = ((1 - 1 / kk) * mv - 1 / n_classes + (h - ell / kk) * mv - q * h) / safe_c
     inball = rank[None, :] <= c[:, None]
     s += np.where(inball, np.where(m > 0, phi_d[:, 1:2], phi_d[:, 0:1]), 0.0)
-    values = np.empty_like(s)
-    np.put_along_axis(values, order, s, axis=1)
+    values = scatter_sum(order, s, n)
     if not n_labels:
-        return values.sum(axis=0)
+        return values
     # A row's own value is affine in its own match m: slope 1/max(K, rank) from Jia's part plus
     # d phi_D / d m (q counts the *other* rows' hits, so it does not move); 0 outside the ball.
-    slope_sorted = np.where(
+    slope = np.where(
         inball, 1.0 / np.maximum(kk[:, None], rank[None, :]) + ((1 - 1 / kk) + (h - ell / kk))[:, None] / safe_c[:, None], 0.0
     )
-    slope = np.empty_like(s)
-    np.put_along_axis(slope, order, slope_sorted, axis=1)
-    return np.vstack([values.sum(axis=0), relabel_slopes(slope, y_eval, n_labels)])
+    return np.vstack([values, relabel_slopes(order, slope, y_eval, n_labels)])
 
 
 def tknn_shapley_values(
