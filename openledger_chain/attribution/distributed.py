@@ -82,9 +82,11 @@ def block_sum(
     global chunks of :func:`.methods.knn_shapley.eval_blocks`.
     """
     from openledger_chain.attribution.methods.knn_shapley import fold_in_order
+    from openledger_chain.attribution.utility import squared_norms
 
+    norms = squared_norms(x_train)  # once per block, as the process computes it once per valuation
     return fold_in_order(
-        fn(x_train, y_train, x_eval[start : start + size], y_eval[start : start + size], *args)
+        fn(x_train, y_train, x_eval[start : start + size], y_eval[start : start + size], *args, train_norms=norms)
         for start in range(0, len(y_eval), size)
     )
 

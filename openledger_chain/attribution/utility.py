@@ -38,13 +38,22 @@ Utility = Callable[[NDArray[np.integer]], float]
 UtilityFactory = Callable[[Dataset], "KNNUtility | ModelUtility"]
 
 
-def squared_distances(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+def squared_norms(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's squared Euclidean norm (the term :func:`squared_distances` adds per row of ``b``)."""
+    return (x * x).sum(axis=1)
+
+
+def squared_distances(
+    a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """Squared Euclidean distances ``(len(a), len(b))`` by the Gram expansion, clipped at 0.
 
     Identical rows get exactly equal distances, so duplicates tie and the stable sort keeps them
-    in index order.
+    in index order. `b_norms`: ``squared_norms(b)``, when already computed (the same bits).
     """
-    d = (a * a).sum(axis=1)[:, None] - 2.0 * (a @ b.T) + (b * b).sum(axis=1)[None, :]
+    if b_norms is None:
+        b_norms = squared_norms(b)
+    d = (a * a).sum(axis=1)[:, None] - 2.0 * (a @ b.T) + b_norms[None, :]
     np.maximum(d, 0.0, out=d)
     return d
 

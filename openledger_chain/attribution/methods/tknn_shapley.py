@@ -40,6 +40,7 @@ Cost: one sort per evaluation point, O(N log N); the sum of all values is U(all)
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,14 @@ def auto_tau(x_eval: NDArray[np.float64], k: int | None) -> float | None:
     return AUTO_TAU_FACTOR * scale if scale > 0 else None
 
 
+@lru_cache(maxsize=4)
+def _harmonic(n: int) -> NDArray[np.float64]:
+    """``[0, H_1, ..., H_{n+1}]`` (read-only: shared by every chunk of a valuation)."""
+    out = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n + 2))])
+    out.setflags(write=False)
+    return out
+
+
 def _chunk_values(
     x_train: NDArray[np.float64],
     y_train: NDArray[np.int64],
@@ -83,11 +92,13 @@ def _chunk_values(
     k: int | None,
     n_classes: int,
     n_labels: int = 0,
+    *,
+    train_norms: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Sum over the given evaluation points of their per-point TKNN-Shapley value vectors; with
     ``n_labels``, stacked over the per-label relabelling slopes (shape (1 + L, N))."""
     n = len(y_train)
-    d2 = squared_distances(x_eval, x_train)
+    d2 = squared_distances(x_eval, x_train, train_norms)
     order = distance_order(d2)
     # The ball is a prefix of the distance order; c = its size per evaluation point.
     if tau is None:
@@ -108,7 +119,7 @@ def _chunk_values(
     s = np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
     del steps, m_next
     # D part: one scalar per (point, match) pair.
-    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n + 2))])
+    harmonic = _harmonic(n)
     ell = np.maximum(kk - 1, 0).astype(np.int64)
     h = harmonic[ell + 1] - 1.0
     safe_c = np.maximum(c, 1).astype(np.float64)
