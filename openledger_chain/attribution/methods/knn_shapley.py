@@ -36,7 +36,7 @@ from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_distances, squared_norms
 
 __all__ = [
-    "ChunkKernel", "KNNShapley", "distance_order", "eval_blocks", "fold_in_order", "knn_shapley_values", "relabel_slopes",
+    "ChunkKernel", "KNNShapley", "compact_labels", "distance_order", "eval_blocks", "fold_in_order", "knn_shapley_values", "relabel_slopes",
     "relabel_values", "scatter_sum", "sum_over_eval_chunks",
 ]
 
@@ -91,7 +91,7 @@ def _chunk_values(
     ``n_labels``, stacked over the per-label slopes of :func:`relabel_slopes` (shape (1 + L, N))."""
     n = len(y_train)
     order = distance_order(squared_distances(x_eval, x_train, train_norms))
-    match = (y_train[order] == y_eval[:, None]).astype(np.float64)
+    match = (compact_labels(y_train)[order] == y_eval[:, None]).astype(np.float64)
     # Running sum from the farthest neighbour inwards, in the same addition order as the
     # sequential recursion: [s_N, d_{N-1}, ..., d_1] accumulated, then reversed.
     steps = np.empty_like(match)
@@ -108,6 +108,12 @@ def _chunk_values(
     # do not depend on m_i), so relabelling a row moves only its own value.
     slope = np.broadcast_to(1.0 / np.maximum(k, np.arange(1, n + 1)), s.shape)
     return np.vstack([values, relabel_slopes(order, slope, y_eval, n_labels)])
+
+
+def compact_labels(y: NDArray[np.int64]) -> NDArray[np.integer]:
+    """The same label codes in the smallest integer type: gathering them in distance order touches
+    1/8 of the memory (at 1M rows, 1 MB fits a core's cache where 8 MB does not)."""
+    return y.astype(np.min_scalar_type(int(y.max()))) if len(y) and y.min() >= 0 else y
 
 
 def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:

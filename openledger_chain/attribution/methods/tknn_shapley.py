@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum, sum_over_eval_chunks,
+    ChunkKernel, compact_labels, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum, sum_over_eval_chunks,
 )
 from openledger_chain.attribution.utility import squared_distances
 
@@ -107,15 +107,17 @@ def _chunk_values(
         c = (d2 <= tau * tau).sum(axis=1)
     del d2
     rank = np.arange(1, n + 1)
-    m = (y_train[order] == y_eval[:, None]) & (rank[None, :] <= c[:, None])
+    m = (compact_labels(y_train)[order] == y_eval[:, None]) & (rank[None, :] <= c[:, None])
     m = m.astype(np.float64)
     cp = m.sum(axis=1)
     # Effective K per point: K >= c makes the vote "all rows in the ball" (k=None).
     kk = np.where(c > 0, np.minimum(c, k if k is not None else n), 1).astype(np.float64)
     # Jia's recursion on the ball: step_i = (m_i - m_{i+1}) / max(K, i), m_{c+1} = 0, zero beyond c.
+    # m_i - m_{i+1} is -1, 0 or 1, so multiplying by the reciprocal is the division to the last bit.
+    inverse_rank = 1.0 / np.maximum(kk[:, None], rank[None, :])
     m_next = np.zeros_like(m)
     m_next[:, :-1] = m[:, 1:]
-    steps = (m - m_next) / np.maximum(kk[:, None], rank[None, :])
+    steps = (m - m_next) * inverse_rank
     s = np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
     del steps, m_next
     # D part: one scalar per (point, match) pair.
@@ -135,9 +137,7 @@ def _chunk_values(
         return values
     # A row's own value is affine in its own match m: slope 1/max(K, rank) from Jia's part plus
     # d phi_D / d m (q counts the *other* rows' hits, so it does not move); 0 outside the ball.
-    slope = np.where(
-        inball, 1.0 / np.maximum(kk[:, None], rank[None, :]) + ((1 - 1 / kk) + (h - ell / kk))[:, None] / safe_c[:, None], 0.0
-    )
+    slope = np.where(inball, inverse_rank + ((1 - 1 / kk) + (h - ell / kk))[:, None] / safe_c[:, None], 0.0)
     return np.vstack([values, relabel_slopes(order, slope, y_eval, n_labels)])
 
 
