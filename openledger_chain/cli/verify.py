@@ -10,6 +10,8 @@ from openledger_chain.cli.options import (
     ID,
     abort,
     console,
+    dask_context,
+    dask_options,
     fetch_options,
     fetch_settings,
     handle_errors,
@@ -37,10 +39,12 @@ MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
               help="An earlier round's revealed evaluation set, as the round used it (repeat).")
 @fetch_options
 @json_option
+@dask_options
 @handle_errors
 def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id: int | None, round_id: int | None,
            spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
-           ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, as_json: bool) -> None:
+           ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, as_json: bool,
+           workers: int | None, scheduler: str | None) -> None:
     """Check ROUND_FILE against the chain, trusting no oracle: its hashes, its inputs against the registry,
     the allocations against the scores, the cumulative amounts against earlier rounds' on-chain lists, the
     Merkle root, the signatures, and the round and score list the distributor holds (a tree that pays
@@ -56,8 +60,9 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
     ledger = open_ledger(network, rpc_url)
     fetch = fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes)
     attribution = AttributionInputs(spec_path, eval_path, data_dir, revealed, fetch) if spec_path and eval_path else None
-    result = verify_round(ledger, round_file_path=round_file, model_id=model_id, round_id=round_id,
-                          attribution=attribution)
+    with dask_context(scheduler, workers):
+        result = verify_round(ledger, round_file_path=round_file, model_id=model_id, round_id=round_id,
+                              attribution=attribution)
     if as_json:
         print_rows("", [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]
                    + [{"check": "difference", **d} for d in result.differences], as_json=True)
