@@ -21,7 +21,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain.build import load_artifact
-from openledger_chain.chain import Chain, decode_revert
+from openledger_chain.chain import Calldata, Chain, decode_revert
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import ContractRevertError, InputError
@@ -168,7 +168,7 @@ class OpenLedger:
         """Record any number of commitments in as few transactions as fit `gas_target` each (default: half
         the block gas limit); anyone may post them, each binds its contributor."""
         return self.chain.transact_in_chunks(
-            list(commitments), lambda chunk: self.registry.functions.commitContributions(list(chunk)), sender,
+            list(commitments), lambda chunk: Calldata.of(self.registry, "commitContributions", list(chunk)), sender,
             gas_target=gas_target, first_guess=200)
 
     def commitment(self, model_id: int, contributor: str, kind: ContributionKind, content_hash: bytes, salt: bytes) -> bytes:
@@ -309,7 +309,7 @@ class OpenLedger:
 
         receipts = self.chain.transact_in_chunks(
             list(registrations),
-            lambda chunk: self.registry.functions.registerContributionsFor(model_id, [r.as_tuple() for r in chunk]),
+            lambda chunk: Calldata.of(self.registry, "registerContributionsFor", model_id, [r.as_tuple() for r in chunk]),
             relayer, gas_target=gas_target, first_guess=20, on_revert=drop_invalid, progress=progress)
         ids = [cid for receipt in receipts for cid in self._contribution_ids(receipt)]
         return RelayedBatches(ids, receipts, skipped)

@@ -21,7 +21,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
@@ -34,6 +34,7 @@ from openledger_chain.attribution import (
     attribute,
 )
 from openledger_chain.attribution.engine import AttributionReport
+from openledger_chain.chain import Calldata
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
@@ -529,8 +530,8 @@ def submit_round_file(
         raise RoundError(f"model {round_.model_id} has a different round {pending.round_id} pending; wait for it or veto it")
     entries = round_file.score_entries
     receipts += ledger.chain.transact_in_chunks(
-        [e.as_tuple() for e in entries[already:]],
-        lambda batch: ledger.distributor.functions.publishScores(round_.model_id, round_.round_id, list(batch)),
+        [(to_canonical_address(account), score, amount) for account, score, amount in (e.as_tuple() for e in entries[already:])],
+        lambda batch: Calldata.of(ledger.distributor, "publishScores", round_.model_id, round_.round_id, list(batch)),
         sender, gas_target=gas_target, max_items=chunk, first_guess=min(chunk or FIRST_CHUNK_GUESS, FIRST_CHUNK_GUESS),
         progress=(lambda done, _total: progress("publish scores", already + done, len(entries))) if progress else None,
     )

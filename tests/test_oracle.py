@@ -315,3 +315,25 @@ def test_emission_over_the_models_policy_is_refused_before_anyone_signs(ledger, 
     with pytest.raises(InputError, match="over model .* policy: at most 1000000000000000000000 per round"):
         _propose(ledger, model, workdir, emission=1_000 * TOKEN + 1)
     assert not (workdir / "rounds").exists()
+
+
+def test_calldata_is_web3s_own_encoding_and_reverts_decode_the_same(ledger, accounts, setup) -> None:
+    """publishScores goes out as Calldata (eth-abi, once per chunk) instead of web3's per-argument
+    normalizers: the bytes must be web3's own encoding of the call, addresses given as 20 bytes or
+    as checksummed text, and a revert must decode as it does through web3."""
+    from eth_utils import to_canonical_address
+
+    from openledger_chain.chain import Calldata
+
+    model, _ = setup
+    entries = [(accounts.alice.address, -7, 10**20), (accounts.bob.address, 3, 0)]
+    web3_encoded = ledger.distributor.functions.publishScores(model.model_id, 1, entries)._encode_transaction_data()
+    for given in (entries, [(to_canonical_address(a), s, x) for a, s, x in entries]):
+        calldata = Calldata.of(ledger.distributor, "publishScores", model.model_id, 1, given)
+        assert calldata.to == ledger.distributor.address
+        assert "0x" + calldata.data.hex() == web3_encoded
+    with pytest.raises(ContractRevertError) as via_calldata:
+        ledger.chain.estimate(calldata, accounts.stranger)
+    with pytest.raises(ContractRevertError) as via_web3:
+        ledger.chain.estimate(ledger.distributor.functions.publishScores(model.model_id, 1, entries), accounts.stranger)
+    assert str(via_calldata.value) == str(via_web3.value) and "UnauthorizedPublisher" in str(via_calldata.value)
