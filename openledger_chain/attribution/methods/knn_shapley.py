@@ -36,8 +36,8 @@ from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_distances, squared_norms
 
 __all__ = [
-    "ChunkKernel", "KNNShapley", "compact_labels", "distance_order", "eval_blocks", "fold_in_order", "knn_shapley_values", "relabel_slopes",
-    "relabel_values", "scatter_sum", "sum_over_eval_chunks",
+    "ChunkKernel", "KNNShapley", "compact_labels", "distance_order", "eval_blocks", "fold_in_order",
+    "knn_shapley_values", "relabel_slopes", "relabel_values", "scatter_sum", "sum_over_eval_chunks",
 ]
 
 # Elements per (chunk x N) work array: ~6 such float64/int64 arrays live per worker, so 2M

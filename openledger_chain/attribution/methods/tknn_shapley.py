@@ -49,7 +49,8 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, compact_labels, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum, sum_over_eval_chunks,
+    ChunkKernel, compact_labels, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum,
+    sum_over_eval_chunks,
 )
 from openledger_chain.attribution.utility import squared_distances
 
