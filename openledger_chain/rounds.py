@@ -18,7 +18,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import InputError
@@ -139,9 +139,9 @@ def scores_hash_prefix(entries: Sequence[ScoreEntry], count: int) -> bytes:
     """The running hash after the first `count` entries (in canonical order) are published."""
     running = b"\x00" * 32
     for entry in sorted_score_entries(entries)[:count]:
-        running = keccak(
-            abi_encode(["bytes32", "address", "int256", "uint256"], [running, *entry.as_tuple()])
-        )
+        # The address as its 20 bytes: as text, eth-abi would verify its checksum (a Keccak per entry).
+        account = to_canonical_address(entry.account)
+        running = keccak(abi_encode(["bytes32", "address", "int256", "uint256"], [running, account, entry.score, entry.amount]))
     return running
 
 
