@@ -21,7 +21,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
@@ -530,7 +530,7 @@ def submit_round_file(
         raise RoundError(f"model {round_.model_id} has a different round {pending.round_id} pending; wait for it or veto it")
     entries = round_file.score_entries
     receipts += ledger.chain.transact_in_chunks(
-        [(to_canonical_address(e.account), e.score, e.amount) for e in entries[already:]],
+        [e.abi_values() for e in entries[already:]],
         lambda batch: Calldata.of(ledger.distributor, "publishScores", round_.model_id, round_.round_id, list(batch)),
         sender, gas_target=gas_target, max_items=chunk, first_guess=min(chunk or FIRST_CHUNK_GUESS, FIRST_CHUNK_GUESS),
         progress=(lambda done, _total: progress("publish scores", already + done, len(entries))) if progress else None,

@@ -79,6 +79,11 @@ class ScoreEntry:
     def as_tuple(self) -> tuple[str, int, int]:
         return (to_checksum_address(self.account), self.score, self.amount)
 
+    def abi_values(self) -> tuple[bytes, int, int]:
+        """The entry for eth-abi, the account as its 20 bytes: given as text, eth-abi would verify its
+        checksum (a Keccak per entry, on every encoding of a 5,000-entry chunk)."""
+        return (to_canonical_address(self.account), self.score, self.amount)
+
 
 def round_typed_data(chain_id: int, distributor: str, round_: Round) -> dict[str, Any]:
     """The full EIP-712 message for `round_` on `distributor` at `chain_id`."""
@@ -139,9 +144,7 @@ def scores_hash_prefix(entries: Sequence[ScoreEntry], count: int) -> bytes:
     """The running hash after the first `count` entries (in canonical order) are published."""
     running = b"\x00" * 32
     for entry in sorted_score_entries(entries)[:count]:
-        # The address as its 20 bytes: as text, eth-abi would verify its checksum (a Keccak per entry).
-        account = to_canonical_address(entry.account)
-        running = keccak(abi_encode(["bytes32", "address", "int256", "uint256"], [running, account, entry.score, entry.amount]))
+        running = keccak(abi_encode(["bytes32", "address", "int256", "uint256"], [running, *entry.abi_values()]))
     return running
 
 
