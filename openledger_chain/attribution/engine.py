@@ -173,14 +173,15 @@ def n_classes_for(spec: Spec, eval_labels: Sequence[str]) -> int:
 
 
 def _method(
-    spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, int], None], n_classes: int
+    spec: Spec, eval_data: Dataset, seed: int, report: Callable[[int, int], None], n_classes: int,
+    cohort: np.ndarray | None = None,
 ) -> Valuation:
     p = spec.method.params
     if spec.method.name == "knn_shapley":
         return KNNShapley(eval_data, p["k"], progress=report)
     if spec.method.name == "tknn_shapley":
         tau = auto_tau(eval_data.x, p["k"]) if p["tau"] == "auto" else p["tau"]
-        return TKNNShapley(eval_data, tau, p["k"], n_classes=n_classes, progress=report)
+        return TKNNShapley(eval_data, tau, p["k"], n_classes=n_classes, progress=report, cohort=cohort)
     utility = partial(ModelUtility, eval_data=eval_data, estimator=build_estimator(spec.estimator_name, spec.estimator_params, seed))
     if spec.method.name == "tmc_shapley":
         return TMCShapley(utility, p["permutations"], p["truncation_tolerance"], seed=seed, progress=report)
@@ -202,6 +203,7 @@ def attribute(
     model_id: int = 0,
     revealed: Sequence[str | Path] = (),
     exclude_malformed: bool = False,
+    cohorts: Mapping[str, int] | None = None,
 ) -> AttributionReport:
     """Run attribution for one round.
 
@@ -222,6 +224,10 @@ def attribute(
         exclude_malformed: Leave out (listed in ``report.malformed``) every contribution whose file
             is malformed instead of failing: the oracle's mode, so that one contributor's bad file
             cannot block everyone's round. A malformed spec or evaluation file still fails.
+        cohorts: Contribution id -> cohort (the round the contribution was first valued in), for
+            every data/annotation contribution. Each cohort's rows are valued on top of every row of
+            the earlier cohorts (order between cohorts, Shapley within one): rows fabricated from
+            earlier, revealed data add little to it. ``tknn_shapley`` only. None: one cohort.
 
     Returns:
         The :class:`AttributionReport`.
@@ -291,7 +297,8 @@ def attribute(
     method_manifest: dict[str, Any] = {
         "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
-    valuer = _RowValuer(spec, eval_data, seed, n_classes, x_all, y_all, scale, tick, method_manifest)
+    valuer = _RowValuer(spec, eval_data, seed, n_classes, x_all, y_all, scale, tick, method_manifest,
+                        _row_cohorts(cohorts, spec, row_entries, owner, method_manifest))
     dedup = detect(np.ones(len(y_all), dtype=bool))
     keep = dedup.credited
     rows = valuer.value(keep)
@@ -363,6 +370,23 @@ class _RowValues:
     u_none: float
 
 
+def _row_cohorts(cohorts: Mapping[str, int] | None, spec: Spec, row_entries: Sequence[Contribution], owner: np.ndarray,
+                 manifest: dict[str, Any]) -> np.ndarray | None:
+    """Each pooled row's cohort (its contribution's), recorded in the method manifest; None without cohorts."""
+    if cohorts is None:
+        return None
+    if spec.method.name != "tknn_shapley":
+        raise InputError(f"cohorts need method tknn_shapley, the spec names {spec.method.name}; drop the cohorts or change the method")
+    missing = [c.id for c in row_entries if c.id not in cohorts]
+    if missing:
+        raise InputError(f"contribution {missing[0]} has no cohort; give every data/annotation contribution one")
+    by_entry = [cohorts[c.id] for c in row_entries]
+    if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in by_entry):
+        raise InputError("cohorts must be integers >= 0 (the round a contribution was first valued in)")
+    manifest["cohorts"] = {c.id: cohorts[c.id] for c in row_entries}
+    return np.array(by_entry, dtype=np.int64)[owner] if by_entry else np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class _RowValuer:
     """Values a subset of the pooled rows with the spec's method (one valuation run per call)."""
@@ -376,6 +400,7 @@ class _RowValuer:
     scale: Callable[[np.ndarray], np.ndarray]
     tick: Callable[[str, int, int], None]
     manifest: dict[str, Any]
+    cohort: np.ndarray | None = None
 
     def value(self, mask: np.ndarray) -> _RowValues:
         spec, eval_data = self.spec, self.eval_data
@@ -390,7 +415,8 @@ class _RowValuer:
                 estimator = build_estimator(spec.estimator_name, spec.estimator_params, self.seed)
                 u = ModelUtility(train, eval_data, estimator)(np.arange(0))
             return _RowValues(values, null_mean, null_var, u, u)
-        method = _method(spec, eval_data, self.seed, lambda d, t: self.tick("valuing", d, t), self.n_classes).fit(train)
+        cohort = None if self.cohort is None else self.cohort[mask]
+        method = _method(spec, eval_data, self.seed, lambda d, t: self.tick("valuing", d, t), self.n_classes, cohort).fit(train)
         result = method.result
         values[mask] = result.values
         self.manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)

@@ -40,7 +40,6 @@ Cost: one sort per evaluation point, O(N log N); the sum of all values is U(all)
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -49,9 +48,10 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, compact_labels, distance_order, label_count, relabel_slopes, relabel_values, scatter_sum,
+    ChunkKernel, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes, relabel_values, scatter_sum,
     sum_over_eval_chunks,
 )
+from openledger_chain.attribution.methods.tknn_baseline import tknn_cohort_values
 from openledger_chain.attribution.utility import squared_distances
 
 __all__ = ["AUTO_TAU_FACTOR", "TKNNShapley", "auto_tau", "tknn_shapley_values"]
@@ -74,14 +74,6 @@ def auto_tau(x_eval: NDArray[np.float64], k: int | None) -> float | None:
     dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(x_eval).kneighbors(x_eval)
     scale = float(np.median(dist[:, kk]))
     return AUTO_TAU_FACTOR * scale if scale > 0 else None
-
-
-@lru_cache(maxsize=4)
-def _harmonic(n: int) -> NDArray[np.float64]:
-    """``[0, H_1, ..., H_{n+1}]`` (read-only: shared by every chunk of a valuation)."""
-    out = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n + 2))])
-    out.setflags(write=False)
-    return out
 
 
 def _chunk_values(
@@ -122,7 +114,7 @@ def _chunk_values(
     s = np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
     del steps, m_next
     # D part: one scalar per (point, match) pair.
-    harmonic = _harmonic(n)
+    harmonic = harmonic_numbers(n)
     ell = np.maximum(kk - 1, 0).astype(np.int64)
     h = harmonic[ell + 1] - 1.0
     safe_c = np.maximum(c, 1).astype(np.float64)
@@ -191,6 +183,9 @@ class TKNNShapley(Valuation):
         n_classes: C of the empty-neighbourhood guess 1/C.
         n_jobs: Worker threads.
         progress: Optional progress callback.
+        cohort: For each row of the data ``fit`` gets, its cohort (the round it was first valued
+            in): rows of a cohort are valued on top of every row of the earlier cohorts
+            (:func:`.tknn_baseline.tknn_cohort_values`). None: one cohort, plain TKNN-Shapley.
     """
 
     algorithm_name = "tknn_shapley"
@@ -204,6 +199,7 @@ class TKNNShapley(Valuation):
         n_classes: int = 2,
         n_jobs: int | None = None,
         progress: ProgressCallback | None = None,
+        cohort: NDArray[np.integer] | None = None,
     ) -> None:
         super().__init__(progress)
         self.eval_data = eval_data
@@ -211,16 +207,18 @@ class TKNNShapley(Valuation):
         self.k = k
         self.n_classes = n_classes
         self.n_jobs = n_jobs
+        self.cohort = cohort
 
     def params(self) -> dict[str, Any]:
         return {"tau": self.tau, "k": self.k}
 
     def fit(self, data: Dataset) -> TKNNShapley:
         n_labels = label_count(data, self.eval_data)
-        stacked = tknn_shapley_values(
-            data, self.eval_data, self.tau, self.k, n_classes=self.n_classes, n_jobs=self.n_jobs,
-            progress=self._progress, n_labels=n_labels,
-        )
+        options = dict(n_classes=self.n_classes, n_jobs=self.n_jobs, progress=self._progress, n_labels=n_labels)
+        if self.cohort is not None and len(np.unique(self.cohort)) > 1:
+            stacked = tknn_cohort_values(data, self.cohort, self.eval_data, self.tau, self.k, **options)
+        else:
+            stacked = tknn_shapley_values(data, self.eval_data, self.tau, self.k, **options)
         values, relabelled = relabel_values(stacked.reshape(1 + n_labels, len(data)), data.y)
         u_none = 1.0 / self.n_classes if len(self.eval_data) else 0.0
         self._result = self._make_result(
