@@ -40,3 +40,20 @@ def test_copy_of_a_file_with_excluded_rows_on_coarse_data() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "| copy_one_moved_0.15 | 1.000 | 0.000 |" in out.stdout, out.stdout
+
+
+def test_fabrication_across_rounds_experiment() -> None:
+    """scripts/gaming_rounds.py (docs/attribution.md, "Fabricated rows") on one split: valuing the
+    current round on top of the earlier one never lowers the honest share, and on iris interpolated
+    rows still take a large part of what the current round earns (the reason it is not adopted)."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gaming_rounds.py"), "--seeds", "1", "--datasets", "iris"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = {line.split("|")[2].strip(): line.split("|") for line in out.stdout.splitlines() if line.startswith("| iris |")}
+    assert len(rows) == 5, out.stdout
+    for cells in rows.values():
+        together, cohorts = (float(v) for v in cells[3].split("/"))
+        assert cohorts >= together, out.stdout
+    assert float(rows["synthetic_interp"][5].split("/")[1]) > 0.3, out.stdout
