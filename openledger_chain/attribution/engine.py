@@ -354,9 +354,20 @@ def attribute(
     )
     if emission is not None:
         if emission > 0 and not any(c.share > 0 for c in report.contributors):
-            raise AttributionError("no contribution has a positive value: the emission cannot be allocated")
+            raise AttributionError(_nothing_to_pay(spec, report.contributors))
         report.allocations = allocate(report.scores(), emission)
     return report
+
+
+def _nothing_to_pay(spec: Spec, contributors: Sequence[ContributorValue]) -> str:
+    """Why no contributor gets a share, and what to change."""
+    held = sum(1 for c in contributors if c.value > 0 and c.paid_fraction == 0)
+    if not held:
+        return "no contribution has a positive value: the emission cannot be allocated"
+    return (f"no contributor is paid: {held} have a positive value but none beats random labels by the noise test "
+            f"(noise_margin {spec.noise_margin:g}: an identity's Z must exceed {spec.noise_margin - 1:g}, and one row's Z is "
+            "at most sqrt(classes - 1)); contributors need more rows each, or lower noise_margin in the spec "
+            "(0 = plain flooring, which pays swarms of random labels)")
 
 
 @dataclass(frozen=True)

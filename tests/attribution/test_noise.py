@@ -55,3 +55,27 @@ def test_true_labels_are_paid_in_full(split) -> None:  # type: ignore[no-untyped
     perm = np.random.default_rng(0).permutation(len(y))
     z, weight = identity_z(train, ev, spare, y[perm[500:]])
     assert z > 3.5 and weight == 1.0
+
+
+def test_a_round_of_one_row_identities_says_why_nobody_is_paid(split, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One row's Z is at most sqrt(classes - 1), below the default margin's ramp: a round where every
+    identity holds one row cannot be paid, and the error names the noise test and the way out."""
+    from openledger_chain.attribution import attribute
+    from openledger_chain.errors import AttributionError
+
+    train, ev, _ = split
+
+    def write(path, x: np.ndarray, y: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+        path.write_text("".join([",".join(f"f{j}" for j in range(x.shape[1])) + ",label\n",
+                                 *(",".join(map(repr, row)) + f",{int(v)}\n" for row, v in zip(x.tolist(), y.tolist()))]))
+
+    write(tmp_path / "eval.csv", ev.x, ev.y)
+    manifest = []
+    for i in range(40):
+        write(tmp_path / f"c{i}.csv", train.x[i:i + 1], train.y[i:i + 1])
+        manifest.append({"id": f"c{i}", "contributor": f"0x{i + 1:040x}", "kind": "data", "path": f"c{i}.csv"})
+    spec = {"label": "label", "kind_shares_bps": {"data": 10000}}
+    with pytest.raises(AttributionError, match=r"none beats random labels by the noise test \(noise_margin 3.*lower noise_margin"):
+        attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+    report = attribute(spec | {"noise_margin": 0}, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+    assert sum(report.allocations.values()) == 10**18
