@@ -34,7 +34,8 @@ def lattice(rng: np.random.Generator, n: int, classes: int) -> Dataset:
 def test_values_on_a_baseline_equal_brute_force_shapley(seed: int) -> None:
     rng = np.random.default_rng(seed)
     classes = int(rng.integers(2, 4))
-    baseline, new, ev = lattice(rng, int(rng.integers(0, 7)), classes), lattice(rng, int(rng.integers(1, 7)), classes), lattice(rng, 3, classes)
+    baseline, new = lattice(rng, int(rng.integers(0, 7)), classes), lattice(rng, int(rng.integers(1, 7)), classes)
+    ev = lattice(rng, 3, classes)
     tau = [None, 1.0, 1.5, 2.5][seed % 4]
     k = [None, 1, 2, 3, 5][seed % 5]
     exact = shapley(baseline_game(baseline, new, ev, tau, k, classes), len(new))

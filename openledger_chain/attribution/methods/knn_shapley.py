@@ -116,6 +116,16 @@ def compact_labels(y: NDArray[np.int64]) -> NDArray[np.integer]:
     return y.astype(np.min_scalar_type(int(y.max()))) if len(y) and y.min() >= 0 else y
 
 
+def check_threshold_params(tau: float | None, k: int | None, n_classes: int) -> None:
+    """Raise ValueError on a threshold-KNN parameter no valuation accepts."""
+    if tau is not None and not tau > 0:
+        raise ValueError("tau must be > 0 or None")
+    if k is not None and k < 1:
+        raise ValueError("k must be >= 1 or None")
+    if n_classes < 1:
+        raise ValueError("n_classes must be >= 1")
+
+
 @lru_cache(maxsize=4)
 def harmonic_numbers(n: int) -> NDArray[np.float64]:
     """``[0, H_1, ..., H_{n+1}]`` (read-only: shared by every chunk of a valuation)."""

@@ -49,7 +49,8 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, compact_labels, distance_order, harmonic_numbers, relabel_slopes, scatter_sum, sum_over_eval_chunks,
+    ChunkKernel, check_threshold_params, compact_labels, distance_order, harmonic_numbers, relabel_slopes, scatter_sum,
+    sum_over_eval_chunks,
 )
 from openledger_chain.attribution.utility import squared_distances
 
@@ -204,12 +205,7 @@ def tknn_shapley_values_on_baseline(
         float64 array of length ``len(train)`` (with `n_labels`, the (1 + n_labels, len(train)) stack
         of :func:`..knn_shapley.relabel_values`).
     """
-    if tau is not None and not tau > 0:
-        raise ValueError("tau must be > 0 or None")
-    if k is not None and k < 1:
-        raise ValueError("k must be >= 1 or None")
-    if n_classes < 1:
-        raise ValueError("n_classes must be >= 1")
+    check_threshold_params(tau, k, n_classes)
     if len(train) == 0:
         return np.zeros((1 + n_labels, 0)) if n_labels else np.zeros(0)
     pooled = Dataset(np.vstack([baseline.x, train.x]), np.concatenate([baseline.y, train.y]))

@@ -48,8 +48,8 @@ from numpy.typing import NDArray
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes, relabel_values, scatter_sum,
-    sum_over_eval_chunks,
+    ChunkKernel, check_threshold_params, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes,
+    relabel_values, scatter_sum, sum_over_eval_chunks,
 )
 from openledger_chain.attribution.methods.tknn_baseline import tknn_cohort_values
 from openledger_chain.attribution.utility import squared_distances
@@ -162,12 +162,7 @@ def tknn_shapley_values(
     Returns:
         float64 array of length ``len(train)``.
     """
-    if tau is not None and not tau > 0:
-        raise ValueError("tau must be > 0 or None")
-    if k is not None and k < 1:
-        raise ValueError("k must be >= 1 or None")
-    if n_classes < 1:
-        raise ValueError("n_classes must be >= 1")
+    check_threshold_params(tau, k, n_classes)
 
     chunk = ChunkKernel(_chunk_values, train, eval_data, (tau, k, n_classes, n_labels))
     return sum_over_eval_chunks(len(train), len(eval_data), chunk, n_jobs=n_jobs, progress=progress)
