@@ -7,6 +7,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
@@ -306,7 +307,8 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     function payUsage(uint256 modelId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ContributionRegistryZeroPayment();
         Model memory model = getModel(modelId);
-        uint256 holdersAmount = (amount * model.contributorShareBps) / MAX_BPS;
+        // mulDiv: amount * bps would overflow for amounts above 2^256 / bps (red team, finding D).
+        uint256 holdersAmount = Math.mulDiv(amount, model.contributorShareBps, MAX_BPS);
         uint256 ownerAmount = amount - holdersAmount;
         emit UsagePaid(modelId, msg.sender, amount, ownerAmount, holdersAmount);
         IERC20 token = IERC20(model.paymentToken);

@@ -53,6 +53,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     uint256 private _challengeWindow;
     mapping(uint256 modelId => ClaimState) private _finalized;
     mapping(uint256 modelId => PendingRound) private _pending;
+    /// @dev Each oracle's own score list of the model's pending round (a list of an earlier submission counts as empty).
+    mapping(uint256 modelId => mapping(address publisher => ScoreList)) private _scoreLists;
     mapping(bytes32 digest => bool) private _vetoed;
     mapping(uint256 modelId => mapping(address account => uint256)) private _claimed;
     /// @dev Seconds the contract has spent paused (finished pauses), and when the current pause began.
@@ -120,6 +122,14 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     function pendingRound(uint256 modelId) external view returns (PendingRound memory round) {
         round = _pending[modelId];
         if (round.roundId != 0) round.challengeEndsAt = uint40(_challengeEndsAt(_pending[modelId]));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function scoreList(uint256 modelId, address publisher) external view returns (ScoreList memory list) {
+        PendingRound storage pending = _pending[modelId];
+        if (pending.roundId != 0 && _scoreLists[modelId][publisher].digest == pending.digest) {
+            list = _scoreLists[modelId][publisher];
+        }
     }
 
     /// @inheritdoc IRewardDistributor
@@ -207,8 +217,6 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             merkleRoot: round.merkleRoot,
             scoresHash: round.scoresHash,
             digest: digest,
-            publishedHash: bytes32(0),
-            publishedAmount: 0,
             // Both fit: _checkRoundPolicy bounds them by the model's uint96 maximum emission.
             emission: uint96(round.emission),
             cumulativeEmission: uint96(round.cumulativeEmission),
@@ -216,8 +224,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             // Fixed at submission, so a later change of the window cannot shorten a pending round's.
             challengeEndsAt: uint40(block.timestamp + _challengeWindow),
             submitter: msg.sender,
-            publishedCount: 0,
-            lastScoreAccount: address(0),
+            scoresPublisher: address(0),
             pausedSecondsAtStart: _pausedSeconds
         });
         _emitRoundSubmitted(round, signers);
@@ -225,17 +232,22 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
 
     /// @inheritdoc IRewardDistributor
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata scores) external whenNotPaused {
-        // Only oracles publish: a published chunk cannot be taken back by others, so anyone else
-        // could block the round by publishing one wrong entry first.
+        // Only oracles publish, each to its own list: a chunk cannot be taken back by others, so a shared
+        // list would let one oracle (or anyone) stall every round by slipping in a wrong entry or a reset.
         if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
         PendingRound storage pending = _requirePending(modelId, roundId);
-        // A complete, matching list is final: one more entry would break it (and let resetScores
-        // erase it), and an empty chunk would restart the challenge window (audit M-1).
+        // A complete round is final: an empty chunk would restart the challenge window (audit M-1).
         if (_scoresComplete(pending)) revert RewardDistributorScoresAlreadyComplete(modelId, roundId);
         if (scores.length == 0) revert RewardDistributorEmptyScoreChunk(modelId, roundId);
-        bytes32 runningHash = pending.publishedHash;
-        address previous = pending.lastScoreAccount;
-        uint256 total = pending.publishedAmount;
+        ScoreList storage list = _scoreLists[modelId][msg.sender];
+        if (list.digest != pending.digest) {
+            // A list of an earlier submission (a vetoed round's successor has the same id, not the same digest).
+            delete _scoreLists[modelId][msg.sender];
+            list.digest = pending.digest;
+        }
+        bytes32 runningHash = list.runningHash;
+        address previous = list.lastAccount;
+        uint256 total = list.amount;
         for (uint256 i = 0; i < scores.length; ++i) {
             ScoreEntry calldata entry = scores[i];
             if (entry.account <= previous) revert RewardDistributorScoresNotAscending(previous, entry.account);
@@ -243,18 +255,21 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             total += entry.amount;
             runningHash = keccak256(abi.encode(runningHash, entry.account, entry.score, entry.amount));
         }
-        uint256 firstIndex = pending.publishedCount;
-        pending.publishedHash = runningHash;
-        pending.lastScoreAccount = previous;
-        pending.publishedAmount = total;
-        pending.publishedCount = uint32(firstIndex + scores.length);
-        emit ScoresPublished(modelId, roundId, firstIndex, scores, runningHash);
-        if (runningHash == pending.scoresHash && total == pending.emission) {
+        uint256 emission = pending.emission;
+        if (total > emission) revert RewardDistributorScoresAmountMismatch(total, emission);
+        uint256 firstIndex = list.count;
+        list.runningHash = runningHash;
+        list.lastAccount = previous;
+        list.amount = uint96(total); // fits: at most the emission, a uint96
+        list.count = uint32(firstIndex + scores.length);
+        emit ScoresPublished(modelId, roundId, msg.sender, firstIndex, scores, runningHash);
+        if (runningHash == pending.scoresHash && total == emission) {
+            pending.scoresPublisher = msg.sender;
             // The guardian gets a full window with every score readable on-chain before finality.
             uint256 endsAt = Math.max(block.timestamp + _challengeWindow, _challengeEndsAt(pending));
             pending.challengeEndsAt = uint40(endsAt);
             pending.pausedSecondsAtStart = _pausedSeconds; // not paused here: endsAt already counts every pause
-            emit ScoresCompleted(modelId, roundId, endsAt);
+            emit ScoresCompleted(modelId, roundId, msg.sender, endsAt);
         }
     }
 
@@ -262,12 +277,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     function resetScores(uint256 modelId, uint256 roundId) external whenNotPaused {
         if (!_isOracle[msg.sender]) revert RewardDistributorUnauthorizedPublisher(msg.sender);
         PendingRound storage pending = _requirePending(modelId, roundId);
-        // A complete, matching list is final: nobody (not even one rogue oracle) may erase it.
+        // A complete round is final: its list is the one the round finalizes with.
         if (_scoresComplete(pending)) revert RewardDistributorScoresAlreadyComplete(modelId, roundId);
-        pending.publishedHash = bytes32(0);
-        pending.publishedAmount = 0;
-        pending.publishedCount = 0;
-        pending.lastScoreAccount = address(0);
+        delete _scoreLists[modelId][msg.sender];
         emit ScoresReset(modelId, roundId, msg.sender);
     }
 
@@ -292,12 +304,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         if (pending.roundId == 0) revert RewardDistributorNoPendingRound(modelId, 0);
         uint256 endsAt = _challengeEndsAt(_pending[modelId]);
         if (block.timestamp < endsAt) revert RewardDistributorChallengeWindowOpen(endsAt);
-        if (pending.publishedHash != pending.scoresHash) {
-            revert RewardDistributorScoresIncomplete(pending.publishedHash, pending.scoresHash);
-        }
-        if (pending.publishedAmount != pending.emission) {
-            revert RewardDistributorScoresAmountMismatch(pending.publishedAmount, pending.emission);
-        }
+        if (pending.scoresPublisher == address(0)) revert RewardDistributorScoresIncomplete(modelId, pending.roundId);
         ClaimState storage state = _finalized[modelId];
         // Claims in flight against the old root still succeed (audit L-2): cumulative amounts make
         // that safe, since the mint cap is the new cumulative emission and claimed amounts only grow.
@@ -416,7 +423,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     }
 
     function _scoresComplete(PendingRound storage pending) private view returns (bool) {
-        return pending.publishedHash == pending.scoresHash && pending.publishedAmount == pending.emission;
+        return pending.scoresPublisher != address(0);
     }
 
     function _requirePending(uint256 modelId, uint256 roundId) private view returns (PendingRound storage pending) {

@@ -34,6 +34,7 @@ from openledger_chain.types import (
     ModelId,
     ModelParams,
     PendingRound,
+    ScoreList,
     SignedContribution,
 )
 
@@ -140,6 +141,11 @@ class OpenLedger:
     def pending_round(self, model_id: int) -> PendingRound:
         raw = self.distributor.functions.pendingRound(model_id).call()
         return PendingRound(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
+
+    def score_list(self, model_id: int, publisher: str) -> ScoreList:
+        """`publisher`'s score list of the model's pending round (empty if it has none)."""
+        raw = self.distributor.functions.scoreList(model_id, to_checksum_address(publisher)).call()
+        return ScoreList(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
 
     # ----- admin changes, through the AdminTimelock
 

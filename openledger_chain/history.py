@@ -31,7 +31,10 @@ class RoundRecord:
     submitter: str
     block_number: int
     status: str = "pending"  # then "vetoed" or "final"
-    scores: list[ScoreEntry] = field(default_factory=list)  # the published list, as it stands
+    #: The round's score list: the oracle list that matches the round, else the one published to last.
+    scores: list[ScoreEntry] = field(default_factory=list)
+    #: Every oracle's own list (publisher -> entries), as it stands: each oracle publishes its own.
+    lists: dict[str, list[ScoreEntry]] = field(default_factory=dict)
 
     @property
     def published_hash(self) -> bytes:
@@ -44,15 +47,16 @@ def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
     return replay_rounds(_round_step(log, model_id) for log in logs)
 
 
-#: One step of a model's round timeline: ("submitted", the new record), ("scores", published entries),
-#: ("reset", None), ("vetoed", None) or ("final", None).
-RoundStep = tuple[str, "RoundRecord | list[ScoreEntry] | None"]
+#: One step of a model's round timeline: ("submitted", the new record), ("scores", (publisher, entries)),
+#: ("reset", publisher), ("vetoed", None) or ("final", None).
+RoundStep = tuple[str, "RoundRecord | tuple[str, list[ScoreEntry]] | str | None"]
 
 
 def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
     """Replay a model's round events in chain order (from logs or from the index) into its round records."""
     records: list[RoundRecord] = []
     current: RoundRecord | None = None
+    last_publisher: dict[int, str] = {}
     for kind, payload in timeline:
         if kind == "submitted":
             assert isinstance(payload, RoundRecord)
@@ -61,13 +65,27 @@ def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
         elif current is None:
             continue  # cannot happen on a well-formed chain: every other event follows a submission
         elif kind == "scores":
-            assert isinstance(payload, list)
-            current.scores.extend(payload)
+            assert isinstance(payload, tuple)
+            publisher, entries = payload
+            current.lists.setdefault(publisher, []).extend(entries)
+            last_publisher[id(current)] = publisher
         elif kind == "reset":
-            current.scores = []
+            assert isinstance(payload, str)
+            current.lists.pop(payload, None)
         else:  # vetoed or final
             current.status, current = kind, None
+    for record in records:
+        record.scores = _round_list(record, last_publisher.get(id(record)))
     return records
+
+
+def _round_list(record: RoundRecord, last_publisher: str | None) -> list[ScoreEntry]:
+    """The list that completed the round (its amounts sum to the emission and it hashes to `scoresHash`: the
+    contract lets only such a list complete it), else the list published to last."""
+    for entries in record.lists.values():
+        if sum(e.amount for e in entries) == record.round.emission and scores_hash(entries) == record.round.scores_hash:
+            return list(entries)
+    return list(record.lists.get(last_publisher, [])) if last_publisher else []
 
 
 def _round_step(log: Any, model_id: int) -> RoundStep:
@@ -82,9 +100,12 @@ def _round_step(log: Any, model_id: int) -> RoundStep:
             block_number=log.block_number,
         )
     if log.event == "ScoresPublished":
-        return "scores", [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
-                          for s in args["scores"]]
-    return {"ScoresReset": "reset", "RoundVetoed": "vetoed", "RoundFinalized": "final"}[log.event], None
+        return "scores", (to_checksum_address(args["publisher"]),
+                          [ScoreEntry(to_checksum_address(s["account"]), int(s["score"]), int(s["amount"]))
+                           for s in args["scores"]])
+    if log.event == "ScoresReset":
+        return "reset", to_checksum_address(args["oracle"])
+    return {"RoundVetoed": "vetoed", "RoundFinalized": "final"}[log.event], None
 
 
 def model_history(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[RoundRecord]:

@@ -520,9 +520,13 @@ def submit_round_file(
         submitted = True
         already = 0
     elif pending.digest == digest:
-        already = pending.published_count
-        if pending.published_hash != scores_hash_prefix(round_file.score_entries, already):
-            # What is on-chain is not the start of our list (someone published a wrong chunk): redo it.
+        if pending.scores_complete:
+            return SubmitResult(False, 0, ())  # some oracle's list already completed the round
+        # Each oracle builds its own list: resume ours where it stopped.
+        own = ledger.score_list(round_.model_id, sender.address)
+        already = own.count
+        if own.running_hash != scores_hash_prefix(round_file.score_entries, already):
+            # What we published is not the start of this list (a chunk of another file): redo it.
             function = ledger.distributor.functions.resetScores(round_.model_id, round_.round_id)
             receipts.append(ledger.chain.transact(function, sender))
             already = 0

@@ -92,16 +92,28 @@ class PendingRound:
     merkle_root: bytes
     scores_hash: bytes
     digest: bytes
-    published_hash: bytes
-    published_amount: int
     emission: int
     cumulative_emission: int
     round_id: int  # 0: no round pending
     challenge_ends_at: int
     submitter: str
-    published_count: int
-    last_score_account: str
+    scores_publisher: str  # the oracle whose score list completed the round; the zero address until one has
     paused_seconds_at_start: int
+
+    @property
+    def scores_complete(self) -> bool:
+        return int(self.scores_publisher, 16) != 0
+
+
+@dataclass(frozen=True)
+class ScoreList:
+    """`IRewardDistributor.ScoreList`: one oracle's score list of the pending round, as published so far."""
+
+    running_hash: bytes
+    last_account: str
+    amount: int
+    digest: bytes  # the submission it belongs to
+    count: int
 
 
 @dataclass(frozen=True)

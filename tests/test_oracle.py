@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from openledger_chain.chain import dev_accounts
 from openledger_chain.contracts import OpenLedger
@@ -108,7 +108,10 @@ def test_submit_is_idempotent_and_resumes_publishing(ledger, accounts, setup) ->
     first = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
     again = submit_round_file(ledger, path, accounts.oracles[2], chunk=2)
     assert first.submitted and not again.submitted and again.published_entries == 0
-    assert ledger.pending_round(model.model_id).published_count == 3  # nothing published twice
+    pending = ledger.pending_round(model.model_id)
+    assert pending.scores_complete and pending.scores_publisher == accounts.oracles[0].address
+    assert ledger.score_list(model.model_id, accounts.oracles[0].address).count == 3  # nothing published twice
+    assert ledger.score_list(model.model_id, accounts.oracles[2].address).count == 0
 
 
 def test_signing_twice_keeps_one_signature_and_non_oracles_cannot_sign(ledger, accounts, setup) -> None:
@@ -221,7 +224,9 @@ def test_owner_attestations_made_by_the_oracle_helpers_are_accepted_for_their_mo
     assert not owner_verifier(3, accounts.stranger.address)(claim(3, 120))  # not that model's owner
 
 
-def test_submit_replaces_a_wrong_chunk_published_by_someone_else(ledger, accounts, setup) -> None:
+def test_submit_is_not_stopped_by_another_oracles_wrong_chunk_and_redoes_its_own(ledger, accounts, setup) -> None:
+    """Each oracle publishes its own list: a wrong chunk from another oracle (a rogue one, or one that
+    published another file) cannot stall the round, and a wrong chunk of our own is reset and redone."""
     model, workdir = setup
     path, round_file = _propose(ledger, model, workdir)
     for oracle in accounts.oracles[:2]:
@@ -229,12 +234,17 @@ def test_submit_replaces_a_wrong_chunk_published_by_someone_else(ledger, account
     round_ = round_file.round
     signatures = [s for s in read_round_file(path).signatures]
     ledger.chain.transact(ledger.distributor.functions.submitRound(round_.as_tuple(), signatures), accounts.stranger)
-    bogus = [(accounts.alice.address, 1, 1)]
-    ledger.chain.transact(ledger.distributor.functions.publishScores(model.model_id, 1, bogus), accounts.oracles[2])
+    bogus = [(to_checksum_address("0x" + "ff" * 20), 1, 1)]  # after it no account is ascending
+    for oracle in (accounts.oracles[2], accounts.oracles[0]):
+        ledger.chain.transact(ledger.distributor.functions.publishScores(model.model_id, 1, bogus), oracle)
     result = submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
     assert not result.submitted and result.published_entries == 3
+    resets = ledger.events(ledger.distributor.address, ("ScoresReset",))
+    assert [log.args["oracle"] for log in resets] == [accounts.oracles[0].address]  # our own list only
     pending = ledger.pending_round(model.model_id)
-    assert pending.published_hash == round_.scores_hash and pending.published_count == 3
+    assert pending.scores_publisher == accounts.oracles[0].address
+    own = ledger.score_list(model.model_id, accounts.oracles[0].address)
+    assert own.running_hash == round_.scores_hash and own.count == 3
 
 
 def test_propose_needs_the_owners_commitment_of_exactly_this_evaluation_set(ledger, accounts, setup) -> None:

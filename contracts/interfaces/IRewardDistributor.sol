@@ -40,20 +40,30 @@ interface IRewardDistributor {
         bytes32[] proof;
     }
 
+    /// @param scoresPublisher The oracle whose score list completed the round; zero while none has.
     struct PendingRound {
         bytes32 merkleRoot;
         bytes32 scoresHash;
         bytes32 digest;
-        bytes32 publishedHash;
-        uint256 publishedAmount;
         uint96 emission;
         uint96 cumulativeEmission;
         uint64 roundId;
         uint40 challengeEndsAt;
         address submitter;
-        uint32 publishedCount;
-        address lastScoreAccount;
+        address scoresPublisher;
         uint40 pausedSecondsAtStart;
+    }
+
+    /// @notice One oracle's score list of a pending round, as published so far (see {publishScores}).
+    /// @param runningHash Running hash of the entries. @param amount Their amounts' sum.
+    /// @param lastAccount The last entry's account. @param count Entries.
+    /// @param digest The round submission it belongs to (a vetoed round's successor has the same id, not digest).
+    struct ScoreList {
+        bytes32 runningHash;
+        address lastAccount;
+        uint96 amount;
+        bytes32 digest;
+        uint32 count;
     }
 
     /* EVENTS */
@@ -77,16 +87,21 @@ interface IRewardDistributor {
         address[] signers
     );
 
-    /// @notice Emitted for each published chunk of a round's score list, starting at entry `firstIndex`. (Not named
-    /// `entries`: that collides with ethers v6 `Result.entries`.)
+    /// @notice Emitted for each chunk `publisher` adds to its score list of a round, starting at entry `firstIndex`.
+    /// (Not named `entries`: that collides with ethers v6 `Result.entries`.)
     event ScoresPublished(
-        uint256 indexed modelId, uint256 indexed roundId, uint256 firstIndex, ScoreEntry[] scores, bytes32 runningHash
+        uint256 indexed modelId,
+        uint256 indexed roundId,
+        address indexed publisher,
+        uint256 firstIndex,
+        ScoreEntry[] scores,
+        bytes32 runningHash
     );
 
-    /// @notice Emitted when the published score list matches the round; the round can be final at `challengeEndsAt`.
-    event ScoresCompleted(uint256 indexed modelId, uint256 indexed roundId, uint256 challengeEndsAt);
+    /// @notice Emitted when `publisher`'s score list matches the round; the round can be final at `challengeEndsAt`.
+    event ScoresCompleted(uint256 indexed modelId, uint256 indexed roundId, address publisher, uint256 challengeEndsAt);
 
-    /// @notice Emitted when an oracle clears the published score list of a pending round.
+    /// @notice Emitted when an oracle clears its own score list of a pending round.
     event ScoresReset(uint256 indexed modelId, uint256 indexed roundId, address oracle);
 
     /// @notice Emitted when a guardian vetoes a pending round; the same signed round can never return.
@@ -141,9 +156,9 @@ interface IRewardDistributor {
     error RewardDistributorChallengeWindowOpen(uint256 endsAt);
     /// @notice Thrown when vetoing after the challenge window ended at `endedAt`.
     error RewardDistributorChallengeWindowClosed(uint256 endedAt);
-    /// @notice Thrown when finalizing before the published score list hashes to the round's `scoresHash`.
-    error RewardDistributorScoresIncomplete(bytes32 publishedHash, bytes32 scoresHash);
-    /// @notice Thrown when the published allocations do not add up to the round's emission.
+    /// @notice Thrown when finalizing before any oracle's score list matches the round.
+    error RewardDistributorScoresIncomplete(uint256 modelId, uint256 roundId);
+    /// @notice Thrown when a score list's amounts would exceed the round's emission.
     error RewardDistributorScoresAmountMismatch(uint256 publishedAmount, uint256 emission);
     /// @notice Thrown when claiming on a model with no finalized round.
     error RewardDistributorNoFinalizedRound(uint256 modelId);
@@ -185,21 +200,25 @@ interface IRewardDistributor {
     /// up and the model's emission policy holds. Emits {RoundSubmitted}.
     function submitRound(Round calldata round, bytes[] calldata signatures) external;
 
-    /// @notice Publishes the next chunk of the pending round's score list, entries in strictly ascending
-    /// account order. The running hash is `h = keccak256(abi.encode(h, account, score, amount))` per entry,
-    /// from `h = 0`, so it does not depend on how the list is chunked.
+    /// @notice Appends the next chunk to the caller's own score list of the pending round, entries in strictly
+    /// ascending account order. The running hash is `h = keccak256(abi.encode(h, account, score, amount))` per
+    /// entry, from `h = 0`, so it does not depend on how the list is chunked. Each oracle builds its own list,
+    /// so no oracle can spoil another's; the first list that matches the round (hash and emission) completes it.
     /// When the list becomes complete the challenge window runs for at least its full length from then,
     /// so the guardian always sees every score on-chain before the round can become final.
-    /// A complete list is final: no chunk (not even an empty one) is accepted after it, so no single
-    /// oracle can break a matching list or restart the challenge window.
-    /// @dev Requirements: caller is an oracle; `scores` is not empty; the list is not complete yet.
-    /// Emits {ScoresPublished}, and {ScoresCompleted} on completion.
+    /// A complete round is final: no chunk (not even an empty one) is accepted after it, so no single
+    /// oracle can restart the challenge window.
+    /// @dev Requirements: caller is an oracle; `scores` is not empty; the round is not complete yet; the
+    /// list's amounts stay within the emission. Emits {ScoresPublished}, and {ScoresCompleted} on completion.
     function publishScores(uint256 modelId, uint256 roundId, ScoreEntry[] calldata entries) external;
 
-    /// @notice Clears the pending round's published score list, so a wrong chunk can be replaced. Not
-    /// possible once the list matches the round.
+    /// @notice Clears the caller's own score list of the pending round, so a wrong chunk can be replaced.
+    /// Not possible once the round is complete.
     /// @dev Requirements: caller is an oracle. Emits {ScoresReset}.
     function resetScores(uint256 modelId, uint256 roundId) external;
+
+    /// @notice `publisher`'s score list of the model's pending round (all zero if it has none for that round).
+    function scoreList(uint256 modelId, address publisher) external view returns (ScoreList memory);
 
     /// @notice Vetoes the model's pending round during its challenge window, or at any time while its
     /// published score list does not match it (so a round that can never finalize cannot block the model).

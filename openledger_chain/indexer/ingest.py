@@ -226,12 +226,12 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
                 for offset, entry in enumerate(a["scores"]):
                     add(schema.scores, log, model_id=a["modelId"], round_id=a["roundId"],
                         position=a["firstIndex"] + offset, account=entry["account"], score=entry["score"],
-                        amount=entry["amount"])
+                        amount=entry["amount"], publisher=a["publisher"])
             elif event in ("ScoresReset", "RoundVetoed", "RoundFinalized"):
                 value = a.get("digest") or a.get("merkleRoot")
                 add(schema.round_events, log, model_id=a["modelId"], round_id=a["roundId"],
                     event={"ScoresReset": "reset", "RoundVetoed": "vetoed", "RoundFinalized": "final"}[event],
-                    value=value)
+                    value=value, publisher=a.get("oracle"))
             elif event == "Claimed":
                 add(schema.claims, log, model_id=a["modelId"], account=a["account"], amount=a["amount"],
                     cumulative_amount=a["cumulativeAmount"])

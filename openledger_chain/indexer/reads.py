@@ -42,8 +42,10 @@ def _round_step(kind: str, row: Any, model_id: int) -> RoundStep:
             signers=row.signers.split(",") if row.signers else [], submitter=row.submitter,
             block_number=row.block_number)
     if kind == "scores":
-        return kind, [ScoreEntry(row.account, row.score, row.amount)]
-    return kind, None  # reset, vetoed or final
+        return kind, (row.publisher, [ScoreEntry(row.account, row.score, row.amount)])
+    if kind == "reset":
+        return kind, row.publisher
+    return kind, None  # vetoed or final
 
 
 def contributions(engine: Engine, model_id: int | None = None) -> list[Contribution]:
@@ -113,5 +115,8 @@ def _rounds_current(ledger: Any, model_id: int, records: list[RoundRecord]) -> b
     open_records = [r for r in records if r.status == "pending"]
     if pending.round_id == 0:
         return not open_records
-    return bool(open_records) and open_records[-1].round.round_id == pending.round_id and \
-        len(open_records[-1].scores) == pending.published_count
+    if not open_records or open_records[-1].round.round_id != pending.round_id:
+        return False
+    # Every oracle's list as indexed must be its list on-chain (one call per oracle that published).
+    lists = open_records[-1].lists
+    return all(len(entries) == ledger.score_list(model_id, publisher).count for publisher, entries in lists.items())

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Uint256(TypeDecorator):
@@ -111,12 +111,14 @@ round_events = _event_table(  # ScoresReset, RoundVetoed, RoundFinalized
     "round_events",
     Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
     Column("event", String(16), nullable=False), Column("value", HASH),  # digest (veto) or merkle root (final)
+    Column("publisher", ADDRESS),  # the oracle whose own list a reset cleared (schema version 2)
 )
 scores = _event_table(
     "scores",
     Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
     Column("position", Integer, nullable=False), Column("account", ADDRESS, index=True), Column("score", Uint256),
     Column("amount", Uint256),
+    Column("publisher", ADDRESS),  # each oracle publishes its own list (schema version 2)
     unique=("tx_hash", "log_index", "position"),
 )
 claims = _event_table(
@@ -154,10 +156,15 @@ schema_version = Table("schema_version", metadata, Column("version", Integer, pr
 EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
                 round_events, scores, claims, usage_payments, fee_events, stake_transfers]
 
-# Ordered migrations: MIGRATIONS[v] takes a database at version v to v + 1. Version 0 is an empty database.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    0: lambda connection: metadata.create_all(connection),
-}
+# Ordered migrations: MIGRATIONS[v] takes a database at version v to v + 1. An empty database (version 0)
+# gets the current schema at once.
+def _add_publisher_columns(connection: Connection) -> None:
+    """Version 2: score lists are per oracle, so score chunks and resets record their publisher."""
+    for table in ("scores", "round_events"):
+        connection.execute(text(f"ALTER TABLE {table} ADD COLUMN publisher VARCHAR(42)"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns}
 
 
 def migrate(connection: Connection) -> int:
@@ -167,8 +174,13 @@ def migrate(connection: Connection) -> int:
     if found > SCHEMA_VERSION:
         raise RuntimeError(f"the database has schema version {found}, newer than this toolkit's {SCHEMA_VERSION}; "
                            "upgrade openledger-chain")
-    for version in range(found, SCHEMA_VERSION):
-        MIGRATIONS[version](connection)
-        connection.execute(text("DELETE FROM schema_version"))
-        connection.execute(insert(schema_version).values(version=version + 1))
+    if found == SCHEMA_VERSION:
+        return found
+    if found == 0:
+        metadata.create_all(connection)
+    else:
+        for version in range(found, SCHEMA_VERSION):
+            MIGRATIONS[version](connection)
+    connection.execute(text("DELETE FROM schema_version"))
+    connection.execute(insert(schema_version).values(version=SCHEMA_VERSION))
     return found

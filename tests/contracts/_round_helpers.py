@@ -4,8 +4,8 @@ A round goes: per-account allocations -> cumulative leaves `(account, cumulative
 `StandardMerkleTree` -> score list (ascending accounts) -> `scores_hash` -> `Round` -> oracle
 signatures in strictly ascending signer order.
 
-Anyone may submit a signed round, but only oracles publish (or reset) its score list, so `publish`
-and `reset` must be sent by an oracle; `run_round` publishes with its first signer.
+Anyone may submit a signed round, but only oracles publish (or reset) score lists, each its own, so
+`publish` and `reset` must be sent by an oracle; `run_round` publishes with its first signer.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ LEAF_ENCODING = ["address", "uint256"]
 METHOD_HASH = b"\x4d" * 32
 ROUND_FILE_HASH = b"\xf1" * 32
 # `IRewardDistributor.PendingRound`, in ABI order.
-PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "publishedHash", "publishedAmount", "emission",
-                  "cumulativeEmission", "roundId", "challengeEndsAt", "submitter", "publishedCount",
-                  "lastScoreAccount", "pausedSecondsAtStart")
+PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "emission", "cumulativeEmission", "roundId", "challengeEndsAt",
+                  "submitter", "scoresPublisher", "pausedSecondsAtStart")
+# `IRewardDistributor.ScoreList` (one oracle's own score list), in ABI order.
+LIST_FIELDS = ("runningHash", "lastAccount", "amount", "digest", "count")
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,14 @@ def publish(
 
 
 def reset(ledger: OpenLedger, built: BuiltRound, sender: LocalAccount) -> TxReceipt:
-    """Clear the pending round's published score list; `sender` must be an oracle."""
+    """Clear `sender`'s own score list of the pending round; `sender` must be an oracle."""
     function = ledger.distributor.functions.resetScores(built.round.model_id, built.round.round_id)
     return ledger.chain.transact(function, sender)
+
+
+def score_list(ledger: OpenLedger, model_id: int, publisher: str) -> dict[str, Any]:
+    """`publisher`'s own score list of the model's pending round, by field name."""
+    return dict(zip(LIST_FIELDS, ledger.distributor.functions.scoreList(model_id, publisher).call(), strict=True))
 
 
 def challenge_ends_at(ledger: OpenLedger, model_id: int) -> int:

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from _round_helpers import (
     PENDING_FIELDS,
+    ZERO_ADDRESS,
+    score_list,
     admin,
     schedule_admin,
     BuiltRound,
@@ -306,7 +308,7 @@ def test_submit_round_stores_pending_and_emits(
     assert (pending["merkleRoot"], pending["scoresHash"], pending["roundId"], pending["submitter"]) == (
         r.merkle_root, r.scores_hash, 1, accounts.payer.address)
     assert pending["emission"] == pending["cumulativeEmission"] == 1_000 * E18
-    assert pending["publishedHash"] == b"\x00" * 32 and pending["publishedCount"] == 0
+    assert pending["scoresPublisher"] == ZERO_ADDRESS
     assert pending["challengeEndsAt"] == _timestamp(ledger, receipt) + WINDOW
 
 
@@ -479,14 +481,15 @@ def test_publish_scores_reverts_when_caller_not_oracle(
     for caller in (accounts.stranger, accounts.payer, accounts.deployer):
         with reverts("RewardDistributorUnauthorizedPublisher", caller.address):
             publish(ledger, round1, caller)
-    # Any oracle may publish, whether or not it signed the round, chunk by chunk.
+    # Any oracle may publish its own list, whether or not it signed the round, chunk by chunk.
     publish(ledger, round1, accounts.oracles[2], entries=round1.entries[:1])
     # A removed oracle may not.
     admin(ledger, accounts.deployer, dist.functions.removeOracle(accounts.oracles[2].address))
     with reverts("RewardDistributorUnauthorizedPublisher", accounts.oracles[2].address):
         publish(ledger, round1, accounts.oracles[2], entries=round1.entries[1:])
+    publish(ledger, round1, accounts.oracles[0], entries=round1.entries[:1])
     publish(ledger, round1, accounts.oracles[0], entries=round1.entries[1:])
-    assert _pending(dist, round1.round.model_id)["publishedHash"] == round1.round.scores_hash
+    assert _pending(dist, round1.round.model_id)["scoresPublisher"] == accounts.oracles[0].address
 
 
 def test_publish_scores_reverts_when_no_such_pending_round(
@@ -530,10 +533,13 @@ def test_publish_scores_running_hash_does_not_depend_on_chunking(
         # Each event's running hash is the hash of the list so far, so an indexer can check every chunk.
         for event in logged:
             assert event["runningHash"] == scores_hash(built.entries[: event["firstIndex"] + len(event["scores"])])
-        pending = _pending(dist, model.model_id)
-        assert pending["publishedHash"] == logged[-1]["runningHash"] == expected
-        assert pending["publishedCount"] == 7 and pending["publishedAmount"] == built.round.emission
-        assert pending["lastScoreAccount"] == built.entries[-1].account
+        assert all(e["publisher"] == accounts.oracles[0].address for e in logged)
+        own = score_list(ledger, model.model_id, accounts.oracles[0].address)
+        assert own["runningHash"] == logged[-1]["runningHash"] == expected
+        assert own["count"] == 7 and own["amount"] == built.round.emission
+        assert own["lastAccount"] == built.entries[-1].account
+        assert own["digest"] == _pending(dist, model.model_id)["digest"]
+        assert _pending(dist, model.model_id)["scoresPublisher"] == accounts.oracles[0].address
         tester.revert_to_snapshot(snapshot)
 
 
@@ -551,7 +557,7 @@ def test_front_running_submitter_cannot_block_the_round(
         publish(ledger, round1, accounts.stranger, entries=bogus)
     with reverts("RewardDistributorUnauthorizedPublisher", accounts.stranger.address):
         reset(ledger, round1, accounts.stranger)
-    assert _pending(dist, model.model_id)["publishedCount"] == 0
+    assert score_list(ledger, model.model_id, accounts.stranger.address)["count"] == 0
     publish(ledger, round1, accounts.oracles[0])
     finalize(ledger, model.model_id, accounts.oracles[0])
     assert dist.functions.finalizedRound(model.model_id).call()[0] == round1.round.merkle_root
@@ -565,11 +571,11 @@ def test_reset_scores_reverts_when_caller_not_oracle(
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
     publish(ledger, round1, accounts.oracles[0], entries=round1.entries[:1])
-    before = _pending(dist, model.model_id)
+    before = _pending(dist, model.model_id), score_list(ledger, model.model_id, accounts.oracles[0].address)
     for caller in (accounts.stranger, accounts.payer, accounts.deployer):  # the submitter and the admin too
         with reverts("RewardDistributorUnauthorizedPublisher", caller.address):
             reset(ledger, round1, caller)
-    assert _pending(dist, model.model_id) == before
+    assert (_pending(dist, model.model_id), score_list(ledger, model.model_id, accounts.oracles[0].address)) == before
 
 
 def test_reset_scores_reverts_when_no_such_pending_round(
@@ -591,44 +597,49 @@ def test_reset_scores_reverts_when_no_such_pending_round(
         reset(ledger, round1, oracle)
 
 
-def test_reset_scores_clears_the_published_list_and_emits(
+def test_reset_scores_clears_only_the_callers_own_list_and_emits(
     ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
-    publish(ledger, round1, accounts.oracles[0], entries=round1.entries[:1])
-    before = _pending(dist, model.model_id)
-    assert before["publishedCount"] == 1 and before["publishedAmount"] == round1.entries[0].amount
-    oracle = accounts.oracles[2]  # any oracle, not only a signer or the publisher
-    receipt = reset(ledger, round1, oracle)
-    assert events(dist, "ScoresReset", receipt) == [
-        {"modelId": model.model_id, "roundId": 1, "oracle": oracle.address}]
-    after = _pending(dist, model.model_id)
-    cleared = {"publishedHash": b"\x00" * 32, "publishedAmount": 0, "publishedCount": 0,
-               "lastScoreAccount": "0x" + "00" * 20}
-    assert {k: after[k] for k in cleared} == cleared
-    # The rest of the pending round is untouched (same root, digest, submitter, challenge end).
-    assert {k: v for k, v in after.items() if k not in cleared} == {
-        k: v for k, v in before.items() if k not in cleared}
+    publisher, other = accounts.oracles[0], accounts.oracles[2]
+    publish(ledger, round1, publisher, entries=round1.entries[:1])
+    before = score_list(ledger, model.model_id, publisher.address)
+    assert before["count"] == 1 and before["amount"] == round1.entries[0].amount
+    pending = _pending(dist, model.model_id)
+    # Another oracle's reset clears its own (empty) list, not the publisher's.
+    receipt = reset(ledger, round1, other)
+    assert events(dist, "ScoresReset", receipt) == [{"modelId": model.model_id, "roundId": 1, "oracle": other.address}]
+    assert score_list(ledger, model.model_id, publisher.address) == before
+    reset(ledger, round1, publisher)
+    assert score_list(ledger, model.model_id, publisher.address) == {
+        "runningHash": b"\x00" * 32, "lastAccount": ZERO_ADDRESS, "amount": 0, "digest": b"\x00" * 32, "count": 0}
+    # The pending round is untouched (same root, digest, submitter, challenge end).
+    assert _pending(dist, model.model_id) == pending
 
 
-def test_reset_scores_then_republishing_the_right_list_finalizes(
+def test_a_wrong_list_blocks_nobody_and_its_oracle_can_redo_it(
     ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
-    """A wrong chunk (here an entry for 0xff..ff, after which no account is ascending) blocks the round
-    until an oracle resets the list; the right list then publishes from index 0 and the round finalizes,
-    even after the challenge window."""
+    """A wrong chunk (here an entry for 0xff..ff, after which no account is ascending) spoils only its
+    publisher's own list: another oracle publishes the right list from index 0, and the publisher can
+    reset its own and redo it; the round finalizes, even after the challenge window."""
     submit(ledger, round1, signers, accounts.payer)
     oracle = accounts.oracles[0]
     bogus = ScoreEntry(to_checksum_address("0x" + "ff" * 20), 0, 0)
     publish(ledger, round1, oracle, entries=[bogus])
     with reverts("RewardDistributorScoresNotAscending", bogus.account, round1.entries[0].account):
         publish(ledger, round1, oracle)
-    with reverts("RewardDistributorScoresIncomplete", scores_hash([bogus]), round1.round.scores_hash):
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         finalize(ledger, model.model_id, accounts.payer)
-    reset(ledger, round1, accounts.oracles[1])
-    (receipt,) = publish(ledger, round1, oracle)
+    reset(ledger, round1, oracle)
+    (receipt,) = publish(ledger, round1, oracle, entries=round1.entries[:1])
     (event,) = events(dist, "ScoresPublished", receipt)
-    assert event["firstIndex"] == 0 and event["runningHash"] == round1.round.scores_hash
+    assert event["firstIndex"] == 0 and event["publisher"] == oracle.address
+    (receipt,) = publish(ledger, round1, accounts.oracles[1])  # another oracle's whole list completes first
+    (event,) = events(dist, "ScoresCompleted", receipt)
+    assert event["publisher"] == accounts.oracles[1].address
+    with reverts("RewardDistributorScoresAlreadyComplete", model.model_id, 1):
+        publish(ledger, round1, oracle, entries=round1.entries[1:])
     finalize(ledger, model.model_id, accounts.payer)
     assert dist.functions.finalizedRound(model.model_id).call()[:3] == [round1.round.merkle_root, 1, 1_000 * E18]
     claim(ledger, round1, accounts.alice.address, accounts.alice)
@@ -695,7 +706,7 @@ def test_finalize_round_reverts_when_scores_missing(
     ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
     submit(ledger, round1, signers, accounts.payer)
-    with reverts("RewardDistributorScoresIncomplete", b"\x00" * 32, round1.round.scores_hash):
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         finalize(ledger, model.model_id, accounts.stranger)
 
 
@@ -705,7 +716,7 @@ def test_finalize_round_reverts_when_scores_incomplete(
     built = _many_round(model.model_id, 6)
     submit(ledger, built, signers, accounts.payer)
     publish(ledger, built, accounts.oracles[0], chunk=3, entries=built.entries[:3])  # chunk 1 of 2
-    with reverts("RewardDistributorScoresIncomplete", scores_hash(built.entries[:3]), built.round.scores_hash):
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         finalize(ledger, model.model_id, accounts.stranger)
     publish(ledger, built, accounts.oracles[0], entries=built.entries[3:])
     finalize(ledger, model.model_id, accounts.stranger)
@@ -719,20 +730,25 @@ def test_finalize_round_reverts_when_a_published_score_is_altered(
     altered = [ScoreEntry(first.account, first.score, first.amount + 1), ScoreEntry(second.account, second.score,
                                                                                      second.amount - 1)]
     publish(ledger, round1, accounts.oracles[0], entries=altered)  # same total, one amount moved
-    with reverts("RewardDistributorScoresIncomplete", scores_hash(altered), round1.round.scores_hash):
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         finalize(ledger, model.model_id, accounts.stranger)
 
 
 def test_finalize_round_reverts_when_score_amounts_do_not_sum_to_emission(
-    ledger: OpenLedger, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
+    ledger: OpenLedger, dist: Any, accounts: Accounts, model: Model, round1: BuiltRound, signers: Any
 ) -> None:
-    """Oracles signed a list whose hash matches but whose allocations add up to less than the emission."""
+    """Oracles signed a list whose hash matches but whose allocations add up to less than the emission: it
+    never completes the round. One that adds up to more is refused as it is published."""
     short = [ScoreEntry(e.account, e.score, e.amount // 2) for e in round1.entries]
     lying = round1.with_round(scores_hash=scores_hash(short))
     submit(ledger, lying, signers, accounts.payer)
     publish(ledger, lying, accounts.oracles[0], entries=short)
-    with reverts("RewardDistributorScoresAmountMismatch", 500 * E18, 1_000 * E18):
+    assert _pending(dist, model.model_id)["scoresPublisher"] == ZERO_ADDRESS
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         finalize(ledger, model.model_id, accounts.stranger)
+    over = [ScoreEntry(e.account, e.score, e.amount * 2) for e in round1.entries]
+    with reverts("RewardDistributorScoresAmountMismatch", 2_000 * E18, 1_000 * E18):
+        publish(ledger, lying, accounts.oracles[1], entries=over)
 
 
 def test_shortening_the_challenge_window_does_not_shorten_a_pending_round(
@@ -824,7 +840,7 @@ def test_veto_round_after_window_clears_a_round_whose_scores_can_never_match(
     submit(ledger, broken, signers, accounts.payer)
     publish(ledger, broken, accounts.oracles[0])
     end_challenge_window(ledger, model.model_id)
-    with reverts("RewardDistributorScoresAmountMismatch", 999 * E18, 1_000 * E18):
+    with reverts("RewardDistributorScoresIncomplete", model.model_id, 1):
         ledger.chain.transact(dist.functions.finalizeRound(model.model_id), accounts.stranger)
     receipt = ledger.chain.transact(dist.functions.vetoRound(model.model_id), accounts.deployer)
     assert [e["roundId"] for e in events(dist, "RoundVetoed", receipt)] == [1]
@@ -1087,7 +1103,7 @@ def test_pause_blocks_rounds_and_claims_until_unpaused(
     with reverts("EnforcedPause"):
         reset(ledger, round1, accounts.oracles[0])
     chain.transact(unpause, accounts.deployer)
-    assert _pending(dist, model.model_id)["publishedHash"] == round1.round.scores_hash
+    assert _pending(dist, model.model_id)["scoresPublisher"] == accounts.oracles[0].address
 
     chain.transact(pause, accounts.deployer)
     with reverts("EnforcedPause"):

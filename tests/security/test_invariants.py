@@ -372,16 +372,17 @@ class PendingRef:
     digest: bytes
     ends_at: int
     submitter: str
-    published: list[ScoreEntry] = field(default_factory=list)
-
-    @property
-    def published_hash(self) -> bytes:
-        return scores_hash(self.published) if self.published else b"\x00" * 32
+    #: Each oracle's own score list (oracle name -> entries); the first that matches completes the round.
+    lists: dict[str, list[ScoreEntry]] = field(default_factory=dict)
+    completed_by: str | None = None
 
     @property
     def complete(self) -> bool:
+        return self.completed_by is not None
+
+    def matches(self, entries: list[ScoreEntry]) -> bool:
         round_ = self.built.round
-        return self.published_hash == round_.scores_hash and sum(e.amount for e in self.published) == round_.emission
+        return scores_hash(entries) == round_.scores_hash and sum(e.amount for e in entries) == round_.emission
 
 
 @dataclass
@@ -839,7 +840,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if ref.pending is None:
             self.submit_round(model, amounts, list_zeros, signing, "none", submitter)
         pending = ref.pending
-        if pending is not None and not pending.published and not pending.complete:
+        if pending is not None and not pending.lists.get(publisher) and not pending.complete:
             self.publish_scores(model, publisher, len(pending.built.entries), corrupt=False, wrong_round=False)
         if then == "finalize" and pending is not None and pending.complete:
             self.finalize_round(model, submitter, wait=True)
@@ -903,22 +904,27 @@ class LedgerMachine(RuleBasedStateMachine):
             chunk = [ScoreEntry(MAX_ADDRESS, 0, 0)]
             round_id = ref.next_round_id
         else:
-            start = len(pending.published)
+            own = pending.lists.get(publisher, [])  # each oracle extends its own list only
+            start = len(own)
             chunk = list(pending.built.entries[start:start + size]) or [ScoreEntry(MAX_ADDRESS, 0, 0)]
             if corrupt:
                 chunk[0] = ScoreEntry(chunk[0].account, chunk[0].score + 1, chunk[0].amount)
             round_id = pending.built.round.round_id
             if pending.complete:
                 errors.add("RewardDistributorScoresAlreadyComplete")
-            previous = int(pending.published[-1].account, 16) if pending.published else 0
+            previous = int(own[-1].account, 16) if own else 0
             if int(chunk[0].account, 16) <= previous:
                 errors.add("RewardDistributorScoresNotAscending")
+            if sum(e.amount for e in own + chunk) > pending.built.round.emission:
+                errors.add("RewardDistributorScoresAmountMismatch")
         args = (ref.model_id, round_id + int(wrong_round), [e.as_tuple() for e in chunk])
         outcome = self._execute(self.env.distributor, "publishScores", args, publisher)
         self._expect(outcome, errors, f"publishScores by {publisher}")
         if outcome.ok and pending is not None:
-            pending.published.extend(chunk)
-            if pending.complete:  # the guardian gets a full window with every score on-chain
+            own = pending.lists.setdefault(publisher, [])
+            own.extend(chunk)
+            if pending.matches(own):  # the guardian gets a full window with every score on-chain
+                pending.completed_by = publisher
                 pending.ends_at = max(pending.ends_at, outcome.timestamp + CHALLENGE_WINDOW)
 
     @rule(model=models, caller=oracles_or_anyone)
@@ -934,7 +940,7 @@ class LedgerMachine(RuleBasedStateMachine):
         outcome = self._execute(self.env.distributor, "resetScores", (ref.model_id, ref.next_round_id), caller)
         self._expect(outcome, errors, f"resetScores by {caller}")
         if outcome.ok and ref.pending is not None:
-            ref.pending.published = []
+            ref.pending.lists.pop(caller, None)  # only the caller's own list
 
     @rule(model=models, caller=guardian_or_anyone, at_window_end=st.booleans())
     def veto_round(self, model: int, caller: str, at_window_end: bool = False) -> None:
@@ -976,10 +982,8 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             if self.evm.pending_timestamp() < pending.ends_at:
                 errors.add("RewardDistributorChallengeWindowOpen")
-            if pending.published_hash != pending.built.round.scores_hash:
+            if not pending.complete:
                 errors.add("RewardDistributorScoresIncomplete")
-            if sum(e.amount for e in pending.published) != pending.built.round.emission:
-                errors.add("RewardDistributorScoresAmountMismatch")
         outcome = self._execute(self.env.distributor, "finalizeRound", (ref.model_id,), caller)
         self._expect(outcome, errors, f"finalizeRound(model {model})")
         if outcome.ok and pending is not None:
@@ -1146,6 +1150,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 finalized = view(state, distributor, "finalizedRound", ref.model_id)
                 values[ref.index, "finalized"] = {k: v for k, v in finalized.items() if k != "stakeToken"}
                 values[ref.index, "pending"] = view(state, distributor, "pendingRound", ref.model_id)
+                for name in ORACLE_NAMES:
+                    values[ref.index, "list", name] = view(
+                        state, distributor, "scoreList", ref.model_id, self.addresses[name])
                 for name in USER_NAMES:
                     values[ref.index, "claimed", ADDRESSES[name]] = view(
                         state, distributor, "claimed", ref.model_id, ADDRESSES[name])
@@ -1262,6 +1269,8 @@ class LedgerMachine(RuleBasedStateMachine):
                          "cumulativeEmission": ref.cumulative_emission}
             assert obs[i, "finalized"] == finalized, f"model {i}: finalized {obs[i, 'finalized']} != {finalized}"
             self._check_pending(i, obs[i, "pending"], ref.pending)
+            for name in ORACLE_NAMES:
+                self._check_list(i, name, obs[i, "list", name], ref.pending)
         for name, balance in self.payments.items():
             assert obs["payment", name] == balance, f"payment balance of {name}: {obs['payment', name]} != {balance}"
         assert obs["contributionCount"] == self.contribution_count
@@ -1273,14 +1282,23 @@ class LedgerMachine(RuleBasedStateMachine):
         round_ = pending.built.round
         expected = {
             "merkleRoot": round_.merkle_root, "scoresHash": round_.scores_hash, "digest": pending.digest,
-            "publishedHash": pending.published_hash, "publishedAmount": sum(e.amount for e in pending.published),
             "emission": round_.emission, "cumulativeEmission": round_.cumulative_emission,
             "roundId": round_.round_id, "challengeEndsAt": pending.ends_at, "submitter": pending.submitter,
-            "publishedCount": len(pending.published),
-            "lastScoreAccount": pending.published[-1].as_tuple()[0] if pending.published else ZERO_ADDRESS,
+            "scoresPublisher": self.addresses[pending.completed_by] if pending.completed_by else ZERO_ADDRESS,
         }
         got = {k: actual[k] for k in expected}
         assert got == expected, f"model {i}: pending round {got} != reference {expected}"
+
+    def _check_list(self, i: int, name: str, actual: dict[str, Any], pending: PendingRef | None) -> None:
+        """`name`'s own score list of model i's pending round, as the distributor shows it."""
+        own = pending.lists.get(name, []) if pending is not None else []
+        expected = {
+            "runningHash": scores_hash(own) if own else b"\x00" * 32, "amount": sum(e.amount for e in own),
+            "count": len(own), "lastAccount": own[-1].as_tuple()[0] if own else ZERO_ADDRESS,
+            "digest": pending.digest if own and pending is not None else b"\x00" * 32,
+        }
+        got = {k: actual[k] for k in expected}
+        assert got == expected, f"model {i}: {name}'s score list {got} != reference {expected}"
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Schema versions: an empty database gets the current schema; an index of version 1 is migrated in place."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, inspect, select, text
+
+from openledger_chain.indexer import schema
+
+
+def test_an_empty_database_gets_the_current_schema(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        assert schema.migrate(connection) == 0
+        assert schema.migrate(connection) == schema.SCHEMA_VERSION  # a second run changes nothing
+    columns = {c["name"] for c in inspect(engine).get_columns("scores")}
+    assert "publisher" in columns
+
+
+def test_version_1_gains_the_publisher_columns_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Version 1 had one shared score list per round; version 2 records each chunk's and reset's oracle."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        # Version 1's tables: today's, less the publisher columns.
+        schema.metadata.create_all(connection)
+        for table in ("scores", "round_events"):
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN publisher"))
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (1)"))
+        connection.execute(text("INSERT INTO scores (block_number, tx_hash, log_index, model_id, round_id, position) "
+                                "VALUES (7, '0xab', 0, 1, 1, 0)"))
+        assert schema.migrate(connection) == 1
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 2
+        rows = connection.execute(select(schema.scores.c.block_number, schema.scores.c.publisher)).all()
+    assert [tuple(r) for r in rows] == [(7, None)]
+    for table in ("scores", "round_events"):
+        assert "publisher" in {c["name"] for c in inspect(engine).get_columns(table)}
