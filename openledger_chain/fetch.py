@@ -10,6 +10,7 @@ reason, so one bad contribution never fails a round.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tempfile
@@ -60,6 +61,15 @@ class Fetched:
 
 def fetch_contribution(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
     """A local file holding exactly the registered bytes of `uri`, or the reason there is none."""
+    try:
+        return _fetch(uri, content_hash, settings)
+    except (ValueError, http.client.InvalidURL) as exc:
+        # urllib refuses URIs such as "http://[oops" (ValueError) or "http://a b/x" (InvalidURL): one
+        # contributor's registered URI must not stop everyone's round.
+        return Fetched(None, f"malformed URI ({exc})")
+
+
+def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
         path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)

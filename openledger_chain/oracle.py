@@ -38,7 +38,7 @@ from openledger_chain.chain import Calldata
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
-from openledger_chain.files import write_public_file
+from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rewards import SCORE_SCALE, quantize
@@ -131,11 +131,11 @@ def read_round_file(path: Path) -> RoundFile:
     if not path.is_file():
         raise InputError(f"round file {path} not found")
     try:
-        data = json.loads(path.read_text())
+        data = parse_json(path.read_text())
         body = data["body"]
         stated = bytes.fromhex(data["roundFileHash"].removeprefix("0x"))
         signatures = tuple(bytes.fromhex(s.removeprefix("0x")) for s in data.get("signatures", []))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InputError(f"round file {path} is malformed ({exc})") from exc
     version = body.get("version") if isinstance(body, dict) else None
     if version != str(ROUND_FILE_VERSION):
@@ -295,8 +295,8 @@ def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest:
                      emission: int, seed: int | None, revealed: Sequence[Path],
                      progress: Progress | None = None) -> AttributionReport:
     try:
-        spec = json.loads(spec_bytes)
-    except ValueError as exc:
+        spec = parse_json(spec_bytes.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
     return attribute(
         spec,

@@ -9,7 +9,6 @@ contribution files, the attribution itself is recomputed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from eth_utils import to_checksum_address
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings
+from openledger_chain.files import parse_json
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.oracle import ROUND_FILE_VERSION, recompute_shares
@@ -294,9 +294,9 @@ def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"round file {path} not found")
     try:
-        data = json.loads(path.read_text())
+        data = parse_json(path.read_text())
         data["body"]["modelId"], data["body"]["roundId"]  # noqa: B018 - the two fields verify cannot do without
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InputError(f"round file {path} is malformed ({exc})") from exc
     return data
 

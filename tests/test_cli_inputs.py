@@ -37,3 +37,27 @@ def test_the_command_line_loads_no_heavy_library_before_a_command_runs() -> None
             "print(sorted(m for m in ('sklearn', 'scipy', 'web3', 'eth_account', 'eth_utils') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_deeply_nested_json_is_a_one_line_error_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """eth-account's py_ecc raises the recursion limit to 100,000, at which json's C decoder overflowed
+    the C stack on a file of 100,000 nested brackets: `verify` (and sign, submit, claim) died of SIGSEGV.
+    Every JSON file we read from others now parses under a depth limit."""
+    import subprocess
+    import sys
+
+    from openledger_chain.attribution.spec import read_json
+    from openledger_chain.errors import InputError
+    from openledger_chain.oracle import read_round_file
+
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    code = ("import eth_account, sys; from pathlib import Path; from openledger_chain.verify import _load_json\n"
+            "try:\n    _load_json(Path(sys.argv[1]))\nexcept Exception as exc:\n    print(type(exc).__name__, exc)")
+    out = subprocess.run([sys.executable, "-c", code, str(nested)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, (out.returncode, out.stderr[-500:])  # -11 before: a segfault
+    assert out.stdout.startswith("InputError round file") and "malformed" in out.stdout
+    with pytest.raises(InputError, match="malformed"):
+        read_round_file(nested)
+    with pytest.raises(InputError, match="nested more than 1000 levels deep"):
+        read_json(nested)

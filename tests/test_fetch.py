@@ -110,6 +110,14 @@ def test_local_paths_and_unknown_schemes(tmp_path: Path) -> None:
     assert "unsupported URI scheme 'ftp'" in fetch_contribution("ftp://x/y", keccak(BODY), settings).excluded
 
 
+@pytest.mark.parametrize("uri", ["http://[oops", "ipfs://[", "http://a b/x"])
+def test_a_malformed_uri_is_excluded_not_raised(tmp_path: Path, uri: str) -> None:
+    """urllib raises on these (ValueError, http.client.InvalidURL); a contributor registers whatever URI it
+    likes, and one such URI used to stop `round propose` for the whole model."""
+    fetched = fetch_contribution(uri, keccak(BODY), _settings(tmp_path))
+    assert fetched.path is None and fetched.excluded.startswith("malformed URI (")
+
+
 def test_a_round_runs_with_remote_contributions_and_excludes_the_bad_ones(ledger, accounts, tmp_path: Path,
                                                                           server: str) -> None:
     for name in ("spec.json", "eval.csv"):
@@ -124,6 +132,7 @@ def test_a_round_runs_with_remote_contributions_and_excludes_the_bad_ones(ledger
     ledger.register_contribution(accounts.bob, model.model_id, ContributionKind.DATA, keccak(bob), f"{server}/bob.csv")
     ledger.register_contribution(accounts.carol, model.model_id, ContributionKind.DATA, keccak(b"nowhere"),
                                  f"{server}/nowhere.csv")
+    ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA, keccak(b"oops"), "http://[oops")
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
     _, round_file = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
                                   rounds_dir=tmp_path / "rounds", fetch=_settings(tmp_path, server, max_bytes=10**6))
@@ -131,4 +140,5 @@ def test_a_round_runs_with_remote_contributions_and_excludes_the_bad_ones(ledger
     assert reasons[accounts.alice.address] is None
     assert reasons[accounts.bob.address] == "content hash mismatch"
     assert reasons[accounts.carol.address].startswith("HTTP 404")
+    assert reasons[accounts.stranger.address] == "malformed URI (Invalid IPv6 URL)"
     assert [s["account"] for s in round_file.body["scores"]] == [accounts.alice.address]

@@ -15,6 +15,7 @@ from typing import Any
 
 from openledger_chain.attribution.estimators import validate_params
 from openledger_chain.errors import InputError
+from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
 __all__ = ["DEFAULT_KIND_SHARES_BPS", "KINDS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json"]
 
@@ -136,9 +137,11 @@ def read_json(path: Path) -> Any:
     if not text.strip():
         raise InputError(f"{path}: empty file")
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: row {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested more than {JSON_MAX_DEPTH} levels deep; not a file this toolkit reads") from None
 
 
 def _parse_method(raw: Any, where: str) -> MethodSpec:
