@@ -17,6 +17,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings
@@ -120,7 +121,8 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     network_ok = int(body["chainId"]) == ledger.chain.chain_id and \
         to_checksum_address(body["distributor"]) == ledger.distributor.address
     result.add("network", network_ok, f"chain id {body['chainId']}, distributor {body['distributor']}")
-    _check_inputs(result, ledger, body, record)
+    _check_inputs(result, ledger, body, record, entries)
+    _check_commitments(result, ledger, body)
     emission = int(body["emission"])
     result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
                f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
@@ -130,7 +132,8 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     _check_signatures(result, ledger, data, body)
 
 
-def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any], record: RoundRecord | None) -> None:
+def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any], record: RoundRecord | None,
+                  entries: list[ScoreEntry]) -> None:
     registered = {c.contribution_id: c for c in ledger.contributions(int(body["modelId"]))}
     listed = {int(i["id"]): i for i in body["inputs"]}
     wrong = []
@@ -145,6 +148,27 @@ def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any]
     detail = f"{len(listed)} inputs match the registry" if not (wrong or missing) else \
         f"not as registered: {wrong or 'none'}; registered but left out: {missing or 'none'}"
     result.add("inputs", not (wrong or missing), detail)
+    # Whatever else a file claims, only the contributors of its inputs can be paid.
+    contributors = {to_checksum_address(i["contributor"]) for i in listed.values()}
+    strangers = sorted({e.account for e in entries if e.amount or e.score} - contributors)
+    for account in strangers:
+        result.differ(account, "payee", "scored", "not a contributor of any input")
+    result.add("payees", not strangers, "every scored account contributed an input" if not strangers
+               else f"{len(strangers)} scored accounts contributed no input (see below)")
+
+
+def _check_commitments(result: Verification, ledger: OpenLedger, body: dict[str, Any]) -> None:
+    """The spec is the model's registered spec, and the evaluation set the one its owner committed for the round."""
+    model_id, round_id = int(body["modelId"]), int(body["roundId"])
+    spec_hash = "0x" + ledger.get_model(model_id).spec_hash.hex()
+    committed, committed_at = ledger.evaluation_commitment(model_id, round_id)
+    eval_hash = "0x" + committed.hex() if committed_at else None
+    stated_spec, stated_eval = body["method"].get("specHash"), body["method"].get("evalHash")
+    ok = stated_spec == spec_hash and stated_eval == eval_hash
+    detail = "the model's registered spec and the evaluation set committed for the round" if ok else (
+        f"spec {_short(str(stated_spec))} (registered {_short(spec_hash)}), evaluation set {_short(str(stated_eval))} "
+        f"(committed for round {round_id}: {_short(eval_hash) if eval_hash else 'none'})")
+    result.add("commitments", ok, detail)
 
 
 def _check_allocations(result: Verification, entries: list[ScoreEntry], emission: int, name: str) -> None:
@@ -163,9 +187,14 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
     if attribution is None:
         result.add("attribution", None, "skipped: give --spec, --eval and --data-dir to recompute it")
         return
-    if body["method"].get("status") != "exact":
-        result.add("attribution", None, f"skipped: method status {body['method'].get('status')!r} is sampled, "
-                   "not reproducible exactly")
+    # Exactness from the verifier's own spec (checked against the round's spec hash when recomputing),
+    # never from the file: a file that calls itself "sampled" must not switch this check off.
+    try:
+        method = load_spec(attribution.spec_path).method.name
+    except InputError:
+        method = None  # recompute_shares says what is wrong with the spec
+    if method in SAMPLED_METHODS:
+        result.add("attribution", None, f"skipped: method {method} is sampled, not reproducible exactly")
         return
     try:
         # Attestations count for the owner the oracles saw, not whoever owns the model today.

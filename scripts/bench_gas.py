@@ -379,7 +379,7 @@ def run(big: int, log: Callable[[str], None], only_registry: bool = False) -> Be
     b.submit(one_holder, 1)
     publish(ledger, one_holder, b.publisher, entries=one_holder.entries[:1])
     reset = b.tx(b.d.functions.resetScores(model1.model_id, 1), b.publisher)
-    b.add("resetScores", reset["gasUsed"], "after a 1-entry chunk (clears hash, amount, count, last account)")
+    b.add("resetScores", reset["gasUsed"], "after a 1-entry chunk (clears the caller's own list)")
     publish(ledger, one_holder, b.publisher)
     finalize(ledger, model1.model_id, b.relayer)
     b.claim(one_holder, b.holders[0].address)

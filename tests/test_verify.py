@@ -20,7 +20,15 @@ from openledger_chain.oracle import (
     sign_round_file,
     submit_round_file,
 )
-from openledger_chain.rounds import canonical_hash
+from openledger_chain.rewards import allocate_quantized
+from openledger_chain.rounds import (
+    ScoreEntry,
+    canonical_hash,
+    order_signatures,
+    scores_hash,
+    sign_round,
+    sorted_score_entries,
+)
 from openledger_chain.verify import AttributionInputs, verify_round
 
 
@@ -54,7 +62,8 @@ def test_an_honest_round_passes_every_check_and_claims_from_the_chain_alone(ledg
     result = verify_round(ledger, round_file_path=path, attribution=inputs)
     assert result.ok and not result.differences, result.checks
     assert {c.name for c in result.checks if c.ok} >= {
-        "format", "round file hash", "method hash", "network", "inputs", "scores hash", "allocations", "attribution",
+        "format", "round file hash", "method hash", "network", "inputs", "payees", "commitments", "scores hash",
+        "allocations", "attribution",
         "cumulative", "merkle root", "signatures", "on-chain round", "status", "on-chain score list",
         "tree vs on-chain lists"}
     _finalize(ledger, accounts, model.model_id)
@@ -156,3 +165,72 @@ def test_attestations_are_checked_against_the_owner_the_oracles_saw(ledger, acco
     result = verify_round(ledger, round_file_path=path, attribution=inputs)
     assert "attribution" in {c.name for c in result.checks if c.ok}, result.checks
     assert not result.differences
+
+
+# ----- k dishonest oracles (red team): a self-consistent, signed and submitted file that pays the wrong people
+
+
+def _forge(path: Path, change) -> Path:
+    """A re-hashed (self-consistent) copy of the round file whose body `change` edited, signed by nobody yet."""
+    data = json.loads(path.read_text())
+    change(data["body"])
+    data["body"]["methodHash"] = "0x" + canonical_hash(data["body"]["method"]).hex()
+    data["roundFileHash"] = "0x" + canonical_hash(data["body"]).hex()
+    data["signatures"] = []
+    forged = path.with_name("forged.json")
+    forged.write_text(json.dumps(data, indent=1))
+    return forged
+
+
+def _pay(body: dict, shares: dict[str, int]) -> None:
+    """Replace round 1's score list by `shares` and rebuild what follows from it, as propose does."""
+    amounts = allocate_quantized(shares, int(body["emission"]))
+    entries = sorted_score_entries(ScoreEntry(a, s, amounts[a]) for a, s in shares.items())
+    body["scores"] = [{"account": e.account, "score": str(e.score), "amount": str(e.amount)} for e in entries]
+    body["scoresHash"] = "0x" + scores_hash(entries).hex()
+    tree = cumulative_tree({e.account: e.amount for e in entries})
+    body["cumulative"] = [{"account": e.account, "amount": str(e.amount)} for e in entries if e.amount > 0]
+    body["merkleRoot"], body["tree"] = tree.root, tree.dump()
+
+
+def _dishonest_submit(ledger, accounts, path: Path) -> None:
+    """Two oracles sign (without the honest pre-signing checks), submit and publish the whole list."""
+    round_file = read_round_file(path)
+    chain_id, distributor = ledger.chain.chain_id, ledger.distributor.address
+    signatures = [sign_round(o.key, chain_id, distributor, round_file.round) for o in accounts.oracles[:2]]
+    data = json.loads(path.read_text())
+    data["signatures"] = ["0x" + s.hex() for s in signatures]
+    path.write_text(json.dumps(data, indent=1))
+    ordered = order_signatures(chain_id, distributor, round_file.round, signatures)
+    ledger.chain.transact(ledger.distributor.functions.submitRound(round_file.round.as_tuple(), [s for _, s in ordered]),
+                          accounts.oracles[0])
+    entries = sorted_score_entries(round_file.score_entries)
+    ledger.chain.transact(ledger.distributor.functions.publishScores(
+        round_file.round.model_id, round_file.round.round_id, [e.abi_values() for e in entries]), accounts.oracles[0])
+
+
+def test_a_file_calling_itself_sampled_cannot_skip_the_recomputation_nor_pay_a_stranger(ledger, accounts, setup):  # noqa: F811
+    """The spec's method is exact; the forged file says "sampled" (verify used to skip the attribution on
+    the file's word) and pays 70% to an account that contributed nothing."""
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    forged = _forge(path, lambda b: (b["method"].update(status="sampled"), _pay(b, {
+        accounts.alice.address: 10**17, accounts.bob.address: 10**17, accounts.carol.address: 10**17,
+        accounts.stranger.address: 7 * 10**17})))
+    _dishonest_submit(ledger, accounts, forged)
+    result = verify_round(ledger, round_file_path=forged,
+                          attribution=AttributionInputs(workdir / "spec.json", workdir / "eval.csv", workdir))
+    assert {"payees", "attribution"} <= _failed(result), result.checks
+    assert {"account": accounts.stranger.address, "what": "payee", "stated": "scored",
+            "expected": "not a contributor of any input"} in result.differences
+    # Without --spec/--eval the recomputation is skipped, but the payee check still fails the file.
+    assert "payees" in _failed(verify_round(ledger, round_file_path=forged))
+
+
+def test_a_round_valued_on_an_evaluation_set_nobody_committed_fails_commitments(ledger, accounts, setup):  # noqa: F811
+    """Oracles value the round on another set and state its hash: the recomputation on that set agrees, so
+    only the comparison with the owner's on-chain commitment catches it."""
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    forged = _forge(path, lambda b: b["method"].update(evalHash="0x" + "ab" * 32))
+    _dishonest_submit(ledger, accounts, forged)
+    result = verify_round(ledger, round_file_path=forged)
+    assert "commitments" in _failed(result), result.checks

@@ -17,11 +17,15 @@ from openledger_chain.attribution.estimators import validate_params
 from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
-__all__ = ["DEFAULT_KIND_SHARES_BPS", "KINDS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json"]
+__all__ = [
+    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
+]
 
 #: The default method (docs/attribution.md, "Methods", says why).
 DEFAULT_METHOD = "tknn_shapley"
 KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
+#: Methods whose values are Monte-Carlo estimates: seeded, but not recomputable to the bit on another machine.
+SAMPLED_METHODS = ("tmc_shapley", "banzhaf")
 DEFAULT_KIND_SHARES_BPS: dict[str, int] = {
     "data": 7000, "annotation": 1000, "finetune": 1000, "compute": 500, "evaluation": 500,
 }
