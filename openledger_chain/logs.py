@@ -56,7 +56,10 @@ class EventDecoder:
         args: dict[str, Any] = {}
         for item, topic in zip(indexed, topics[1:], strict=True):
             (args[item["name"]],) = abi_decode([collapse_if_tuple(item)], topic)
-        values = abi_decode([collapse_if_tuple(i) for i in plain], bytes(log["data"]))
+        # Strings as bytes, decoded here: anyone can register a URI that is not UTF-8 (the contract takes any
+        # bytes), and a strict decode would stop every reader of the registry -- propose, verify, the indexer.
+        values = abi_decode(["bytes" if i["type"] == "string" else collapse_if_tuple(i) for i in plain],
+                            bytes(log["data"]))
         args.update({item["name"]: _plain(item, value) for item, value in zip(plain, values, strict=True)})
         return DecodedLog(
             event=abi["name"],
@@ -73,6 +76,8 @@ class EventDecoder:
 def _plain(item: dict[str, Any], value: Any) -> Any:
     """Struct values as dicts keyed by their component names (arrays of structs as lists of dicts)."""
     kind = item["type"]
+    if kind == "string":
+        return value.decode("utf-8", errors="replace")  # invalid bytes become U+FFFD
     if kind == "tuple":
         return {c["name"]: _plain(c, v) for c, v in zip(item["components"], value, strict=True)}
     if kind.startswith("tuple["):
