@@ -41,6 +41,7 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
     Round,
@@ -130,21 +131,29 @@ def read_round_file(path: Path) -> RoundFile:
     """
     if not path.is_file():
         raise InputError(f"round file {path} not found")
-    try:
-        data = parse_json(path.read_text())
-        body = data["body"]
-        stated = bytes.fromhex(data["roundFileHash"].removeprefix("0x"))
-        signatures = tuple(bytes.fromhex(s.removeprefix("0x")) for s in data.get("signatures", []))
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise InputError(f"round file {path} is malformed ({exc})") from exc
-    version = body.get("version") if isinstance(body, dict) else None
-    if version != str(ROUND_FILE_VERSION):
-        raise InputError(f"round file {path} has format version {version!r}; this toolkit reads version "
-                         f"\"{ROUND_FILE_VERSION}\" (see docs/round-file.md): propose the round again")
+    data = _parse_round_json(path)
+    check_round_file_shape(data, str(path))
+    body = data["body"]
+    stated = bytes.fromhex(data["roundFileHash"][2:])
+    signatures = tuple(bytes.fromhex(s[2:]) for s in data.get("signatures", []))
     actual = canonical_hash(body)
     if actual != stated:
         raise InputError(f"round file {path} was altered: its body hashes to 0x{actual.hex()}, not 0x{stated.hex()}")
     return RoundFile(body, stated, signatures)
+
+
+def _parse_round_json(path: Path) -> Any:
+    """The decoded JSON of a round file of this format version (its shape not checked yet)."""
+    try:
+        data = parse_json(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise InputError(f"round file {path} is malformed ({exc})") from exc
+    body = data.get("body") if isinstance(data, dict) else None
+    version = body.get("version") if isinstance(body, dict) else None
+    if version != str(ROUND_FILE_VERSION):
+        raise InputError(f"round file {path} has format version {version!r}; this toolkit reads version "
+                         f"\"{ROUND_FILE_VERSION}\" (see docs/round-file.md): propose the round again")
+    return data
 
 
 # ----- propose

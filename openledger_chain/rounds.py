@@ -192,7 +192,10 @@ def canonical_json(value: Any) -> bytes:
         InputError: `value` holds a non-integer number, or an integer too large for every JSON reader.
     """
     _require_exact_numbers(value, "body")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is valid JSON but no UTF-8 encodes it
+        raise InputError(f"body holds a string that is not valid Unicode ({exc.reason} at {exc.start})") from None
 
 
 def canonical_hash(value: Any) -> bytes:

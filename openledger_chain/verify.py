@@ -22,6 +22,7 @@ from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings
 from openledger_chain.files import parse_json
+from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.oracle import ROUND_FILE_VERSION, recompute_shares
@@ -320,13 +321,14 @@ def _round_of(body: dict[str, Any], data: dict[str, Any]) -> Round:
 
 
 def _load_json(path: Path) -> dict[str, Any]:
+    """The round file, refused in one line unless it is well formed (its hashes and values are checked after)."""
     if not path.is_file():
         raise InputError(f"round file {path} not found")
     try:
-        data = parse_json(path.read_text())
-        data["body"]["modelId"], data["body"]["roundId"]  # noqa: B018 - the two fields verify cannot do without
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        data = parse_json(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"round file {path} is malformed ({exc})") from exc
+    check_round_file_shape(data, str(path))
     return data
 
 
