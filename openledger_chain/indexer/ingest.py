@@ -26,10 +26,13 @@ from openledger_chain.indexer import schema
 from openledger_chain.logs import DEFAULT_MAX_RANGE, DecodedLog, EventDecoder, get_logs
 
 Progress = Callable[[int, int], None]  # (indexed block, target block)
+#: Reads of one block range before giving up when the chain keeps reorganising under it.
+_READ_ATTEMPTS = 5
 
 
 class IndexerError(OpenLedgerError):
-    """The database belongs to another chain or deployment, or is newer than this toolkit."""
+    """The database belongs to another chain or deployment, is newer than this toolkit, or the chain would
+    not hold still long enough to read a block range."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,23 @@ class Indexer:
             time.sleep(poll_seconds)
 
     def _index_range(self, start: int, end: int) -> None:
-        """Read [start, end] (in as many node requests as it takes) and store it in one transaction."""
+        """Read [start, end] (in as many node requests as it takes) and store it in one transaction.
+
+        The logs are stored only if block `end` has the same hash before and after they were read: a
+        reorganisation in between would pair logs of the old branch with a checkpoint of the new one,
+        which no later run could tell apart (red team). Such a read is retried."""
+        for _ in range(_READ_ATTEMPTS):
+            end_hash = "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex()
+            decoded, tokens = self._read_range(start, end)
+            if "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex() == end_hash and \
+                    all(d.block_hash == end_hash for d in decoded if d.block_number == end):
+                break
+        else:
+            raise IndexerError(f"blocks {start}-{end} kept reorganising while being read; run the indexer again")
+        self._store(decoded, tokens, end, end_hash)
+
+    def _read_range(self, start: int, end: int) -> tuple[list[DecodedLog], dict[str, int]]:
+        """The decoded logs of [start, end] (registry, distributor and every stake token), and the tokens."""
         with self.engine.connect() as connection:
             tokens = self._stake_tokens(connection)
         decoded: list[DecodedLog] = []
@@ -120,7 +139,9 @@ class Indexer:
                 decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
         tokens |= {token: model_id for token, (model_id, _) in new_tokens.items()}
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
-        end_hash = "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex()
+        return decoded, tokens
+
+    def _store(self, decoded: list[DecodedLog], tokens: dict[str, int], end: int, end_hash: str) -> None:
         with self.engine.begin() as connection:
             for table, rows in _rows_by_table(decoded, self.registry, self.distributor, tokens).items():
                 self._insert_ignoring_duplicates(connection, table, rows)

@@ -133,3 +133,41 @@ def test_a_reorganisation_is_rolled_back_and_reindexed(tmp_path: Path, depth: in
         fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
         Indexer(ledger, open_database(fresh)).run()
         assert _rows(f"sqlite:///{tmp_path / 'index.db'}") == _rows(fresh)
+
+
+def test_a_reorganisation_while_a_range_is_read_is_not_stored(ledger, accounts, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Red team: the logs were read from the old branch, then the checkpoint hash from the new one, so no
+    later run saw a reorganisation and the orphaned contribution stayed in the index for good. Now the end
+    block's hash is compared before and after the read, and the range read again."""
+    from eth_utils import keccak
+    from sqlalchemy import func, select
+
+    from openledger_chain.indexer import ingest, open_database, schema
+    from openledger_chain.indexer.ingest import Indexer
+    from openledger_chain.types import ContributionKind, ModelParams
+
+    tester = ledger.chain.w3.provider.ethereum_tester
+    model, _ = ledger.register_model(accounts.owner, ModelParams(
+        keccak(b"spec"), "spec.json", ledger.dev_payment_token or "", 3_000, 10**21, 10**24, "S", "S"))
+    engine = open_database(f"sqlite:///{tmp_path / 'index.db'}")
+    indexer = Indexer(ledger, engine)
+    indexer.run()
+    fork_point = tester.take_snapshot()
+    ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, keccak(b"orphan"), "a.csv")
+    height = ledger.chain.w3.eth.block_number
+    real_get_logs, reorganised = ingest.get_logs, []
+
+    def get_logs_then_reorganise(*args, **kwargs):  # type: ignore[no-untyped-def]
+        yield from real_get_logs(*args, **kwargs)
+        if not reorganised:  # the old branch's logs are read; now the chain switches branch
+            reorganised.append(True)
+            tester.revert_to_snapshot(fork_point)
+            ledger.chain.send_value(accounts.payer, accounts.payer.address, 1)
+            tester.mine_blocks(height - ledger.chain.w3.eth.block_number)
+
+    monkeypatch.setattr(ingest, "get_logs", get_logs_then_reorganise)
+    indexer.run()
+    assert reorganised and ledger.chain.w3.eth.block_number == height
+    with engine.connect() as connection:
+        indexed = connection.execute(select(func.count()).select_from(schema.contributions)).scalar()
+    assert indexed == len(ledger.contributions(model.model_id)) == 0
