@@ -27,6 +27,7 @@ from openledger_chain.claims import claim_from_chain
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import ensure_deployment
 from openledger_chain.oracle import (
+    RecomputeInputs,
     claim_from_round_file,
     finalize_round,
     propose_round,
@@ -147,12 +148,12 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
         overwrite=True,
     )
-    for oracle in oracles[:2]:
-        sign_round_file(ledger, round_path, oracle)
+    for oracle in oracles[:2]:  # each reruns the attribution and signs only if every score matches
+        sign_round_file(ledger, round_path, oracle, RecomputeInputs(spec_path, eval_path, data_dir))
     submitted = submit_round_file(ledger, round_path, oracles[0])
     scores = {s["account"]: s for s in round_file.body["scores"]}
     values = {c["contributor"]: float(c["value"]) for c in round_file.body["contributions"]}
-    step(f"Round 1 proposed on the evaluation set the owner committed, signed by 2 of 3 oracles, submitted; "
+    step(f"Round 1 proposed on the evaluation set the owner committed, recomputed and signed by 2 of 3 oracles, submitted; "
          f"{submitted.published_entries} scores published on-chain", [
         {"contributor": name, "kind": kind.name.lower(), "value": f"{values[people[name].address]:+.4f}",
          "stake": _fmt(int(scores[people[name].address]["amount"]))}
@@ -199,7 +200,7 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
         revealed=[eval_path], overwrite=True,
     )
     for oracle in oracles[1:3]:  # another pair of oracles this time
-        sign_round_file(ledger, second_path, oracle)
+        sign_round_file(ledger, second_path, oracle, RecomputeInputs(spec_path, eval2_path, data_dir, (eval_path,)))
     submit_round_file(ledger, second_path, oracles[1])
     chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
     finalize_round(ledger, model.model_id, deployer)

@@ -430,8 +430,10 @@ def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, path
 
 def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     """Check what an oracle must check before signing: right chain and distributor, a tree whose root
-    is the stated root, cumulative amounts that add up, a score list that hashes to `scoresHash`, and
-    an evaluation set that is the one the model's owner committed for the round.
+    is the stated root, cumulative amounts that add up, a score list that hashes to `scoresHash`, only
+    contributors of the listed inputs scored, the model's registered spec, and an evaluation set that is
+    the one the model's owner committed for the round. (Whether the scores follow from the data is
+    `recompute_shares`, which `sign_round_file` runs when given the spec, evaluation set and data.)
 
     Raises:
         RoundError: the first inconsistency found.
@@ -456,6 +458,15 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
         raise RoundError("score list does not hash to the round's scoresHash")
     if "0x" + canonical_hash(body["method"]).hex() != body["methodHash"]:
         raise RoundError("method manifest does not hash to the round's methodHash")
+    contributors = {to_checksum_address(i["contributor"]) for i in body["inputs"]}
+    strangers = sorted({e.account for e in entries if e.amount or e.score} - contributors)
+    if strangers:
+        raise RoundError(f"round file scores {len(strangers)} accounts that contributed none of its inputs "
+                         f"(first: {strangers[0]})")
+    spec_hash = "0x" + ledger.get_model(int(body["modelId"])).spec_hash.hex()
+    if body["method"].get("specHash") != spec_hash:
+        raise RoundError(f"round file's spec {body['method'].get('specHash')} is not model {body['modelId']}'s "
+                         f"registered spec ({spec_hash})")
     committed, _ = ledger.evaluation_commitment(int(body["modelId"]), int(body["roundId"]))
     if "0x" + committed.hex() != body["method"].get("evalHash"):
         raise RoundError(
@@ -464,12 +475,37 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
         )
 
 
-def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount) -> RoundFile:
-    """Check the round file, add `oracle`'s EIP-712 signature to it and save it."""
+@dataclass(frozen=True)
+class RecomputeInputs:
+    """What rerunning a round's attribution needs besides the chain (see `recompute_shares`)."""
+
+    spec_path: Path
+    eval_path: Path
+    data_dir: Path
+    revealed: tuple[Path, ...] = ()
+    fetch: FetchSettings | None = None
+
+
+def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
+                    recompute: RecomputeInputs | None = None) -> RoundFile:
+    """Check the round file, add `oracle`'s EIP-712 signature to it and save it.
+
+    With `recompute`, the attribution is rerun first and the signature refused unless every score is the
+    one the file states: an oracle that signs without it trusts the proposer's scores (k of n signatures
+    then protect against nothing the proposer chose to pay).
+    """
     round_file = read_round_file(path)
     check_round_file(ledger, round_file)
     if not ledger.distributor.functions.isOracle(oracle.address).call():
         raise InputError(f"{oracle.address} is not an oracle of distributor {ledger.distributor.address}")
+    if recompute is not None:
+        shares = recompute_shares(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
+                                  recompute.data_dir, recompute.revealed, recompute.fetch)
+        stated = {e.account: e.score for e in round_file.score_entries}
+        if shares != stated:
+            differ = sorted(a for a in set(shares) | set(stated) if shares.get(a) != stated.get(a))
+            raise RoundError(f"recomputed scores differ from the round file's for {len(differ)} accounts (first: "
+                             f"{differ[0]}: file {stated.get(differ[0])}, recomputed {shares.get(differ[0])}); not signed")
     signature = sign_round(oracle.key, ledger.chain.chain_id, ledger.distributor.address, round_file.round)
     signed = [s for s in round_file.signatures if s != signature] + [signature]
     ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_file.round, signed)

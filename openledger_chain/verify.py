@@ -25,7 +25,7 @@ from openledger_chain.files import parse_json
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.oracle import ROUND_FILE_VERSION, recompute_shares
+from openledger_chain.oracle import ROUND_FILE_VERSION, RecomputeInputs, recompute_shares
 from openledger_chain.rewards import allocate_quantized
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash
 
@@ -56,25 +56,13 @@ class Verification:
         self.differences.append({"account": account, "what": what, "stated": str(stated), "expected": str(expected)})
 
 
-@dataclass(frozen=True)
-class AttributionInputs:
-    """What recomputing the attribution needs besides the chain: the model's spec, the round's evaluation
-    set, the folder holding the contribution files (relative URIs), and earlier revealed evaluation sets."""
-
-    spec_path: Path
-    eval_path: Path
-    data_dir: Path
-    revealed: tuple[Path, ...] = ()
-    fetch: FetchSettings | None = None  # how remote contributions are fetched (default: local files only)
-
-
 def verify_round(
     ledger: OpenLedger,
     *,
     round_file_path: Path | None = None,
     model_id: int | None = None,
     round_id: int | None = None,
-    attribution: AttributionInputs | None = None,
+    attribution: RecomputeInputs | None = None,
 ) -> Verification:
     """Run every check that the given inputs allow. Needs a round file or both `model_id` and `round_id`.
 
@@ -106,7 +94,7 @@ def _stated_entries(body: dict[str, Any]) -> list[ScoreEntry]:
 
 
 def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], entries: list[ScoreEntry],
-                history: list[RoundRecord], record: RoundRecord | None, attribution: AttributionInputs | None) -> None:
+                history: list[RoundRecord], record: RoundRecord | None, attribution: RecomputeInputs | None) -> None:
     body = data["body"]
     stated = str(data.get("roundFileHash", ""))
     version_ok = body.get("version") == str(ROUND_FILE_VERSION)
@@ -184,7 +172,7 @@ def _check_allocations(result: Verification, entries: list[ScoreEntry], emission
 
 
 def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str, Any], entries: list[ScoreEntry],
-                       attribution: AttributionInputs | None, record: RoundRecord | None) -> None:
+                       attribution: RecomputeInputs | None, record: RoundRecord | None) -> None:
     if attribution is None:
         result.add("attribution", None, "skipped: give --spec, --eval and --data-dir to recompute it")
         return

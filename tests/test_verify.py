@@ -29,7 +29,8 @@ from openledger_chain.rounds import (
     sign_round,
     sorted_score_entries,
 )
-from openledger_chain.verify import AttributionInputs, verify_round
+from openledger_chain.oracle import RecomputeInputs
+from openledger_chain.verify import verify_round
 
 
 def _proposed(ledger, accounts, setup):  # noqa: F811 - the fixture's value
@@ -58,7 +59,7 @@ def _failed(result) -> set[str]:
 def test_an_honest_round_passes_every_check_and_claims_from_the_chain_alone(ledger, accounts, setup):  # noqa: F811
     model, workdir, path = _proposed(ledger, accounts, setup)
     _sign_and_submit(ledger, accounts, path)
-    inputs = AttributionInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    inputs = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
     result = verify_round(ledger, round_file_path=path, attribution=inputs)
     assert result.ok and not result.differences, result.checks
     assert {c.name for c in result.checks if c.ok} >= {
@@ -161,7 +162,7 @@ def test_attestations_are_checked_against_the_owner_the_oracles_saw(ledger, acco
     ledger.chain.transact(registry.functions.transferModelOwnership(model.model_id, accounts.carol.address), accounts.owner)
     ledger.chain.transact(registry.functions.acceptModelOwnership(model.model_id), accounts.carol)
     assert ledger.get_model(model.model_id).owner == accounts.carol.address
-    inputs = AttributionInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    inputs = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
     result = verify_round(ledger, round_file_path=path, attribution=inputs)
     assert "attribution" in {c.name for c in result.checks if c.ok}, result.checks
     assert not result.differences
@@ -218,7 +219,7 @@ def test_a_file_calling_itself_sampled_cannot_skip_the_recomputation_nor_pay_a_s
         accounts.stranger.address: 7 * 10**17})))
     _dishonest_submit(ledger, accounts, forged)
     result = verify_round(ledger, round_file_path=forged,
-                          attribution=AttributionInputs(workdir / "spec.json", workdir / "eval.csv", workdir))
+                          attribution=RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir))
     assert {"payees", "attribution"} <= _failed(result), result.checks
     assert {"account": accounts.stranger.address, "what": "payee", "stated": "scored",
             "expected": "not a contributor of any input"} in result.differences
@@ -234,3 +235,26 @@ def test_a_round_valued_on_an_evaluation_set_nobody_committed_fails_commitments(
     _dishonest_submit(ledger, accounts, forged)
     result = verify_round(ledger, round_file_path=forged)
     assert "commitments" in _failed(result), result.checks
+
+
+def test_an_honest_oracle_will_not_sign_what_one_dishonest_proposer_wrote(ledger, accounts, setup):  # noqa: F811
+    """Red team: `round sign` checked only that a file was self-consistent, so honest oracles signed a
+    proposer's forged allocation and k of n protected nothing. A stranger among the payees is refused by
+    the checks every signature runs; scores moved between contributors, by the recomputation."""
+    from openledger_chain.oracle import RoundError
+
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    recompute = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    honest = read_round_file(path)
+    stranger = _forge(path, lambda b: _pay(b, {e.account: e.score for e in honest.score_entries}
+                                           | {accounts.stranger.address: 10**17}))
+    with pytest.raises(RoundError, match="scores 1 accounts that contributed none of its inputs"):
+        sign_round_file(ledger, stranger, accounts.oracles[0])
+    scores = {e.account: e.score for e in honest.score_entries}
+    richest, poorest = max(scores, key=scores.get), min(scores, key=scores.get)
+    moved = scores | {richest: scores[poorest], poorest: scores[richest]}
+    forged = _forge(path, lambda b: _pay(b, moved))
+    sign_round_file(ledger, forged, accounts.oracles[0])  # self-consistent: without the data, it signs
+    with pytest.raises(RoundError, match="recomputed scores differ from the round file's for 2 accounts"):
+        sign_round_file(ledger, forged, accounts.oracles[1], recompute)
+    assert len(sign_round_file(ledger, path, accounts.oracles[1], recompute).signatures) == 1

@@ -136,20 +136,42 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
                   "next: each oracle runs `openledger round sign`", highlight=False)
 
 
-@round_group.command("sign", short_help="Check a round file and add this oracle's signature.")
+@round_group.command("sign", short_help="Check a round file (recompute it, with --spec/--eval) and sign it.")
 @network_options
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The model's spec: with --eval, rerun the attribution and sign only if every score matches.")
+@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The round's evaluation set (its hash must be the one committed on-chain).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="Folder that relative contribution URIs resolve against.")
+@click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="An earlier round's revealed evaluation set, as the round used it (repeat).")
+@fetch_options
 @handle_errors
 def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-         round_file: Path) -> None:
-    """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor) and
-    add the signing oracle's EIP-712 signature. Default key: dev account 1 (an oracle on local chains)."""
-    from openledger_chain.oracle import sign_round_file
+         round_file: Path, spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
+         ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
+    """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor, that
+    only contributors of its inputs are scored, the model's spec and the committed evaluation set) and
+    add the signing oracle's EIP-712 signature. With --spec and --eval, the attribution is rerun from the
+    registered contributions first and nothing is signed unless every score matches: without them you
+    trust the proposer's scores. Default key: dev account 1 (an oracle on local chains)."""
+    from openledger_chain.oracle import RecomputeInputs, sign_round_file
 
+    if (spec_path is None) != (eval_path is None):
+        abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
-    signed = sign_round_file(ledger, round_file, oracle)
+    recompute = RecomputeInputs(spec_path, eval_path, data_dir, revealed,
+                                fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes)) \
+        if spec_path and eval_path else None
+    signed = sign_round_file(ledger, round_file, oracle, recompute)
+    if recompute is None:
+        console.print("[yellow]scores not recomputed: give --spec and --eval to check them before signing[/]")
+    else:
+        console.print("scores recomputed from the registered contributions: identical", highlight=False)
     threshold = ledger.distributor.functions.threshold().call()
     console.print(f"{oracle.address} signed; {len(signed.signatures)} of {threshold} signatures needed", highlight=False)
 

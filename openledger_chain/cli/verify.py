@@ -51,7 +51,8 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
     what the published lists do not justify fails). With --spec and --eval, the attribution is recomputed
     too. Without ROUND_FILE, --model and --round check what the chain holds. Guardians: run this on
     every pending round, and veto (`openledger round veto`) if it fails."""
-    from openledger_chain.verify import AttributionInputs, verify_round
+    from openledger_chain.oracle import RecomputeInputs
+    from openledger_chain.verify import verify_round
 
     if round_file is None and (model_id is None or round_id is None):
         abort("give a ROUND_FILE, or --model and --round to check a round from the chain alone", 2)
@@ -59,7 +60,7 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
         abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
     ledger = open_ledger(network, rpc_url)
     fetch = fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes)
-    attribution = AttributionInputs(spec_path, eval_path, data_dir, revealed, fetch) if spec_path and eval_path else None
+    attribution = RecomputeInputs(spec_path, eval_path, data_dir, revealed, fetch) if spec_path and eval_path else None
     with dask_context(scheduler, workers):
         result = verify_round(ledger, round_file_path=round_file, model_id=model_id, round_id=round_id,
                               attribution=attribution)

@@ -189,10 +189,11 @@ def test_round_propose_on_dask_writes_the_same_round_file(
     assert runner.blocks_run > 2
     assert path_there == path and path.read_bytes() == here
     # A guardian recomputes it on Dask too (`verify --scheduler`): the same scores.
-    from openledger_chain.verify import AttributionInputs, verify_round
+    from openledger_chain.oracle import RecomputeInputs
+    from openledger_chain.verify import verify_round
 
     with dask_valuation(client=client) as runner:
-        checks = verify_round(ledger, round_file_path=path, attribution=AttributionInputs(spec, root / "eval.csv", root)).checks
+        checks = verify_round(ledger, round_file_path=path, attribution=RecomputeInputs(spec, root / "eval.csv", root)).checks
     assert runner.blocks_run > 2
     assert [(c.ok, c.detail) for c in checks if c.name == "attribution"] == [(True, "recomputed 3 scores: identical")]
 
