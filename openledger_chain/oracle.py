@@ -160,21 +160,22 @@ def _parse_round_json(path: Path) -> Any:
 
 
 def gather_manifest(
-    ledger: OpenLedger, model_id: int, fetch: FetchSettings, engine: Any = None
+    ledger: OpenLedger, model_id: int, fetch: FetchSettings, engine: Any = None, only: set[str] | None = None,
 ) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
     Returns (manifest for the attribution engine, the round file's `inputs`). A contribution that cannot
     be fetched (missing file, HTTP error, timeout, too large) or does not match its hash is left out and
     listed with the reason: it never fails the round. With `engine` (an index) the registrations are read
-    from it when it is current.
+    from it when it is current. With `only` (contribution ids), exactly those, withdrawn or displaced since
+    or not: what recomputing a past round needs.
     """
     from openledger_chain.indexer.reads import contributions_or_chain
 
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
     for c in contributions_or_chain(ledger, model_id, engine):
-        if c.withdrawn or c.displaced:
+        if (str(c.contribution_id) not in only) if only is not None else (c.withdrawn or c.displaced):
             continue
         entry = {
             "id": str(c.contribution_id),
@@ -247,6 +248,8 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
+    # Every contribution registered up to this block is an input (or excluded with why); later ones may be too.
+    registry_block = int(ledger.chain.w3.eth.block_number)
     manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), engine)
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
@@ -286,6 +289,7 @@ def propose_round(
         "methodHash": "0x" + canonical_hash(method).hex(),
         "utility": report.utility,
         "inputs": inputs,
+        "registryBlock": registry_block,
         "contributions": report.to_json()["contributions"],
         "scores": [{"account": e.account, "score": e.score, "amount": e.amount} for e in entries],
         "scoresHash": "0x" + scores_hash(entries).hex(),
@@ -344,7 +348,8 @@ def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
     if "0x" + keccak(eval_bytes).hex() != body["method"]["evalHash"]:
         raise InputError(f"{eval_path} is not the evaluation set this round used ({body['method']['evalHash']})")
     used = {i["id"] for i in body["inputs"] if "excluded" not in i or i["excluded"].startswith("malformed")}
-    manifest, _ = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir))
+    # The round's own inputs, as registered: a contribution withdrawn after the round still counts in it.
+    manifest, _ = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), only=used)
     kept = [c for c in manifest if c.id in used]
     if {c.id for c in kept} != used:
         raise InputError(f"contribution files missing or changed under {data_dir}: "

@@ -38,6 +38,8 @@ def check_round_file_shape(data: Any, source: str) -> None:
     body = data["body"]
     for key in ("chainId", "modelId", "roundId", "emission", "cumulativeEmission"):
         _match(body.get(key), _UINT, where, f"body.{key}")
+    if "registryBlock" in body:  # since this stop; files proposed before it have none
+        _match(body["registryBlock"], _UINT, where, "body.registryBlock")
     for key in ("distributor", "registry"):
         _match(body.get(key), _ADDRESS, where, f"body.{key}")
     for key in ("merkleRoot", "scoresHash", "methodHash"):

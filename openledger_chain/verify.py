@@ -131,12 +131,19 @@ def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any]
         if c is None or "0x" + c.content_hash.hex() != item["contentHash"] or c.contributor != \
                 to_checksum_address(item["contributor"]) or c.kind.name.lower() != item["kind"]:
             wrong.append(cid)
-    cutoff = record.block_number if record is not None else None
+    # Left out only counts up to the block the proposer read the registry at (signing takes time, and
+    # contributions registered meanwhile belong to the next round), never after the submission.
+    submitted = record.block_number if record is not None else None
+    read_at = int(body["registryBlock"]) if "registryBlock" in body else None
+    cutoffs = [b for b in (read_at, submitted) if b is not None]
+    cutoff = min(cutoffs) if cutoffs else None
     missing = [cid for cid, c in registered.items() if cid not in listed and not c.withdrawn and not c.displaced
                and (cutoff is None or c.block_number <= cutoff)]
-    detail = f"{len(listed)} inputs match the registry" if not (wrong or missing) else \
-        f"not as registered: {wrong or 'none'}; registered but left out: {missing or 'none'}"
-    result.add("inputs", not (wrong or missing), detail)
+    future = read_at is not None and submitted is not None and read_at > submitted
+    detail = f"{len(listed)} inputs match the registry" if not (wrong or missing or future) else \
+        f"not as registered: {wrong or 'none'}; registered but left out: {missing or 'none'}" + (
+            f"; registryBlock {read_at} is after the submission block {submitted}" if future else "")
+    result.add("inputs", not (wrong or missing or future), detail)
     # Whatever else a file claims, only the contributors of its inputs can be paid.
     contributors = {to_checksum_address(i["contributor"]) for i in listed.values()}
     strangers = sorted({e.account for e in entries if e.amount or e.score} - contributors)

@@ -258,3 +258,33 @@ def test_an_honest_oracle_will_not_sign_what_one_dishonest_proposer_wrote(ledger
     with pytest.raises(RoundError, match="recomputed scores differ from the round file's for 2 accounts"):
         sign_round_file(ledger, forged, accounts.oracles[1], recompute)
     assert len(sign_round_file(ledger, path, accounts.oracles[1], recompute).signatures) == 1
+
+
+def test_honest_rounds_pass_when_others_register_or_withdraw_around_them(ledger, accounts, setup):  # noqa: F811
+    """Red team: a contribution registered between propose and submit (signing takes time) was 'left out'
+    (the cutoff was the submission block), and once a contributor withdrew, recomputing the round failed
+    'files missing': a guardian would have vetoed honest rounds. Now the cutoff is the block propose read
+    the registry at (`registryBlock`), and a past round is recomputed from its own inputs."""
+    import shutil
+
+    from eth_utils import keccak
+    from test_oracle import EXAMPLE
+
+    from openledger_chain.oracle import RecomputeInputs
+    from openledger_chain.types import ContributionKind
+
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    body = read_round_file(path).body
+    assert int(body["registryBlock"]) <= ledger.chain.w3.eth.block_number
+    shutil.copyfile(EXAMPLE / "dave.csv", workdir / "dave.csv")
+    ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA,
+                                 keccak((workdir / "dave.csv").read_bytes()), "dave.csv")
+    _sign_and_submit(ledger, accounts, path)
+    bob = next(int(i["id"]) for i in body["inputs"] if i["contributor"] == accounts.bob.address)
+    ledger.withdraw_contribution(accounts.bob, bob)
+    result = verify_round(ledger, round_file_path=path,
+                          attribution=RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir))
+    assert result.ok, [c for c in result.checks if c.ok is False]
+    # A proposer cannot claim to have read the registry after its round was submitted.
+    late = _rewrite(path, lambda d: d["body"].update(registryBlock=str(ledger.chain.w3.eth.block_number + 5)))
+    assert "inputs" in _failed(verify_round(ledger, round_file_path=late))
