@@ -329,7 +329,14 @@ def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest:
 def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, eval_path: Path, data_dir: Path,
                      revealed: Sequence[Path] = (), fetch: FetchSettings | None = None,
                      owner: str | None = None) -> dict[str, int]:
-    """Rerun a round's attribution from its inputs and return the scores it posts (account -> fixed-point share).
+    """The scores a round posts (account -> fixed-point share), recomputed (`recompute_report`)."""
+    return quantize(recompute_report(ledger, body, spec_path, eval_path, data_dir, revealed, fetch, owner).scores())
+
+
+def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, eval_path: Path, data_dir: Path,
+                     revealed: Sequence[Path] = (), fetch: FetchSettings | None = None,
+                     owner: str | None = None) -> AttributionReport:
+    """Rerun a round's attribution from its inputs.
 
     `owner` is the model owner whose attestations count (default: the current owner); for a round already
     on chain, pass the owner at its submission, as the oracles saw it.
@@ -356,9 +363,7 @@ def recompute_shares(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
                          f"{sorted(used - {c.id for c in kept}, key=int)}")
     manifest = [replace(c, order=i) for i, c in enumerate(kept)]
     seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
-    report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed,
-                              revealed)
-    return quantize(report.scores())
+    return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
 
 
 def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:

@@ -25,9 +25,9 @@ from openledger_chain.files import parse_json
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.oracle import ROUND_FILE_VERSION, RecomputeInputs, recompute_shares
-from openledger_chain.rewards import allocate_quantized
-from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash
+from openledger_chain.oracle import ROUND_FILE_VERSION, RecomputeInputs, recompute_report
+from openledger_chain.rewards import allocate_quantized, quantize
+from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
 
 
 @dataclass(frozen=True)
@@ -188,24 +188,37 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
     try:
         method = load_spec(attribution.spec_path).method.name
     except InputError:
-        method = None  # recompute_shares says what is wrong with the spec
+        method = None  # recompute_report says what is wrong with the spec
     if method in SAMPLED_METHODS:
         result.add("attribution", None, f"skipped: method {method} is sampled, not reproducible exactly")
         return
     try:
         # Attestations count for the owner the oracles saw, not whoever owns the model today.
         owner = None if record is None else ledger.model_owner_at(result.model_id, record.block_number)
-        shares = recompute_shares(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
+        report = recompute_report(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
                                   attribution.revealed, attribution.fetch, owner)
     except OpenLedgerError as exc:
         result.add("attribution", False, f"could not recompute: {exc}")
         return
+    shares = quantize(report.scores())
     stated = {e.account: e.score for e in entries}
     for account in sorted(set(stated) | set(shares)):
         if stated.get(account) != shares.get(account):
             result.differ(account, "score (attribution)", stated.get(account), shares.get(account))
-    same = stated == shares
-    result.add("attribution", same, f"recomputed {len(shares)} scores: " + ("identical" if same else "they differ"))
+    # The record of how the scores were made must be the recomputation's too: the method's parameters and
+    # the per-contribution table (values, rows excluded and why, derivatives), not whatever the file says.
+    method = to_round_json(report.method)
+    wrong_method = sorted(k for k, v in method.items() if body["method"].get(k) != v)
+    table = {c["id"]: c for c in to_round_json(report.to_json())["contributions"]}
+    listed = {c.get("id"): c for c in body.get("contributions", []) if isinstance(c, dict)}
+    wrong_rows = sorted((i for i in set(table) | set(listed) if table.get(i) != listed.get(i)), key=str)
+    same = stated == shares and not wrong_method and not wrong_rows
+    detail = f"recomputed {len(shares)} scores: " + ("identical" if stated == shares else "they differ")
+    if wrong_method:
+        detail += f"; method fields differ: {', '.join(wrong_method)}"
+    if wrong_rows:
+        detail += f"; contributions table differs for {len(wrong_rows)} (first: {wrong_rows[0]})"
+    result.add("attribution", same, detail)
 
 
 def _check_cumulative(result: Verification, body: dict[str, Any], entries: list[ScoreEntry],

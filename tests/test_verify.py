@@ -288,3 +288,22 @@ def test_honest_rounds_pass_when_others_register_or_withdraw_around_them(ledger,
     # A proposer cannot claim to have read the registry after its round was submitted.
     late = _rewrite(path, lambda d: d["body"].update(registryBlock=str(ledger.chain.w3.eth.block_number + 5)))
     assert "inputs" in _failed(verify_round(ledger, round_file_path=late))
+
+
+def test_the_method_record_and_contribution_table_must_be_the_recomputations(ledger, accounts, setup):  # noqa: F811
+    """Red team: a file could state k = 50 (the round used 5) or mark a contributor's data as a copy with no
+    value, and verify recomputed only the scores. Now both records are compared with the recomputation."""
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    recompute = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+
+    def attribution_detail(change) -> str:  # type: ignore[no-untyped-def]
+        forged = _forge(path, change)
+        check = next(c for c in verify_round(ledger, round_file_path=forged, attribution=recompute).checks
+                     if c.name == "attribution")
+        assert check.ok is False, check
+        return check.detail
+
+    assert "method fields differ: k" in attribution_detail(lambda b: b["method"].update(k="50"))
+    first = read_round_file(path).body["contributions"][0]["id"]
+    detail = attribution_detail(lambda b: b["contributions"][0].update(value="0", derivative_of="2"))
+    assert f"contributions table differs for 1 (first: {first})" in detail
