@@ -118,7 +118,7 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     _check_allocations(result, entries, emission, "allocations")
     _check_attribution(result, ledger, body, entries, attribution, record)
     _check_cumulative(result, body, entries, history)
-    _check_signatures(result, ledger, data, body)
+    _check_signatures(result, ledger, data, body, record)
 
 
 def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any], record: RoundRecord | None,
@@ -245,7 +245,11 @@ def _check_cumulative(result: Verification, body: dict[str, Any], entries: list[
                f"stated: {_short(body['merkleRoot'])}")
 
 
-def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, Any], body: dict[str, Any]) -> None:
+def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, Any], body: dict[str, Any],
+                      record: RoundRecord | None) -> None:
+    """Distinct oracles, at least the threshold: as the distributor stood when the round was submitted (an
+    oracle removed since does not void an honest round), or now for a round not submitted yet."""
+    at = record.block_number if record is not None else "latest"
     round_ = _round_of(body, data)
     message = encode_typed_data(full_message=round_typed_data(ledger.chain.chain_id, ledger.distributor.address,
                                                               round_))
@@ -255,8 +259,9 @@ def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, 
             signers.append(Account.recover_message(message, signature=bytes.fromhex(signature.removeprefix("0x"))))
         except (ValueError, TypeError):
             signers.append(f"unreadable signature {signature[:12]}…")
-    oracles = [s for s in signers if s.startswith("0x") and ledger.distributor.functions.isOracle(s).call()]
-    threshold = int(ledger.distributor.functions.threshold().call())
+    oracles = [s for s in signers
+               if s.startswith("0x") and ledger.distributor.functions.isOracle(s).call(block_identifier=at)]
+    threshold = int(ledger.distributor.functions.threshold().call(block_identifier=at))
     ok = len(set(oracles)) == len(signers) and len(signers) >= threshold
     result.add("signatures", ok, f"{len(set(oracles))} distinct oracles of {len(signers)} signatures "
                f"(threshold {threshold})" + ("" if ok else f": {', '.join(signers)}"))

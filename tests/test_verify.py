@@ -307,3 +307,20 @@ def test_the_method_record_and_contribution_table_must_be_the_recomputations(led
     first = read_round_file(path).body["contributions"][0]["id"]
     detail = attribution_detail(lambda b: b["contributions"][0].update(value="0", derivative_of="2"))
     assert f"contributions table differs for 1 (first: {first})" in detail
+
+
+def test_an_oracle_removed_after_the_round_does_not_void_its_signatures(ledger, accounts, setup):  # noqa: F811
+    """Red team (noticed): signatures were checked against today's oracles, so an honest round failed
+    verify once one of its signers was removed. They are checked as the distributor stood at submission."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "contracts"))
+    from _round_helpers import admin
+
+    model, workdir, path = _proposed(ledger, accounts, setup)
+    _sign_and_submit(ledger, accounts, path)  # signed by oracles 0 and 1
+    _finalize(ledger, accounts, model.model_id)
+    admin(ledger, accounts.deployer, ledger.distributor.functions.removeOracle(accounts.oracles[1].address))
+    assert not ledger.distributor.functions.isOracle(accounts.oracles[1].address).call()
+    result = verify_round(ledger, round_file_path=path)
+    assert "signatures" not in _failed(result), result.checks
