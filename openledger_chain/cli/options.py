@@ -161,6 +161,19 @@ def fetch_options(func: F) -> F:
     return func
 
 
+def recompute_options(func: F) -> F:
+    """--spec, --eval, --data-dir and --revealed: what rerunning a round's attribution needs (verify, sign)."""
+    func = click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+                        help="An earlier round's revealed evaluation set, as the round used it (repeat).")(func)
+    func = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+                        show_default=True, help="Folder that relative contribution URIs resolve against.")(func)
+    func = click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                        help="The round's evaluation set (its hash must be the one committed on-chain).")(func)
+    func = click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                        help="The model's spec file: with --eval, rerun the attribution.")(func)
+    return func
+
+
 def dask_options(func: F) -> F:
     """--workers and --scheduler: run the closed-form valuation on Dask (same result, bit for bit)."""
     func = click.option("--scheduler", envvar="OPENLEDGER_DASK_SCHEDULER", default=None,

@@ -26,6 +26,7 @@ from openledger_chain.cli.options import (
     print_exclusions,
     print_rows,
     read_db_option,
+    recompute_options,
     resolve_account,
     warn_if_not_on_dask,
 )
@@ -140,14 +141,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
 @network_options
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The model's spec: with --eval, rerun the attribution and sign only if every score matches.")
-@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The round's evaluation set (its hash must be the one committed on-chain).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
-              help="Folder that relative contribution URIs resolve against.")
-@click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
-              help="An earlier round's revealed evaluation set, as the round used it (repeat).")
+@recompute_options
 @fetch_options
 @handle_errors
 def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,

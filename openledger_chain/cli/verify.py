@@ -19,6 +19,7 @@ from openledger_chain.cli.options import (
     network_options,
     open_ledger,
     print_rows,
+    recompute_options,
 )
 
 MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
@@ -29,14 +30,7 @@ MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
 @click.argument("round_file", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option("--model", "model_id", type=ID, default=None, help="Without a round file: the model ...")
 @click.option("--round", "round_id", type=ID, default=None, help="... and the round to check from the chain alone.")
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The model's spec file: with --eval, recompute the attribution itself.")
-@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The round's evaluation set (its hash must be the one committed on-chain).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
-              help="Folder that relative contribution URIs resolve against.")
-@click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
-              help="An earlier round's revealed evaluation set, as the round used it (repeat).")
+@recompute_options
 @fetch_options
 @json_option
 @dask_options
