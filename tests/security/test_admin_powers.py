@@ -5,7 +5,8 @@ The attack (M-2): `addOracle(evil)`, `setThreshold(1)`, `setChallengeWindow(0)` 
 then in one block submit, publish and finalize a round that pays the attacker. Now the distributor's admin
 is the AdminTimelock: every such change is scheduled in public and runs only after a delay longer than
 the challenge window, and no change can take the window below the deployment's minimum. L-3: a
-zero-emission round with an empty score list (complete at submission) still waits a full window.
+zero-emission round with an empty score list used to be complete at submission and waited only its
+window; since each oracle publishes its own list (a chunk is never empty), it can never complete at all.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ def test_window_never_goes_below_the_minimum_even_through_the_timelock(ledger, a
     assert ledger.distributor.functions.challengeWindow().call() == CHALLENGE_WINDOW
 
 
-def test_zero_emission_round_with_empty_list_still_waits_a_full_window(ledger, accounts, model):
-    """L-3: a round whose (empty) score list is complete at submission can move unclaimed stake with a new
-    root; the guardian gets the whole window to look at it."""
+def test_zero_emission_round_with_empty_list_never_finalizes(ledger, accounts, model):
+    """L-3: a round with an empty score list would move unclaimed stake with a new root that no published
+    list justifies. It never completes (no list of an oracle can be empty), so it cannot finalize, even
+    after its window; the guardian vetoes it."""
     first = run_round(ledger, build_round(model.model_id, 1, {accounts.alice.address: EMISSION_PER_ROUND}),
                       accounts.oracles[:2], accounts.payer)
     moved = build_round(model.model_id, 2, {}, previous=first,
@@ -108,6 +110,11 @@ def test_zero_emission_round_with_empty_list_still_waits_a_full_window(ledger, a
     with pytest.raises(ContractRevertError) as info:
         ledger.chain.transact(ledger.distributor.functions.finalizeRound(model.model_id), accounts.payer)
     assert revert_of(info)[0] == "RewardDistributorChallengeWindowOpen"
+    tester = ledger.chain.w3.provider.ethereum_tester
+    tester.time_travel(submitted_at + CHALLENGE_WINDOW + 1)
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(ledger.distributor.functions.finalizeRound(model.model_id), accounts.payer)
+    assert revert_of(info) == ("RewardDistributorScoresIncomplete", (model.model_id, 2))
     ledger.chain.transact(ledger.distributor.functions.vetoRound(model.model_id), accounts.deployer)
 
 
