@@ -20,7 +20,7 @@ from eth_utils import to_checksum_address
 from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
-from openledger_chain.fetch import FetchSettings
+from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
@@ -117,6 +117,8 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
                f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
     _check_allocations(result, entries, emission, "allocations")
     _check_attribution(result, ledger, body, entries, attribution, record)
+    if attribution is not None:
+        _check_exclusions(result, body, attribution)
     _check_cumulative(result, body, entries, history)
     _check_signatures(result, ledger, data, body, record)
 
@@ -219,6 +221,30 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
     if wrong_rows:
         detail += f"; contributions table differs for {len(wrong_rows)} (first: {wrong_rows[0]})"
     result.add("attribution", same, detail)
+
+
+def _check_exclusions(result: Verification, body: dict[str, Any], attribution: RecomputeInputs) -> None:
+    """Inputs the file left out as unavailable or mismatched, fetched here: the oracle's word is all the
+    recomputation goes on. A content-addressed file (ipfs://) that arrives with its registered hash proves
+    a "content hash mismatch" false; anything else may have been a fetch that failed for the oracle only."""
+    left_out = [i for i in body["inputs"] if "excluded" in i and not str(i["excluded"]).startswith("malformed")]
+    if not left_out:
+        return
+    settings = attribution.fetch or FetchSettings(base_dir=attribution.data_dir)
+    here = [i for i in left_out
+            if fetch_contribution(i["uri"], bytes.fromhex(i["contentHash"][2:]), settings).path is not None]
+    false = [i for i in here if i["uri"].startswith("ipfs://") and i["excluded"] == "content hash mismatch"]
+    for item in here:
+        result.differ(to_checksum_address(item["contributor"]), f"input {item['id']}", item["excluded"],
+                      "fetched here with its registered hash")
+    if false:
+        result.add("exclusions", False, f"{len(false)} ipfs:// inputs called 'content hash mismatch' arrive here "
+                   f"with their registered hash (first: {false[0]['id']})")
+    elif here:
+        result.add("exclusions", None, f"{len(here)} of {len(left_out)} inputs left out were fetched here with their "
+                   "registered hash; the oracle may have failed to fetch them: ask (see below)")
+    else:
+        result.add("exclusions", True, f"none of the {len(left_out)} inputs left out is available here either")
 
 
 def _check_cumulative(result: Verification, body: dict[str, Any], entries: list[ScoreEntry],

@@ -324,3 +324,26 @@ def test_an_oracle_removed_after_the_round_does_not_void_its_signatures(ledger, 
     assert not ledger.distributor.functions.isOracle(accounts.oracles[1].address).call()
     result = verify_round(ledger, round_file_path=path)
     assert "signatures" not in _failed(result), result.checks
+
+
+def test_an_input_left_out_as_unavailable_but_available_here_is_reported(ledger, accounts, setup):  # noqa: F811
+    """Red team (finding 4): the recomputation takes the oracle's word for what it could not fetch. bob's
+    file was missing when the round was proposed and is here now: verify says so (the oracle may simply
+    have failed to fetch it, so it is a question for the oracle, not a failed check)."""
+    model, workdir = setup
+    (workdir / "bob.csv").rename(workdir / "bob.away")
+    _commit_next_eval(ledger, model, workdir, accounts.owner)
+    path, round_file = _propose(ledger, model, workdir)
+    (workdir / "bob.away").rename(workdir / "bob.csv")
+    _sign_and_submit(ledger, accounts, path)
+    recompute = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    result = verify_round(ledger, round_file_path=path, attribution=recompute)
+    check = next(c for c in result.checks if c.name == "exclusions")
+    assert check.ok is None and "1 of 1 inputs left out were fetched here" in check.detail, check
+    assert {"account": accounts.bob.address, "what": "input 2", "stated": "file not found",
+            "expected": "fetched here with its registered hash"} in result.differences
+    assert result.ok  # an honest oracle may have failed to fetch it
+    (workdir / "bob.csv").unlink()
+    check = next(c for c in verify_round(ledger, round_file_path=path, attribution=recompute).checks
+                 if c.name == "exclusions")
+    assert check.ok is True, check
