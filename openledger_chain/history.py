@@ -33,7 +33,7 @@ class RoundRecord:
     status: str = "pending"  # then "vetoed" or "final"
     #: The round's score list: the oracle list that matches the round, else the one published to last.
     scores: list[ScoreEntry] = field(default_factory=list)
-    #: Every oracle's own list (publisher -> entries), as it stands: each oracle publishes its own.
+    #: Every oracle's own list (publisher -> entries), as it stands, the one published to last at the end.
     lists: dict[str, list[ScoreEntry]] = field(default_factory=dict)
 
     @property
@@ -56,7 +56,6 @@ def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
     """Replay a model's round events in chain order (from logs or from the index) into its round records."""
     records: list[RoundRecord] = []
     current: RoundRecord | None = None
-    last_publisher: dict[int, str] = {}
     for kind, payload in timeline:
         if kind == "submitted":
             assert isinstance(payload, RoundRecord)
@@ -67,25 +66,27 @@ def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
         elif kind == "scores":
             assert isinstance(payload, tuple)
             publisher, entries = payload
-            current.lists.setdefault(publisher, []).extend(entries)
-            last_publisher[id(current)] = publisher
+            own = current.lists.pop(publisher, [])  # re-inserted: the list published to last comes last
+            own.extend(entries)
+            current.lists[publisher] = own
         elif kind == "reset":
             assert isinstance(payload, str)
             current.lists.pop(payload, None)
+            current.lists[payload] = []  # emptied, and the list touched last
         else:  # vetoed or final
             current.status, current = kind, None
     for record in records:
-        record.scores = _round_list(record, last_publisher.get(id(record)))
+        record.scores = _round_list(record)
     return records
 
 
-def _round_list(record: RoundRecord, last_publisher: str | None) -> list[ScoreEntry]:
+def _round_list(record: RoundRecord) -> list[ScoreEntry]:
     """The list that completed the round (its amounts sum to the emission and it hashes to `scoresHash`: the
     contract lets only such a list complete it), else the list published to last."""
     for entries in record.lists.values():
         if sum(e.amount for e in entries) == record.round.emission and scores_hash(entries) == record.round.scores_hash:
             return list(entries)
-    return list(record.lists.get(last_publisher, [])) if last_publisher else []
+    return list(next(reversed(record.lists.values()), []))
 
 
 def _round_step(log: Any, model_id: int) -> RoundStep:

@@ -129,9 +129,12 @@ def read_round_file(path: Path) -> RoundFile:
     Raises:
         InputError: missing, malformed, or tampered file.
     """
-    if not path.is_file():
-        raise InputError(f"round file {path} not found")
-    data = _parse_round_json(path)
+    data = load_round_json(path)
+    body = data.get("body") if isinstance(data, dict) else None
+    version = body.get("version") if isinstance(body, dict) else None
+    if version != str(ROUND_FILE_VERSION):
+        raise InputError(f"round file {path} has format version {version!r}; this toolkit reads version "
+                         f"\"{ROUND_FILE_VERSION}\" (see docs/round-file.md): propose the round again")
     check_round_file_shape(data, str(path))
     body = data["body"]
     stated = bytes.fromhex(data["roundFileHash"][2:])
@@ -142,18 +145,15 @@ def read_round_file(path: Path) -> RoundFile:
     return RoundFile(body, stated, signatures)
 
 
-def _parse_round_json(path: Path) -> Any:
-    """The decoded JSON of a round file of this format version (its shape not checked yet)."""
+def load_round_json(path: Path) -> Any:
+    """The decoded JSON of a round file, refused in one line if it is missing or not JSON (its version and
+    shape are not checked here: `read_round_file` refuses them, `verify` reports the version as a check)."""
+    if not path.is_file():
+        raise InputError(f"round file {path} not found")
     try:
-        data = parse_json(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise InputError(f"round file {path} is malformed ({exc})") from exc
-    body = data.get("body") if isinstance(data, dict) else None
-    version = body.get("version") if isinstance(body, dict) else None
-    if version != str(ROUND_FILE_VERSION):
-        raise InputError(f"round file {path} has format version {version!r}; this toolkit reads version "
-                         f"\"{ROUND_FILE_VERSION}\" (see docs/round-file.md): propose the round again")
-    return data
 
 
 # ----- propose
@@ -357,11 +357,9 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
     used = {i["id"] for i in body["inputs"] if "excluded" not in i or i["excluded"].startswith("malformed")}
     # The round's own inputs, as registered: a contribution withdrawn after the round still counts in it.
     manifest, _ = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), only=used)
-    kept = [c for c in manifest if c.id in used]
-    if {c.id for c in kept} != used:
-        raise InputError(f"contribution files missing or changed under {data_dir}: "
-                         f"{sorted(used - {c.id for c in kept}, key=int)}")
-    manifest = [replace(c, order=i) for i, c in enumerate(kept)]
+    found = {c.id for c in manifest}
+    if found != used:
+        raise InputError(f"contribution files missing or changed under {data_dir}: {sorted(used - found, key=int)}")
     seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
     return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
 
@@ -468,21 +466,35 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
         raise RoundError("score list does not hash to the round's scoresHash")
     if "0x" + canonical_hash(body["method"]).hex() != body["methodHash"]:
         raise RoundError("method manifest does not hash to the round's methodHash")
-    contributors = {to_checksum_address(i["contributor"]) for i in body["inputs"]}
-    strangers = sorted({e.account for e in entries if e.amount or e.score} - contributors)
+    strangers = unlisted_payees(body, entries)
     if strangers:
         raise RoundError(f"round file scores {len(strangers)} accounts that contributed none of its inputs "
                          f"(first: {strangers[0]})")
-    spec_hash = "0x" + ledger.get_model(int(body["modelId"])).spec_hash.hex()
+    problems = commitment_problems(ledger, body)
+    if problems:
+        raise RoundError(problems[0])
+
+
+def unlisted_payees(body: dict[str, Any], entries: Sequence[ScoreEntry]) -> list[str]:
+    """Scored accounts that contributed none of the round file's inputs (none may be paid), ascending."""
+    contributors = {to_checksum_address(i["contributor"]) for i in body["inputs"]}
+    return sorted({e.account for e in entries if e.amount or e.score} - contributors)
+
+
+def commitment_problems(ledger: OpenLedger, body: dict[str, Any]) -> list[str]:
+    """How the round file's spec and evaluation set differ from the model's registered spec and the set its
+    owner committed for the round (empty: they are those)."""
+    model_id, round_id = int(body["modelId"]), int(body["roundId"])
+    problems = []
+    spec_hash = "0x" + ledger.get_model(model_id).spec_hash.hex()
     if body["method"].get("specHash") != spec_hash:
-        raise RoundError(f"round file's spec {body['method'].get('specHash')} is not model {body['modelId']}'s "
-                         f"registered spec ({spec_hash})")
-    committed, _ = ledger.evaluation_commitment(int(body["modelId"]), int(body["roundId"]))
+        problems.append(f"round file's spec {body['method'].get('specHash')} is not model {model_id}'s registered "
+                        f"spec ({spec_hash})")
+    committed, _ = ledger.evaluation_commitment(model_id, round_id)
     if "0x" + committed.hex() != body["method"].get("evalHash"):
-        raise RoundError(
-            f"round file's evaluation set {body['method'].get('evalHash')} is not the one committed for round "
-            f"{body['roundId']} of model {body['modelId']} (0x{committed.hex()})"
-        )
+        problems.append(f"round file's evaluation set {body['method'].get('evalHash')} is not the one committed for "
+                        f"round {round_id} of model {model_id} (0x{committed.hex()})")
+    return problems
 
 
 @dataclass(frozen=True)

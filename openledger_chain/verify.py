@@ -21,11 +21,12 @@ from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
-from openledger_chain.files import parse_json
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.oracle import ROUND_FILE_VERSION, RecomputeInputs, recompute_report
+from openledger_chain.oracle import (
+    ROUND_FILE_VERSION, RecomputeInputs, commitment_problems, load_round_json, recompute_report, unlisted_payees,
+)
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
 
@@ -147,8 +148,7 @@ def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any]
             f"; registryBlock {read_at} is after the submission block {submitted}" if future else "")
     result.add("inputs", not (wrong or missing or future), detail)
     # Whatever else a file claims, only the contributors of its inputs can be paid.
-    contributors = {to_checksum_address(i["contributor"]) for i in listed.values()}
-    strangers = sorted({e.account for e in entries if e.amount or e.score} - contributors)
+    strangers = unlisted_payees(body, entries)
     for account in strangers:
         result.differ(account, "payee", "scored", "not a contributor of any input")
     result.add("payees", not strangers, "every scored account contributed an input" if not strangers
@@ -157,16 +157,9 @@ def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any]
 
 def _check_commitments(result: Verification, ledger: OpenLedger, body: dict[str, Any]) -> None:
     """The spec is the model's registered spec, and the evaluation set the one its owner committed for the round."""
-    model_id, round_id = int(body["modelId"]), int(body["roundId"])
-    spec_hash = "0x" + ledger.get_model(model_id).spec_hash.hex()
-    committed, committed_at = ledger.evaluation_commitment(model_id, round_id)
-    eval_hash = "0x" + committed.hex() if committed_at else None
-    stated_spec, stated_eval = body["method"].get("specHash"), body["method"].get("evalHash")
-    ok = stated_spec == spec_hash and stated_eval == eval_hash
-    detail = "the model's registered spec and the evaluation set committed for the round" if ok else (
-        f"spec {_short(str(stated_spec))} (registered {_short(spec_hash)}), evaluation set {_short(str(stated_eval))} "
-        f"(committed for round {round_id}: {_short(eval_hash) if eval_hash else 'none'})")
-    result.add("commitments", ok, detail)
+    problems = commitment_problems(ledger, body)
+    result.add("commitments", not problems, "; ".join(problems) or
+               "the model's registered spec and the evaluation set committed for the round")
 
 
 def _check_allocations(result: Verification, entries: list[ScoreEntry], emission: int, name: str) -> None:
@@ -361,12 +354,7 @@ def _round_of(body: dict[str, Any], data: dict[str, Any]) -> Round:
 
 def _load_json(path: Path) -> dict[str, Any]:
     """The round file, refused in one line unless it is well formed (its hashes and values are checked after)."""
-    if not path.is_file():
-        raise InputError(f"round file {path} not found")
-    try:
-        data = parse_json(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"round file {path} is malformed ({exc})") from exc
+    data = load_round_json(path)
     check_round_file_shape(data, str(path))
     return data
 
