@@ -6,6 +6,11 @@ relative paths) URIs may be `http(s)://` or `ipfs://CID[/path]` (through an HTTP
 bounded (size limit, timeout, a few retries with backoff) and never raises for the content's sake: a
 contribution that cannot be fetched, is too large, or does not match its hash is excluded with the
 reason, so one bad contribution never fails a round.
+
+A contribution encrypted to the committee (an age file: see `confidential.py`) is opened with the committee
+keys in `FetchSettings.identities`; its plaintext must have the registered hash (the hash is always the
+plaintext's) and is kept in the cache, which is private to its user (folder 0700, files 0600). Without a
+committee key, an encrypted file is left out as such.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from eth_utils import keccak
+
+from openledger_chain.confidential import DecryptionError, Identity, decrypt_bytes, is_encrypted
 
 DEFAULT_IPFS_GATEWAY = "https://ipfs.io"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -40,6 +47,7 @@ class FetchSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    identities: tuple[Identity, ...] = ()  # committee epoch keys: open files encrypted to the committee
 
     def cache(self) -> Path:
         if self.cache_dir is not None:
@@ -71,6 +79,11 @@ def fetch_contribution(uri: str, content_hash: bytes, settings: FetchSettings) -
 
 def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
     parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file", "http", "https", "ipfs"):
+        return Fetched(None, f"unsupported URI scheme {parsed.scheme!r} (use a path, file://, http(s):// or ipfs://)")
+    cached = settings.cache() / content_hash.hex()
+    if cached.is_file() and keccak(cached.read_bytes()) == content_hash:
+        return Fetched(cached)
     if parsed.scheme in ("", "file"):
         path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
         path = path if path.is_absolute() else settings.base_dir / path
@@ -78,14 +91,25 @@ def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
             return Fetched(None, "file not found")
         if path.stat().st_size > settings.max_bytes:
             return Fetched(None, f"larger than {settings.max_bytes} bytes")
-        return Fetched(path) if keccak(path.read_bytes()) == content_hash else Fetched(None, "content hash mismatch")
-    if parsed.scheme not in ("http", "https", "ipfs"):
-        return Fetched(None, f"unsupported URI scheme {parsed.scheme!r} (use a path, file://, http(s):// or ipfs://)")
-    cached = settings.cache() / content_hash.hex()
-    if cached.is_file() and keccak(cached.read_bytes()) == content_hash:
-        return Fetched(cached)
+        data = path.read_bytes()
+        return Fetched(path) if keccak(data) == content_hash else _open_encrypted(data, content_hash, cached, settings)
     url = uri if parsed.scheme != "ipfs" else f"{settings.gateway()}/ipfs/{parsed.netloc}{parsed.path}"
     return _download(url, content_hash, cached, settings)
+
+
+def _open_encrypted(data: bytes, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
+    """`data` that is not the registered content: an age file opening to it with a committee key (kept in the
+    private cache), or excluded with why."""
+    if not is_encrypted(data):
+        return Fetched(None, "content hash mismatch")
+    try:
+        plaintext = decrypt_bytes(data, settings.identities)
+    except DecryptionError as exc:
+        return Fetched(None, str(exc))
+    if keccak(plaintext) != content_hash:
+        return Fetched(None, "decrypts to other bytes than its registered content hash")
+    _write_atomically(target, plaintext)
+    return Fetched(target)
 
 
 def _download(url: str, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
@@ -107,7 +131,7 @@ def _download(url: str, content_hash: bytes, target: Path, settings: FetchSettin
             reason = f"timed out after {settings.timeout:g} s" if timed_out else f"cannot fetch {url} ({exc})"
             continue
         if keccak(data) != content_hash:
-            return Fetched(None, "content hash mismatch")
+            return _open_encrypted(data, content_hash, target, settings)
         _write_atomically(target, data)
         return Fetched(target)
     return Fetched(None, reason)
@@ -133,7 +157,9 @@ def _read_bounded(url: str, settings: FetchSettings) -> bytes:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write into the cache, which may hold committee plaintext: the folder 0700, the file 0600 (mkstemp's)."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(target.parent, 0o700)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
