@@ -24,7 +24,7 @@ from openledger_chain.build import load_artifact
 from openledger_chain.chain import Calldata, Chain, decode_revert
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
-from openledger_chain.errors import ContractRevertError, InputError
+from openledger_chain.errors import ContractRevertError, DeploymentError, InputError
 from openledger_chain.logs import DecodedLog, EventDecoder, get_logs
 from openledger_chain.types import (
     Contribution,
@@ -49,6 +49,9 @@ REGISTRATION_FIELDS = [
     {"name": "deadline", "type": "uint256"},
 ]
 
+#: `RewardDistributor.GUARDIAN_ROLE`, as the decoded RoleGranted/RoleRevoked events give it.
+GUARDIAN_ROLE = "0x" + keccak(text="GUARDIAN_ROLE").hex()
+
 
 @dataclass(frozen=True)
 class RelayedBatches:
@@ -69,6 +72,10 @@ class OpenLedger:
         self.registry = self._contract("ContributionRegistry", deployment.address("ContributionRegistry"))
         self.distributor = self._contract("RewardDistributor", deployment.address("RewardDistributor"))
         self.timelock = self._contract("AdminTimelock", deployment.address("AdminTimelock"))
+        # Deployments made before CommitteeKeys existed lack it: None, and the committee methods say so.
+        committee = deployment.contracts.get("CommitteeKeys")
+        self.committee_keys: Contract | None = (
+            self._contract("CommitteeKeys", committee.address) if committee is not None else None)
         self._decoder: EventDecoder | None = None
 
     # ----- events
@@ -79,7 +86,7 @@ class OpenLedger:
         if self._decoder is None:
             self._decoder = EventDecoder(load_artifact(n).abi for n in
                                          ("ContributionRegistry", "RewardDistributor", "ModelStakeToken",
-                                          "AdminTimelock"))
+                                          "AdminTimelock", "CommitteeKeys"))
         decoder = self._decoder
         head = int(self.chain.w3.eth.block_number)
         start = self._first_block if from_block is None else from_block
@@ -162,6 +169,97 @@ class OpenLedger:
         """Run a scheduled admin call once its delay has passed."""
         target, data = call.address, call._encode_transaction_data()
         return self.chain.transact(self.timelock.functions.execute(target, 0, data, bytes(32), salt), executor)
+
+    # ----- committee encryption keys (CommitteeKeys)
+
+    def _committee(self) -> Contract:
+        """The CommitteeKeys contract; DeploymentError if this deployment predates it."""
+        if self.committee_keys is None:
+            raise DeploymentError(
+                f"the deployment on {self.deployment.network} has no CommitteeKeys (it predates the committee's "
+                "encryption keys); redeploy with `openledger deploy --force`")
+        return self.committee_keys
+
+    def _committee_transact(self, function: Any, account: LocalAccount) -> TxReceipt:
+        """`Chain.transact`, after an eth_call that raises the decoded revert: web3's eth-tester provider reads any
+        revert payload of a gas estimate as a string, so `CommitteeKeysInvalidRecipient(string)` would reach
+        `transact` without its name on the embedded chain."""
+        try:
+            function.call({"from": account.address})
+        except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
+            raise decode_revert(exc) from exc
+        return self.chain.transact(function, account)
+
+    def publish_encryption_key(self, account: LocalAccount, recipient: str) -> TxReceipt:
+        """Bind the age X25519 recipient `recipient` ("age1...") to `account`, replacing its earlier key."""
+        return self._committee_transact(self._committee().functions.publishEncryptionKey(recipient), account)
+
+    def post_committee_key(self, account: LocalAccount, recipient: str, members: Sequence[str],
+                           wraps: Sequence[bytes]) -> tuple[int, TxReceipt]:
+        """Open a new epoch with committee key `recipient` and its secret wrapped to `members` (one wrap each,
+        in any order: sent in ascending address order). Returns (epoch, receipt); `account` must be a member."""
+        members, wraps = _ascending_wraps(members, wraps)
+        receipt = self._committee_transact(
+            self._committee().functions.postCommitteeKey(recipient, members, wraps), account)
+        (event,) = self._committee().events.CommitteeKeyPosted().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["epoch"]), receipt
+
+    def wrap_committee_key(self, account: LocalAccount, epoch: int, members: Sequence[str],
+                           wraps: Sequence[bytes]) -> TxReceipt:
+        """Post epoch `epoch`'s secret wrapped to more `members` (one wrap each, in any order)."""
+        members, wraps = _ascending_wraps(members, wraps)
+        return self._committee_transact(self._committee().functions.wrapCommitteeKey(epoch, members, wraps),
+                                        account)
+
+    def encryption_key(self, address: str) -> str:
+        """The age recipient `address` published ("" if none)."""
+        return str(self._committee().functions.encryptionKey(to_checksum_address(address)).call())
+
+    def committee_epoch_count(self) -> int:
+        """How many epochs the committee posted (epochs are numbered from 1)."""
+        return int(self._committee().functions.epochCount().call())
+
+    def committee_key(self, epoch: int) -> str:
+        """Epoch `epoch`'s committee key (age recipient).
+
+        Raises:
+            ContractRevertError: `CommitteeKeysUnknownEpoch(epoch, epochCount)`.
+        """
+        committee = self._committee()
+        try:
+            return str(committee.functions.committeeKey(epoch).call())
+        except Exception as exc:  # noqa: BLE001
+            raise decode_revert(exc) from exc
+
+    def committee_members(self) -> list[str]:
+        """The committee now: the distributor's oracles and GUARDIAN_ROLE holders, checksummed, ascending by
+        value (the order posts take), replayed from its OracleAdded/OracleRemoved and RoleGranted/RoleRevoked
+        events."""
+        oracles: set[str] = set()
+        guardians: set[str] = set()
+        names = ("OracleAdded", "OracleRemoved", "RoleGranted", "RoleRevoked")
+        for log in self.events(self.distributor.address, names):
+            if log.event == "OracleAdded":
+                oracles.add(log.args["oracle"])
+            elif log.event == "OracleRemoved":
+                oracles.discard(log.args["oracle"])
+            elif log.args["role"] == GUARDIAN_ROLE:
+                (guardians.add if log.event == "RoleGranted" else guardians.discard)(log.args["account"])
+        return sorted(oracles | guardians, key=lambda a: int(a, 16))
+
+    def committee_epochs(self) -> list[dict[str, Any]]:
+        """Every CommitteeKeyPosted event, oldest first: epoch, recipient, poster, block."""
+        return [{"epoch": log.args["epoch"], "recipient": log.args["recipient"], "poster": log.args["poster"],
+                 "block": log.block_number}
+                for log in self.events(self._committee().address, ("CommitteeKeyPosted",))]
+
+    def committee_wraps(self) -> list[dict[str, Any]]:
+        """Every CommitteeKeyWrapped event, oldest first: epoch, member, memberKey (the member's key when posted),
+        wrappedKey (bytes), poster, block."""
+        return [{"epoch": log.args["epoch"], "member": log.args["member"], "memberKey": log.args["memberKey"],
+                 "wrappedKey": bytes.fromhex(log.args["wrappedKey"][2:]), "poster": log.args["poster"],
+                 "block": log.block_number}
+                for log in self.events(self._committee().address, ("CommitteeKeyWrapped",))]
 
     # ----- contributions
 
@@ -407,6 +505,16 @@ class OpenLedger:
             "stake_supply": int(stake.functions.totalSupply().call()),
             "holders": {a: int(stake.functions.feesOf(to_checksum_address(a)).call()) for a in accounts},
         }
+
+
+def _ascending_wraps(members: Sequence[str], wraps: Sequence[bytes]) -> tuple[list[str], list[bytes]]:
+    """`members` (checksummed) and their `wraps` in ascending address order, the order CommitteeKeys requires.
+    Lists of different lengths are passed on as they are, for the contract to name the mismatch."""
+    addresses = [to_checksum_address(m) for m in members]
+    if len(addresses) != len(wraps):
+        return addresses, [bytes(w) for w in wraps]
+    pairs = sorted(zip(addresses, (bytes(w) for w in wraps), strict=True), key=lambda p: int(p[0], 16))
+    return [m for m, _ in pairs], [w for _, w in pairs]
 
 
 def _units(amount: int, decimals: int) -> str:

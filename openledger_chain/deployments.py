@@ -216,12 +216,14 @@ def deploy(
     dev_payment_token: bool | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Deployment:
-    """Deploy the admin timelock, registry, distributor (and a dev payment token on local chains).
+    """Deploy the admin timelock, registry, distributor (and a dev payment token on local chains) and the
+    committee's key board.
 
     Order: AdminTimelock(delay, deployer proposes and executes), ContributionRegistry,
     RewardDistributor(registry, admin=timelock, guardian, oracles, k, window, min window), then the
     registry names the distributor its one stake minter and the deployer renounces the registry's
-    admin role (its only use was that one call), so no key keeps an instant admin power.
+    admin role (its only use was that one call), so no key keeps an instant admin power; then
+    DevPaymentToken if any, and CommitteeKeys(distributor) last (it has no admin at all).
     """
     step = on_step or (lambda _: None)
     policy = security_policy(
@@ -258,6 +260,8 @@ def deploy(
     chain.transact(registry.functions.renounceRole(DEFAULT_ADMIN_ROLE, deployer.address), deployer)
     if dev_payment_token if dev_payment_token is not None else chain.is_local:
         deploy_one("DevPaymentToken")
+    # Last, so that every earlier address (a function of the deployer's nonce) is what it was before it existed.
+    deploy_one("CommitteeKeys", distributor.address)
     return Deployment(
         network=chain.network,
         chain_id=chain.chain_id,

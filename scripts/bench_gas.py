@@ -6,7 +6,9 @@ signatures, publishScores per contributor (chunks of 100 and 500), resetScores, 
 also starts the stake token's fee period), claim at 10, 1,000 and 100,000 leaves (before and after
 usage fees were paid), claimMany over 3 models, payUsage with 1 and 1,000 stake holders,
 registerModel, registerContribution(For), registerContributionsFor per contribution in batches of 1, 10,
-50 and 200 (relayed, against the single relayed call), withdrawFees and stake transfers. Rounds are submitted by a
+50 and 200 (relayed, against the single relayed call), withdrawFees, stake transfers, and the committee's
+key board (publishEncryptionKey, postCommitteeKey to 4 members with 300-byte wraps, wrapCommitteeKey to 1,
+the members read from the distributor by external calls). Rounds are submitted by a
 relayer (submission is permissionless) and their score lists published by an oracle (only oracles
 may publish).
 
@@ -278,6 +280,34 @@ def measure_relayed_batches(b: Bench, model: Model, uri: str, *, single: int, lo
               extra={"batch": size, "total": int(receipt["gasUsed"]), "single": single})
 
 
+def age_key(tag: str) -> str:
+    """A well-formed age X25519 recipient ("age1" + 58 bech32 characters): CommitteeKeys checks only the form."""
+    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    return "age1" + "".join(charset[b % 32] for b in (keccak(text=tag) + keccak(text=tag + "/2"))[:58])
+
+
+def measure_committee_keys(b: Bench, log: Callable[[str], None]) -> None:
+    """CommitteeKeys: a member's first key and a key change, an epoch posted to 4 members (the guardian and 3
+    oracles) with 300-byte wraps (a real age wrap of one X25519 secret is ~250-370 bytes), one more wrap."""
+    log("CommitteeKeys")
+    ledger, w3 = b.ledger, b.chain.w3
+    members = sorted([b.deployer, *b.oracles[:3]], key=lambda a: int(a.address, 16))
+    for member in members:
+        if w3.eth.get_balance(member.address) == 0:
+            w3.eth.wait_for_transaction_receipt(
+                w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": member.address, "value": 10**21}))
+    receipts = [ledger.publish_encryption_key(m, age_key(m.address)) for m in members]
+    b.add("publishEncryptionKey, first key", receipts[-1]["gasUsed"], "62-byte age recipient: 3 new slots")
+    receipt = ledger.publish_encryption_key(members[0], age_key("rotated"))
+    b.add("publishEncryptionKey, key change", receipt["gasUsed"], "rewrites the 3 slots")
+    wraps = [(keccak(text=f"wrap {i}") * 10)[:300] for i in range(len(members))]
+    epoch, receipt = ledger.post_committee_key(b.oracles[0], age_key("epoch 1"), [m.address for m in members], wraps)
+    b.add("postCommitteeKey, 4 members, 300-byte wraps", receipt["gasUsed"],
+          f"{receipt['gasUsed'] // len(members):,} per member; epoch 1 (the epoch list's length slot is new too)")
+    receipt = ledger.wrap_committee_key(b.oracles[1], epoch, [members[0].address], [wraps[0]])
+    b.add("wrapCommitteeKey, 1 member, 300-byte wrap", receipt["gasUsed"], "e.g. to a member added later")
+
+
 def run(big: int, log: Callable[[str], None], only_registry: bool = False) -> Bench:
     b = Bench()
 
@@ -410,6 +440,8 @@ def run(big: int, log: Callable[[str], None], only_registry: bool = False) -> Be
                          previous=one_holder)
     _, _, final2 = b.run_round(round2, chunk=10)
     b.add("finalizeRound, a later round", final2, "round 2 of M7, after fees were paid")
+
+    measure_committee_keys(b, log)
 
     # --- 100,000 leaves
     log(f"claims at {big:,} leaves (tree build, round, claims)")

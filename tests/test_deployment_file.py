@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from openledger_chain.build import load_artifact
+from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import read_deployment, save_deployment
 from openledger_chain.oracle import RoundFile, write_round_file
 
@@ -21,7 +22,10 @@ def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
     data = json.loads(path.read_text())
-    assert set(data["contracts"]) >= {"AdminTimelock", "ContributionRegistry", "RewardDistributor"}
+    # Deployment order; CommitteeKeys last, so every earlier address is what it was before it existed.
+    assert list(data["contracts"]) == ["AdminTimelock", "ContributionRegistry", "RewardDistributor",
+                                       "DevPaymentToken", "CommitteeKeys"]
+    assert data["contracts"]["CommitteeKeys"]["abi"] == load_artifact("CommitteeKeys").abi
     token = data["interfaces"]["ModelStakeToken"]
     assert token["abi"] == load_artifact("ModelStakeToken").abi
     assert token["addressOf"] == "ContributionRegistry.getModel(modelId).stakeToken"
@@ -33,12 +37,26 @@ def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
     assert read_deployment(deployment.network, tmp_path) == deployment
 
 
+def test_a_file_from_before_committee_keys_still_loads(_deployed, tmp_path):
+    """A deployment written before CommitteeKeys existed reads back without it: only the committee methods
+    fail (tests/contracts/test_committee_keys.py), everything else works as before."""
+    chain, deployment = _deployed
+    data = json.loads(save_deployment(deployment, tmp_path).read_text())
+    del data["contracts"]["CommitteeKeys"]
+    (tmp_path / f"{deployment.network}.json").write_text(json.dumps(data))
+    older = read_deployment(deployment.network, tmp_path)
+    assert "CommitteeKeys" not in older.contracts
+    ledger = OpenLedger(chain, older)
+    assert ledger.committee_keys is None
+    assert ledger.registry.address == deployment.address("ContributionRegistry")
+
+
 def test_no_abi_parameter_is_named_like_an_ethers_result_method():
     """ethers v6 `Result` has methods `entries`, `keys`, `values`, ...: an argument of that name is
     shadowed (`args.entries` is a function). No event or function of ours may use one. (OpenZeppelin's
     error `ECDSAInvalidSignatureLength(uint256 length)` does; errors are not read by field name.)"""
     reserved = {"entries", "keys", "values", "toArray", "toObject", "getValue", "length", "forEach", "map"}
-    for name in ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"):
+    for name in ("ContributionRegistry", "RewardDistributor", "ModelStakeToken", "CommitteeKeys"):
         for item in (i for i in load_artifact(name).abi if i["type"] in ("event", "function")):
             for field in item.get("inputs", []) + item.get("outputs", []):
                 assert field["name"] not in reserved, f"{name}.{item.get('name')}: parameter {field['name']!r}"
