@@ -45,8 +45,16 @@ _DEV_KEY_DOMAIN = b"openledger-chain dev committee encryption key"
 Identity = pyrage.x25519.Identity
 
 
+#: Why a file encrypted to the committee is left out by someone who holds no committee key.
+COMMITTEE_ONLY = "encrypted to the committee; only a committee member's key opens it"
+
+
 class DecryptionError(InputError):
     """An age file that this toolkit refuses to read, or that none of the given keys opens."""
+
+
+class CommitteeOnlyError(InputError):
+    """A computation needs files only the committee can read, and no committee key is held here."""
 
 
 def is_encrypted(data: bytes) -> bool:
@@ -85,6 +93,7 @@ def encrypt_file(source: Path, target: Path, recipient: str) -> None:
     """Encrypt `source` to `recipient` into `target` (streamed; written atomically, never half a file)."""
     public = pyrage.x25519.Recipient.from_str(check_recipient(recipient))
     tmp = target.with_name(f".{target.name}.partial")
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with source.open("rb") as reader, tmp.open("wb") as writer:
             pyrage.encrypt_io(reader, writer, [public])
@@ -115,7 +124,7 @@ def decrypt_bytes(data: bytes, identities: Sequence[Identity]) -> bytes:
     out of bounds, no identity opens it, or the ciphertext was altered (age authenticates every chunk)."""
     check_header(data)
     if not identities:
-        raise DecryptionError("encrypted to the committee; only a committee member's key opens it")
+        raise DecryptionError(COMMITTEE_ONLY)
     try:
         return pyrage.decrypt(data, list(identities))
     except pyrage.DecryptError as exc:

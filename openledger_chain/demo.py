@@ -6,15 +6,23 @@ evaluation set the owner committed, signed by 2 of 3 oracles, its score list pub
 finalized after the challenge window -> contributors claim their stake (and with it the held fees)
 -> more usage fees -> the owner reveals round 1's evaluation set; a new contributor arrives -> round 2
 on a fresh evaluation set re-values everyone -> each contributor claims the difference, one of them
-with a proof rebuilt from the chain alone -> fees over both periods -> `verify` of both rounds.
+with a proof rebuilt from the chain alone -> fees over both periods -> `verify` of both rounds, by an
+outsider and by the guardian.
+
+Every contributed file and revealed evaluation set is encrypted to the committee (the 3 oracles and the
+guardian) and served over HTTP from a local server: only the committee's caches ever hold plaintext.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +32,11 @@ from eth_utils import keccak
 
 from openledger_chain.chain import Chain, connect, dev_accounts
 from openledger_chain.claims import claim_from_chain
+from openledger_chain.committee import committee_identities, contributor_recipient, read_committee, rewrap
+from openledger_chain.confidential import dev_identity, encrypt_file, recipient_of
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import ensure_deployment
+from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.oracle import (
     RecomputeInputs,
     claim_from_round_file,
@@ -74,9 +85,36 @@ def contributor_account(name: str) -> LocalAccount:
     return Account.from_key(keccak(text=f"openledger demo contributor {name}"))
 
 
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on a free local port for the duration; yields its base URL."""
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResult:
     """Run the whole demo; `step(title, rows)` is called after each stage with rows to show."""
-    chain = chain or connect("embedded")
+    workdir.mkdir(parents=True, exist_ok=True)
+    published = workdir / "published"  # what contributors upload: ciphertext only
+    shutil.rmtree(published, ignore_errors=True)
+    published.mkdir()
+    with serve_folder(published) as base_url:
+        return _run(workdir, published, base_url, step, chain or connect("embedded"))
+
+
+def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain) -> DemoResult:
     dev = dev_accounts()
     deployer, oracles, owner, payer = dev[0], dev[1:4], dev[4], dev[8]
     people = {name: contributor_account(name) for name, _, _ in CONTRIBUTIONS}
@@ -88,10 +126,32 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     step("Deployed contracts (embedded chain)", [
         {"contract": name, "address": c.address, "block": c.block_number} for name, c in deployment.contracts.items()
     ] + [{"contract": "oracles (2 of 3 must sign)", "address": ", ".join(o.address for o in oracles), "block": ""}])
+
+    # The committee (3 oracles and the guardian, the deployer on local chains) publishes encryption keys; one
+    # member opens epoch 1 and wraps its key to each of them.
+    committee = [deployer, *oracles]
+    for member in committee:
+        ledger.publish_encryption_key(member, recipient_of(dev_identity(bytes(member.key))))
+    rewrap(ledger, oracles[0], dev_identity(bytes(oracles[0].key)), read_committee(ledger))
+    epoch, committee_key = contributor_recipient(read_committee(ledger))
+    step("The committee published its encryption keys; contributors encrypt to it", [
+        {"member": m.address, "role": "guardian" if m is deployer else "oracle",
+         "encryption key": recipient_of(dev_identity(bytes(m.key)))[:20] + "…"} for m in committee
+    ] + [{"member": f"committee key, epoch {epoch}", "role": "", "encryption key": committee_key[:20] + "…"}])
+
+    def publish(path: Path) -> str:
+        """Encrypt `path` to the committee into the served folder; its URL."""
+        encrypt_file(path, published / (path.name + ".age"), committee_key)
+        return f"{base_url}/{path.name}.age"
+
+    def member_fetch(member: LocalAccount) -> FetchSettings:
+        """A committee member's fetch: its own cache, opened with the epoch keys wrapped to it."""
+        identities = committee_identities(ledger, dev_identity(bytes(member.key)))
+        return FetchSettings(cache_dir=workdir / "committee-cache" / member.address, identities=identities)
+
     for account in people.values():
         chain.send_value(deployer, account.address, 10 * TOKEN)
 
-    workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "contributions"
     data_dir.mkdir(exist_ok=True)
     spec_path = workdir / "spec.json"
@@ -126,11 +186,12 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
             path.write_text(json.dumps({"units": units, "attestation": attestation}, indent=2) + "\n")
         content_hash = keccak(path.read_bytes())
         contribution_id, receipt = ledger.register_contribution(
-            people[name], model.model_id, kind, content_hash, path.resolve().as_uri()
+            people[name], model.model_id, kind, content_hash, publish(path)
         )
         rows.append({"id": contribution_id, "contributor": name, "kind": kind.name.lower(),
                      "content hash": "0x" + content_hash.hex()[:16] + "…", "gas": receipt["gasUsed"]})
-    step("Registered contributions (one of each kind; mallory flips labels, copycat copies alice)", rows)
+    step("Registered contributions, each encrypted to the committee and served over HTTP (one of each kind; "
+         "mallory flips labels, copycat copies alice)", rows)
 
     token = ledger.erc20(payment_token)
     chain.transact(token.functions.mint(payer.address, 1_000 * TOKEN), payer)
@@ -146,10 +207,11 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     # Every demo runs on a fresh chain: a round file left by an earlier run is stale.
     round_path, round_file = propose_round(
         ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
-        overwrite=True,
+        overwrite=True, fetch=member_fetch(oracles[0]),
     )
     for oracle in oracles[:2]:  # each reruns the attribution and signs only if every score matches
-        sign_round_file(ledger, round_path, oracle, RecomputeInputs(spec_path, eval_path, data_dir))
+        sign_round_file(ledger, round_path, oracle,
+                        RecomputeInputs(spec_path, eval_path, data_dir, fetch=member_fetch(oracle)))
     submitted = submit_round_file(ledger, round_path, oracles[0])
     scores = {s["account"]: s for s in round_file.body["scores"]}
     values = {c["contributor"]: float(c["value"]) for c in round_file.body["contributions"]}
@@ -184,23 +246,28 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
 
     # Round 2: round 1's evaluation set is published, a new contributor arrives, and everyone is re-valued
     # on a fresh evaluation set the owner committed before the round.
-    ledger.reveal_evaluation(owner, model.model_id, 1, eval_path.resolve().as_uri())
+    # Revealed to the committee only: the oracles fetch it and check it against the owner's commitment.
+    ledger.reveal_evaluation(owner, model.model_id, 1, publish(eval_path))
     newcomer = contributor_account("dave")
     chain.send_value(deployer, newcomer.address, 10 * TOKEN)
     people["dave"] = newcomer
     dave_path = data_dir / "dave.csv"
     shutil.copyfile(EXAMPLE_DIR / "dave.csv", dave_path)
     ledger.register_contribution(newcomer, model.model_id, ContributionKind.DATA, keccak(dave_path.read_bytes()),
-                                 dave_path.resolve().as_uri())
+                                 publish(dave_path))
     eval2_path = workdir / "eval2.csv"
     shutil.copyfile(EXAMPLE_DIR / "eval2.csv", eval2_path)
     ledger.commit_evaluation(owner, model.model_id, 2, keccak(eval2_path.read_bytes()))
+    revealed_uri = f"{base_url}/{eval_path.name}.age"
+    eval_hash = keccak(eval_path.read_bytes())
+    revealed = {m.address: fetch_contribution(revealed_uri, eval_hash, member_fetch(m)).path for m in committee}
     second_path, second = propose_round(
         ledger, model.model_id, spec_path=spec_path, eval_path=eval2_path, rounds_dir=rounds_dir, data_dir=data_dir,
-        revealed=[eval_path], overwrite=True,
+        revealed=[revealed[oracles[1].address]], overwrite=True, fetch=member_fetch(oracles[1]),
     )
     for oracle in oracles[1:3]:  # another pair of oracles this time
-        sign_round_file(ledger, second_path, oracle, RecomputeInputs(spec_path, eval2_path, data_dir, (eval_path,)))
+        sign_round_file(ledger, second_path, oracle, RecomputeInputs(
+            spec_path, eval2_path, data_dir, (revealed[oracle.address],), fetch=member_fetch(oracle)))
     submit_round_file(ledger, second_path, oracles[1])
     chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
     finalize_round(ledger, model.model_id, deployer)
@@ -225,11 +292,20 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
          "fees withdrawable": _fmt(ledger.fees_of(model.model_id, people[name].address))}
         for name, amount in stake.items()
     ])
-    verified = [verify_round(ledger, round_file_path=path) for path in (round_path, second_path)]
-    step("Anyone verifies both rounds from their files and the chain", [
-        {"round": result.round_id, "checks passed": sum(c.ok is True for c in result.checks),
-         "failed": sum(c.ok is False for c in result.checks), "verdict": "every check holds" if result.ok else "FAILED"}
-        for result in verified
+    # An outsider checks everything that needs no data; the guardian, a committee member, also recomputes the
+    # attribution from the encrypted contributions.
+    outsider = [verify_round(ledger, round_file_path=path) for path in (round_path, second_path)]
+    guardian = [verify_round(ledger, round_file_path=path, attribution=RecomputeInputs(
+        spec_path, evaluation, data_dir, tuple(earlier), fetch=member_fetch(deployer)))
+        for path, evaluation, earlier in ((round_path, eval_path, ()),
+                                          (second_path, eval2_path, (revealed[deployer.address],)))]
+    step("An outsider and the guardian verify both rounds from their files and the chain", [
+        {"round": mine.round_id, "who": who, "checks passed": sum(c.ok is True for c in mine.checks),
+         "failed": sum(c.ok is False for c in mine.checks),
+         "attribution": {True: "recomputed: identical", False: "recomputed: DIFFERS", None: "not recomputed (no key)"}[
+             next(c.ok for c in mine.checks if c.name == "attribution")],
+         "verdict": "every check holds" if mine.ok else "FAILED"}
+        for pair in zip(outsider, guardian) for who, mine in zip(("outsider", "guardian"), pair)
     ])
     return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn)
 

@@ -37,6 +37,7 @@ from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.chain import Calldata
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.confidential import COMMITTEE_ONLY, CommitteeOnlyError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
@@ -251,6 +252,10 @@ def propose_round(
     # Every contribution registered up to this block is an input (or excluded with why); later ones may be too.
     registry_block = int(ledger.chain.w3.eth.block_number)
     manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), engine)
+    locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
+    if locked:
+        raise CommitteeOnlyError(f"{len(locked)} contributions (first: {locked[0]}) are encrypted to the committee and "
+                                 "no committee key is held here; propose as a committee member (--encryption-key)")
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
     report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, emission, seed, revealed, progress)
@@ -356,7 +361,11 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
         raise InputError(f"{eval_path} is not the evaluation set this round used ({body['method']['evalHash']})")
     used = {i["id"] for i in body["inputs"] if "excluded" not in i or i["excluded"].startswith("malformed")}
     # The round's own inputs, as registered: a contribution withdrawn after the round still counts in it.
-    manifest, _ = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), only=used)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), only=used)
+    locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
+    if locked:
+        raise CommitteeOnlyError(f"{len(locked)} of its contributions are encrypted to the committee: only a committee "
+                                 "member (an oracle or guardian, with its --encryption-key) can recompute the attribution")
     found = {c.id for c in manifest}
     if found != used:
         raise InputError(f"contribution files missing or changed under {data_dir}: {sorted(used - found, key=int)}")

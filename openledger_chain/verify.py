@@ -18,6 +18,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
 from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
+from openledger_chain.confidential import CommitteeOnlyError
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
@@ -176,7 +177,9 @@ def _check_allocations(result: Verification, entries: list[ScoreEntry], emission
 def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str, Any], entries: list[ScoreEntry],
                        attribution: RecomputeInputs | None, record: RoundRecord | None) -> None:
     if attribution is None:
-        result.add("attribution", None, "skipped: give --spec, --eval and --data-dir to recompute it")
+        result.add("attribution", None, "not recomputed: that needs the spec, the evaluation set and the contributions, "
+                   "which only the committee reads; a committee member (oracle or guardian) runs verify with --spec, "
+                   "--eval and its --encryption-key")
         return
     # Exactness from the verifier's own spec (checked against the round's spec hash when recomputing),
     # never from the file: a file that calls itself "sampled" must not switch this check off.
@@ -192,6 +195,9 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
         owner = None if record is None else ledger.model_owner_at(result.model_id, record.block_number)
         report = recompute_report(ledger, body, attribution.spec_path, attribution.eval_path, attribution.data_dir,
                                   attribution.revealed, attribution.fetch, owner)
+    except CommitteeOnlyError as exc:
+        result.add("attribution", None, f"not recomputed: {exc}")
+        return
     except OpenLedgerError as exc:
         result.add("attribution", False, f"could not recompute: {exc}")
         return

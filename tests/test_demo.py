@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from openledger_chain.cli import main
-from openledger_chain.demo import contributor_account, run_demo
+from openledger_chain.demo import DemoResult, contributor_account, run_demo
 from openledger_chain.oracle import read_round_file
 
 TOKEN = 10**18
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
 
 
-def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fee(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, list[tuple[str, list]]]:
+    workdir = tmp_path_factory.mktemp("demo")
     steps: list[tuple[str, list]] = []
-    result = run_demo(tmp_path, lambda title, rows: steps.append((title, rows)))
-    assert len(steps) == 10
+    return workdir, run_demo(workdir, lambda title, rows: steps.append((title, rows))), steps
+
+
+def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fee(demo) -> None:
+    _, result, steps = demo
+    assert len(steps) == 11
 
     first, second = read_round_file(result.round_file), read_round_file(result.second_round_file)
     assert sum(first.cumulative.values()) == 1_000 * TOKEN and sum(second.cumulative.values()) == 2_000 * TOKEN
@@ -28,9 +37,12 @@ def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fe
     assert {"alice", "bob", "carol", "annie", "tuner", "gpu", "evaluator", "dave"} <= set(result.stake)
     assert sum(result.stake.values()) == 2_000 * TOKEN
     assert result.stake["dave"] == second.cumulative[contributor_account("dave").address]
-    # Both rounds pass every check of `verify`.
+    # Both rounds pass every check of `verify`: an outsider's, which cannot recompute the attribution from
+    # encrypted contributions, and the guardian's, which does.
     title, verdicts = steps[-1]
-    assert "verifies both rounds" in title and [v["failed"] for v in verdicts] == [0, 0]
+    assert "verify both rounds" in title and [v["failed"] for v in verdicts] == [0, 0, 0, 0]
+    assert [(v["who"], v["attribution"]) for v in verdicts] == [
+        ("outsider", "not recomputed (no key)"), ("guardian", "recomputed: identical")] * 2
 
     # Payment-token conservation: 200 paid = owner + withdrawn + still withdrawable + held + dust.
     report = result.ledger.fee_report(result.model_id, [contributor_account(n).address for n in result.stake])
@@ -46,3 +58,37 @@ def test_demo_command_prints_its_steps(tmp_path: Path) -> None:
     assert "signed by 2 of 3 oracles" in result.output and "demo complete" in result.output
     assert "Round 2 on a fresh evaluation set" in result.output and "every check holds" in result.output
 
+
+
+def _chain_bytes(result) -> bytes:
+    """Every transaction's call data and every log's topics and data on the demo's chain."""
+    w3 = result.ledger.chain.w3
+    chunks = []
+    for number in range(w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            chunks.append(bytes(tx.get("input", tx.get("data", b""))))
+            for log in w3.eth.get_transaction_receipt(tx["hash"])["logs"]:
+                chunks.append(bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"]))
+    return b"".join(chunks)
+
+
+def test_no_contributed_row_leaves_its_contributor_and_the_committee(demo) -> None:
+    tmp_path, result, _ = demo
+    # Marker rows: a row of every data file and of the revealed evaluation set.
+    markers = []
+    for name in ("alice.csv", "bob.csv", "carol.csv", "mallory.csv", "copycat.csv", "dave.csv", "eval.csv"):
+        rows = (EXAMPLE / name).read_bytes().splitlines()
+        markers += [rows[1], rows[-1]]
+    served = [p for p in (tmp_path / "published").iterdir()]
+    assert len(served) == 11 and all(p.read_bytes().startswith(b"age-encryption.org/v1\n") for p in served)
+    public = [p.read_bytes() for p in served]
+    public += [p.read_bytes() for p in (tmp_path / "rounds").rglob("*") if p.is_file()]
+    public.append(_chain_bytes(result))
+    leaks = [(m, i) for m in markers for i, blob in enumerate(public) if m in blob]
+    assert leaks == []
+    # The committee's caches do hold the plaintext (so the search above could find it), private to their user.
+    cache = tmp_path / "committee-cache"
+    cached = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert all(m in cached for m in markers)
+    assert all(stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600)
+               for p in cache.rglob("*"))

@@ -19,13 +19,13 @@ def main() -> None:
 
 def _register_commands() -> None:
     from openledger_chain.cli import (
-        admin, attribute, build, contribute, demo, deploy, fees, index, model, node, rounds, verify, views,
+        admin, attribute, build, contribute, demo, deploy, fees, index, keys, model, node, rounds, verify, views,
     )
 
     for command in (
         build.compile_command, node.node, deploy.deploy, model.model, contribute.contribute,
         contribute.contributions, fees.usage, fees.fees, fees.faucet, rounds.round_group, rounds.claim,
-        verify.verify, views.status, views.scores, index.index, admin.admin, attribute.attribute, demo.demo,
+        verify.verify, views.status, views.scores, index.index, keys.keys, admin.admin, attribute.attribute, demo.demo,
     ):
         main.add_command(command)
     model.model.add_command(views.list_models)

@@ -205,10 +205,35 @@ def warn_if_not_on_dask(scheduler: str | None, workers: int | None, method: str)
                           "run on Dask", highlight=False)
 
 
-def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> Any:
+def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int,
+                   identities: tuple[Any, ...] = ()) -> Any:
     from openledger_chain.fetch import FetchSettings
 
-    return FetchSettings(base_dir=data_dir, cache_dir=cache_dir, ipfs_gateway=ipfs_gateway, max_bytes=max_content_bytes)
+    return FetchSettings(base_dir=data_dir, cache_dir=cache_dir, ipfs_gateway=ipfs_gateway, max_bytes=max_content_bytes,
+                         identities=identities)
+
+
+def encryption_key_option(func: F) -> F:
+    """--encryption-key: the committee member's own key file, which opens files encrypted to the committee."""
+    return click.option(
+        "--encryption-key", type=click.Path(path_type=Path, dir_okay=False), envvar="OPENLEDGER_ENCRYPTION_KEY",
+        default=None, help="Your committee encryption key file (`openledger keys create`; password from "
+        "OPENLEDGER_KEYSTORE_PASSWORD): opens contributions encrypted to the committee. Dev accounts on local "
+        "chains derive theirs. Env OPENLEDGER_ENCRYPTION_KEY.")(func)
+
+
+def member_identity(chain: Any, encryption_key: Path | None, account: LocalAccount | None) -> Any:
+    """The committee member's own identity (its key file, or a dev account's on local chains), or None."""
+    from openledger_chain.committee import member_identity as identity_of
+
+    return identity_of(chain, account, encryption_key, os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD"))
+
+
+def committee_identities(ledger: Any, encryption_key: Path | None, account: LocalAccount | None) -> tuple[Any, ...]:
+    """The epoch keys a committee member holds: empty for an outsider."""
+    from openledger_chain.committee import committee_identities as identities_of
+
+    return identities_of(ledger, member_identity(ledger.chain, encryption_key, account))
 
 
 def read_db_option(func: F) -> F:

@@ -12,9 +12,11 @@ from openledger_chain.cli.options import (
     ID,
     abort,
     account_options,
+    committee_identities,
     console,
     dask_context,
     dask_options,
+    encryption_key_option,
     err_console,
     fetch_options,
     fetch_settings,
@@ -64,20 +66,43 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
                   f"(gas {receipt['gasUsed']})", highlight=False)
 
 
-@round_group.command("reveal-eval", short_help="Announce where a round's committed evaluation set is published.")
+@round_group.command("reveal-eval", short_help="Reveal a round's evaluation set to the committee, after the round.")
 @network_options
 @account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True)
+@click.option("--file", "eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="The round's evaluation CSV: it must hash to the set committed for the round.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the encrypted file [default: FILE.age]; publish it at URI.")
+@click.option("--public", is_flag=True, help="Reveal FILE unencrypted, to everyone (URI then serves FILE itself).")
 @click.argument("uri")
 @handle_errors
 def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-                model_id: int, round_id: int, uri: str) -> None:
-    """Announce URI as where the committed evaluation set of round ROUND can be read, once the round is
-    final. Anyone can check that the file hashes to the commitment and recompute the round; later
-    rounds pass it to `round propose --revealed`, so copies of its rows earn nothing."""
+                model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, uri: str) -> None:
+    """After round ROUND is final, encrypt its committed evaluation set FILE to the committee (only the model's
+    oracles and guardians can read it) and announce URI as where it is published. Committee members recompute
+    the round from it, and later rounds pass it to `round propose --revealed`, so copies of its rows earn
+    nothing. Refuses a FILE other than the committed one before anything is sent."""
+    from eth_utils import keccak
+
+    from openledger_chain.committee import contributor_recipient, read_committee
+    from openledger_chain.confidential import encrypt_file
+
     ledger = open_ledger(network, rpc_url)
     owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
+    committed, _ = ledger.evaluation_commitment(model_id, round_id)
+    if keccak(eval_path.read_bytes()) != committed:
+        abort(f"{eval_path} is not the evaluation set committed for round {round_id} of model {model_id} "
+              f"(0x{committed.hex()}); reveal the committed file", 2)
+    if not public:
+        out = out or eval_path.with_name(eval_path.name + ".age")
+        if out.exists():
+            abort(f"{out} exists; choose another --out (an encrypted file is never written over)", 2)
+        epoch, recipient = contributor_recipient(read_committee(ledger))
+        encrypt_file(eval_path, out, recipient)
+        err_console.print(f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {out}; publish that file",
+                          highlight=False)
     receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
     console.print(f"revealed the evaluation set of round {round_id} of model {model_id} at {uri} "
                   f"(gas {receipt['gasUsed']})", highlight=False)
@@ -99,31 +124,38 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
+@account_options(1, "oracle")
+@encryption_key_option
 @fetch_options
 @read_db_option
 @dask_options
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
             seed: int | None, rounds_dir: Path | None, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
+            keystore: Path | None, key_env: str | None, dev_account: int | None, encryption_key: Path | None,
             ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None,
             workers: int | None, scheduler: str | None) -> None:
     """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
     its registered content hash, value them with the spec's method, allocate the emission, build the
     cumulative Merkle tree and write the (unsigned) round file. A contribution that cannot be fetched or
-    does not match its hash is left out with the reason; it never blocks the round."""
+    does not match its hash is left out with the reason; it never blocks the round. Files encrypted to the
+    committee are opened with your committee key (--encryption-key; a dev account's own on local chains); the
+    account options only say whose key that is: propose sends nothing."""
     from openledger_chain.cli.options import parse_amount
     from openledger_chain.oracle import propose_round
 
     from openledger_chain.config import load_config
 
     ledger = open_ledger(network, rpc_url)
+    oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
+    identities = committee_identities(ledger, encryption_key, oracle)
     rounds_dir = rounds_dir or load_config().rounds_dir
     with dask_context(scheduler, workers), _progress() as progress:
         task = progress.add_task("attribution", total=None)
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
-            overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes),
+            overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities),
             engine=open_index(db_url),
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
@@ -142,11 +174,12 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
 @recompute_options
+@encryption_key_option
 @fetch_options
 @handle_errors
 def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
          round_file: Path, spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
-         ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
+         encryption_key: Path | None, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
     """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor, that
     only contributors of its inputs are scored, the model's spec and the committed evaluation set) and
     add the signing oracle's EIP-712 signature. With --spec and --eval, the attribution is rerun from the
@@ -158,8 +191,9 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
         abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
+    identities = committee_identities(ledger, encryption_key, oracle) if spec_path and eval_path else ()
     recompute = RecomputeInputs(spec_path, eval_path, data_dir, revealed,
-                                fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes)) \
+                                fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities)) \
         if spec_path and eval_path else None
     signed = sign_round_file(ledger, round_file, oracle, recompute)
     if recompute is None:
