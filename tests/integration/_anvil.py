@@ -16,6 +16,10 @@ from openledger_chain.chain import DEV_MNEMONIC
 from openledger_chain.cli.node import find_anvil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The CLI calls that give a fresh local deployment its committee keys, as the README's walkthrough makes
+#: them: the guardian (dev account 0) and the oracles (1-3) publish theirs, oracle 1 opens epoch 1. Files
+#: are encrypted to it by default.
+COMMITTEE_SETUP = [["keys", "publish", "--dev-account", str(i)] for i in range(4)] + [["keys", "rewrap"]]
 
 
 def start_anvil(chain_id: int = 31337) -> tuple[subprocess.Popen[bytes], str]:

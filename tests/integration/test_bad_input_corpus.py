@@ -1,6 +1,7 @@
 """A corpus of careless inputs, every command, against a real anvil node with a deployment, a model,
 contributions and a final round: each one gets a one-line error and a non-zero exit code, no
-traceback, and leaves the chain exactly as it was (no block mined, so nothing was sent)."""
+traceback, and leaves the chain exactly as it was (no block mined, so nothing was sent) and the folder too
+(no file written, none changed: an encrypted copy of a file that was not registered is removed)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from web3 import Web3
 from openledger_chain.chain import dev_accounts
 from openledger_chain.cli import main
 
-from _anvil import PROJECT_ROOT, running_anvil
+from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 ROUND = "rounds/localhost/model-1/round-1.json"
@@ -52,7 +53,7 @@ def _corpus() -> list[list[str]]:
         ["model", "show", "99"], ["contribute", "--model", "99", "bob.csv"], ["round", "finalize", "--model", "1"],
         ["round", "veto", "--model", "1"], ["claim", "--model", "99"], ["scores", "--model", "99"],
         ["round", "show", "--model", "1", "--round", "7"], ["verify", "--model", "1", "--round", "7"],
-        ["round", "reveal-eval", "--model", "1", "--round", "5", "ipfs://x"],
+        ["round", "reveal-eval", "--model", "1", "--round", "5", "--file", "eval.csv", "ipfs://x"],
         ["round", "commit-eval", "--model", "99", "--round", "2", "eval2.csv"],
         ["usage", "pay", "--model", "99", "1"], ["usage", "pay", "--model", "1", "123456", "--dev-account", "7"], ["fees", "show", "--model", "99"], ["fees", "withdraw", "--model", "99"],
         # things already done, or not anyone's to do
@@ -92,6 +93,19 @@ def _corpus() -> list[list[str]]:
         ["round", "sign", ROUND, "--keystore", "missing.json"],
         ["fees", "withdraw", "--model", "1", "--key-env", "OPENLEDGER_BAD_KEY"],
         ["index", "status", "--db", "postgresql+psycopg://nobody@127.0.0.1:9/none"],  # no server there
+        # committee keys and encrypted files
+        ["keys", "rewrap", "--dev-account", "5"],  # not a committee member
+        ["keys", "publish", "--encryption-key", "missing.key"], ["keys", "publish", "--encryption-key", "notjson.json"],
+        ["keys", "decrypt", "alice.csv", "--out", "plain.csv"],  # not an encrypted file
+        ["keys", "decrypt", "alice.csv.age", "--dev-account", "5", "--out", "plain.csv"],  # an outsider
+        ["keys", "decrypt", "alice.csv.age", "--out", "bob.csv"],  # would write over a file
+        ["keys", "create", "--out", "alice.csv"],  # never overwrites
+        ["contribute", "--model", "1", "--public", "--out", "x.age", "bob.csv"],
+        ["contribute", "--model", "1", "--out", "alice.csv.age", "eval2.csv"],  # would write over a published file
+        ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "eval2.csv", "ipfs://x"],  # not round 1's
+        ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval2.csv", "--encryption-key",
+         "missing.key"],
+        ["verify", ROUND, "--spec", "spec.json", "--eval", "eval.csv", "--encryption-key", "notjson.json"],
     ]
     return cases
 
@@ -114,7 +128,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     (workdir / "key.json").write_text(json.dumps(Account.encrypt(dev_accounts()[6].key, "right")))
     with running_anvil() as url, pytest.MonkeyPatch.context() as mp:
         mp.chdir(workdir)
-        for args in (["deploy", "--challenge-window", "0"], ["model", "register", "--spec", "spec.json", "--symbol", "B"],
+        for args in (["deploy", "--challenge-window", "0"], *COMMITTEE_SETUP,
+                     ["model", "register", "--spec", "spec.json", "--symbol", "B"],
                      ["contribute", "--model", "1", "alice.csv"],
                      ["contribute", "--model", "1", "--dev-account", "6", "bob.csv"],
                      ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"],
@@ -152,6 +167,7 @@ def test_each_careless_input_gets_a_one_line_error_and_changes_nothing(node: tup
     monkeypatch.chdir(workdir)
     w3 = Web3(Web3.HTTPProvider(url))
     block = w3.eth.block_number
+    files = {p: p.stat().st_mtime_ns for p in workdir.rglob("*")}
     result = _invoke(url, args)
     output = result.output.strip()
     assert result.exit_code not in (0, None), output
@@ -162,5 +178,6 @@ def test_each_careless_input_gets_a_one_line_error_and_changes_nothing(node: tup
         errors = [line for line in output.splitlines() if line.startswith("FAILED:")]
     assert len(errors) == 1, output
     assert w3.eth.block_number == block, f"{args} mined a block"
+    assert {p: p.stat().st_mtime_ns for p in workdir.rglob("*")} == files, f"{args} left a file behind or changed one"
     if args[:2] == ["usage", "pay"] and args[-1] == "7":  # token units and the way out, not raw base units
         assert "needs 123,456 oUSD" in output and "openledger faucet" in output, output

@@ -13,11 +13,11 @@ from click.testing import CliRunner, Result
 from openledger_chain.chain import dev_accounts
 from openledger_chain.cli import main
 
-from _anvil import PROJECT_ROOT, running_anvil
+from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 # Command groups: the option goes after `group subcommand`.
-MULTI = {"model", "round", "usage", "fees", "contributions", "admin", "index"}
+MULTI = {"model", "round", "usage", "fees", "contributions", "admin", "index", "keys"}
 
 
 @pytest.fixture
@@ -75,9 +75,16 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert not_erc20.exit_code == 2 and "does not answer ERC-20" in not_erc20.output
     assert "registered model 1" in run(url, "model", "register", "--spec", "spec.json").output
     alice, bob = dev_accounts()[5], dev_accounts()[6]
+    # Files are encrypted to the committee by default: none has posted a key yet.
+    unkeyed = run(url, "contribute", "--model", "1", "alice.csv", ok=False)
+    assert unkeyed.exit_code == 2 and "a committee member runs `openledger keys rewrap`" in unkeyed.output
+    assert not (workdir / "alice.csv.age").exists()
+    for args in COMMITTEE_SETUP:
+        run(url, *args)
     assert "contribution 1 registered" in run(url, "contribute", "--model", "1", "alice.csv").output
     assert "contribution 2 registered" in run(url, "contribute", "--model", "1", "--dev-account", "6", "bob.csv").output
-    duplicate = run(url, "contribute", "--model", "1", "--dev-account", "7", "alice.csv", ok=False)
+    assert (workdir / "alice.csv.age").read_bytes().startswith(b"age-encryption.org/v1\n")
+    duplicate = run(url, "contribute", "--model", "1", "--dev-account", "7", "--public", "alice.csv", ok=False)
     assert duplicate.exit_code == 1 and "ContributionRegistryDuplicateContent" in duplicate.output
 
     run(url, "faucet", "500")
@@ -100,7 +107,8 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert "nothing to do" in run(url, "round", "submit", round_file).output
     run(url, "round", "finalize", "--model", "1")
     assert "revealed the evaluation set of round 1" in run(url, "round", "reveal-eval", "--model", "1", "--round", "1",
-                                                           "ipfs://eval-round-1").output
+                                                           "--file", "eval.csv", "ipfs://eval-round-1").output
+    assert (workdir / "eval.csv.age").read_bytes().startswith(b"age-encryption.org/v1\n")
 
     # The views read the chain: the round, its published list, and alice's claimable stake.
     (listed,) = json.loads(run(url, "round", "list", "--model", "1", "--json").output)

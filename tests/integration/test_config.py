@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _anvil import PROJECT_ROOT, running_anvil
+from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 from click.testing import CliRunner
 
 from openledger_chain.cli import main
@@ -26,7 +26,7 @@ def test_named_network_and_folders_come_from_the_config_file(tmp_path: Path, mon
         run = CliRunner().invoke
         assert run(main, ["deploy", "--network", "lab", "--challenge-window", "0"]).exit_code == 0
         assert (tmp_path / "state/deployments/lab.json").is_file() and not (tmp_path / "deployments").exists()
-        for args in (["model", "register", "--spec", "spec.json", "--symbol", "L", "--network", "lab"],
+        for args in (*([*a, "--network", "lab"] for a in COMMITTEE_SETUP),["model", "register", "--spec", "spec.json", "--symbol", "L", "--network", "lab"],
                      ["contribute", "--model", "1", "alice.csv", "--network", "lab"],
                      ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv", "--network", "lab"],
                      ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv",
@@ -56,6 +56,8 @@ def test_accounts_per_role_come_from_the_config_file(tmp_path: Path, monkeypatch
     with running_anvil() as url:
         run = CliRunner().invoke
         assert run(main, ["deploy", "--rpc-url", url]).exit_code == 0
+        for args in COMMITTEE_SETUP:
+            assert run(main, [*args, "--rpc-url", url]).exit_code == 0
         assert run(main, ["model", "register", "--spec", "spec.json", "--symbol", "A", "--rpc-url", url]).exit_code == 0
         shown = run(main, ["model", "show", "1", "--rpc-url", url, "--json"]).output
         assert owner.address in shown

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from eth_utils import function_abi_to_4byte_selector
 
-from _anvil import PROJECT_ROOT, running_anvil
+from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 from openledger_chain.build import load_artifact
 from openledger_chain.chain import connect, dev_accounts
 from openledger_chain.cli import main
@@ -34,7 +34,7 @@ from openledger_chain.deployments import load_deployment
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 ROUND_FILE = "rounds/localhost/model-1/round-1.json"
 ORACLE = dev_accounts()[1]
-MULTI = {"model", "round"}
+MULTI = {"model", "round", "keys"}
 
 
 def _cli(url: str, *args: str) -> str:
@@ -62,6 +62,8 @@ def _selector(name: str) -> str:
 def _signed_round(url: str) -> None:
     """Deploy, register a model and three contributions, and propose and sign round 1 (2 of 3 oracles)."""
     _cli(url, "deploy", "--challenge-window", "0")
+    for args in COMMITTEE_SETUP:
+        _cli(url, *args)
     _cli(url, "model", "register", "--spec", "spec.json")
     for account, name in ((5, "alice.csv"), (6, "bob.csv"), (7, "carol.csv")):
         _cli(url, "contribute", "--model", "1", "--dev-account", str(account), name)
