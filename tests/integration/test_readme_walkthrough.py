@@ -1,14 +1,20 @@
 """The README's step-by-step, run literally: every `$ openledger …` line of its walkthrough against a fresh
 anvil (as `openledger node` starts it), in a scratch folder holding what its `cp` line copies. Each
 command must succeed (or fail, where the README shows an error), and every line of output the README
-shows outside a table must appear in the real output (hashes the README abbreviates as `0x2a77…0ee2`
-match any hex digits there)."""
+shows outside a table must appear in the real output (hashes and keys the README abbreviates as
+`0x2a77…0ee2` or `age1…` match any hex or bech32 digits there). The third terminal's `python3 -m http.server`, which serves what contributors
+publish, is a real HTTP server started in this process."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -60,11 +66,11 @@ GAS_SLACK = 32 * 12
 
 
 def _matches(expected: str, output: str) -> bool:
-    """`expected` (with `…` standing for hex digits, any run of spaces for any whitespace) is a line of
-    `output`, gas figures within GAS_SLACK."""
+    """`expected` (with `…` standing for hex or bech32 digits, any run of spaces for any whitespace) is a line
+    of `output`, gas figures within GAS_SLACK."""
     parts = [re.escape(part) for part in re.split(r"(?<=gas )\d+", expected)]
     pattern = r"(\d+)".join(parts)
-    pattern = r"\s+".join("[0-9a-fA-F]*".join(pattern.split("…")).split(r"\ "))
+    pattern = r"\s+".join("[0-9a-zA-Z]*".join(pattern.split("…")).split(r"\ "))
     wanted = [int(g) for g in re.findall(r"(?<=gas )(\d+)", expected)]
     for match in re.finditer(pattern, output):
         if all(abs(int(got) - want) <= GAS_SLACK for got, want in zip(match.groups(), wanted, strict=True)):
@@ -95,10 +101,28 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextmanager
+def _serving(argv: list[str]) -> Iterator[None]:
+    """`python3 -m http.server PORT --bind HOST --directory DIR`, as the README's third terminal runs it."""
+    port, host, folder = int(argv[3]), argv[argv.index("--bind") + 1], argv[argv.index("--directory") + 1]
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(Path(folder).resolve()))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    httpd = ThreadingHTTPServer((host, port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def _run(steps: list[tuple[str, list[str]]]) -> None:
-    with running_anvil() as url:
+    with running_anvil() as url, ExitStack() as servers:
         for command, expected in steps:
             output, failed = "", False
+            if command.startswith("python3 -m http.server"):
+                servers.enter_context(_serving(shlex.split(command)))
+                continue
             for part in re.split(r"\s*(?:&&|;)\s*", command):
                 argv = shlex.split(part)
                 assert argv[0] == "openledger", part
