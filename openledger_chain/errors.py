@@ -61,6 +61,11 @@ _REVERT_HINTS = {
     "ContributionRegistryCommitmentExpired": "commitments must be registered within 256 blocks; commit again",
     "RewardDistributorInvalidChallengeWindow": "the window must lie between the deployment's minimum and 30 days",
     "EnforcedPause": "the contract is paused",
+    "CommitteeKeysNotMember": "only the committee (the distributor's oracles and guardians) posts and receives "
+                              "committee keys; membership changes through the admin timelock",
+    "CommitteeKeysNoEncryptionKey": "that member has published no encryption key yet (`openledger keys publish`)",
+    "CommitteeKeysKeyUnchanged": "this encryption key is already published for the account",
+    "CommitteeKeysInvalidRecipient": "an encryption key is an age X25519 public key: age1 and 58 bech32 characters",
 }
 
 
