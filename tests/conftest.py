@@ -3,6 +3,7 @@ clean snapshot after every test, so tests are independent and fast."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -37,6 +38,19 @@ settings.register_profile("default", print_blob=True, **_INVARIANT_BUDGET)
 # Hypothesis loads its own `ci` profile (derandomized) when it detects CI: keep that, at the same budget.
 settings.register_profile("ci", parent=settings.get_profile("ci"), **_INVARIANT_BUDGET)
 settings.register_profile("long", parent=settings.get_profile("default"), max_examples=15 * 20)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_content_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fetched contributions (committee plaintext among them) go to a folder of the test session, never to
+    the user's ~/.cache/openledger."""
+    saved = os.environ.get("OPENLEDGER_CACHE_DIR")
+    os.environ["OPENLEDGER_CACHE_DIR"] = str(tmp_path_factory.mktemp("content-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("OPENLEDGER_CACHE_DIR", None)
+    else:
+        os.environ["OPENLEDGER_CACHE_DIR"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
 from click.testing import CliRunner
+from web3 import Web3
 
 from openledger_chain.cli import main
 
@@ -91,10 +92,14 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
     # depends on their length (never touch the README's own folder, someone may be using it).
     scratch = _folder_like(folder, tmp_path)
     monkeypatch.chdir(scratch)
+    cache = tmp_path / "committee-cache"
+    monkeypatch.setenv("OPENLEDGER_CACHE_DIR", str(cache))
     for name in files:
         shutil.copyfile(PROJECT_ROOT / "examples" / "attribution" / name, scratch / name)
     try:
-        _run(steps[3:])
+        with running_anvil() as url:
+            outputs = _run(steps[3:], url)
+            _assert_no_plaintext_outside(scratch, files, cache, outputs, url)
     finally:
         monkeypatch.chdir(tmp_path)
         if scratch != tmp_path:
@@ -116,8 +121,10 @@ def _serving(argv: list[str]) -> Iterator[None]:
         httpd.server_close()
 
 
-def _run(steps: list[tuple[str, list[str]]]) -> None:
-    with running_anvil() as url, ExitStack() as servers:
+def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
+    """Run the steps; every command's output (stdout and stderr), concatenated."""
+    everything = ""
+    with ExitStack() as servers:
         for command, expected in steps:
             output, failed = "", False
             if command.startswith("python3 -m http.server"):
@@ -133,3 +140,42 @@ def _run(steps: list[tuple[str, list[str]]]) -> None:
             assert failed == shows_error, f"{command}\n{output}"
             for line in expected:
                 assert _matches(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
+            everything += output
+    return everything
+
+
+def _assert_no_plaintext_outside(scratch: Path, files: list[str], cache: Path, outputs: str, url: str) -> None:
+    """No row of a contributed file or of the evaluation set leaves the contributors' and the owner's own
+    files and the committee's cache: not the served folder, the round files, the deployment file, an index of
+    every event, any command's output, or any transaction's call data or log on the node."""
+    markers = [row for name in files if name.endswith(".csv")
+               for row in (scratch / name).read_bytes().splitlines()[1:]]
+    assert len(markers) > 100
+    index = CliRunner().invoke(main, ["index", "run", "--db", f"sqlite:///{scratch / 'index.db'}"],
+                               env={"OPENLEDGER_RPC_URL": url})
+    assert index.exit_code == 0, index.output
+    own = {scratch / name for name in files}
+    public = {str(p.relative_to(scratch)): p.read_bytes() for p in scratch.rglob("*") if p.is_file() and p not in own}
+    assert {"published/alice.csv.age", "published/bob.csv.age", "published/eval-1.csv.age", "index.db"} <= set(public)
+    public["command output"] = outputs.encode()
+    public["chain"] = _chain_bytes(url)
+    leaks = sorted({where for where, blob in public.items() for m in markers if m in blob})
+    assert leaks == []
+    # The committee's cache holds the contributed rows (so the search could find them), readable by its user
+    # alone. (The evaluation set reaches the oracles from its owner, not through the cache.)
+    cached = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    contributed = [row for name in ("alice.csv", "bob.csv") for row in (scratch / name).read_bytes().splitlines()[1:]]
+    assert contributed and all(m in cached for m in contributed)
+    assert all(p.stat().st_mode & 0o077 == 0 for p in [cache, *cache.rglob("*")])
+
+
+def _chain_bytes(url: str) -> bytes:
+    """Every transaction's call data and every log's topics and data on the node."""
+    w3 = Web3(Web3.HTTPProvider(url))
+    chunks = []
+    for number in range(w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            chunks.append(bytes(tx["input"]))
+            for log in w3.eth.get_transaction_receipt(tx["hash"])["logs"]:
+                chunks.append(bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"]))
+    return b"".join(chunks)
