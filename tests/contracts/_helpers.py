@@ -16,6 +16,8 @@ model a payment token that shrinks a holder's balance (a rebase or a fee taken f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import is_hex_address, keccak, to_canonical_address, to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -70,6 +72,23 @@ def revert_of(info: pytest.ExceptionInfo[ContractRevertError]) -> tuple[str, tup
 
 def _is_address(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("0x") and len(value) == 42
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, str) and is_hex_address(value):
+        return to_checksum_address(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_normalize(v) for v in value)
+    return value
+
+
+@contextmanager
+def reverts(name: str, *args: Any) -> Iterator[None]:
+    """Expect a revert with custom error `name(*args)` (addresses compared checksummed)."""
+    with pytest.raises(ContractRevertError) as info:
+        yield
+    assert info.value.name == name, f"expected {name}, got {info.value.name}{info.value.error_args}"
+    assert _normalize(info.value.error_args) == _normalize(args)
 
 
 def model_params(

@@ -9,17 +9,16 @@ custom-error name and arguments; events with their arguments.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from _helpers import ZERO_ADDRESS, fund
+from _helpers import ZERO_ADDRESS, fund, reverts
 from _ledger_setup import Accounts
 from _round_helpers import admin
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_hex_address, keccak, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
 from openledger_chain.build import load_artifact
@@ -45,23 +44,6 @@ def wrap(tag: str, length: int = 300) -> bytes:
     while len(out) < length:
         out += keccak(text=f"{tag}/{len(out)}")
     return out[:length]
-
-
-def _normalize(value: Any) -> Any:
-    if isinstance(value, str) and is_hex_address(value):
-        return to_checksum_address(value)
-    if isinstance(value, (list, tuple)):
-        return tuple(_normalize(v) for v in value)
-    return value
-
-
-@contextmanager
-def reverts(name: str, *args: Any) -> Iterator[None]:
-    """Expect a revert with custom error `name(*args)` (addresses compared checksummed)."""
-    with pytest.raises(ContractRevertError) as info:
-        yield
-    assert info.value.name == name, f"expected {name}, got {info.value.name}{info.value.error_args}"
-    assert _normalize(info.value.error_args) == _normalize(args)
 
 
 def events(ledger: OpenLedger, name: str, receipt: Any) -> list[dict[str, Any]]:

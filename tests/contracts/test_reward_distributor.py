@@ -12,8 +12,6 @@ Reverts are asserted by custom-error name and arguments.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -35,15 +33,15 @@ from _round_helpers import (
     sign,
     submit,
 )
+from _helpers import reverts
 from _ledger_setup import CONTRIBUTOR_SHARE_BPS, EMISSION_PER_ROUND, MIN_CHALLENGE_WINDOW, Accounts
 from eth_account import Account
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
 from openledger_chain.build import load_artifact
 from openledger_chain.chain import Chain
 from openledger_chain.contracts import OpenLedger
-from openledger_chain.errors import ContractRevertError
 from openledger_chain.rounds import ScoreEntry, round_digest, scores_hash
 from openledger_chain.types import Model, ModelParams
 
@@ -56,23 +54,6 @@ WINDOW = 3600
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _normalize(value: Any) -> Any:
-    if isinstance(value, str) and is_hex_address(value):
-        return to_checksum_address(value)
-    if isinstance(value, (list, tuple)):
-        return tuple(_normalize(v) for v in value)
-    return value
-
-
-@contextmanager
-def reverts(name: str, *args: Any) -> Iterator[None]:
-    """Expect a revert with custom error `name(*args)` (addresses compared checksummed)."""
-    with pytest.raises(ContractRevertError) as info:
-        yield
-    assert info.value.name == name, f"expected {name}, got {info.value.name}{info.value.error_args}"
-    assert _normalize(info.value.error_args) == _normalize(args)
 
 
 def events(contract: Any, name: str, receipt: Any) -> list[dict[str, Any]]:
