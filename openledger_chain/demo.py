@@ -91,10 +91,11 @@ class _QuietFiles(SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve_folder(folder: Path) -> Iterator[str]:
-    """Serve `folder` over HTTP on a free local port for the duration; yields its base URL."""
+def serve_folder(folder: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve `folder` over HTTP (as `python3 -m http.server` does) for the duration, on a free port unless
+    `port` is given; yields its base URL."""
     handler = functools.partial(_QuietFiles, directory=str(folder))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = ThreadingHTTPServer((host, port), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -7,15 +7,12 @@ publish, is a real HTTP server started in this process."""
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
@@ -23,6 +20,7 @@ from click.testing import CliRunner
 from web3 import Web3
 
 from openledger_chain.cli import main
+from openledger_chain.demo import serve_folder
 
 README = PROJECT_ROOT / "README.md"
 TABLE = tuple("│┃┏┗┡└┌├━─")
@@ -106,19 +104,10 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-@contextmanager
-def _serving(argv: list[str]) -> Iterator[None]:
+def _serving(argv: list[str]) -> Any:
     """`python3 -m http.server PORT --bind HOST --directory DIR`, as the README's third terminal runs it."""
     port, host, folder = int(argv[3]), argv[argv.index("--bind") + 1], argv[argv.index("--directory") + 1]
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(Path(folder).resolve()))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    httpd = ThreadingHTTPServer((host, port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return serve_folder(Path(folder).resolve(), host, port)
 
 
 def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
