@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,6 +30,17 @@ def keys() -> None:
     committee's current epoch key, whose secret is wrapped to every member's key on-chain. A member added
     later is given every earlier epoch key by `keys rewrap`; after a member is removed, `keys rewrap` starts
     a new epoch it cannot open."""
+
+
+def _member(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+            encryption_key: Path | None) -> tuple[Any, Any, Any]:
+    """The deployment, the signing account and its own encryption identity (key file, or a dev account's)."""
+    ledger = open_ledger(network, rpc_url)
+    account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
+    identity = member_identity(ledger.chain, encryption_key, account)
+    if identity is None:
+        abort("give your encryption key file with --encryption-key (create one with `openledger keys create`)", 2)
+    return ledger, account, identity
 
 
 @keys.command("create", short_help="Create a password-protected encryption key file.")
@@ -63,11 +75,7 @@ def publish(network: str, rpc_url: str | None, keystore: Path | None, key_env: s
     be given the committee's keys. Default signer: dev account 1 (an oracle)."""
     from openledger_chain.confidential import recipient_of
 
-    ledger = open_ledger(network, rpc_url)
-    account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
-    identity = member_identity(ledger.chain, encryption_key, account)
-    if identity is None:
-        abort("give your key file with --encryption-key (create one with `openledger keys create --out FILE`)", 2)
+    ledger, account, identity = _member(network, rpc_url, keystore, key_env, dev_account, encryption_key)
     recipient = recipient_of(identity)
     if ledger.encryption_key(account.address) == recipient:
         console.print(f"{account.address} already publishes {recipient}: nothing to do", highlight=False)
@@ -91,11 +99,7 @@ def rewrap(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
     from openledger_chain.committee import read_committee
     from openledger_chain.committee import rewrap as rewrap_keys
 
-    ledger = open_ledger(network, rpc_url)
-    account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
-    identity = member_identity(ledger.chain, encryption_key, account)
-    if identity is None:
-        abort("give your key file with --encryption-key (the one you published with `openledger keys publish`)", 2)
+    ledger, account, identity = _member(network, rpc_url, keystore, key_env, dev_account, encryption_key)
     result = rewrap_keys(ledger, account, identity, read_committee(ledger))
     if result.new_epoch is not None:
         console.print(f"started committee key epoch {result.new_epoch}, wrapped to every member with a published key",
