@@ -19,6 +19,16 @@ class InputError(OpenLedgerError, ValueError):
     exit_code = 2
 
 
+class MalformedFileError(InputError):
+    """A data file that is not what the spec asks for. The message names the file and the offending value for
+    whoever reads their own file; `public_reason` says where and what without either (it goes into round
+    files, which everyone reads, about files only the committee may read)."""
+
+    def __init__(self, message: str, public_reason: str) -> None:
+        super().__init__(message)
+        self.public_reason = public_reason
+
+
 class CompileError(OpenLedgerError):
     """The Solidity build failed, or committed artifacts do not match their sources."""
 

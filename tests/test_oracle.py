@@ -288,15 +288,32 @@ def test_revealed_sets_must_be_earlier_commitments_and_are_never_reused(ledger, 
         _propose(ledger, model, workdir, revealed=[workdir / "fake.csv"])
 
 
-@pytest.mark.parametrize("content", ["", "f0,f1\n1,2\n", "not,a,csv\n\x00"])
-def test_a_malformed_contribution_is_left_out_instead_of_blocking_the_round(ledger, accounts, setup, content) -> None:
+SECRET = "7391.4142135"  # a value only the contributor and the committee may read
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("", "empty file (expected a header row)"),
+    ("f0,f1\n1,2\n", "row 1, column 'diagnosis': missing label column"),
+    ("not,a,csv\n\x00", "row 1, column 'diagnosis': missing label column"),
+    (None, "row 2, column 'mean_radius': not a number"),
+    ("secret", "row 1: unexpected column (not in the evaluation file)"),
+])
+def test_a_malformed_contribution_is_left_out_instead_of_blocking_the_round(ledger, accounts, setup, content,
+                                                                            reason) -> None:
     model, workdir = setup
+    header, row = (workdir / "alice.csv").read_text().splitlines()[:2]
+    if content is None:  # a cell that is not a number, and holds a private value
+        content = f"{header}\nx{SECRET},{row.split(',', 1)[1]}\n"
+    elif content == "secret":  # a column the evaluation set does not have, named by a private value
+        content = f"{header},c{SECRET}\n{row},1\n"
     bad = workdir / "bad.csv"
     bad.write_text(content)
     ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA, keccak(bad.read_bytes()), "bad.csv")
     _, round_file = _propose(ledger, model, workdir)
     (entry,) = [i for i in round_file.body["inputs"] if i["uri"] == "bad.csv"]
-    assert entry["excluded"].startswith("malformed: ") and "bad.csv" in entry["excluded"]
+    # The round file is public: it says where and what, never the local path or a value of the file.
+    assert entry["excluded"] == f"malformed: {reason}"
+    assert SECRET not in json.dumps(round_file.body) and str(workdir) not in json.dumps(round_file.body)
     assert accounts.stranger.address not in {s["account"] for s in round_file.body["scores"]}
     assert {s["account"] for s in round_file.body["scores"]} == {accounts.alice.address, accounts.bob.address, accounts.carol.address}
 

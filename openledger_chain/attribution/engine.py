@@ -46,7 +46,7 @@ from openledger_chain.attribution.noise import label_null, ramp
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
-from openledger_chain.errors import AttributionError, InputError
+from openledger_chain.errors import AttributionError, InputError, MalformedFileError
 from openledger_chain.rewards import allocate
 
 __all__ = [
@@ -56,6 +56,10 @@ __all__ = [
 #: ``progress(stage, done, total)``; stages: "reading", "valuing", "recipes".
 Progress = Callable[[str, int, int], None]
 ROW_KINDS = ("data", "annotation")
+#: The published reason a fine-tune recipe or an attested claim is left out (its details name values from a
+#: file only the committee reads; the contributor sees them with `openledger attribute` on its own file).
+_UNREADABLE = {"finetune": "not a fine-tune recipe for the spec's estimator",
+               "compute": "not a claim file", "evaluation": "not a claim file"}
 #: Fixed-point scale of values. Multiplying a float by a power of two is exact, so
 #: ``floor(v * FIXED)`` is the exact floor of the float's value at 2**-60 resolution.
 FIXED = 2**60
@@ -585,7 +589,8 @@ def _read_contributions(
         except InputError as exc:
             if not exclude_malformed:
                 raise
-            malformed[c.id] = str(exc)
+            # Published in the round file: where and what, never the local path or a value from the file.
+            malformed[c.id] = exc.public_reason if isinstance(exc, MalformedFileError) else _UNREADABLE[c.kind]
     kept = [c for c in entries if c.id not in malformed]
     if malformed and not kept:
         raise AttributionError(f"no contribution has a well-formed file ({len(malformed)} malformed)")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from openledger_chain.errors import InputError
+from openledger_chain.errors import MalformedFileError
 
 __all__ = ["Table", "read_table"]
 
@@ -29,6 +29,12 @@ class Table:
     columns: tuple[str, ...]
     x: NDArray[np.float64]
     labels: tuple[str, ...]
+
+
+def _malformed(path: Path, reason: str, value: str | None = None) -> MalformedFileError:
+    """The error for a file that is not what the spec asks for: the message shows the file and the offending
+    value (`value`: a cell, a column name of the file) to whoever reads it; the public reason shows neither."""
+    return MalformedFileError(f"{path}: {reason}" + ("" if value is None else f": {value!r}"), reason)
 
 
 def read_table(
@@ -49,34 +55,34 @@ def read_table(
     try:
         handle = path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        raise _malformed(path, "file not found") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+        raise _malformed(path, "cannot read", str(exc)) from None
     with handle:
         try:
             rows = list(csv.reader(handle))
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a readable CSV ({exc})") from None
+            raise _malformed(path, "not a readable CSV", str(exc)) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise InputError(f"{path}: empty file (expected a header row)")
+        raise _malformed(path, "empty file (expected a header row)")
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
-        raise InputError(f"{path}: row 1, column {dup!r}: duplicate column name")
+        raise _malformed(path, "row 1: duplicate column name", dup)
     if label not in header:
-        raise InputError(f"{path}: row 1, column {label!r}: missing label column")
+        raise _malformed(path, f"row 1, column {label!r}: missing label column")
     wanted = [h for h in header if h != label] if columns is None else list(columns)
     for col in wanted:
         if col not in header:
-            raise InputError(f"{path}: row 1, column {col!r}: missing column")
+            raise _malformed(path, f"row 1, column {col!r}: missing column")
     for col in header:
         if col != label and col not in wanted:
-            raise InputError(f"{path}: row 1, column {col!r}: unexpected column (not in the evaluation file)")
+            raise _malformed(path, "row 1: unexpected column (not in the evaluation file)", col)
     if not wanted:
-        raise InputError(f"{path}: row 1: no feature columns besides the label {label!r}")
+        raise _malformed(path, f"row 1: no feature columns besides the label {label!r}")
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(cell.strip() for cell in r)]
     if not body:
-        raise InputError(f"{path}: no data rows after the header")
+        raise _malformed(path, "no data rows after the header")
     positions = [header.index(c) for c in wanted]
     label_pos = header.index(label)
     allowed = set(classes) if classes is not None else None
@@ -84,20 +90,20 @@ def read_table(
     labels: list[str] = []
     for i, (line, row) in enumerate(body):
         if len(row) != len(header):
-            raise InputError(f"{path}: row {line}: expected {len(header)} cells, found {len(row)}")
+            raise _malformed(path, f"row {line}: expected {len(header)} cells, found {len(row)}")
         for j, (col, pos) in enumerate(zip(wanted, positions)):
             cell = row[pos].strip()
             try:
                 value = float(cell)
             except ValueError:
-                raise InputError(f"{path}: row {line}, column {col!r}: {cell!r} is not a number") from None
+                raise _malformed(path, f"row {line}, column {col!r}: not a number", cell) from None
             if not math.isfinite(value):
-                raise InputError(f"{path}: row {line}, column {col!r}: {cell!r} is not a finite number")
+                raise _malformed(path, f"row {line}, column {col!r}: not a finite number", cell)
             x[i, j] = value
         y = row[label_pos].strip()
         if not y:
-            raise InputError(f"{path}: row {line}, column {label!r}: empty label")
+            raise _malformed(path, f"row {line}, column {label!r}: empty label")
         if allowed is not None and y not in allowed:
-            raise InputError(f"{path}: row {line}, column {label!r}: label {y!r} is not in the spec's classes")
+            raise _malformed(path, f"row {line}, column {label!r}: label not in the spec's classes", y)
         labels.append(y)
     return Table(path, tuple(wanted), x, tuple(labels))
