@@ -51,7 +51,9 @@ MUTATIONS = {
 }
 COMMANDS = {
     "verify": lambda f: ["verify", f],
-    "sign": lambda f: ["round", "sign", f],
+    # rounds/<network>/model-<id>/ beside the spec and evaluation set the round used
+    "sign": lambda f: ["round", "sign", "--spec", str(Path(f).parents[3] / "spec.json"),
+                       "--eval", str(Path(f).parents[3] / "eval.csv"), f],
     "submit": lambda f: ["round", "submit", f],
     "claim": lambda f: ["claim", "--account", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", f],
 }

@@ -181,25 +181,22 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
          round_file: Path, spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
          encryption_key: Path | None, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
     """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor, that
-    only contributors of its inputs are scored, the model's spec and the committed evaluation set) and
-    add the signing oracle's EIP-712 signature. With --spec and --eval, the attribution is rerun from the
-    registered contributions first and nothing is signed unless every score matches: without them you
-    trust the proposer's scores. Default key: dev account 1 (an oracle on local chains)."""
+    only contributors of its inputs are scored, the model's spec and the committed evaluation set), rerun
+    the attribution from the registered contributions (opened with your committee key) and add the signing
+    oracle's EIP-712 signature only if every score matches. --spec and --eval are required: an oracle never
+    signs a proposer's scores on trust. Default key: dev account 1 (an oracle on local chains)."""
     from openledger_chain.oracle import RecomputeInputs, sign_round_file
 
-    if (spec_path is None) != (eval_path is None):
-        abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
+    if spec_path is None or eval_path is None:
+        abort("round sign recomputes the round before signing: give --spec (the model's spec) and --eval (the "
+              "round's evaluation set)", 2)
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
-    identities = committee_identities(ledger, encryption_key, oracle) if spec_path and eval_path else ()
+    identities = committee_identities(ledger, encryption_key, oracle)
     recompute = RecomputeInputs(spec_path, eval_path, data_dir, revealed,
-                                fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities)) \
-        if spec_path and eval_path else None
+                                fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities))
     signed = sign_round_file(ledger, round_file, oracle, recompute)
-    if recompute is None:
-        console.print("[yellow]scores not recomputed: give --spec and --eval to check them before signing[/]")
-    else:
-        console.print("scores recomputed from the registered contributions: identical", highlight=False)
+    console.print("scores recomputed from the registered contributions: identical", highlight=False)
     threshold = ledger.distributor.functions.threshold().call()
     console.print(f"{oracle.address} signed; {len(signed.signatures)} of {threshold} signatures needed", highlight=False)
 

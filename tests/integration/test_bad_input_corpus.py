@@ -21,6 +21,7 @@ from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 ROUND = "rounds/localhost/model-1/round-1.json"
+RECOMPUTE = ["--spec", "spec.json", "--eval", "eval.csv"]
 ALICE = dev_accounts()[5].address
 BAD_ADDRESSES = ["notanaddress", "0x123", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "0x" + "g" * 40, ""]
 BAD_IDS = ["-1", "abc", str(2**256), "1.5", ""]
@@ -47,7 +48,7 @@ def _corpus() -> list[list[str]]:
     files = ["missing.csv", "somedir", "empty.csv", "wrongcolumns.csv", "notjson.json", "round-v1.json",
              "round-tampered.json", "round-otherchain.json"]
     for bad in files:
-        cases += [["round", "sign", bad], ["round", "submit", bad], ["claim", bad], ["verify", bad]]
+        cases += [["round", "sign", *RECOMPUTE, bad], ["round", "submit", bad], ["claim", bad], ["verify", bad]]
     cases += [
         # ids that parse but name nothing
         ["model", "show", "99"], ["contribute", "--model", "99", "bob.csv"], ["round", "finalize", "--model", "1"],
@@ -90,7 +91,8 @@ def _corpus() -> list[list[str]]:
         # no such file, and a key in an environment variable that is not a key
         ["contribute", "--model", "1", "--keystore", "key.json", "bob.csv"],
         ["usage", "pay", "--model", "1", "1", "--keystore", "notjson.json"],
-        ["round", "sign", ROUND, "--keystore", "missing.json"],
+        ["round", "sign", *RECOMPUTE, ROUND, "--keystore", "missing.json"],
+        ["round", "sign", ROUND],  # signs nothing it did not recompute
         ["fees", "withdraw", "--model", "1", "--key-env", "OPENLEDGER_BAD_KEY"],
         ["index", "status", "--db", "postgresql+psycopg://nobody@127.0.0.1:9/none"],  # no server there
         # committee keys and encrypted files
@@ -134,7 +136,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
                      ["contribute", "--model", "1", "--dev-account", "6", "bob.csv"],
                      ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"],
                      ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv"],
-                     ["round", "sign", ROUND], ["round", "sign", "--dev-account", "2", ROUND],
+                     ["round", "sign", *RECOMPUTE, ROUND], ["round", "sign", "--dev-account", "2", *RECOMPUTE, ROUND],
                      ["round", "submit", ROUND], ["round", "finalize", "--model", "1"],
                      ["claim", "--model", "1"], ["round", "commit-eval", "--model", "1", "--round", "2", "eval2.csv"]):
             result = _invoke(url, args)

@@ -99,10 +99,10 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     assert "committed evaluation set 0x" in run(url, "round", "commit-eval", "--model", "1", "--round", "1", "eval.csv").output
     run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
     round_file = "rounds/localhost/model-1/round-1.json"
-    run(url, "round", "sign", round_file)
+    run(url, "round", "sign", "--spec", "spec.json", "--eval", "eval.csv", round_file)
     too_few = run(url, "round", "submit", round_file, ok=False)
     assert too_few.exit_code == 1 and "RewardDistributorInsufficientSignatures(1, 2)" in too_few.output
-    run(url, "round", "sign", "--dev-account", "2", round_file)
+    run(url, "round", "sign", "--dev-account", "2", "--spec", "spec.json", "--eval", "eval.csv", round_file)
     assert "submitted" in run(url, "round", "submit", round_file).output
     assert "nothing to do" in run(url, "round", "submit", round_file).output
     run(url, "round", "finalize", "--model", "1")

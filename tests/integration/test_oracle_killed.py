@@ -69,8 +69,8 @@ def _signed_round(url: str) -> None:
         _cli(url, "contribute", "--model", "1", "--dev-account", str(account), name)
     _cli(url, "round", "commit-eval", "--model", "1", "--round", "1", "eval.csv")
     _cli(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
-    _cli(url, "round", "sign", ROUND_FILE)
-    _cli(url, "round", "sign", "--dev-account", "2", ROUND_FILE)
+    _cli(url, "round", "sign", "--spec", "spec.json", "--eval", "eval.csv", ROUND_FILE)
+    _cli(url, "round", "sign", "--dev-account", "2", "--spec", "spec.json", "--eval", "eval.csv", ROUND_FILE)
 
 
 def _submit_command(url: str) -> list[str]:

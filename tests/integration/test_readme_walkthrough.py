@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,7 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
         with running_anvil() as url:
             outputs = _run(steps[3:], url)
             _assert_no_plaintext_outside(scratch, files, cache, outputs, url)
+            _assert_age_opens_the_envelope(scratch, url, tmp_path)
     finally:
         monkeypatch.chdir(tmp_path)
         if scratch != tmp_path:
@@ -156,6 +158,30 @@ def _assert_no_plaintext_outside(scratch: Path, files: list[str], cache: Path, o
     contributed = [row for name in ("alice.csv", "bob.csv") for row in (scratch / name).read_bytes().splitlines()[1:]]
     assert contributed and all(m in cached for m in contributed)
     assert all(p.stat().st_mode & 0o077 == 0 for p in [cache, *cache.rglob("*")])
+
+
+def _assert_age_opens_the_envelope(scratch: Path, url: str, tmp_path: Path) -> None:
+    """The reference tool `age` alone, given the guardian's key, opens the guardian's wrap of the epoch key
+    posted on the chain, and with that key the file `contribute` published: both layers are plain age files."""
+    from openledger_chain.chain import connect, dev_accounts
+    from openledger_chain.confidential import dev_identity
+    from openledger_chain.contracts import OpenLedger
+    from openledger_chain.deployments import load_deployment
+
+    age = shutil.which("age")
+    assert age is not None, "the reference tool `age` is missing: apt-get install age (.ci/run does)"
+    guardian = dev_accounts()[0]
+    chain = connect("localhost", url)
+    ledger = OpenLedger(chain, load_deployment(chain, scratch / "deployments"))
+    (wrap,) = [w for w in ledger.committee_wraps() if w["member"] == guardian.address and w["epoch"] == 1]
+    member_key = tmp_path / "guardian.key"
+    member_key.write_text(f"{dev_identity(bytes(guardian.key))}\n")
+    epoch_key = tmp_path / "epoch-1.key"
+    epoch_key.write_bytes(subprocess.run([age, "-d", "-i", str(member_key)], input=bytes(wrap["wrappedKey"]),
+                                         capture_output=True, check=True).stdout)
+    opened = subprocess.run([age, "-d", "-i", str(epoch_key), str(scratch / "published" / "alice.csv.age")],
+                            capture_output=True, check=True).stdout
+    assert opened == (scratch / "alice.csv").read_bytes()
 
 
 def _chain_bytes(url: str) -> bytes:
