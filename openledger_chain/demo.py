@@ -305,7 +305,7 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
          "failed": sum(c.ok is False for c in mine.checks),
          "attribution": {True: "recomputed: identical", False: "recomputed: DIFFERS", None: "not recomputed (no key)"}[
              next(c.ok for c in mine.checks if c.name == "attribution")],
-         "verdict": "every check holds" if mine.ok else "FAILED"}
+         "verdict": mine.verdict.split(" (")[0]}
         for pair in zip(outsider, guardian) for who, mine in zip(("outsider", "guardian"), pair)
     ])
     return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn)

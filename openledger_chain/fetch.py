@@ -82,9 +82,8 @@ def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
     if parsed.scheme not in ("", "file", "http", "https", "ipfs"):
         return Fetched(None, f"unsupported URI scheme {parsed.scheme!r} (use a path, file://, http(s):// or ipfs://)")
     cached = settings.cache() / content_hash.hex()
-    if cached.is_file() and keccak(cached.read_bytes()) == content_hash:
-        return Fetched(cached)
     if parsed.scheme in ("", "file"):
+        # A local file is read where it is (it may have gone since: then it is not found, cache or not).
         path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
         path = path if path.is_absolute() else settings.base_dir / path
         if not path.is_file():
@@ -92,9 +91,19 @@ def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
         if path.stat().st_size > settings.max_bytes:
             return Fetched(None, f"larger than {settings.max_bytes} bytes")
         data = path.read_bytes()
-        return Fetched(path) if keccak(data) == content_hash else _open_encrypted(data, content_hash, cached, settings)
+        if keccak(data) == content_hash:
+            return Fetched(path)
+        if _is_cached(cached, content_hash):
+            return Fetched(cached)  # opened before
+        return _open_encrypted(data, content_hash, cached, settings)
+    if _is_cached(cached, content_hash):
+        return Fetched(cached)
     url = uri if parsed.scheme != "ipfs" else f"{settings.gateway()}/ipfs/{parsed.netloc}{parsed.path}"
     return _download(url, content_hash, cached, settings)
+
+
+def _is_cached(cached: Path, content_hash: bytes) -> bool:
+    return cached.is_file() and keccak(cached.read_bytes()) == content_hash
 
 
 def _open_encrypted(data: bytes, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:

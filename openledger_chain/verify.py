@@ -50,6 +50,17 @@ class Verification:
     def ok(self) -> bool:
         return all(c.ok is not False for c in self.checks)
 
+    @property
+    def verdict(self) -> str:
+        """One line: which checks held, and which were not run (never "every check holds" when one was not)."""
+        if not self.ok:
+            return "FAILED: do not sign, claim with care, guardians veto"
+        held = sum(c.ok is True for c in self.checks)
+        skipped = [c.name for c in self.checks if c.ok is None]
+        if not skipped:
+            return f"every check holds ({held} of {held})"
+        return f"{held} checks hold; not run: {', '.join(skipped)} (see its row for who can run it)"
+
     def add(self, name: str, ok: bool | None, detail: str) -> bool | None:
         self.checks.append(Check(name, ok, detail))
         return ok

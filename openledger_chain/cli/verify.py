@@ -80,7 +80,6 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
         print_rows(f"round {result.round_id} of model {result.model_id}", rows)
         if result.differences:
             print_rows("what differs, per contributor", result.differences)
-        verdict = "every check holds" if result.ok else "FAILED: do not sign, claim with care, guardians veto"
-        console.print(f"{'[green]' if result.ok else '[red]'}{verdict}[/]")
+        console.print(f"{'[green]' if result.ok else '[red]'}{result.verdict}[/]", highlight=False)
     if not result.ok:
         raise SystemExit(1)
