@@ -144,6 +144,8 @@ def committee_identities(ledger: OpenLedger, member: Identity | None) -> tuple[I
 class RewrapResult:
     new_epoch: int | None
     wrapped: dict[int, list[str]]  # epoch -> members newly given it
+    held: tuple[int, ...]  # the epochs the member holds (after the run)
+    missing: tuple[int, ...]  # epochs it does not hold, so cannot pass on: another member must
 
 
 def rewrap(ledger: OpenLedger, account: LocalAccount, member: Identity, state: CommitteeState) -> RewrapResult:
@@ -172,7 +174,8 @@ def rewrap(ledger: OpenLedger, account: LocalAccount, member: Identity, state: C
         if targets:
             _wrap_in_calls(ledger, account, epoch, identity, targets, state.keys)
             wrapped[epoch] = targets
-    return RewrapResult(new_epoch, wrapped)
+    missing = tuple(e for e in sorted(state.epochs) if e not in held)
+    return RewrapResult(new_epoch, wrapped, tuple(sorted(held)), missing)
 
 
 def _wrap_in_calls(ledger: OpenLedger, account: LocalAccount, epoch: int, identity: Identity, members: Sequence[str],

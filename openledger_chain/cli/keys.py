@@ -106,7 +106,10 @@ def rewrap(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
                       highlight=False)
     for epoch, members in result.wrapped.items():
         console.print(f"wrapped epoch {epoch} to {', '.join(members)}", highlight=False)
-    if result.new_epoch is None and not result.wrapped:
+    if result.missing:
+        console.print(f"you do not hold epoch(s) {', '.join(map(str, result.missing))}: a member who does runs "
+                      "`openledger keys rewrap` to give them to you", highlight=False)
+    elif result.new_epoch is None and not result.wrapped:
         console.print("every member already holds every committee key you hold: nothing to do")
 
 

@@ -105,6 +105,9 @@ def test_a_member_added_later_recomputes_earlier_rounds_and_a_removed_one_reads_
     newcomer_cache = tmp_path / "cache-newcomer"
     assert committee_identities(ledger, _identity(NEWCOMER)) == ()
     ledger.publish_encryption_key(NEWCOMER, recipient_of(_identity(NEWCOMER)))
+    # It cannot give itself what it does not hold: a member who holds epoch 1 must.
+    alone = rewrap(ledger, NEWCOMER, _identity(NEWCOMER), read_committee(ledger))
+    assert (alone.new_epoch, alone.wrapped, alone.held, alone.missing) == (None, {}, (), (1,))
     result = rewrap(ledger, accounts.oracles[1], _identity(accounts.oracles[1]), read_committee(ledger))
     assert result.new_epoch is None and result.wrapped == {1: [NEWCOMER.address]}
     newcomer = _fetch(ledger, NEWCOMER, newcomer_cache)
