@@ -93,7 +93,7 @@ def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
         data = path.read_bytes()
         if keccak(data) == content_hash:
             return Fetched(path)
-        if _is_cached(cached, content_hash):
+        if is_encrypted(data) and _is_cached(cached, content_hash):
             return Fetched(cached)  # opened before
         return _open_encrypted(data, content_hash, cached, settings)
     if _is_cached(cached, content_hash):
