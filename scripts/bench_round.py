@@ -4,10 +4,27 @@ Synthetic contributors (deterministic keys; rows drawn from scikit-learn's breas
 little noise) register through `registerContributionsFor` (a relayer pays: commitments, then batches of
 signed registrations, each transaction sized by gas to --gas-fraction of the block gas limit);
 then the round runs through the CLI as operators run it: commit-eval, propose, sign (2 oracles),
-submit, finalize. Prints, per size: seconds per step, peak memory of propose, gas and transactions of
-submit and of onboarding.
+submit, finalize. Prints, per size: seconds (wall and CPU) per step, peak memory of propose and of each
+sign, gas and transactions of submit and of onboarding.
 
-    .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000
+Each size runs twice by default, on the same files: plaintext (registered as they are), then encrypted to the
+committee as `openledger contribute` does by default. With encryption, after deploy each committee member
+(dev accounts 0, the guardian, and 1-3, the oracles) publishes its encryption key and oracle 1 starts the
+committee key's epoch (`keys rewrap`); each contributor's file is encrypted to the epoch key
+(`encrypt_file`, c<i>.csv.age; the plaintext is then deleted) and registered with the .age file's URI and
+the keccak256 of its plaintext; propose and sign (which reruns the attribution: --spec/--eval) open the files
+with the dev oracles' derived keys, as on any local chain. Each variant fetches into fresh caches
+(OPENLEDGER_CACHE_DIR): one for oracle 1, which proposes, signs and submits, and one for oracle 2, which
+signs from another machine, so decryption is really measured. At the end, a table
+per size: seconds per step of each variant (the median of --repeat runs) and the encrypted / plaintext
+ratio of propose and of the whole round. Copy detection's neighbour search makes propose vary by 10-20% run
+to run on a shared machine, more than encryption costs; so each run also times, in this process and best of
+3, what propose does before the attribution (`fetch_s`: the oracle's committee keys, then `gather_manifest`
+fetching, checking and opening every file into a fresh cache): the difference between the variants is the
+cost of encryption without that noise.
+
+    .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000             # both variants
+    .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000 --encrypted # encrypted only
 """
 
 from __future__ import annotations
@@ -16,8 +33,8 @@ import argparse
 import csv
 import json
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +53,10 @@ sys.path.insert(0, str(REPO))
 
 from openledger_chain.chain import DEV_MNEMONIC, connect, dev_accounts  # noqa: E402
 from openledger_chain.cli.node import find_anvil  # noqa: E402
+from openledger_chain.committee import committee_identities, contributor_recipient, read_committee, rewrap  # noqa: E402
+from openledger_chain.confidential import dev_identity, encrypt_file, recipient_of  # noqa: E402
+from openledger_chain.fetch import FetchSettings  # noqa: E402
+from openledger_chain.oracle import gather_manifest  # noqa: E402
 from openledger_chain.contracts import OpenLedger, new_salt  # noqa: E402
 from openledger_chain.deployments import ensure_deployment  # noqa: E402
 from openledger_chain.types import ContributionKind, ModelParams  # noqa: E402
@@ -72,12 +93,37 @@ def write_contributions(folder: Path, contributors: int, rows: int) -> list[Path
     return paths
 
 
-def onboard(ledger: OpenLedger, model_id: int, paths: list[Path], gas_target: int) -> tuple[int, int]:
-    """Register every file for its own contributor through a relayer, in batches of signed registrations
-    (`registerContributionsFor`) sized to `gas_target`; returns (transactions, gas)."""
+def setup_committee(ledger: OpenLedger) -> str:
+    """Each committee member (dev account 0, the guardian; 1-3, the oracles) publishes its derived encryption key,
+    then oracle 1 starts the committee key's first epoch; returns the recipient contributors encrypt to."""
+    for member in DEV[0:4]:
+        ledger.publish_encryption_key(member, recipient_of(dev_identity(bytes(member.key))))
+    oracle = DEV[1]
+    rewrap(ledger, oracle, dev_identity(bytes(oracle.key)), read_committee(ledger))
+    _, recipient = contributor_recipient(read_committee(ledger))
+    return recipient
+
+
+def encrypt_contributions(paths: list[Path], recipient: str) -> list[tuple[Path, bytes]]:
+    """Encrypt each file to `recipient` into <name>.age, as `openledger contribute` does, and delete the plaintext
+    (the oracles must decrypt); returns (encrypted file, keccak256 of the plaintext) per file."""
+    sealed = []
+    for path in paths:
+        content_hash = keccak(path.read_bytes())
+        target = path.with_name(path.name + ".age")
+        encrypt_file(path, target, recipient)
+        path.unlink()
+        sealed.append((target, content_hash))
+    return sealed
+
+
+def onboard(ledger: OpenLedger, model_id: int, files: list[tuple[Path, bytes]], gas_target: int) -> tuple[int, int]:
+    """Register every file (its name as URI, with its content hash) for its own contributor through a relayer, in
+    batches of signed registrations (`registerContributionsFor`) sized to `gas_target`; returns (transactions,
+    gas)."""
     relayer = DEV[9]
-    keys = [Account.from_key(keccak(text=f"bench round contributor {i}")) for i in range(len(paths))]
-    items = [(key, path, keccak(path.read_bytes()), new_salt()) for key, path in zip(keys, paths, strict=True)]
+    keys = [Account.from_key(keccak(text=f"bench round contributor {i}")) for i in range(len(files))]
+    items = [(key, path, h, new_salt()) for key, (path, h) in zip(keys, files, strict=True)]
     receipts = []
     started = time.perf_counter()
     for first in range(0, len(items), GROUP):
@@ -93,17 +139,46 @@ def onboard(ledger: OpenLedger, model_id: int, paths: list[Path], gas_target: in
     return len(receipts), sum(int(r["gasUsed"]) for r in receipts)
 
 
-def cli(url: str, folder: Path, *args: str) -> tuple[float, str]:
-    env = os.environ | {"OPENLEDGER_RPC_URL": url, "COLUMNS": "200"}
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "openledger_chain.cli", *args], cwd=folder, env=env,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"openledger {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return time.perf_counter() - started, result.stdout
+def time_fetch(ledger: OpenLedger, model_id: int, folder: Path, runs: int = 3) -> float:
+    """Best seconds of what propose does before the attribution to get its inputs, in this process (no CLI start-up,
+    no copy-detection noise): oracle 1's committee keys from the chain (read_committee, unwrap), then
+    `gather_manifest` (registrations from the chain, every file fetched, checked, and opened if encrypted) into a
+    fresh cache each run (not the CLI steps' caches)."""
+    best = float("inf")
+    for run_index in range(runs):
+        started = time.perf_counter()
+        identities = committee_identities(ledger, dev_identity(bytes(DEV[1].key)))
+        manifest, _ = gather_manifest(ledger, model_id, FetchSettings(base_dir=folder, identities=identities,
+                                                                      cache_dir=folder / f"cache-fetch-{run_index}"))
+        best = min(best, time.perf_counter() - started)
+        assert len(manifest) == len(list(folder.glob("c*.csv*"))), "a contribution was left out"
+    return best
 
 
-def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACTION) -> dict[str, float | int]:
+def cli(url: str, folder: Path, cache: Path, *args: str,
+        profile: Path | None = None) -> tuple[float, float, float, str]:
+    """Run `openledger ARGS` in `folder` with `cache` as OPENLEDGER_CACHE_DIR (under cProfile into `profile`, if
+    given); returns (wall seconds, CPU seconds (user + system), peak MB of that process (wait4's ru_maxrss), its
+    stdout). CPU seconds vary less than wall time when other work shares the machine's cores."""
+    env = os.environ | {"OPENLEDGER_RPC_URL": url, "COLUMNS": "200", "OPENLEDGER_CACHE_DIR": str(cache)}
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, *profiler, "-m", "openledger_chain.cli", *args], cwd=folder,
+                                   env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"openledger {' '.join(args)} failed:\n{stdout}\n{stderr}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
+
+
+def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACTION, encrypted: bool = False,
+        profile_dir: Path | None = None) -> dict[str, float | int | str]:
     anvil = subprocess.Popen([str(find_anvil(REPO)), "--port", str(port), "--mnemonic", DEV_MNEMONIC, "--silent",
                               "--gas-limit", "30000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -120,41 +195,71 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
         spec = folder / "spec.json"
         model, _ = ledger.register_model(DEV[4], ModelParams(keccak(spec.read_bytes()), spec.as_uri(),
                                                              ledger.dev_payment_token, 3_000, 10**21, 10**24, "B", "B"))
-        log(f"{contributors:,} contributors x {rows:,} rows: writing files, onboarding")
+        variant = "encrypted" if encrypted else "plaintext"
+        log(f"{contributors:,} contributors x {rows:,} rows, {variant}: writing files, onboarding")
+        result: dict[str, float | int | str] = {"variant": variant, "contributors": contributors, "rows": rows}
         paths = write_contributions(folder, contributors, rows)
+        if encrypted:
+            started = time.perf_counter()
+            recipient = setup_committee(ledger)
+            result["committee_keys_s"] = round(time.perf_counter() - started, 1)
+            started = time.perf_counter()
+            files = encrypt_contributions(paths, recipient)
+            result["encrypt_files_s"] = round(time.perf_counter() - started, 2)
+            log(f"  committee keys {result['committee_keys_s']} s; encrypted {len(files):,} files in "
+                f"{result['encrypt_files_s']} s")
+        else:
+            files = [(path, keccak(path.read_bytes())) for path in paths]
         started = time.perf_counter()
         gas_target = int(chain.block_gas_limit * gas_fraction)
-        onboard_txs, onboard_gas = onboard(ledger, model.model_id, paths, gas_target)
-        result: dict[str, float | int] = {"contributors": contributors, "rows": rows,
-                                          "onboard_s": round(time.perf_counter() - started, 1),
-                                          "onboard_txs": onboard_txs, "onboard_gas_per_contributor":
-                                          onboard_gas // contributors}
+        onboard_txs, onboard_gas = onboard(ledger, model.model_id, files, gas_target)
+        result |= {"onboard_s": round(time.perf_counter() - started, 1), "onboard_txs": onboard_txs,
+                   "onboard_gas_per_contributor": onboard_gas // contributors}
+        result["fetch_s"] = round(time_fetch(ledger, model.model_id, folder), 2)
+        log(f"  fetch (in this process, best of 3): {result['fetch_s']} s")
         round_file = "rounds/localhost/model-1/round-1.json"
+        check = ["--spec", "spec.json", "--eval", "eval.csv"]  # sign reruns the attribution before it signs
         steps = [("commit_eval", ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"]),
                  ("propose", ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv"]),
-                 ("sign_1", ["round", "sign", round_file]),
-                 ("sign_2", ["round", "sign", "--dev-account", "2", round_file]),
+                 ("sign_1", ["round", "sign", *check, round_file]),
+                 ("sign_2", ["round", "sign", "--dev-account", "2", *check, round_file]),
                  ("submit", ["round", "submit", "--gas-target", str(gas_target), round_file]),
                  ("finalize", ["round", "finalize", "--model", "1"])]
+        # Fresh caches: oracle 1 proposes, signs and submits from one machine; oracle 2 signs from another.
+        caches = {"sign_2": folder / "cache-oracle-2"}
         block_before_submit = 0
         for name, args in steps:
             if name == "submit":
                 block_before_submit = chain.w3.eth.block_number
-            seconds, _ = cli(url, folder, *args)
+            profile = None
+            if profile_dir is not None and name in ("propose", "sign_2"):
+                profile_dir.mkdir(parents=True, exist_ok=True)
+                profile = (profile_dir / f"{name}-{variant}-{contributors}x{rows}.prof").resolve()
+            seconds, cpu, peak, _ = cli(url, folder, caches.get(name, folder / "cache-oracle-1"), *args,
+                                        profile=profile)
             result[f"{name}_s"] = round(seconds, 1)
-            if name == "propose":
-                result["propose_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-            log(f"  {name}: {seconds:.1f} s")
+            result[f"{name}_cpu_s"] = round(cpu, 1)
+            if name in ("propose", "sign_1", "sign_2"):
+                result[f"{name}_peak_mb"] = round(peak)
+            if name == "propose":  # every contribution fetched (and opened): nothing excluded
+                inputs = json.loads((folder / round_file).read_text())["body"]["inputs"]
+                excluded = [i for i in inputs if "excluded" in i]
+                if len(inputs) != contributors or excluded:
+                    raise RuntimeError(f"propose used {len(inputs) - len(excluded)} of {contributors} contributions; "
+                                       f"first left out: {excluded[:1]}")
+            log(f"  {name}: {seconds:.1f} s ({cpu:.1f} s CPU)")
         submit_blocks = range(block_before_submit + 1, chain.w3.eth.block_number + 1)
         receipts = [r for b in submit_blocks for r in chain.w3.eth.get_block_receipts(b)]
         result["submit_txs"] = len(receipts) - 1  # the last block is finalize's
         result["publish_entries_per_tx"] = contributors // max(len(receipts) - 2, 1)
         result["submit_gas"] = sum(int(r["gasUsed"]) for r in receipts[:-1])
         result["round_s"] = round(sum(float(result[f"{n}_s"]) for n, _ in steps if n != "commit_eval"), 1)
+        result["round_cpu_s"] = round(sum(float(result[f"{n}_cpu_s"]) for n, _ in steps if n != "commit_eval"), 1)
         shutil.rmtree(folder, ignore_errors=True)
         return result
     finally:
         anvil.terminate()
+        anvil.wait()
 
 
 def main() -> None:
@@ -166,10 +271,80 @@ def main() -> None:
                         help="fraction of the block gas limit per onboarding and publishing transaction; above "
                              "0.5 (EIP-1559's target) the base fee climbs ~10%% a block while onboarding, and past "
                              "~50,000 contributors the relayer's 10,000 ETH run out: use 0.5 there")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--encrypted", action="store_true", help="only the variant encrypted to the committee")
+    only.add_argument("--plaintext", action="store_true", help="only the plaintext variant")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each variant, in ABBA order (plaintext, encrypted, encrypted, plaintext, ...); "
+                             "the table shows medians")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="run propose and the second sign under cProfile, writing <step>-<variant>-<size>.prof "
+                             "into DIR (slower: for finding where the time goes, not for the figures)")
     args = parser.parse_args()
+    variants = [True] if args.encrypted else [False] if args.plaintext else [False, True]
     rows = args.rows if len(args.rows) == len(args.contributors) else [args.rows[0]] * len(args.contributors)
     for contributors, total in zip(args.contributors, rows, strict=True):
-        print(json.dumps(run(contributors, total, args.port, args.gas_fraction)), flush=True)
+        results: dict[bool, list[dict[str, float | int | str]]] = {v: [] for v in variants}
+        for index in range(args.repeat):
+            # ABBA order (plaintext first, then encrypted first, ...): a machine that slows down or speeds up
+            # during the runs does not favour the variant that always runs first.
+            for encrypted in variants if index % 2 == 0 else variants[::-1]:
+                result = run(contributors, total, args.port, args.gas_fraction, encrypted, args.profile)
+                results[encrypted].append(result)
+                print(json.dumps(result), flush=True)
+        print_comparison(contributors, total, results)
+
+
+STEPS = ("commit_eval", "propose", "sign_1", "sign_2", "submit", "finalize", "round")
+
+
+def print_comparison(contributors: int, rows: int, results: dict[bool, list[dict[str, float | int | str]]]) -> None:
+    """Seconds per step of each variant (medians over the runs) and, with both, the encrypted / plaintext ratio."""
+    def median(variant: bool, key: str) -> float | None:
+        values = [float(r[key]) for r in results[variant] if key in r]
+        return statistics.median(values) if values else None
+
+    both = len(results) == 2
+    runs = max(len(v) for v in results.values())
+    print(f"\n{contributors:,} contributors x {rows:,} rows: seconds per step, median of {runs} run(s) each; "
+          "round = propose + sign x 2 + submit + finalize")
+    names = ["plaintext" if not v else "encrypted" for v in results]
+    print("| step | " + " | ".join(names) + (" | encrypted / plaintext |" if both else " |"))
+    print("|---|" + "---:|" * (len(names) + both))
+    for step in (*STEPS, "fetch_s", "propose_cpu_s", "sign_1_cpu_s", "sign_2_cpu_s", "round_cpu_s", "propose_peak_mb",
+                 "sign_1_peak_mb", "sign_2_peak_mb", "committee_keys_s", "encrypt_files_s", "onboard_s"):
+        key = step if step.endswith(("_mb", "_s")) else f"{step}_s"
+        cells = [median(v, key) for v in results]
+        if all(c is None for c in cells):
+            continue
+        ratio = ""
+        if both and None not in cells and cells[0]:
+            ratio = f" | {cells[1] / cells[0]:.3f} ({(cells[1] / cells[0] - 1) * 100:+.1f}%)"
+        elif both:
+            ratio = " | "
+        print(f"| {step} | " + " | ".join("" if c is None else f"{c:g}" for c in cells) + ratio + " |")
+    if both:
+        plain_fetch, sealed_fetch = median(False, "fetch_s"), median(True, "fetch_s")
+        plain_propose = median(False, "propose_s")
+        plain_round = median(False, "round_s")
+        assert plain_fetch is not None and sealed_fetch is not None and plain_propose and plain_round
+        fetching = 2  # commands that decrypt: propose and oracle 2's sign (oracle 1's sign reads its cache)
+        extra = sealed_fetch - plain_fetch
+        print(f"fetch (committee keys + gather_manifest, in-process, best of 3): encrypted {sealed_fetch:g} s vs "
+              f"plaintext {plain_fetch:g} s: {extra:+.2f} s per command that decrypts, "
+              f"{extra / plain_propose * 100:+.1f}% of propose; {fetching} such command(s) a round: "
+              f"{fetching * extra / plain_round * 100:+.1f}% of the round")
+        for step, what in (("propose", "s"), ("round", "s"), ("propose", "cpu_s"), ("round", "cpu_s")):
+            plain, sealed = median(False, f"{step}_{what}"), median(True, f"{step}_{what}")
+            assert plain is not None and sealed is not None
+            verdict = "within" if sealed <= plain * 1.10 else "over"
+            unit = "s" if what == "s" else "CPU s"
+            pairs = [float(e[f"{step}_{what}"]) / float(p[f"{step}_{what}"])
+                     for p, e in zip(results[False], results[True], strict=False)]
+            print(f"{step}: encrypted {sealed:g} {unit} vs plaintext {plain:g} {unit}, overhead "
+                  f"{(sealed / plain - 1) * 100:+.1f}% ({verdict} the 10% budget); run by run "
+                  + ", ".join(f"{(r - 1) * 100:+.1f}%" for r in pairs)
+                  + (f", median {(statistics.median(pairs) - 1) * 100:+.1f}%" if len(pairs) > 1 else ""))
 
 
 if __name__ == "__main__":
