@@ -452,13 +452,16 @@ def table(rows: list[dict], which: str) -> str:
 
 
 def json_safe(o: object) -> object:
-    """Infinite ratios (a victim paid nothing) as the string "inf": JSON has no infinity."""
+    """Infinite ratios (a victim paid nothing) as the string "inf": JSON has no infinity; numpy booleans
+    as booleans."""
     if isinstance(o, float) and math.isinf(o):
         return "inf"
     if isinstance(o, dict):
         return {k: json_safe(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
         return [json_safe(v) for v in o]
+    if isinstance(o, np.bool_ | bool):
+        return bool(o)
     return o
 
 

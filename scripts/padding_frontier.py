@@ -89,6 +89,7 @@ from gaming_attacks import ATTACKS, EMISSION, METHODS, N_HONEST, Round, Split, l
 from gaming_report import measure as suite_measure  # noqa: E402
 from gaming_report import meets as suite_meets  # noqa: E402
 from gaming_report import payouts, run_round  # noqa: E402
+from gaming_threat_model import json_safe  # noqa: E402
 from gaming_report import summarize as suite_summarize  # noqa: E402
 
 from openledger_chain.attribution import engine  # noqa: E402
@@ -607,18 +608,6 @@ def suite_table(rows: list[dict]) -> str:
             lines.append(f"| {r['candidate']} | {r['data']} | {s['attack']} | {s['target']} | {s['attacker']:.3f} | {gain} | "
                          f"{'met' if s['met'] else '**missed**'} |")
     return "\n".join(lines)
-
-
-def json_safe(o: object) -> object:
-    if isinstance(o, float) and math.isinf(o):
-        return "inf"
-    if isinstance(o, dict):
-        return {k: json_safe(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [json_safe(v) for v in o]
-    if isinstance(o, np.bool_ | bool):
-        return bool(o)
-    return o
 
 
 def json_load(o: object) -> object:
