@@ -22,13 +22,15 @@ the keys and wraps from `CommitteeKeys`.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import bech32
 import pyrage
-from eth_utils import keccak
+from eth_hash.auto import keccak
 
 from openledger_chain.errors import InputError
 
@@ -129,6 +131,36 @@ def decrypt_bytes(data: bytes, identities: Sequence[Identity]) -> bytes:
         return pyrage.decrypt(data, list(identities))
     except pyrage.DecryptError as exc:
         raise DecryptionError(f"does not decrypt with the committee keys held here ({exc})") from exc
+
+
+class _HashingWriter:
+    """A writer that hashes (keccak256) what passes through it."""
+
+    def __init__(self, writer: BinaryIO) -> None:
+        self._writer = writer
+        self._hash = keccak.new(b"")
+
+    def write(self, chunk: bytes) -> int:
+        self._hash.update(bytes(chunk))
+        return self._writer.write(chunk)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+
+def decrypt_into(data: bytes, identities: Sequence[Identity], writer: BinaryIO) -> bytes:
+    """Decrypt the age file `data` into `writer` chunk by chunk (the plaintext is never whole in memory);
+    returns the keccak256 of the plaintext. DecryptionError as `decrypt_bytes`; on one, `writer` may hold a
+    partial plaintext, which the caller discards."""
+    check_header(data)
+    if not identities:
+        raise DecryptionError(COMMITTEE_ONLY)
+    hashing = _HashingWriter(writer)
+    try:
+        pyrage.decrypt_io(io.BytesIO(data), hashing, list(identities))
+    except pyrage.DecryptError as exc:
+        raise DecryptionError(f"does not decrypt with the committee keys held here ({exc})") from exc
+    return hashing.digest()
 
 
 def wrap_identity(identity: Identity, member_recipient: str) -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import tempfile
 import time
 import urllib.error
@@ -28,7 +27,7 @@ from urllib.parse import unquote, urlparse
 
 from eth_utils import keccak
 
-from openledger_chain.confidential import DecryptionError, Identity, decrypt_bytes, is_encrypted
+from openledger_chain.confidential import DecryptionError, Identity, decrypt_into, is_encrypted
 
 DEFAULT_IPFS_GATEWAY = "https://ipfs.io"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -107,18 +106,23 @@ def _is_cached(cached: Path, content_hash: bytes) -> bool:
 
 
 def _open_encrypted(data: bytes, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
-    """`data` that is not the registered content: an age file opening to it with a committee key (kept in the
-    private cache), or excluded with why."""
+    """`data` that is not the registered content: an age file opening to it with a committee key, decrypted
+    straight into the private cache (never whole in memory), or excluded with why."""
     if not is_encrypted(data):
         return Fetched(None, "content hash mismatch")
+    _private_folder(target.parent)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        plaintext = decrypt_bytes(data, settings.identities)
+        with os.fdopen(fd, "wb") as handle:
+            digest = decrypt_into(data, settings.identities, handle)
+        if digest != content_hash:
+            return Fetched(None, "decrypts to other bytes than its registered content hash")
+        os.replace(tmp, target)
+        return Fetched(target)
     except DecryptionError as exc:
         return Fetched(None, str(exc))
-    if keccak(plaintext) != content_hash:
-        return Fetched(None, "decrypts to other bytes than its registered content hash")
-    _write_atomically(target, plaintext)
-    return Fetched(target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _download(url: str, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
@@ -165,11 +169,17 @@ def _read_bounded(url: str, settings: FetchSettings) -> bytes:
     return b"".join(chunks)
 
 
+def _private_folder(folder: Path) -> None:
+    """The cache folder, which may hold committee plaintext: readable by its user alone (0700)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+
+
 def _write_atomically(target: Path, data: bytes) -> None:
-    """Write into the cache, which may hold committee plaintext: the folder 0700, the file 0600 (mkstemp's)."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(target.parent, 0o700)
+    """Write into the private cache: the file 0600 (mkstemp's), renamed into place whole."""
+    _private_folder(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    shutil.move(tmp, target)
+    os.replace(tmp, target)

@@ -138,3 +138,5 @@ def test_fetch_opens_committee_files_into_a_private_cache(tmp_path: Path) -> Non
     other = FetchSettings(base_dir=tmp_path, cache_dir=tmp_path / "other", identities=(key,))
     assert fetch_contribution("rows.csv.age", keccak(b"other"), other).excluded == (
         "decrypts to other bytes than its registered content hash")
+    # Nothing is left behind where a file did not open, or opened to other bytes: no partial plaintext.
+    assert [p for d in ("stranger", "other") for p in (tmp_path / d).rglob("*") if p.is_file()] == []
