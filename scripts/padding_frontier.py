@@ -96,7 +96,9 @@ from openledger_chain.attribution import engine  # noqa: E402
 from openledger_chain.attribution.base import Valuation  # noqa: E402
 from openledger_chain.attribution.dataset import Dataset  # noqa: E402
 from openledger_chain.attribution.methods import TKNNShapley  # noqa: E402
-from openledger_chain.attribution.methods.contributor_knn import ContributorKNN, representatives  # noqa: E402
+from openledger_chain.attribution.methods.contributor_knn import (  # noqa: E402
+    ContributorKNN, representatives, stack_label_slopes,
+)
 from openledger_chain.attribution.methods.knn_shapley import (  # noqa: E402
     ChunkKernel, distance_order, label_count, relabel_values, sum_over_eval_chunks,
 )
@@ -121,10 +123,8 @@ NO_NOISE_TEST = {"noise_margin": 0.0}
 
 # --- candidates: valuations the engine runs instead of its own -------------------------------------
 
-class OthersBaseline(Valuation):
-    """C: every contributor's rows valued by exact TKNN-Shapley on top of all the other contributors' rows."""
-
-    algorithm_name = "tknn_on_others"
+class _OwnerAware(Valuation):
+    """A candidate that knows which contributor owns each row (the engine's valuations do not)."""
 
     def __init__(self, eval_data: Dataset, owner: np.ndarray, tau: float | None, k: int | None, n_classes: int) -> None:
         super().__init__(None)
@@ -132,6 +132,12 @@ class OthersBaseline(Valuation):
 
     def params(self) -> dict[str, Any]:
         return {"tau": self.tau, "k": self.k}
+
+
+class OthersBaseline(_OwnerAware):
+    """C: every contributor's rows valued by exact TKNN-Shapley on top of all the other contributors' rows."""
+
+    algorithm_name = "tknn_on_others"
 
     def fit(self, data: Dataset) -> OthersBaseline:
         n_labels = label_count(data, self.eval_data)
@@ -207,26 +213,14 @@ def _loo_chunk(x_train, y_train, x_eval, y_eval, starts, tau, k, n_classes, n_la
     if not n_labels:
         return values
     slope = np.where(voter, 1.0 / np.maximum(kk, 1)[:, None], 0.0)  # U(all) moves by 1/K per hit; U(all - j) not at all
-    out = np.zeros((1 + n_labels, n))
-    out[0] = values
-    for label in np.unique(y_eval):
-        at = y_eval == label
-        out[1 + label] = np.bincount(rep[at].ravel(), weights=slope[at].ravel(), minlength=n)
-    return out
+    return stack_label_slopes(values, rep, slope, y_eval, n_labels)
 
 
-class ContributorLOO(Valuation):
+class ContributorLOO(_OwnerAware):
     """E: each contributor's leave-one-out in B's contributor-level game, U(all) - U(all without it), per
     evaluation point, credited to its representative row."""
 
     algorithm_name = "contributor_loo"
-
-    def __init__(self, eval_data: Dataset, owner: np.ndarray, tau: float | None, k: int | None, n_classes: int) -> None:
-        super().__init__(None)
-        self.eval_data, self.owner, self.tau, self.k, self.n_classes = eval_data, np.asarray(owner), tau, k, n_classes
-
-    def params(self) -> dict[str, Any]:
-        return {"tau": self.tau, "k": self.k}
 
     def fit(self, data: Dataset) -> ContributorLOO:
         n_labels = label_count(data, self.eval_data)

@@ -113,6 +113,14 @@ def _chunk_values(
     if not n_labels:
         return values
     slope = np.where(inball, inverse_rank + ((1 - 1 / kk) + (h - ell / kk))[:, None] / safe_c[:, None], 0.0)
+    return stack_label_slopes(values, rep, slope, y_eval, n_labels)
+
+
+def stack_label_slopes(values: NDArray[np.float64], rep: NDArray[np.int64], slope: NDArray[np.float64],
+                       y_eval: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
+    """`values` stacked over the per-label relabelling slopes: row 1 + l sums, over the evaluation points of
+    label l, each sorted position's slope credited to its representative row `rep`. Shape (1 + L, N)."""
+    n = len(values)
     out = np.zeros((1 + n_labels, n))
     out[0] = values
     for label in np.unique(y_eval):
