@@ -36,7 +36,7 @@ from openledger_chain.committee import committee_identities, contributor_recipie
 from openledger_chain.confidential import dev_identity, encrypt_file, recipient_of
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import ensure_deployment
-from openledger_chain.fetch import FetchSettings, fetch_contribution
+from openledger_chain.fetch import FetchSettings
 from openledger_chain.oracle import (
     RecomputeInputs,
     claim_from_round_file,
@@ -259,16 +259,14 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     eval2_path = workdir / "eval2.csv"
     shutil.copyfile(EXAMPLE_DIR / "eval2.csv", eval2_path)
     ledger.commit_evaluation(owner, model.model_id, 2, keccak(eval2_path.read_bytes()))
-    revealed_uri = f"{base_url}/{eval_path.name}.age"
-    eval_hash = keccak(eval_path.read_bytes())
-    revealed = {m.address: fetch_contribution(revealed_uri, eval_hash, member_fetch(m)).path for m in committee}
+    # Round 1's revealed set is fetched by every oracle from the URI on the chain, and counted.
     second_path, second = propose_round(
         ledger, model.model_id, spec_path=spec_path, eval_path=eval2_path, rounds_dir=rounds_dir, data_dir=data_dir,
-        revealed=[revealed[oracles[1].address]], overwrite=True, fetch=member_fetch(oracles[1]),
+        overwrite=True, fetch=member_fetch(oracles[1]),
     )
     for oracle in oracles[1:3]:  # another pair of oracles this time
         sign_round_file(ledger, second_path, oracle, RecomputeInputs(
-            spec_path, eval2_path, data_dir, (revealed[oracle.address],), fetch=member_fetch(oracle)))
+            spec_path, eval2_path, data_dir, fetch=member_fetch(oracle)))
     submit_round_file(ledger, second_path, oracles[1])
     chain.w3.provider.ethereum_tester.time_travel(chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
     finalize_round(ledger, model.model_id, deployer)
@@ -297,9 +295,8 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     # attribution from the encrypted contributions.
     outsider = [verify_round(ledger, round_file_path=path) for path in (round_path, second_path)]
     guardian = [verify_round(ledger, round_file_path=path, attribution=RecomputeInputs(
-        spec_path, evaluation, data_dir, tuple(earlier), fetch=member_fetch(deployer)))
-        for path, evaluation, earlier in ((round_path, eval_path, ()),
-                                          (second_path, eval2_path, (revealed[deployer.address],)))]
+        spec_path, evaluation, data_dir, fetch=member_fetch(deployer)))
+        for path, evaluation in ((round_path, eval_path), (second_path, eval2_path))]
     step("An outsider and the guardian verify both rounds from their files and the chain", [
         {"round": mine.round_id, "who": who, "checks passed": sum(c.ok is True for c in mine.checks),
          "failed": sum(c.ok is False for c in mine.checks),

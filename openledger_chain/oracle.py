@@ -42,6 +42,7 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.revealed import describe_left_out, left_out, revealed_files, revealed_on_chain
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
@@ -212,8 +213,10 @@ def propose_round(
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
 
-    `revealed` are earlier rounds' evaluation sets, published after their rounds: their rows count
-    as the model owner's, so copies of them earn nothing (their hashes go into the method record).
+    Every evaluation set revealed on-chain for an earlier round is fetched from its URI (opened with the
+    committee keys in `fetch`) and counted: its rows count as the model owner's, so copies of them earn
+    nothing (their hashes go into the method record). `revealed` files stand in for those fetches, or add
+    sets committed for earlier rounds but not revealed on-chain.
     An existing round file (perhaps already signed) is replaced only with `overwrite`.
 
     Raises:
@@ -235,7 +238,13 @@ def propose_round(
     _, last_round_id, last_cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     round_id = last_round_id + 1
     eval_hash, eval_committed_at = _committed_evaluation(ledger, model_id, round_id, eval_path)
-    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, [Path(p) for p in revealed])
+    fetch = fetch or FetchSettings(base_dir=data_dir)
+    # Every contribution registered up to this block is an input (or excluded with why), and every evaluation
+    # set revealed up to it is counted; later ones may be too.
+    registry_block = int(ledger.chain.w3.eth.block_number)
+    given = [Path(p) for p in revealed]
+    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, registry_block)
+    revealed = revealed_files(ledger, model_id, revealed_hashes, given, fetch)
     previous = _previous_cumulative(ledger, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
@@ -249,9 +258,7 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    # Every contribution registered up to this block is an input (or excluded with why); later ones may be too.
-    registry_block = int(ledger.chain.w3.eth.block_number)
-    manifest, inputs = gather_manifest(ledger, model_id, fetch or FetchSettings(base_dir=data_dir), engine)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch, engine)
     locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
     if locked:
         raise CommitteeOnlyError(f"{len(locked)} contributions (first: {locked[0]}) are encrypted to the committee and "
@@ -370,6 +377,8 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
     if found != used:
         raise InputError(f"contribution files missing or changed under {data_dir}: {sorted(used - found, key=int)}")
     seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
+    counted = [bytes.fromhex(h[2:]) for h in body["method"].get("revealedEvalHashes", [])]
+    revealed = revealed_files(ledger, model_id, counted, revealed, fetch or FetchSettings(base_dir=data_dir))
     return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
 
 
@@ -430,19 +439,22 @@ def _committed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, eval
     return eval_hash, committed_at
 
 
-def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, paths: Sequence[Path]) -> list[bytes]:
-    """The hashes of revealed evaluation sets, each checked to be one committed for an earlier round."""
-    if not paths:
-        return []
-    committed = {ledger.evaluation_commitment(model_id, r)[0] for r in range(1, round_id)}
-    digests = []
-    for path in paths:
-        if not path.is_file():
-            raise InputError(f"revealed evaluation set {path} not found")
-        digests.append(keccak(path.read_bytes()))
-        if digests[-1] not in committed:
-            raise InputError(f"{path} is not the evaluation set committed for any earlier round of model {model_id}")
-    return digests
+def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, given: Sequence[Path],
+                          up_to_block: int) -> list[bytes]:
+    """The hashes of the evaluation sets round `round_id` counts, in the order of the rounds they were committed
+    for: every set revealed on-chain for an earlier round up to `up_to_block`, and each `given` file, which must
+    be the set committed for an earlier round."""
+    by_round = {s.round_id: s.eval_hash for s in revealed_on_chain(ledger, model_id, round_id, up_to_block)}
+    if given:
+        committed = {ledger.evaluation_commitment(model_id, r)[0]: r for r in range(1, round_id)}
+        for path in given:
+            if not path.is_file():
+                raise InputError(f"revealed evaluation set {path} not found")
+            digest = keccak(path.read_bytes())
+            if digest not in committed:
+                raise InputError(f"{path} is not the evaluation set committed for any earlier round of model {model_id}")
+            by_round[committed[digest]] = digest
+    return [by_round[r] for r in sorted(by_round)]
 
 
 def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
@@ -503,6 +515,9 @@ def commitment_problems(ledger: OpenLedger, body: dict[str, Any]) -> list[str]:
     if "0x" + committed.hex() != body["method"].get("evalHash"):
         problems.append(f"round file's evaluation set {body['method'].get('evalHash')} is not the one committed for "
                         f"round {round_id} of model {model_id} (0x{committed.hex()})")
+    missing = left_out(ledger, body)
+    if missing:
+        problems.append(describe_left_out(missing))
     return problems
 
 

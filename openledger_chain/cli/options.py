@@ -164,7 +164,8 @@ def fetch_options(func: F) -> F:
 def recompute_options(func: F) -> F:
     """--spec, --eval, --data-dir and --revealed: what rerunning a round's attribution needs (verify, sign)."""
     func = click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
-                        help="An earlier round's revealed evaluation set, as the round used it (repeat).")(func)
+                        help="A local copy of an earlier round's evaluation set the round counts (repeat): "
+                        "stands in for fetching it from the URI it was revealed at on-chain.")(func)
     func = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
                         show_default=True, help="Folder that relative contribution URIs resolve against.")(func)
     func = click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,

@@ -82,7 +82,7 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
                 model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, uri: str) -> None:
     """After round ROUND is final, encrypt its committed evaluation set FILE to the committee (only the model's
     oracles and guardians can read it) and announce URI as where it is published. Committee members recompute
-    the round from it, and later rounds pass it to `round propose --revealed`, so copies of its rows earn
+    the round from it, and later rounds fetch it from URI and count it, so copies of its rows earn
     nothing. Refuses a FILE other than the committed one before anything is sent."""
     from eth_utils import keccak
 
@@ -122,7 +122,9 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
               help="Base folder for contributions registered with relative URIs.")
 @click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
+              help="An earlier round's evaluation set as a local file (repeatable): stands in for fetching a set "
+              "revealed on-chain, or adds one committed for an earlier round but never revealed. Without it, every "
+              "set revealed on-chain is fetched from its URI and counted: copies of its rows earn nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
 @account_options(1, "oracle")
 @encryption_key_option
