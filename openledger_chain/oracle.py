@@ -606,6 +606,11 @@ def submit_round_file(
     submitted = False
     if pending.round_id == 0:
         ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_, round_file.signatures)
+        threshold = ledger.distributor.functions.threshold().call()
+        if len(ordered) < threshold:
+            raise RoundError(f"{path} holds {len(ordered)} oracle signatures and {threshold} are needed: more oracles "
+                             "run `openledger round sign`, and their signatures are merged in (`openledger round "
+                             "collect FILE SIGNATURES...`, or give them to `round submit`)")
         function = ledger.distributor.functions.submitRound(round_.as_tuple(), [s for _, s in ordered])
         receipts.append(ledger.chain.transact(function, sender))
         submitted = True

@@ -176,22 +176,30 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
 @recompute_options
+@click.option("--signature-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write your signature alone to this small file, to hand back to whoever submits "
+              "(`round collect` / `round submit` merge it).")
 @encryption_key_option
 @fetch_options
 @handle_errors
 def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
          round_file: Path, spec_path: Path | None, eval_path: Path | None, data_dir: Path, revealed: tuple[Path, ...],
-         encryption_key: Path | None, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int) -> None:
+         signature_out: Path | None, encryption_key: Path | None, ipfs_gateway: str | None, cache_dir: Path | None,
+         max_content_bytes: int) -> None:
     """Check ROUND_FILE (its hash, tree, cumulative sums, score-list hash, chain and distributor, that
     only contributors of its inputs are scored, the model's spec and the committed evaluation set), rerun
     the attribution from the registered contributions (opened with your committee key) and add the signing
-    oracle's EIP-712 signature only if every score matches. --spec and --eval are required: an oracle never
-    signs a proposer's scores on trust. Default key: dev account 1 (an oracle on local chains)."""
+    oracle's EIP-712 signature to it only if every score matches. --spec and --eval are required: an oracle
+    never signs a proposer's scores on trust. On a machine of its own, an oracle hands back ROUND_FILE or,
+    smaller, its --signature-out file. Default key: dev account 1 (an oracle on local chains)."""
     from openledger_chain.oracle import RecomputeInputs, sign_round_file
+    from openledger_chain.round_signatures import detach, write_signature_file
 
     if spec_path is None or eval_path is None:
         abort("round sign recomputes the round before signing: give --spec (the model's spec) and --eval (the "
               "round's evaluation set)", 2)
+    if signature_out is not None and signature_out.exists():
+        abort(f"{signature_out} exists; choose another --signature-out (one is never written over)", 2)
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
     identities = committee_identities(ledger, encryption_key, oracle)
@@ -201,26 +209,61 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
     console.print("scores recomputed from the registered contributions: identical", highlight=False)
     threshold = ledger.distributor.functions.threshold().call()
     console.print(f"{oracle.address} signed; {len(signed.signatures)} of {threshold} signatures needed", highlight=False)
+    if signature_out is not None:
+        write_signature_file(signature_out, detach(signed, ledger.chain.chain_id, ledger.distributor.address,
+                                                   oracle.address))
+        console.print(f"wrote {signature_out}: hand it to whoever submits the round", highlight=False)
+
+
+@round_group.command("collect", short_help="Merge oracle signatures from other machines into a round file.")
+@network_options
+@click.argument("round_file", type=ROUND_FILE)
+@click.argument("signatures", nargs=-1, required=True, type=ROUND_FILE)
+@handle_errors
+def collect(network: str, rpc_url: str | None, round_file: Path, signatures: tuple[Path, ...]) -> None:
+    """Add to ROUND_FILE the oracle signatures in SIGNATURES: signature files (`round sign --signature-out`) or
+    signed copies of the same round file, from any number of machines. Each must recover, for exactly this
+    round on this chain, to a current oracle; a second signature of the same oracle is dropped; the order is
+    the contract's. Sends nothing: `round submit` follows."""
+    from openledger_chain.round_signatures import collect_signatures
+
+    ledger = open_ledger(network, rpc_url)
+    merged = collect_signatures(ledger, round_file, signatures)
+    _print_merged(ledger, round_file, merged)
+
+
+def _print_merged(ledger, round_file: Path, merged) -> None:  # noqa: ANN001 - OpenLedger, round_signatures.Merged
+    threshold = ledger.distributor.functions.threshold().call()
+    added = ", ".join(merged.added) if merged.added else "none"
+    dropped = f"; {merged.duplicates} duplicate{'s' if merged.duplicates != 1 else ''} dropped" if merged.duplicates else ""
+    console.print(f"{round_file}: signatures added: {added}{dropped}; {len(merged.round_file.signatures)} signatures, "
+                  f"{threshold} needed", highlight=False)
 
 
 @round_group.command("submit", short_help="Submit a signed round and publish its score list on-chain.")
 @network_options
 @account_options(1, "oracle")
 @click.argument("round_file", type=ROUND_FILE)
+@click.argument("signatures", nargs=-1, type=ROUND_FILE)
 @click.option("--gas-target", type=click.IntRange(100_000), default=None,
               help="Gas per score-publishing transaction to aim at [default: half the block gas limit].")
 @click.option("--chunk", type=click.IntRange(1), default=None, help="At most this many score entries per transaction.")
 @handle_errors
 def submit(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           round_file: Path, gas_target: int | None, chunk: int | None) -> None:
+           round_file: Path, signatures: tuple[Path, ...], gas_target: int | None, chunk: int | None) -> None:
     """Submit ROUND_FILE with its oracle signatures (ascending signer order) and publish every score
-    entry in chunks sized by gas (each estimated before it is sent). Only an oracle may publish scores,
-    so sign with an oracle key (default: dev account 1). Safe to re-run, also after a crash or a kill:
-    a round already pending or final is never posted twice, and publishing resumes where it stopped."""
+    entry in chunks sized by gas (each estimated before it is sent). SIGNATURES (signature files or signed
+    copies from oracles on other machines) are merged into ROUND_FILE first, as `round collect` does. Only an
+    oracle may publish scores, so sign with an oracle key (default: dev account 1). Safe to re-run, also after
+    a crash or a kill: a round already pending or final is never posted twice, and publishing resumes where
+    it stopped."""
     from openledger_chain.oracle import submit_round_file
+    from openledger_chain.round_signatures import collect_signatures
 
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
+    if signatures:
+        _print_merged(ledger, round_file, collect_signatures(ledger, round_file, signatures))
     with _progress() as progress:
         task = progress.add_task("publish scores", total=None)
         result = submit_round_file(ledger, round_file, sender, chunk=chunk, gas_target=gas_target,
