@@ -284,23 +284,39 @@ def _check_cumulative(result: Verification, body: dict[str, Any], entries: list[
 def _check_signatures(result: Verification, ledger: OpenLedger, data: dict[str, Any], body: dict[str, Any],
                       record: RoundRecord | None) -> None:
     """Distinct oracles, at least the threshold: as the distributor stood when the round was submitted (an
-    oracle removed since does not void an honest round), or now for a round not submitted yet."""
+    oracle removed since does not void an honest round), or now for a round not submitted yet. A submitted
+    round's signers are the ones its submission recovered (in its event): the copy of the file at hand may be
+    the proposal as published, before the signatures gathered on other machines were merged."""
     at = record.block_number if record is not None else "latest"
-    round_ = _round_of(body, data)
+    in_file = _file_signers(ledger, data, body)
+    if record is not None:
+        # Whatever signatures the file carries must still be the round's: none foreign, none twice.
+        foreign = [s for s in in_file if s not in record.signers] + [s for s in set(in_file) if in_file.count(s) > 1]
+        if foreign:
+            result.add("signatures", False, f"the round file carries signatures that are not the submission's oracles' "
+                       f"once each: {', '.join(foreign)}")
+            return
+        signers, where = list(record.signers), "on-chain submission"
+    else:
+        signers, where = in_file, "round file"
+    oracles = [s for s in signers
+               if s.startswith("0x") and ledger.distributor.functions.isOracle(s).call(block_identifier=at)]
+    threshold = int(ledger.distributor.functions.threshold().call(block_identifier=at))
+    ok = len(set(oracles)) == len(signers) and len(signers) >= threshold
+    result.add("signatures", ok, f"{len(set(oracles))} distinct oracles of {len(signers)} signatures in the {where} "
+               f"(threshold {threshold})" + ("" if ok else f": {', '.join(signers)}"))
+
+
+def _file_signers(ledger: OpenLedger, data: dict[str, Any], body: dict[str, Any]) -> list[str]:
     message = encode_typed_data(full_message=round_typed_data(ledger.chain.chain_id, ledger.distributor.address,
-                                                              round_))
+                                                              _round_of(body, data)))
     signers = []
     for signature in data.get("signatures", []):
         try:
             signers.append(Account.recover_message(message, signature=bytes.fromhex(signature.removeprefix("0x"))))
         except (ValueError, TypeError):
             signers.append(f"unreadable signature {signature[:12]}…")
-    oracles = [s for s in signers
-               if s.startswith("0x") and ledger.distributor.functions.isOracle(s).call(block_identifier=at)]
-    threshold = int(ledger.distributor.functions.threshold().call(block_identifier=at))
-    ok = len(set(oracles)) == len(signers) and len(signers) >= threshold
-    result.add("signatures", ok, f"{len(set(oracles))} distinct oracles of {len(signers)} signatures "
-               f"(threshold {threshold})" + ("" if ok else f": {', '.join(signers)}"))
+    return signers
 
 
 # ----- what the distributor holds

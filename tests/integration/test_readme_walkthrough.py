@@ -13,18 +13,16 @@ import shutil
 import subprocess
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
+from _readme import TABLE, matches, serving, without_comment
 from click.testing import CliRunner
 from web3 import Web3
 
 from openledger_chain.cli import main
-from openledger_chain.demo import serve_folder
 
 README = PROJECT_ROOT / "README.md"
-TABLE = tuple("│┃┏┗┡└┌├━─")
 
 
 def _walkthrough() -> list[tuple[str, list[str]]]:
@@ -36,14 +34,10 @@ def _walkthrough() -> list[tuple[str, list[str]]]:
     steps: list[tuple[str, list[str]]] = []
     for line in block.splitlines():
         if line.startswith("$ "):
-            steps.append((_without_comment(line[2:]), []))
+            steps.append((without_comment(line[2:]), []))
         elif steps and line.strip() and not line.lstrip().startswith(TABLE):
-            steps[-1][1].append(_without_comment(line))
+            steps[-1][1].append(without_comment(line))
     return steps
-
-
-def _without_comment(line: str) -> str:
-    return re.split(r"\s{2,}#\s", line, maxsplit=1)[0].rstrip()
 
 
 def _folder_like(folder: Path, fallback: Path) -> Path:
@@ -59,23 +53,6 @@ def _folder_like(folder: Path, fallback: Path) -> Path:
                 continue
             return candidate
     return fallback
-
-
-# Registrations commit with a random salt: each zero byte in it costs 12 gas less calldata.
-GAS_SLACK = 32 * 12
-
-
-def _matches(expected: str, output: str) -> bool:
-    """`expected` (with `…` standing for hex or bech32 digits, any run of spaces for any whitespace) is a line
-    of `output`, gas figures within GAS_SLACK."""
-    parts = [re.escape(part) for part in re.split(r"(?<=gas )\d+", expected)]
-    pattern = r"(\d+)".join(parts)
-    pattern = r"\s+".join("[0-9a-zA-Z]*".join(pattern.split("…")).split(r"\ "))
-    wanted = [int(g) for g in re.findall(r"(?<=gas )(\d+)", expected)]
-    for match in re.finditer(pattern, output):
-        if all(abs(int(got) - want) <= GAS_SLACK for got, want in zip(match.groups(), wanted, strict=True)):
-            return True
-    return False
 
 
 def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
@@ -106,12 +83,6 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _serving(argv: list[str]) -> Any:
-    """`python3 -m http.server PORT --bind HOST --directory DIR`, as the README's third terminal runs it."""
-    port, host, folder = int(argv[3]), argv[argv.index("--bind") + 1], argv[argv.index("--directory") + 1]
-    return serve_folder(Path(folder).resolve(), host, port)
-
-
 def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
     """Run the steps; every command's output (stdout and stderr), concatenated."""
     everything = ""
@@ -119,7 +90,7 @@ def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
         for command, expected in steps:
             output, failed = "", False
             if command.startswith("python3 -m http.server"):
-                servers.enter_context(_serving(shlex.split(command)))
+                servers.enter_context(serving(shlex.split(command), Path.cwd()))
                 continue
             for part in re.split(r"\s*(?:&&|;)\s*", command):
                 argv = shlex.split(part)
@@ -130,7 +101,7 @@ def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
             shows_error = bool(expected) and expected[0].startswith("error:")
             assert failed == shows_error, f"{command}\n{output}"
             for line in expected:
-                assert _matches(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
+                assert matches(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
             everything += output
     return everything
 
