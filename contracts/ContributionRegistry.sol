@@ -12,6 +12,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
 import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
+import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 import {ModelStakeToken} from "./ModelStakeToken.sol";
 
 /// @title ContributionRegistry
@@ -37,6 +38,9 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         "RegisterContribution(uint256 modelId,uint8 kind,bytes32 contentHash,string uri,bytes32 salt,address contributor,uint256 nonce,uint256 deadline)"
     );
 
+    /// @notice How many rounds ahead of the model's next one an evaluation set may be committed (0: only the next).
+    uint256 public constant EVALUATION_LOOKAHEAD = 1;
+
     /// @dev `entry` value of a registration that is not part of a signed batch: its errors revert as they are.
     uint256 private constant NOT_IN_BATCH = type(uint256).max;
 
@@ -54,6 +58,13 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     mapping(uint256 modelId => mapping(bytes32 contentHash => ContentHolder)) private _byContent;
+    /// @dev Across all models: the registrant with the earliest commitment to a content hash, and its block.
+    struct ContentClaim {
+        address contributor;
+        uint64 committedAt;
+    }
+
+    mapping(bytes32 contentHash => ContentClaim) private _contentClaims;
     mapping(uint256 modelId => address) private _pendingModelOwner;
     mapping(bytes32 commitment => uint256 blockNumber) private _commitments;
     mapping(uint256 modelId => mapping(uint256 roundId => EvaluationCommitment)) private _evaluations;
@@ -97,6 +108,12 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     /// @inheritdoc IContributionRegistry
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256) {
         return _byContent[modelId][contentHash].contributionId;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function contentClaim(bytes32 contentHash) external view returns (address holder, uint256 committedAt) {
+        ContentClaim memory claim = _contentClaims[contentHash];
+        return (claim.contributor, claim.committedAt);
     }
 
     /// @inheritdoc IContributionRegistry
@@ -245,8 +262,15 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         firstContributionId = _contributionCount + 1;
         for (uint256 i = 0; i < count; ++i) {
             SignedContribution calldata r = registrations[i];
+            // N-2: an entry someone copied out of this batch and registered first (or that its contributor
+            // registered itself) is done already: skip it rather than void everyone else's entries.
+            uint256 held = _byContent[modelId][r.contentHash].contributionId;
+            if (held != 0 && _contributions[held].contributor == r.contributor) {
+                emit BatchEntrySkipped(modelId, i, r.contributor, held);
+                continue;
+            }
             // The same checks, in the same order, as registerContributionFor: entry i behaves exactly as
-            // the i-th of as many single calls in one block, except that any failure reverts them all.
+            // the i-th of as many single calls in one block, except that any other failure reverts them all.
             if (block.timestamp > r.deadline) {
                 _fail(i, abi.encodeWithSelector(ContributionRegistryExpiredSignature.selector, r.deadline));
             }
@@ -259,10 +283,25 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     function commitEvaluation(uint256 modelId, uint256 roundId, bytes32 evalHash) external {
         _requireModelOwner(modelId);
         if (roundId == 0 || evalHash == bytes32(0)) revert ContributionRegistryInvalidEvaluation(roundId, evalHash);
-        bytes32 existing = _evaluations[modelId][roundId].evalHash;
-        if (existing != bytes32(0)) revert ContributionRegistryEvaluationAlreadyCommitted(modelId, roundId, existing);
-        _evaluations[modelId][roundId] = EvaluationCommitment({evalHash: evalHash, committedAt: uint64(block.number)});
+        (uint256 nextRoundId, uint256 pendingRoundId) = _roundsOf(modelId);
+        // N-1: no commitments for past rounds or far-future ones (only their committer would know the sets).
+        if (roundId < nextRoundId || roundId > nextRoundId + EVALUATION_LOOKAHEAD) {
+            revert ContributionRegistryEvaluationRoundOutOfRange(modelId, roundId, nextRoundId);
+        }
+        EvaluationCommitment memory existing = _evaluations[modelId][roundId];
+        if (existing.evalHash != bytes32(0)) {
+            // Binding for its committer; a later owner may replace a predecessor's while no pending round uses it.
+            if (existing.committer == msg.sender) {
+                revert ContributionRegistryEvaluationAlreadyCommitted(modelId, roundId, existing.evalHash);
+            }
+            if (pendingRoundId == roundId) revert ContributionRegistryEvaluationInUse(modelId, roundId);
+        }
+        _evaluations[modelId][roundId] =
+            EvaluationCommitment({evalHash: evalHash, committedAt: uint64(block.number), committer: msg.sender});
         emit EvaluationCommitted(modelId, roundId, evalHash);
+        if (existing.evalHash != bytes32(0)) {
+            emit EvaluationReplaced(modelId, roundId, existing.evalHash, evalHash, msg.sender);
+        }
     }
 
     /// @inheritdoc IContributionRegistry
@@ -339,6 +378,18 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         );
     }
 
+    /// @dev The model's next round id (its last final round + 1) and its pending round's id (0: none), as the
+    /// stake minter (the reward distributor) reports them; (1, 0) while the minter is not a contract (tests).
+    function _roundsOf(uint256 modelId) private view returns (uint256 nextRoundId, uint256 pendingRoundId) {
+        address minter = _stakeMinter;
+        if (minter.code.length == 0) return (1, 0);
+        // Only the round id is needed here; the root, emission and token are the distributor's business.
+        // slither-disable-next-line unused-return
+        (, uint256 finalized,,) = IRewardDistributor(minter).finalizedRound(modelId);
+        nextRoundId = finalized + 1;
+        pendingRoundId = IRewardDistributor(minter).pendingRound(modelId).roundId;
+    }
+
     function _requireModel(uint256 modelId) private view {
         if (_models[modelId].owner == address(0)) revert ContributionRegistryUnknownModel(modelId);
     }
@@ -389,6 +440,38 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         }
     }
 
+    /// @dev N-3: the block a registration's priority counts from: its own commitment's, or, for the contributor
+    /// holding the content across models, its earliest commitment to it if that is older.
+    function _priority(bytes32 contentHash, address contributor, uint256 committedAt) private view returns (uint256) {
+        ContentClaim memory claim = _contentClaims[contentHash];
+        return claim.contributor == contributor ? Math.min(committedAt, claim.committedAt) : committedAt;
+    }
+
+    /// @dev N-3: the earliest commitment to a content hash, in any model, keeps it in every model. Fails when
+    /// someone else holds the content with a commitment no later than this one; records the contributor as the
+    /// holder when it is the first, or its commitment (`priority`) the older.
+    function _claimContent(
+        bytes32 contentHash,
+        address contributor,
+        uint256 committedAt,
+        uint256 priority,
+        uint256 entry
+    ) private {
+        ContentClaim memory claim = _contentClaims[contentHash];
+        if (claim.contributor != contributor && claim.contributor != address(0) && claim.committedAt <= committedAt) {
+            _fail(
+                entry,
+                abi.encodeWithSelector(
+                    ContributionRegistryContentClaimed.selector, contentHash, claim.contributor, claim.committedAt
+                )
+            );
+        }
+        if (claim.contributor == address(0) || priority < claim.committedAt) {
+            _contentClaims[contentHash] = ContentClaim({contributor: contributor, committedAt: uint64(priority)});
+            emit ContentClaimed(contentHash, contributor, priority);
+        }
+    }
+
     function _register(
         uint256 modelId,
         address contributor,
@@ -410,9 +493,14 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
             _fail(entry, abi.encodeWithSelector(ContributionRegistryCommitmentExpired.selector, commitment, committedAt));
         }
         delete _commitments[commitment];
+        uint256 priority = _priority(contentHash, contributor, committedAt);
         ContentHolder memory holder = _byContent[modelId][contentHash];
-        // Ties (same block) keep the registered one: only a strictly older commitment displaces.
-        if (holder.contributionId != 0 && holder.committedAt <= committedAt) {
+        // Ties (same block) keep the registered one: only a strictly older commitment displaces, and only a
+        // registration still unsettled (its own commitment at most REVEAL_PERIOD_BLOCKS old).
+        if (
+            holder.contributionId != 0
+                && (holder.committedAt <= priority || block.number > holder.committedAt + REVEAL_PERIOD_BLOCKS)
+        ) {
             _fail(
                 entry,
                 abi.encodeWithSelector(
@@ -420,9 +508,10 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
                 )
             );
         }
+        _claimContent(contentHash, contributor, committedAt, priority, entry);
         contributionId = ++_contributionCount;
         _byContent[modelId][contentHash] =
-            ContentHolder({contributionId: uint192(contributionId), committedAt: uint64(committedAt)});
+            ContentHolder({contributionId: uint192(contributionId), committedAt: uint64(priority)});
         _contributions[contributionId] = Contribution({
             modelId: modelId,
             contributor: contributor,

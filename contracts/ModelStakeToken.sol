@@ -39,6 +39,8 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
     IERC20 public immutable paymentToken;
     /// @inheritdoc IModelStakeToken
     address public immutable minter;
+    /// @dev The registry that deployed this token: stake sent there could never withdraw its fees (N-6).
+    address private immutable _deployer;
 
     /* STORAGE */
 
@@ -61,6 +63,7 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
         modelId = modelId_;
         paymentToken = paymentToken_;
         minter = minter_;
+        _deployer = msg.sender;
     }
 
     /* VIEWS */
@@ -177,8 +180,9 @@ contract ModelStakeToken is IModelStakeToken, ERC20, ERC20Permit, ReentrancyGuar
 
     /// @dev Settles the fees of both accounts at the current accumulator before any balance moves.
     function _update(address from, address to, uint256 value) internal override {
-        // Stake sent to the token itself could never withdraw its fees (audit I-2).
-        if (to == address(this)) revert ERC20InvalidReceiver(to);
+        // Stake sent to the token itself, its minter (the distributor) or the registry that deployed it could
+        // never withdraw its fees (audit I-2, issue 24 N-6): none of them calls withdrawFees.
+        if (to == address(this) || to == minter || to == _deployer) revert ERC20InvalidReceiver(to);
         uint256 perShare = _feePerShare;
         if (perShare != 0) {
             if (from != address(0)) _settleFees(from, perShare);

@@ -26,7 +26,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     bytes32 public constant ROUND_TYPEHASH = keccak256(
-        "Round(uint256 modelId,uint256 roundId,bytes32 merkleRoot,uint256 emission,uint256 cumulativeEmission,bytes32 scoresHash,bytes32 methodHash,bytes32 roundFileHash)"
+        "Round(uint256 modelId,uint256 roundId,bytes32 merkleRoot,uint256 emission,uint256 cumulativeEmission,bytes32 scoresHash,bytes32 methodHash,bytes32 roundFileHash,uint256 deadline)"
     );
 
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
@@ -209,6 +209,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
 
     /// @inheritdoc IRewardDistributor
     function submitRound(Round calldata round, bytes[] calldata signatures) external whenNotPaused {
+        // A signed draft expires (like an ERC-2612 permit): one the oracles replaced cannot be sent later by anyone.
+        if (block.timestamp > round.deadline) revert RewardDistributorRoundExpired(round.deadline, block.timestamp);
         _checkRoundPolicy(round);
         bytes32 digest = roundDigest(round);
         if (_vetoed[digest]) revert RewardDistributorRoundWasVetoed(digest);
@@ -384,6 +386,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             revert RewardDistributorEmissionOverPolicy(round.emission, round.cumulativeEmission);
         }
         if (round.merkleRoot == bytes32(0)) revert RewardDistributorZeroRoot();
+        // N-4: a round that mints nothing may still publish scores (and, later, decide bonds), but a new tree
+        // could only move unclaimed stake between accounts.
+        if (round.emission == 0 && round.merkleRoot != state.merkleRoot) {
+            revert RewardDistributorZeroEmissionRootChanged(modelId, state.merkleRoot, round.merkleRoot);
+        }
         if (state.stakeToken == address(0)) state.stakeToken = model.stakeToken;
     }
 
@@ -397,6 +404,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             round.scoresHash,
             round.methodHash,
             round.roundFileHash,
+            round.deadline,
             msg.sender,
             signers
         );

@@ -301,6 +301,10 @@ class OpenLedger:
             existing = self.registry.functions.contributionByContent(model_id, content_hash).call()
             if existing:
                 raise ContractRevertError("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
+            # Another contributor registered it (in any model): a commitment made now is younger than theirs.
+            holder, committed_at = self.registry.functions.contentClaim(content_hash).call()
+            if int(holder, 16) and holder.lower() != contributor.address.lower():
+                raise ContractRevertError("ContributionRegistryContentClaimed", (content_hash, holder, committed_at))
             salt = new_salt()
             self.commit(contributor, [self.commitment(model_id, contributor.address, kind, content_hash, salt)])
         function = self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri, salt)
@@ -428,7 +432,7 @@ class OpenLedger:
 
     def evaluation_commitment(self, model_id: int, round_id: int) -> tuple[bytes, int]:
         """(evaluation-set hash, block) committed for the round; (32 zero bytes, 0) if none."""
-        eval_hash, committed_at = self.registry.functions.evaluationCommitment(model_id, round_id).call()
+        eval_hash, committed_at, _committer = self.registry.functions.evaluationCommitment(model_id, round_id).call()
         return bytes(eval_hash), int(committed_at)
 
     def withdraw_contribution(self, contributor: LocalAccount, contribution_id: int) -> TxReceipt:

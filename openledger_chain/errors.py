@@ -76,6 +76,17 @@ _REVERT_HINTS = {
     "CommitteeKeysNoEncryptionKey": "that member has published no encryption key yet (`openledger keys publish`)",
     "CommitteeKeysKeyUnchanged": "this encryption key is already published for the account",
     "CommitteeKeysInvalidRecipient": "an encryption key is an age X25519 public key: age1 and 58 bech32 characters",
+    # issue 24
+    "ContributionRegistryEvaluationRoundOutOfRange": "only the model's next round (the last final round + 1) or the "
+                                                     "one after can have its evaluation set committed",
+    "ContributionRegistryEvaluationInUse": "the pending round was submitted on this evaluation set; it can be "
+                                           "replaced only after that round is vetoed",
+    "ContributionRegistryContentClaimed": "another contributor registered this content first (in some model); "
+                                          "the earliest commitment keeps it in every model",
+    "RewardDistributorRoundExpired": "the oracles' signatures of this round have expired; propose the round again "
+                                     "and have it signed anew",
+    "RewardDistributorZeroEmissionRootChanged": "a round that mints nothing must keep the current Merkle root "
+                                                "(it could only move stake between accounts)",
 }
 
 
@@ -88,9 +99,9 @@ _ROLE_NAMES = {
     "d8aa0f3194971a2a116679f7c2090f6939c8d4e01a2a8d7e41d55e5351469e63": "EXECUTOR_ROLE",
     "fd643c72710c63c0180259aba6b2d05451e3591a24e58b62239378085726f783": "CANCELLER_ROLE",
 }
-# Errors whose (only) argument is a unix time: shown as a date, like the challenge window's end.
+# Errors whose arguments are unix times: shown as a date, like the challenge window's end.
 _TIME_ERRORS = {"RewardDistributorChallengeWindowOpen", "RewardDistributorChallengeWindowClosed",
-                "ContributionRegistryExpiredSignature"}
+                "ContributionRegistryExpiredSignature", "RewardDistributorRoundExpired"}
 
 
 def _render_arg(value: object, name: str = "") -> str:

@@ -95,7 +95,7 @@ def _round_step(log: Any, model_id: int) -> RoundStep:
         return "submitted", RoundRecord(
             round=Round(model_id, int(args["roundId"]), _bytes(args["merkleRoot"]), int(args["emission"]),
                         int(args["cumulativeEmission"]), _bytes(args["scoresHash"]), _bytes(args["methodHash"]),
-                        _bytes(args["roundFileHash"])),
+                        _bytes(args["roundFileHash"]), int(args["deadline"])),
             signers=[to_checksum_address(s) for s in args["signers"]],
             submitter=to_checksum_address(args["submitter"]),
             block_number=log.block_number,

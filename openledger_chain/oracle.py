@@ -61,10 +61,14 @@ from openledger_chain.types import Model
 
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
 # non-ASCII as UTF-8. See docs/round-file.md.
-ROUND_FILE_VERSION = 2
+# 3: the signed round carries a `deadline` (unix time) after which it can no longer be submitted.
+ROUND_FILE_VERSION = 3
 # Score entries per publishScores transaction are sized by gas (`gas_target`, default half the block gas
 # limit: about 4,500 entries on a 30M-gas chain); the first chunk tries this many to learn the gas per entry.
 FIRST_CHUNK_GUESS = 200
+# How long a proposed round's signatures stay submittable, from the chain time of the proposal: long enough
+# for every oracle to recompute and sign, short enough that a replaced draft dies soon (issue 24).
+DEFAULT_ROUND_VALIDITY = 7 * 86_400
 Progress = Callable[[str, int, int], None]
 
 
@@ -92,6 +96,7 @@ class RoundFile:
             scores_hash=bytes.fromhex(b["scoresHash"][2:]),
             method_hash=bytes.fromhex(b["methodHash"][2:]),
             round_file_hash=self.round_file_hash,
+            deadline=int(b["deadline"]),
         )
 
     @property
@@ -210,8 +215,12 @@ def propose_round(
     overwrite: bool = False,
     fetch: FetchSettings | None = None,
     engine: Any = None,
+    valid_for: int = DEFAULT_ROUND_VALIDITY,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
+
+    The round's `deadline` is the chain's latest block time plus `valid_for` seconds: after it the oracles'
+    signatures can no longer be submitted, and the round is proposed again.
 
     Every evaluation set revealed on-chain for an earlier round is fetched from its URI (opened with the
     committee keys in `fetch`) and counted: its rows count as the model owner's, so copies of them earn
@@ -242,6 +251,9 @@ def propose_round(
     # Every contribution registered up to this block is an input (or excluded with why), and every evaluation
     # set revealed up to it is counted; later ones may be too.
     registry_block = int(ledger.chain.w3.eth.block_number)
+    if valid_for <= 0:
+        raise InputError(f"a round must stay valid for some time, not {valid_for} seconds; choose a positive --valid-for")
+    deadline = int(ledger.chain.w3.eth.get_block(registry_block)["timestamp"]) + valid_for
     given = [Path(p) for p in revealed]
     revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, registry_block)
     revealed = revealed_files(ledger, model_id, revealed_hashes, given, fetch)
@@ -307,6 +319,7 @@ def propose_round(
         "scoresHash": "0x" + scores_hash(entries).hex(),
         "emission": emission,
         "cumulativeEmission": last_cumulative + emission,
+        "deadline": deadline,
         "cumulative": [{"account": a, "amount": v} for a, v in leaves],
         "merkleRoot": tree.root,
     })
@@ -611,6 +624,10 @@ def submit_round_file(
             raise RoundError(f"{path} holds {len(ordered)} oracle signatures and {threshold} are needed: more oracles "
                              "run `openledger round sign`, and their signatures are merged in (`openledger round "
                              "collect FILE SIGNATURES...`, or give them to `round submit`)")
+        now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
+        if now >= round_.deadline:  # the next block's time is later still: the contract would refuse it
+            raise RoundError(f"{path}'s signatures expired at its deadline {round_.deadline} (chain time is now {now}): "
+                             "propose the round again (`openledger round propose --overwrite`) and have it signed anew")
         function = ledger.distributor.functions.submitRound(round_.as_tuple(), [s for _, s in ordered])
         receipts.append(ledger.chain.transact(function, sender))
         submitted = True

@@ -36,7 +36,7 @@ def check_round_file_shape(data: Any, source: str) -> None:
     for i, signature in enumerate(signatures):
         _match(signature, _SIGNATURE, where, f"signatures[{i}]")
     body = data["body"]
-    for key in ("chainId", "modelId", "roundId", "emission", "cumulativeEmission"):
+    for key in ("chainId", "modelId", "roundId", "emission", "cumulativeEmission", "deadline"):
         _match(body.get(key), _UINT, where, f"body.{key}")
     if "registryBlock" in body:  # since this stop; files proposed before it have none
         _match(body["registryBlock"], _UINT, where, "body.registryBlock")

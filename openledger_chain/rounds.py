@@ -3,7 +3,8 @@ canonical round file.
 
 The signed struct mirrors `IRewardDistributor.Round`; the domain is
 `("OpenLedger RewardDistributor", "1", chainId, distributor)`, so a signature is bound to one chain,
-one distributor, one model and one round id.
+one distributor, one model and one round id, and it expires at the round's `deadline` (unix time; round
+file version 3): a draft the oracles signed and then replaced cannot be submitted by anyone after it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ROUND_FIELDS = [
     {"name": "scoresHash", "type": "bytes32"},
     {"name": "methodHash", "type": "bytes32"},
     {"name": "roundFileHash", "type": "bytes32"},
+    {"name": "deadline", "type": "uint256"},
 ]
 
 
@@ -49,6 +51,7 @@ class Round:
     scores_hash: bytes
     method_hash: bytes
     round_file_hash: bytes
+    deadline: int
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -60,6 +63,7 @@ class Round:
             self.scores_hash,
             self.method_hash,
             self.round_file_hash,
+            self.deadline,
         )
 
     def message(self) -> dict[str, Any]:

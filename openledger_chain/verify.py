@@ -382,7 +382,8 @@ def _find_record(history: list[RoundRecord], round_id: int, data: dict[str, Any]
 def _round_of(body: dict[str, Any], data: dict[str, Any]) -> Round:
     return Round(int(body["modelId"]), int(body["roundId"]), bytes.fromhex(body["merkleRoot"][2:]),
                  int(body["emission"]), int(body["cumulativeEmission"]), bytes.fromhex(body["scoresHash"][2:]),
-                 bytes.fromhex(body["methodHash"][2:]), bytes.fromhex(str(data["roundFileHash"])[2:]))
+                 bytes.fromhex(body["methodHash"][2:]), bytes.fromhex(str(data["roundFileHash"])[2:]),
+                 int(body["deadline"]))
 
 
 def _load_json(path: Path) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def test_a_javascript_client_recomputes_every_hash_of_the_example() -> None:
     data = json.loads(EXAMPLE.read_text())
     js = json.loads(_node(str(EXAMPLE)))
     body = data["body"]
-    assert js["version"] == "2"
+    assert js["version"] == "3"
     assert js["roundFileHash"] == data["roundFileHash"]
     assert js["methodHash"] == body["methodHash"]
     assert js["scoresHash"] == body["scoresHash"]
@@ -83,7 +83,7 @@ def test_the_example_body_has_no_json_number_but_the_tree_dumps_tree_index() -> 
     body = json.loads(EXAMPLE.read_text())["body"]
     numbers = _numbers(body)
     assert numbers and all(re.fullmatch(r"body\.tree\.values\.\d+\.treeIndex", p) for p in numbers)
-    assert body["emission"] == "1000000000000000000000" and body["version"] == "2"
+    assert body["emission"] == "1000000000000000000000" and body["version"] == "3"
     reals = [c["value"] for c in body["contributions"]]
     assert all(re.fullmatch(r"-?\d+\.\d{18}", v) for v in reals)
 

@@ -56,9 +56,12 @@ interface IContributionRegistry {
     }
 
     /// @notice The hash of a round's evaluation set, committed by the model's owner before the round.
+    /// @param committer The owner who committed it: a later owner may replace a predecessor's commitment
+    /// that no submitted round has used (issue 24, N-1).
     struct EvaluationCommitment {
         bytes32 evalHash;
         uint64 committedAt;
+        address committer;
     }
 
     /// @notice One item of a batch registration; `salt` is the one its commitment was made with.
@@ -118,6 +121,17 @@ interface IContributionRegistry {
     /// @notice Emitted when a contributor withdraws a contribution from future rounds.
     event ContributionWithdrawn(uint256 indexed contributionId, uint256 indexed modelId, address indexed contributor);
 
+    /// @notice Emitted when `contributor` becomes the holder of `contentHash` in every model: its first
+    /// registration anywhere, or one whose commitment (from block `committedAt`) is older than the holder's (N-3).
+    event ContentClaimed(bytes32 indexed contentHash, address indexed contributor, uint256 committedAt);
+
+    /// @notice Emitted when entry `index` (from 0) of a {registerContributionsFor} batch is skipped because its
+    /// contributor already holds its content in the model as `contributionId` (someone registered that entry, or
+    /// the contributor did, before the batch landed): the rest of the batch goes through (issue 24, N-2).
+    event BatchEntrySkipped(
+        uint256 indexed modelId, uint256 index, address indexed contributor, uint256 indexed contributionId
+    );
+
     /// @notice Emitted when `contributionId` loses its content to `byContributionId`, whose commitment is older.
     event ContributionDisplaced(
         uint256 indexed contributionId, uint256 indexed byContributionId, uint256 indexed modelId
@@ -154,6 +168,10 @@ interface IContributionRegistry {
     error ContributionRegistryZeroContentHash();
     /// @notice Thrown when `contentHash` is already registered for `modelId` as `existingId`.
     error ContributionRegistryDuplicateContent(uint256 modelId, bytes32 contentHash, uint256 existingId);
+    /// @notice Thrown when another contributor, `holder`, registered `contentHash` (in any model) with a commitment
+    /// from block `committedAt`, no later than this registration's: the earliest commitment to a content keeps it
+    /// in every model (issue 24, N-3).
+    error ContributionRegistryContentClaimed(bytes32 contentHash, address holder, uint256 committedAt);
     /// @notice Thrown when a registration has no commitment from an earlier block (`committedAt` 0: none).
     error ContributionRegistryNotCommitted(bytes32 commitment, uint256 committedAt);
     /// @notice Thrown when a batch is empty.
@@ -180,6 +198,11 @@ interface IContributionRegistry {
     event EvaluationCommitted(uint256 indexed modelId, uint256 indexed roundId, bytes32 evalHash);
     /// @notice Emitted when a model's owner publishes where round `roundId`'s evaluation set can be read.
     event EvaluationRevealed(uint256 indexed modelId, uint256 indexed roundId, bytes32 evalHash, string uri);
+    /// @notice Emitted (with {EvaluationCommitted} for the new hash) when a new owner replaces the evaluation
+    /// commitment a previous owner made for round `roundId`.
+    event EvaluationReplaced(
+        uint256 indexed modelId, uint256 indexed roundId, bytes32 previousEvalHash, bytes32 evalHash, address owner
+    );
 
     /// @notice Thrown when someone other than a model's owner acts for it.
     error ContributionRegistryNotModelOwner(uint256 modelId, address caller);
@@ -189,6 +212,11 @@ interface IContributionRegistry {
     error ContributionRegistryEvaluationAlreadyCommitted(uint256 modelId, uint256 roundId, bytes32 evalHash);
     /// @notice Thrown when an evaluation set is revealed before it was committed.
     error ContributionRegistryEvaluationNotCommitted(uint256 modelId, uint256 roundId);
+    /// @notice Thrown when an evaluation set is committed for a round other than the model's next
+    /// (`nextRoundId`, the last final round + 1) or the one after it.
+    error ContributionRegistryEvaluationRoundOutOfRange(uint256 modelId, uint256 roundId, uint256 nextRoundId);
+    /// @notice Thrown when a new owner would replace the commitment the model's pending round was submitted on.
+    error ContributionRegistryEvaluationInUse(uint256 modelId, uint256 roundId);
 
     /* VIEWS */
 
@@ -199,6 +227,9 @@ interface IContributionRegistry {
     function getContribution(uint256 contributionId) external view returns (Contribution memory);
     /// @notice The contribution id holding `contentHash` for `modelId`, or 0 if none.
     function contributionByContent(uint256 modelId, bytes32 contentHash) external view returns (uint256);
+    /// @notice Who holds `contentHash` across all models (the registrant with the earliest commitment to it),
+    /// and that commitment's block; (0, 0) if it was never registered.
+    function contentClaim(bytes32 contentHash) external view returns (address holder, uint256 committedAt);
     /// @notice The address a model's owner named to take over, or 0.
     function pendingModelOwner(uint256 modelId) external view returns (address);
     /// @notice The commitment a registration must be preceded by: keccak256 of (chain id, this registry,
@@ -235,8 +266,11 @@ interface IContributionRegistry {
     function commitContributions(bytes32[] calldata commitments) external;
 
     /// @notice Registers a contribution by the caller, revealing a commitment from an earlier block. Ids
-    /// start at 1; the first registration of a content hash for a model wins.
-    /// @dev Emits {ContributionRegistered}.
+    /// start at 1. The earliest commitment to a content hash wins it, in its model (an older commitment
+    /// displaces a younger one's unsettled registration) and in every other model: once a contributor
+    /// registered a content hash anywhere, nobody with a later commitment can register it in any model, and
+    /// the contributor's own later registrations in other models count from its earliest commitment (N-3).
+    /// @dev Emits {ContributionRegistered}, and {ContributionDisplaced} when it takes an unsettled registration's place.
     function registerContribution(
         uint256 modelId,
         ContributionKind kind,
@@ -270,10 +304,12 @@ interface IContributionRegistry {
     /// priority by commitment age with displacement), in order, as if each were a call of its own in this
     /// block: two entries of one contributor sign consecutive nonces, and a later entry with an older
     /// commitment to the same content displaces an earlier one.
-    /// @dev All or nothing: if any entry is invalid the whole batch reverts with
-    /// {ContributionRegistryBatchEntryInvalid}(index, the entry's own error), so a relayer drops that entry
-    /// and sends the rest again. Requirements: the model exists; the batch is not empty.
-    /// Emits {ContributionRegistered} (and {ContributionDisplaced} where it applies) per entry.
+    /// @dev An entry whose contributor already holds its content in the model is skipped with
+    /// {BatchEntrySkipped}: copying one entry out of a pending batch and registering it first no longer voids
+    /// the batch (issue 24, N-2). Any other invalid entry reverts the whole batch with
+    /// {ContributionRegistryBatchEntryInvalid}(index, the entry's own error), so a relayer drops that entry and
+    /// sends the rest again. Requirements: the model exists; the batch is not empty.
+    /// Emits {ContributionRegistered} (and {ContributionDisplaced} where it applies) per registered entry.
     function registerContributionsFor(uint256 modelId, SignedContribution[] calldata registrations)
         external
         returns (uint256 firstContributionId);
@@ -282,8 +318,13 @@ interface IContributionRegistry {
     /// valued on. Oracles propose and sign a round only on the committed set, and the owner reveals it
     /// after the round, so anyone can recompute the round and copies of it earn nothing later. Once per
     /// round: a set cannot be swapped after contributors registered against it.
-    /// @dev Requirements: caller owns the model; `roundId` > 0; `evalHash` != 0; not committed before.
-    /// Emits {EvaluationCommitted}.
+    /// Only the model's next round (its last final round + 1, as the stake minter reports it) or the one after
+    /// can be committed, so nobody can fill far-future rounds with sets only it knows. A commitment made by a
+    /// previous owner (for example junk committed while the model was being sold, N-1) can be replaced by the
+    /// current owner while no pending round was submitted on it.
+    /// @dev Requirements: caller owns the model; `roundId` > 0; `evalHash` != 0; `roundId` is the next round
+    /// or the one after; not committed before, unless by a previous owner and not used by the pending round.
+    /// Emits {EvaluationCommitted}, and {EvaluationReplaced} when it replaces a previous owner's commitment.
     function commitEvaluation(uint256 modelId, uint256 roundId, bytes32 evalHash) external;
 
     /// @notice Announces where round `roundId`'s committed evaluation set is published (anyone checks

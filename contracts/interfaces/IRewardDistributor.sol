@@ -13,6 +13,8 @@ interface IRewardDistributor {
     /// @param emission Stake minted by this round. @param cumulativeEmission All rounds' emission so far.
     /// @param scoresHash Running hash of the round's full score list (see {publishScores}).
     /// @param methodHash Hash of the attribution method manifest. @param roundFileHash Hash of the round file.
+    /// @param deadline Unix time after which the signed round can no longer be submitted: a draft the oracles
+    /// signed and then replaced expires instead of staying submittable by anyone forever (round file version 3).
     struct Round {
         uint256 modelId;
         uint256 roundId;
@@ -22,6 +24,7 @@ interface IRewardDistributor {
         bytes32 scoresHash;
         bytes32 methodHash;
         bytes32 roundFileHash;
+        uint256 deadline;
     }
 
     /// @notice One contributor's line of a round's score list: its score (the toolkit posts its share of the
@@ -83,6 +86,7 @@ interface IRewardDistributor {
         bytes32 scoresHash,
         bytes32 methodHash,
         bytes32 roundFileHash,
+        uint256 deadline,
         address submitter,
         address[] signers
     );
@@ -136,6 +140,12 @@ interface IRewardDistributor {
     error RewardDistributorEmissionOverPolicy(uint256 emission, uint256 cumulativeEmission);
     /// @notice Thrown when a round's Merkle root is zero.
     error RewardDistributorZeroRoot();
+    /// @notice Thrown when a round that mints nothing would change the model's claimable root (`currentRoot`,
+    /// zero before the first final round): with no new stake, a new tree could only move stake between
+    /// accounts (issue 24, N-4).
+    error RewardDistributorZeroEmissionRootChanged(uint256 modelId, bytes32 currentRoot, bytes32 merkleRoot);
+    /// @notice Thrown when a signed round is submitted after its `deadline` (at `timestamp`).
+    error RewardDistributorRoundExpired(uint256 deadline, uint256 timestamp);
     /// @notice Thrown when signers are not strictly ascending (which also rejects duplicates).
     error RewardDistributorSignersNotAscending(address previous, address signer);
     /// @notice Thrown when fewer than `threshold` oracles signed.
@@ -196,8 +206,9 @@ interface IRewardDistributor {
     function setChallengeWindow(uint256 newChallengeWindow) external;
 
     /// @notice Accepts `round` if at least {threshold} oracles signed it, in strictly ascending signer order.
-    /// @dev Requirements: the round id is the model's next, no round is pending, the cumulative emission adds
-    /// up and the model's emission policy holds. Emits {RoundSubmitted}.
+    /// @dev Requirements: `block.timestamp` <= `round.deadline`; the round id is the model's next, no round is
+    /// pending, the cumulative emission adds up and the model's emission policy holds; a round with zero
+    /// emission keeps the model's current root. Emits {RoundSubmitted}.
     function submitRound(Round calldata round, bytes[] calldata signatures) external;
 
     /// @notice Appends the next chunk to the caller's own score list of the pending round, entries in strictly

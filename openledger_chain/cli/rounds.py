@@ -126,6 +126,9 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
               "revealed on-chain, or adds one committed for an earlier round but never revealed. Without it, every "
               "set revealed on-chain is fetched from its URI and counted: copies of its rows earn nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file for this round (its signatures are lost).")
+@click.option("--valid-for", "valid_hours", type=click.IntRange(1), default=7 * 24, show_default=True,
+              help="Hours (of chain time, from now) the round's signatures stay submittable; after that its "
+                   "signed deadline has passed and the round is proposed again.")
 @account_options(1, "oracle")
 @encryption_key_option
 @fetch_options
@@ -134,7 +137,7 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @handle_errors
 def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, eval_path: Path, emission: str | None,
             seed: int | None, rounds_dir: Path | None, data_dir: Path, revealed: tuple[Path, ...], overwrite: bool,
-            keystore: Path | None, key_env: str | None, dev_account: int | None, encryption_key: Path | None,
+            valid_hours: int, keystore: Path | None, key_env: str | None, dev_account: int | None, encryption_key: Path | None,
             ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, db_url: str | None,
             workers: int | None, scheduler: str | None) -> None:
     """Fetch the model's active contributions (paths, file://, http(s)://, ipfs://), check each against
@@ -158,7 +161,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
             overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities),
-            engine=open_index(db_url),
+            engine=open_index(db_url), valid_for=valid_hours * 3600,
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
     warn_if_not_on_dask(scheduler, workers, round_file.body["method"]["name"])

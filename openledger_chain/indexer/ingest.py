@@ -241,7 +241,8 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
             if event == "RoundSubmitted":
                 add(schema.rounds, log, model_id=a["modelId"], round_id=a["roundId"], merkle_root=a["merkleRoot"],
                     emission=a["emission"], cumulative_emission=a["cumulativeEmission"], scores_hash=a["scoresHash"],
-                    method_hash=a["methodHash"], round_file_hash=a["roundFileHash"], submitter=a["submitter"],
+                    method_hash=a["methodHash"], round_file_hash=a["roundFileHash"], deadline=a["deadline"],
+                    submitter=a["submitter"],
                     signers=",".join(a["signers"]))
             elif event == "ScoresPublished":
                 for offset, entry in enumerate(a["scores"]):

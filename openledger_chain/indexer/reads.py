@@ -38,7 +38,8 @@ def _round_step(kind: str, row: Any, model_id: int) -> RoundStep:
         return kind, RoundRecord(
             round=Round(model_id, row.round_id, bytes.fromhex(row.merkle_root[2:]), row.emission,
                         row.cumulative_emission, bytes.fromhex(row.scores_hash[2:]),
-                        bytes.fromhex(row.method_hash[2:]), bytes.fromhex(row.round_file_hash[2:])),
+                        bytes.fromhex(row.method_hash[2:]), bytes.fromhex(row.round_file_hash[2:]),
+                        row.deadline),
             signers=row.signers.split(",") if row.signers else [], submitter=row.submitter,
             block_number=row.block_number)
     if kind == "scores":

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Uint256(TypeDecorator):
@@ -105,6 +105,7 @@ rounds = _event_table(
     Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
     Column("merkle_root", HASH), Column("emission", Uint256), Column("cumulative_emission", Uint256),
     Column("scores_hash", HASH), Column("method_hash", HASH), Column("round_file_hash", HASH),
+    Column("deadline", Uint256),  # schema version 3: the signed round's deadline
     Column("submitter", ADDRESS), Column("signers", Text),  # comma-separated, ascending
 )
 round_events = _event_table(  # ScoresReset, RoundVetoed, RoundFinalized
@@ -164,7 +165,14 @@ def _add_publisher_columns(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE {table} ADD COLUMN publisher VARCHAR(42)"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns}
+def _add_round_deadline(connection: Connection) -> None:
+    """Version 3: a signed round carries its deadline (issue 24). Rounds indexed before have none (NULL):
+    they came from contracts without it, and the index is rebuilt for a new deployment anyway."""
+    kind = "NUMERIC(78, 0)" if connection.dialect.name == "postgresql" else "VARCHAR(80)"
+    connection.execute(text(f"ALTER TABLE rounds ADD COLUMN deadline {kind}"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns, 2: _add_round_deadline}
 
 
 def migrate(connection: Connection) -> int:

@@ -31,6 +31,8 @@ PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "emission", "cumulativeE
 # `IRewardDistributor.ScoreList` (one oracle's own score list), in ABI order.
 LIST_FIELDS = ("runningHash", "lastAccount", "amount", "digest", "count")
 ZERO_ADDRESS = "0x" + "00" * 20
+# Rounds built here stay submittable for ever unless a test sets a `deadline` (tests travel in time freely).
+FAR_DEADLINE = 2**40
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def build_round(
     *,
     previous: BuiltRound | None = None,
     extra_leaves: Mapping[str, int] | None = None,
+    deadline: int = FAR_DEADLINE,
 ) -> BuiltRound:
     """Round `round_id` allocating `allocations` (account -> stake this round) on top of `previous`.
 
@@ -87,6 +90,7 @@ def build_round(
         scores_hash=scores_hash(entries),
         method_hash=METHOD_HASH,
         round_file_hash=ROUND_FILE_HASH,
+        deadline=deadline,
     )
     return BuiltRound(round_, entries, cumulative, leaves, tree)
 

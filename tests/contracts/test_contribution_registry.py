@@ -23,6 +23,7 @@ from _helpers import (
     event_args,
     model_params,
     revert_of,
+    reverts,
     TEST_DEPLOYER,
     stake_setup,
     stake_token_init_code,
@@ -314,10 +315,21 @@ def test_register_contribution_reverts_when_content_already_registered(ledger, a
     assert ledger.registry.functions.getContribution(first).call()[1] == accounts.alice.address
 
 
-def test_register_contribution_allows_same_content_on_another_model(ledger, accounts, model: Model):
+def test_register_contribution_keeps_content_with_its_first_registrant_in_every_model(ledger, accounts, model: Model):
+    """Issue 24, N-3: the same content in another model belongs to its first registrant there too."""
     second, _ = ledger.register_model(accounts.owner, _params_like(ledger))
     first, _ = ledger.register_contribution(accounts.alice, model.model_id, ContributionKind.DATA, H1, "a")
-    other, _ = ledger.register_contribution(accounts.bob, second.model_id, ContributionKind.DATA, H1, "a")
+    holder, committed_at = ledger.registry.functions.contentClaim(H1).call()
+    assert holder == accounts.alice.address
+    # The toolkit refuses before paying for a commitment; the contract refuses the registration itself.
+    with reverts("ContributionRegistryContentClaimed", H1, accounts.alice.address, committed_at):
+        ledger.register_contribution(accounts.bob, second.model_id, ContributionKind.DATA, H1, "a")
+    salt = b"\x0b" * 32
+    ledger.commit(accounts.bob, [ledger.commitment(second.model_id, accounts.bob.address, ContributionKind.DATA, H1, salt)])
+    with reverts("ContributionRegistryContentClaimed", H1, accounts.alice.address, committed_at):
+        ledger.chain.transact(ledger.registry.functions.registerContribution(second.model_id, 0, H1, "b", salt),
+                              accounts.bob)
+    other, _ = ledger.register_contribution(accounts.alice, second.model_id, ContributionKind.DATA, H1, "a")
     assert other == first + 1
     assert ledger.registry.functions.contributionByContent(model.model_id, H1).call() == first
     assert ledger.registry.functions.contributionByContent(second.model_id, H1).call() == other

@@ -280,7 +280,7 @@ def test_submit_round_stores_pending_and_emits(
     assert event == {
         "modelId": r.model_id, "roundId": 1, "merkleRoot": r.merkle_root, "emission": 1_000 * E18,
         "cumulativeEmission": 1_000 * E18, "scoresHash": r.scores_hash, "methodHash": r.method_hash,
-        "roundFileHash": r.round_file_hash, "submitter": accounts.payer.address,
+        "roundFileHash": r.round_file_hash, "deadline": r.deadline, "submitter": accounts.payer.address,
         "signers": sorted((o.address for o in accounts.oracles), key=lambda a: int(a, 16)),
     }
     pending = _pending(dist, r.model_id)

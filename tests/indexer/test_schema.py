@@ -1,4 +1,4 @@
-"""Schema versions: an empty database gets the current schema; an index of version 1 is migrated in place."""
+"""Schema versions: an empty database gets the current schema; an index of version 1 or 2 is migrated in place."""
 
 from __future__ import annotations
 
@@ -20,16 +20,32 @@ def test_version_1_gains_the_publisher_columns_and_keeps_its_rows(tmp_path) -> N
     """Version 1 had one shared score list per round; version 2 records each chunk's and reset's oracle."""
     engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
     with engine.begin() as connection:
-        # Version 1's tables: today's, less the publisher columns.
+        # Version 1's tables: today's, less the publisher columns and the rounds' deadline (version 3).
         schema.metadata.create_all(connection)
         for table in ("scores", "round_events"):
             connection.execute(text(f"ALTER TABLE {table} DROP COLUMN publisher"))
+        connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))
         connection.execute(text("INSERT INTO schema_version (version) VALUES (1)"))
         connection.execute(text("INSERT INTO scores (block_number, tx_hash, log_index, model_id, round_id, position) "
                                 "VALUES (7, '0xab', 0, 1, 1, 0)"))
         assert schema.migrate(connection) == 1
-        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 2
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 3
         rows = connection.execute(select(schema.scores.c.block_number, schema.scores.c.publisher)).all()
     assert [tuple(r) for r in rows] == [(7, None)]
     for table in ("scores", "round_events"):
         assert "publisher" in {c["name"] for c in inspect(engine).get_columns(table)}
+
+
+def test_version_2_gains_the_round_deadline_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Version 3 (issue 24): a signed round carries its deadline; rounds indexed before have none."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection)
+        connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (2)"))
+        connection.execute(text("INSERT INTO rounds (block_number, tx_hash, log_index, model_id, round_id) "
+                                "VALUES (7, '0xab', 0, 1, 1)"))
+        assert schema.migrate(connection) == 2
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 3
+        rows = connection.execute(select(schema.rounds.c.round_id, schema.rounds.c.deadline)).all()
+    assert [tuple(r) for r in rows] == [(1, None)]

@@ -45,6 +45,7 @@ const ROUND_TYPES = {
     { name: 'scoresHash', type: 'bytes32' },
     { name: 'methodHash', type: 'bytes32' },
     { name: 'roundFileHash', type: 'bytes32' },
+    { name: 'deadline', type: 'uint256' },
   ],
 };
 
@@ -71,6 +72,7 @@ function main() {
     scoresHash: body.scoresHash,
     methodHash: body.methodHash,
     roundFileHash,
+    deadline: BigInt(body.deadline),
   };
   const digest = ethers.TypedDataEncoder.hash(domain, ROUND_TYPES, message);
   const rebuilt = StandardMerkleTree.of(body.cumulative.map(c => [c.account, c.amount]), ['address', 'uint256']);
@@ -90,6 +92,7 @@ function main() {
     cumulativeAmountSum: sum(body.cumulative),
     emission: body.emission,
     cumulativeEmission: body.cumulativeEmission,
+    deadline: body.deadline,
   }));
 }
 

@@ -98,13 +98,20 @@ def test_window_never_goes_below_the_minimum_even_through_the_timelock(ledger, a
 
 def test_zero_emission_round_with_empty_list_never_finalizes(ledger, accounts, model):
     """L-3: a round with an empty score list would move unclaimed stake with a new root that no published
-    list justifies. It never completes (no list of an oracle can be empty), so it cannot finalize, even
-    after its window; the guardian vetoes it."""
+    list justifies. Since issue 24 (N-4) a zero-emission round that changes the root is refused at
+    submission; one that keeps it but has an empty list never completes (no list of an oracle can be
+    empty), so it cannot finalize, even after its window; the guardian vetoes it."""
     first = run_round(ledger, build_round(model.model_id, 1, {accounts.alice.address: EMISSION_PER_ROUND}),
                       accounts.oracles[:2], accounts.payer)
     moved = build_round(model.model_id, 2, {}, previous=first,
                         extra_leaves={accounts.stranger.address: EMISSION_PER_ROUND})
-    receipt = submit(ledger, moved, accounts.oracles[:2], accounts.payer)
+    with pytest.raises(ContractRevertError) as info:
+        submit(ledger, moved, accounts.oracles[:2], accounts.payer)
+    assert revert_of(info) == ("RewardDistributorZeroEmissionRootChanged",
+                               (model.model_id, first.round.merkle_root, moved.round.merkle_root))
+    empty = build_round(model.model_id, 2, {}, previous=first)
+    assert empty.round.merkle_root == first.round.merkle_root and not empty.entries
+    receipt = submit(ledger, empty, accounts.oracles[:2], accounts.payer)
     submitted_at = ledger.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert challenge_ends_at(ledger, model.model_id) == submitted_at + CHALLENGE_WINDOW
     with pytest.raises(ContractRevertError) as info:

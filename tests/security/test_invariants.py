@@ -523,6 +523,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.commit_blocks: dict[bytes, int] = {}
         self.contribution_refs: dict[int, ContributionRef] = {}
         self.content_holder: dict[tuple[int, int], int] = {}  # (model, content) -> contribution id
+        # content -> (contributor, block of its earliest commitment): who holds it in every model (issue 24, N-3)
+        self.content_claims: dict[int, tuple[str, int]] = {}
         self.contribution_count = 0
         self._step = 0
         self._observed_step = -1
@@ -647,11 +649,20 @@ class LedgerMachine(RuleBasedStateMachine):
             errors.add("ContributionRegistryZeroContentHash")
         if committed_at == 0 or committed_at >= pending_block:
             errors.add("ContributionRegistryNotCommitted")
+        # The earliest commitment to a content, in any model, keeps it in every model (issue 24, N-3): its
+        # holder's registrations count from that commitment, anyone else needs a strictly older one.
+        claim = self.content_claims.get(commitment.content)
+        priority = committed_at
+        if claim is not None and claim[0] == sender:
+            priority = min(priority, claim[1])
+        elif claim is not None and claim[1] <= committed_at and not errors:
+            errors.add("ContributionRegistryContentClaimed")
         may_displace = False
         if holder is not None:
-            # Today the first registration wins. With commit-priority, an earlier commitment may
-            # displace a later one's registration: allowed, never the other way round.
-            may_displace = not errors and committed_at < self.contribution_refs[holder].commit_block
+            # An earlier commitment displaces a later one's registration while that one is unsettled
+            # (its commitment at most 256 blocks old): allowed, never the other way round.
+            held_since = self.contribution_refs[holder].commit_block
+            may_displace = not errors and priority < held_since and pending_block <= held_since + 256
             errors.add("ContributionRegistryDuplicateContent")
         args = (model_id, commitment.kind, content_hash, "ipfs://c", commitment.salt.to_bytes(32, "big"))
         outcome = self._execute(self.env.registry, "registerContribution", args, sender)
@@ -669,8 +680,13 @@ class LedgerMachine(RuleBasedStateMachine):
         recorded = self._read(self.env.registry, "getContribution", contribution_id)
         assert (recorded["contributor"], recorded["modelId"]) == (ADDRESSES[sender], model_id)
         self.content_holder[(commitment.model, commitment.content)] = contribution_id
+        if claim is None or priority < claim[1]:
+            self.content_claims[commitment.content] = (sender, priority)
+        expected_claim = self.content_claims[commitment.content]
+        actual_claim = self._read(self.env.registry, "contentClaim", content_hash)
+        assert (actual_claim["holder"], actual_claim["committedAt"]) == (ADDRESSES[expected_claim[0]], expected_claim[1])
         self.contribution_refs[contribution_id] = ContributionRef(
-            contribution_id, commitment.model, sender, commitment.content, committed_at
+            contribution_id, commitment.model, sender, commitment.content, priority
         )
         return contribution_id
 
@@ -772,8 +788,8 @@ class LedgerMachine(RuleBasedStateMachine):
         errors = set()
         if amount > balance:
             errors.add("ERC20InsufficientBalance")
-        if to == ZERO_ADDRESS:
-            errors.add("ERC20InvalidReceiver")
+        if to == ZERO_ADDRESS or recipient in ("registry", "distributor"):
+            errors.add("ERC20InvalidReceiver")  # stake there could never withdraw its fees (issue 24, N-6)
         outcome = self._execute(ref.deployed.stake, "transfer", (to, amount), sender)
         if to == ref.deployed.stake.address and not outcome.ok:
             return  # sending stake to its own token may become rejected: fine, if nothing changed
@@ -820,6 +836,10 @@ class LedgerMachine(RuleBasedStateMachine):
             errors.add("RewardDistributorEmissionOverPolicy")
         if digest in ref.vetoed_digests:
             errors.add("RewardDistributorRoundWasVetoed")
+        # A round that mints nothing keeps the claimable root: a new tree could only move stake (issue 24, N-4).
+        current_root = ref.latest.round.merkle_root if ref.latest is not None else b"\x00" * 32
+        if round_.emission == 0 and round_.merkle_root != current_root:
+            errors.add("RewardDistributorZeroEmissionRootChanged")
         errors |= self._signature_errors(signing) if not (tamper == "resubmit_vetoed" and ref.vetoed) else set()
         outcome = self._execute(self.env.distributor, "submitRound", (round_.as_tuple(), signatures), submitter)
         self._expect(outcome, errors, f"submitRound(model {model}, round {round_.round_id}, {signing}, {tamper})")
@@ -1209,6 +1229,20 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert claimed <= under, f"model {ref.index}: {name} claimed {claimed} > its leaf {under}"
                 latest = ref.latest.leaves.get(account, 0) if ref.latest else 0
                 assert claimed <= latest, f"model {ref.index}: {name} claimed {claimed} > latest leaf {latest}"
+
+    @invariant()
+    def invariant_zero_emission_rounds_keep_the_root(self) -> None:
+        """Issue 24, N-4: a final round that minted nothing left the claimable tree as it was, and a root
+        is never final before some stake was emitted."""
+        obs = self._observe()
+        for ref in self.refs:
+            for before, after in zip([None, *ref.finalized], ref.finalized):
+                if after.round.emission == 0:
+                    assert before is not None, f"model {ref.index}: a first round minted nothing"
+                    assert after.round.merkle_root == before.round.merkle_root, \
+                        f"model {ref.index}: zero-emission round {after.round.round_id} moved the root"
+            if ref.latest is not None:
+                assert obs[ref.index, "finalized"]["merkleRoot"] == ref.latest.round.merkle_root
 
     @invariant()
     def invariant_balances_sum_to_supply(self) -> None:

@@ -4,7 +4,9 @@ A relayer (or anyone who saw a signed registration in the mempool) tries to repl
 batch and across the single and the batched call, to pass off a registration signed by another key or for
 another chain, registry or model, to put two claims on one content hash in one batch, and to reveal an
 expired commitment. Each attack must fail with the entry's own error, wrapped with its index, and leave
-nothing of the batch behind (nonces included). An honest batch must do exactly what as many single
+nothing of the batch behind (nonces included) - except a replay of an entry already registered, which is
+skipped with `BatchEntrySkipped` so that nobody can void a batch by registering one of its entries first
+(issue 24, N-2). An honest batch must do exactly what as many single
 `registerContributionFor` calls do: same contributions, same events, same displacement.
 """
 
@@ -101,22 +103,33 @@ def test_a_batch_does_exactly_what_single_relayed_calls_do(ledger, accounts, mod
     assert receipt["gasUsed"] < single_gas  # and far fewer transactions: bench_gas.py has the figures
 
 
-def test_replaying_an_entry_inside_one_batch_fails_at_its_second_copy(ledger, accounts, model):
+def test_replaying_an_entry_inside_one_batch_skips_its_second_copy(ledger, accounts, model):
+    """The second copy is already registered (by the first): skipped, never registered twice (issue 24, N-2)."""
     alice = _key(1)
     entry = _entry(ledger, alice, model.model_id, keccak(text="alice"))
     other = _entry(ledger, _key(2), model.model_id, keccak(text="bob"))
-    assert _rejects(ledger, accounts.stranger, model.model_id, [entry, other, entry]) == (
-        2, "ContributionRegistryInvalidSignature", (alice.address,))
+    receipt = _send(ledger, accounts.stranger, model.model_id, [entry, other, entry])
+    registered = event_args(ledger.registry, "ContributionRegistered", receipt)
+    assert [e["contributor"] for e in registered] == [alice.address, _key(2).address]
+    assert event_args(ledger.registry, "BatchEntrySkipped", receipt) == [
+        {"modelId": model.model_id, "index": 2, "contributor": alice.address,
+         "contributionId": registered[0]["contributionId"]}]
+    assert ledger.registry.functions.nonces(alice.address).call() == 1
 
 
-def test_replaying_across_the_single_and_the_batched_call_fails(ledger, accounts, model):
+def test_replaying_across_the_single_and_the_batched_call_registers_nothing_twice(ledger, accounts, model):
     alice, bob = _key(1), _key(2)
-    # Used in a single call, then replayed in a batch.
+    # Used in a single call, then replayed in a batch: skipped (issue 24, N-2), nothing registered twice.
     entry = _entry(ledger, alice, model.model_id, keccak(text="alice"))
-    ledger.register_contribution_for(accounts.stranger, entry.contributor, model.model_id, DATA, entry.content_hash,
-                                     entry.uri, entry.salt, entry.deadline, entry.signature)
-    assert _rejects(ledger, accounts.stranger, model.model_id, [entry]) == (
-        0, "ContributionRegistryInvalidSignature", (alice.address,))
+    held, _ = ledger.register_contribution_for(accounts.stranger, entry.contributor, model.model_id, DATA,
+                                               entry.content_hash, entry.uri, entry.salt, entry.deadline,
+                                               entry.signature)
+    count = ledger.registry.functions.contributionCount().call()
+    receipt = _send(ledger, accounts.stranger, model.model_id, [entry])
+    assert event_args(ledger.registry, "BatchEntrySkipped", receipt) == [
+        {"modelId": model.model_id, "index": 0, "contributor": alice.address, "contributionId": held}]
+    assert ledger.registry.functions.contributionCount().call() == count
+    assert ledger.registry.functions.nonces(alice.address).call() == 1
     # Used in a batch, then replayed in a single call (even with a fresh commitment for it).
     entry = _entry(ledger, bob, model.model_id, keccak(text="bob"))
     _send(ledger, accounts.stranger, model.model_id, [entry])
