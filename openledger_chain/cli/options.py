@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.units import format_amount as format_amount  # re-exported: the commands import it here
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -328,11 +329,6 @@ def parse_amount(text: str, decimals: int = 18) -> int:
     if value < 0 or scaled != scaled.to_integral_value():
         abort(f"amount {text!r} must be non-negative with at most {decimals} decimals", 2)
     return int(scaled)
-
-
-def format_amount(amount: int, decimals: int = 18) -> str:
-    text = f"{Decimal(amount) / (Decimal(10) ** decimals):,.{min(decimals, 6)}f}"
-    return text
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
