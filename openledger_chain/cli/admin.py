@@ -72,12 +72,8 @@ def schedule(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     ledger = open_ledger(network, rpc_url)
     proposer = resolve_account(ledger.chain, keystore, key_env, dev_account)
     call = _call(ledger, action, value)
-    from openledger_chain.chain import decode_revert
-
-    try:  # would the change work? Refuse it now rather than after the delay.
-        call.call({"from": ledger.timelock.address})
-    except Exception as exc:  # noqa: BLE001 - web3 raises several types for a revert
-        raise decode_revert(exc) from exc
+    # Would the change work? Refuse it now rather than after the delay.
+    ledger.chain.call(call, sender=ledger.timelock.address, doing="not scheduled: the change would revert")
     operation = ledger.schedule_admin_call(proposer, call)
     ready = int(ledger.timelock.functions.getTimestamp(operation).call())
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
