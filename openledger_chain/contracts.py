@@ -198,7 +198,8 @@ class OpenLedger:
         if self.committee_keys is None:
             raise DeploymentError(
                 f"the deployment on {self.deployment.network} has no CommitteeKeys (it predates the committee's "
-                "encryption keys); redeploy with `openledger deploy --force`")
+                "encryption keys): the deployer redeploys with `openledger deploy --force` and everyone else gets the "
+                f"new deployments/{self.deployment.network}.json from the deployer")
         return self.committee_keys
 
     def _committee_transact(self, function: Any, account: LocalAccount) -> TxReceipt:

@@ -1,10 +1,12 @@
 """Reverts and balance errors read as people read them: role names, dates, timelock states, token units; every
-error of every committed ABI explained in one line with a next step; reads never called transactions."""
+error of every committed ABI explained in one line with a next step; reads never called transactions; advice
+after a restart that fits the deployer and everyone else."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -19,7 +21,8 @@ from test_oracle import _propose, _sign_submit_finalize, setup  # noqa: F401 - `
 from openledger_chain.build import ARTIFACTS_DIR
 from openledger_chain.chain import decode_error_data, revert_error
 from openledger_chain.cli import main
-from openledger_chain.errors import ContractRevertError
+from openledger_chain.deployments import deployment_problem, read_deployment
+from openledger_chain.errors import ContractRevertError, DeploymentError
 from openledger_chain.oracle import claim_from_round_file
 from openledger_chain.revert_hints import (
     BUILTIN_ERRORS,
@@ -210,3 +213,26 @@ def test_claims_of_what_is_already_claimed_show_token_units(ledger, accounts, se
         claim_from_round_file(ledger, path, accounts.alice.address, accounts.alice)
     assert f"claimed {shown} stake, at least the {shown} stake allocated to it" in str(again.value)
     assert str(stake) not in str(again.value)
+
+
+# ----- deployment advice that fits who asks
+
+def test_restart_advice_says_what_the_deployer_does_and_what_everyone_else_does(ledger) -> None:
+    chain, deployment = ledger.chain, ledger.deployment
+    name = next(iter(deployment.contracts))
+    gone = replace(deployment, contracts=deployment.contracts | {
+        name: replace(deployment.contracts[name], address="0x" + "00" * 19 + "01")})
+    problem = deployment_problem(chain, gone)
+    assert problem is not None and "is not deployed at" in problem
+    assert "the deployer runs `openledger deploy --force` on the fresh local chain; everyone else gets the new " \
+           "deployments/embedded.json from the deployer" in problem
+    own = deployment_problem(chain, gone, deployer=True)
+    assert own is not None and "run `openledger deploy --force` to deploy again" in own
+
+
+def test_a_missing_deployment_file_is_fetched_from_the_deployer_not_deployed_again(tmp_path: Path) -> None:
+    with pytest.raises(DeploymentError) as missing:
+        read_deployment("localhost", tmp_path)
+    message = str(missing.value)
+    assert f"get {tmp_path / 'localhost.json'} from the deployer" in message
+    assert "only the deployer runs `openledger deploy`, once per chain" in message

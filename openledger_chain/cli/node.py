@@ -28,8 +28,8 @@ def find_anvil(project_root: Path) -> Path | None:
 def node(port: int, block_time: int | None, project_root: Path) -> None:
     """Start anvil (npm package @foundry-rs/anvil, installed by `npm ci`) with the dev mnemonic and
     chain id 31337, print the dev accounts, and run until Ctrl-C (or SIGTERM/SIGHUP). Its state ends when
-    it stops: run `openledger deploy --force` after a restart (the old deployments/localhost.json names
-    contracts the new chain does not have)."""
+    it stops: after a restart the deployer runs `openledger deploy --force` and everyone else gets the new
+    deployments/localhost.json from the deployer (the old one names contracts the new chain does not have)."""
     from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
 
     anvil = find_anvil(project_root)
