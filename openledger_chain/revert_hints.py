@@ -11,7 +11,8 @@ fails on an error without an entry, or an entry without an error, so no new erro
 
 with its arguments as people read them: roles by name, times as dates, timelock states by name, amounts in
 token units (stake has 18 decimals; another token's amounts in its own units when the caller knows them,
-else marked as base units), every digit that is not zero kept: one base unit over a limit shows. A read (an `eth_call`) that reverts says "the chain refused the read".
+else marked as base units), every digit that is not zero kept: one base unit over a limit shows. A read (an
+`eth_call`) that reverts says "the chain refused the read".
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ PANIC_CODES = {
 
 
 def operation_states(bitmap: bytes | int) -> str:
-    """A TimelockController `expectedStates` bitmap as state names: 0x…04 -> 'Ready', 0x…06 -> 'Waiting or Ready'."""
+    """A TimelockController `expectedStates` bitmap as state names: 0x…04 -> 'Ready', 0x…06 -> 'Waiting or
+    Ready'."""
     value = int.from_bytes(bitmap, "big") if isinstance(bitmap, bytes) else int(bitmap)
     names = [name for i, name in enumerate(OPERATION_STATES) if value >> i & 1]
     return " or ".join(names) if names else "no state"
@@ -119,13 +121,13 @@ def _timelock_state(shown: Mapping[str, str], raw: Mapping[str, Any]) -> str:
 
 
 def _threshold(shown: Mapping[str, str], raw: Mapping[str, Any]) -> str:
+    # Out of range when set, unreachable after removing an oracle (oracleCount is then the count left), or unchanged.
     threshold, oracles = raw["threshold"], raw["oracleCount"]
-    if threshold == 0 or threshold > oracles:
-        return f"a threshold of {threshold} with {oracles} oracles: it must be from 1 to {oracles}"
-    if threshold == oracles:
-        return (f"a threshold of {threshold} with {oracles} oracles left: it is the current threshold, or removing an "
-                "oracle would leave fewer oracles than it needs")
-    return f"a threshold of {threshold} is the current one ({oracles} oracles)"
+    if threshold == 0:
+        return "a threshold of 0: at least one oracle must sign"
+    if threshold > oracles:
+        return f"a threshold of {threshold} needs {threshold} oracles, and there would be {oracles}"
+    return f"a threshold of {threshold} is the current one"
 
 
 def _timelock_next(shown: Mapping[str, str], raw: Mapping[str, Any]) -> str:
@@ -184,8 +186,9 @@ HINTS: dict[str, Hint] = {
     "ContributionRegistryNotContributor": Hint(
         "{caller} did not make contribution {contributionId}", "only its contributor withdraws it: sign with that key"),
     "ContributionRegistryNotModelOwner": Hint(
-        "{caller} is not the owner of model {modelId}",
-        "only the model's owner commits and reveals its evaluation sets (--dev-account 4 on local chains)"),
+        "{caller} is not the owner of model {modelId}: only its owner commits and reveals its evaluation sets and "
+        "hands the model on", "sign as the owner (`openledger model show {modelId}` names it; --dev-account 4 on local "
+        "chains)"),
     "ContributionRegistryNotPendingModelOwner": Hint(
         "{caller} is not the pending owner of model {modelId}",
         "the account the owner named accepts the transfer, with its own key"),
@@ -256,7 +259,8 @@ HINTS: dict[str, Hint] = {
         "the round carries {count} valid oracle signatures and needs {threshold}",
         "collect more oracle signatures with `openledger round sign`"),
     "RewardDistributorInvalidChallengeWindow": Hint(
-        "a challenge window of {challengeWindow} s is below the deployment's minimum, above 30 days, or the current one",
+        "a challenge window of {challengeWindow} s is below the deployment's minimum, above 30 days, or the current "
+        "one",
         "the window must lie between the deployment's minimum and 30 days, and differ from the current one"),
     "RewardDistributorInvalidProof": Hint(
         "the proof does not show {account} with {cumulativeAmount} in model {modelId}'s final root",

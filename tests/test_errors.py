@@ -193,7 +193,7 @@ def test_a_change_that_would_revert_is_not_scheduled_and_says_why(ledger, tmp_pa
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: not scheduled: the change would revert: RewardDistributorInvalidThreshold(5, 3); "
-                           "a threshold of 5 with 3 oracles: it must be from 1 to 3; change oracles and threshold in "
+                           "a threshold of 5 needs 5 oracles, and there would be 3; change oracles and threshold in "
                            "an order that keeps the threshold reachable")
 
 
