@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Uint256(TypeDecorator):
@@ -151,6 +151,15 @@ checkpoint = Table(
     Column("registry", ADDRESS, nullable=False), Column("block_number", BigInteger, nullable=False),
     Column("block_hash", HASH, nullable=False),
 )
+indexed_chain = Table(  # what the index is of, written with its first batch and cleared only by --reset
+    "indexed_chain", metadata,
+    Column("id", Integer, primary_key=True), Column("chain_id", BigInteger, nullable=False),
+    # A node restarted without its state keeps its chain id but not its blocks: the genesis hash tells them
+    # apart, and the deployment's first block (whose hash commits to every block before it) the deployment.
+    Column("genesis_hash", HASH), Column("first_block", BigInteger, nullable=False),  # no block 0: NULL
+    Column("first_block_hash", HASH, nullable=False), Column("registry", ADDRESS, nullable=False),
+    Column("distributor", ADDRESS, nullable=False),
+)
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
@@ -164,7 +173,14 @@ def _add_publisher_columns(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE {table} ADD COLUMN publisher VARCHAR(42)"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns}
+def _add_indexed_chain(connection: Connection) -> None:
+    """Version 3: the chain (genesis hash) and deployment (first block, addresses) the index is of, so that a
+    restarted node or a new deployment is refused instead of being taken for a reorganisation of everything.
+    The indexer fills it in for an existing index once the chain still holds the index's blocks."""
+    indexed_chain.create(connection, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns, 2: _add_indexed_chain}
 
 
 def migrate(connection: Connection) -> int:
