@@ -37,6 +37,15 @@ class ChainError(OpenLedgerError):
     """The node is unreachable, on the wrong chain, or rejected a transaction."""
 
 
+class NodeUnreachableError(ChainError):
+    """The node does not answer (a connection error, a timeout, HTTP 429 or 5xx, after any retries); `reason`
+    says which, e.g. "a connection error"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class DeploymentError(OpenLedgerError):
     """A deployment file is missing, stale or does not match the chain."""
 

@@ -11,7 +11,8 @@ Nothing is rolled back before the node has shown that it still holds the indexed
 (the `indexed_chain` row: chain id, genesis hash, the hash of the deployment's first block, the
 addresses). A node restarted without its state, or a new deployment at the same addresses, is refused with
 `IndexMismatchError` instead of being taken for a reorganisation of every block, which would empty the
-index; `clear_index` starts over on purpose.
+index; `clear_index` starts over on purpose. A node that stops answering raises `NodeUnreachableError`;
+`Indexer.follow` waits for it and resumes.
 """
 
 from __future__ import annotations
@@ -20,23 +21,27 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openledger_chain.build import load_artifact
+from openledger_chain.chain import transient_reason
 from openledger_chain.contracts import OpenLedger
-from openledger_chain.errors import OpenLedgerError
+from openledger_chain.errors import NodeUnreachableError, OpenLedgerError
 from openledger_chain.indexer import schema
 from openledger_chain.logs import DEFAULT_MAX_RANGE, DecodedLog, EventDecoder, get_logs
 
 Progress = Callable[[int, int], None]  # (indexed block, target block)
 #: Reads of one block range before giving up when the chain keeps reorganising under it.
 _READ_ATTEMPTS = 5
+#: While the node does not answer, `follow` tries it again after the poll interval, doubling up to this (s).
+MAX_NODE_WAIT = 10.0
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IndexerError(OpenLedgerError):
@@ -71,11 +76,13 @@ class Indexer:
 
     Raises (on construction):
         IndexMismatchError: the database indexes another chain or deployment.
+        NodeUnreachableError: the node does not answer.
     """
 
     def __init__(self, ledger: OpenLedger, engine: Engine, *, confirmations: int = 0,
                  batch_blocks: int = DEFAULT_MAX_RANGE) -> None:
         self.w3 = ledger.chain.w3
+        self.node_url = ledger.chain.rpc_url or ledger.chain.network
         self.chain_id = ledger.chain.chain_id
         self.registry = ledger.registry.address
         self.distributor = ledger.distributor.address
@@ -83,6 +90,8 @@ class Indexer:
         self.engine = engine
         self.confirmations = confirmations
         self.batch_blocks = batch_blocks
+        #: True while `follow` waits for a node that stopped answering.
+        self.waiting_for_node = False
         self.decoder = EventDecoder(load_artifact(n).abi for n in
                                     ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"))
         with engine.begin() as connection:
@@ -90,17 +99,22 @@ class Indexer:
                 schema.migrate(connection)
             except RuntimeError as exc:
                 raise IndexerError(str(exc)) from exc
-        self._verify()
+        self._verified = False  # the node has shown it is the indexed chain (again, after an outage)
+        self._on_node(self._verify)
 
     # ----- reading the state of the index
 
     def status(self) -> IndexStatus:
-        head = int(self.w3.eth.block_number)
+        head = self._on_node(lambda: int(self.w3.eth.block_number))
+        indexed, rows = self.indexed()
+        return IndexStatus(head, max(head - self.confirmations, -1), indexed, rows)
+
+    def indexed(self) -> tuple[int | None, dict[str, int]]:
+        """The checkpoint and each event table's row count, from the database alone."""
         with self.engine.connect() as connection:
             rows = {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar() or 0)
                     for t in schema.EVENT_TABLES}
-            indexed = self._checkpoint(connection)
-        return IndexStatus(head, max(head - self.confirmations, -1), indexed, rows)
+            return self._checkpoint(connection), rows
 
     # ----- indexing
 
@@ -108,9 +122,15 @@ class Indexer:
         """Index every confirmed block not indexed yet; returns the checkpoint block.
 
         Raises:
+            NodeUnreachableError: the node stopped answering (every committed batch stays).
             IndexMismatchError: the node is on another chain than the index (it was restarted without its
                 state, say); nothing is deleted.
         """
+        return self._on_node(lambda: self._run(progress))
+
+    def _run(self, progress: Progress | None) -> int:
+        if not self._verified:
+            self._verify()
         target = int(self.w3.eth.block_number) - self.confirmations
         while True:
             with self.engine.begin() as connection:
@@ -125,11 +145,57 @@ class Indexer:
                 progress(end, target)
 
     def follow(self, poll_seconds: float = 2.0, progress: Progress | None = None,
-               should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Keep indexing new blocks until `should_stop()` (or Ctrl-C, which the caller catches)."""
+               should_stop: Callable[[], bool] = lambda: False, *, notify: Callable[[str], None] = logger.warning,
+               max_wait: float = MAX_NODE_WAIT) -> None:
+        """Keep indexing new blocks until `should_stop()` (or Ctrl-C, which the caller catches).
+
+        A node that stops answering is waited for: tried again after `poll_seconds`, then at doubling
+        intervals up to `max_wait`, one request per try (the provider's own retries are off meanwhile: this
+        loop is the retry). `notify` gets one line when the node goes away and one when it is back; indexing
+        then resumes from the checkpoint, once the node has shown it still holds the indexed chain.
+
+        Raises:
+            IndexMismatchError: the node came back with another chain or deployment; nothing is deleted.
+        """
+        provider = self.w3.provider
+        saved_retries = getattr(provider, "retries", None)
+        if saved_retries is not None:
+            provider.retries = 0
+        try:
+            while not should_stop():
+                try:
+                    self.run(progress)
+                except NodeUnreachableError as exc:
+                    if not self._wait_for_node(exc.reason, poll_seconds, max(max_wait, poll_seconds), should_stop,
+                                               notify):
+                        return
+                    continue
+                time.sleep(poll_seconds)
+        finally:
+            if saved_retries is not None:
+                provider.retries = saved_retries
+
+    def _wait_for_node(self, reason: str, poll_seconds: float, max_wait: float, should_stop: Callable[[], bool],
+                       notify: Callable[[str], None]) -> bool:
+        """Wait until the node answers again (True), or until `should_stop()` (False)."""
+        self._verified = False  # whatever answers next must show it is still the indexed chain
+        self.waiting_for_node = True
+        notify(f"node at {self.node_url} unreachable ({reason}); retrying every {poll_seconds:g} s, backing off to "
+               f"every {max_wait:g} s (Ctrl-C stops)")
+        started, delay = time.monotonic(), poll_seconds
         while not should_stop():
-            self.run(progress)
-            time.sleep(poll_seconds)
+            time.sleep(delay)
+            try:
+                head = int(self.w3.eth.block_number)
+            except Exception as exc:  # noqa: BLE001 - classified: only a node that does not answer is waited for
+                if transient_reason(exc) is None:
+                    raise
+                delay = min(delay * 2, max_wait)
+                continue
+            self.waiting_for_node = False
+            notify(f"node back at block {head} after {time.monotonic() - started:.0f} s; resuming")
+            return True
+        return False
 
     def _index_range(self, start: int, end: int) -> None:
         """Read [start, end] (in as many node requests as it takes) and store it in one transaction.
@@ -216,6 +282,7 @@ class Indexer:
             mismatch = self._mismatch(connection)
         if mismatch is not None:
             raise IndexMismatchError(mismatch)
+        self._verified = True
 
     def _mismatch(self, connection: Connection) -> str | None:
         """What differs between the index and this node and deployment, or None. An index made before the
@@ -260,10 +327,27 @@ class Indexer:
 
     # ----- helpers
 
+    def _on_node(self, call: Callable[[], T]) -> T:
+        """`call()`, with a node that stopped answering (after the provider's retries) as NodeUnreachableError."""
+        try:
+            return call()
+        except Exception as exc:
+            reason = transient_reason(exc)
+            if reason is None:
+                raise
+            indexed, _ = self.indexed()
+            saved = f"the index is saved to block {indexed}" if indexed is not None else "nothing is indexed yet"
+            raise NodeUnreachableError(f"the node at {self.node_url} does not answer ({reason}); {saved}: run "
+                                       "`openledger index run` again once it is back", reason) from exc
+
     def _chain_hash(self, number: int) -> str | None:
+        """The hash of the chain's block `number`, None when the node has no such block. A node that does not
+        answer is an error, never a block that differs (that would roll the index back)."""
         try:
             return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
-        except Exception:  # noqa: BLE001 - a block the node no longer has differs from ours by definition
+        except Exception as exc:  # noqa: BLE001 - a block the node no longer has differs from ours by definition
+            if transient_reason(exc) is not None:
+                raise
             return None
 
     @staticmethod
