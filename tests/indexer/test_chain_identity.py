@@ -85,3 +85,16 @@ def test_another_chain_is_refused_where_a_rollback_would_empty_the_index(ledger:
     Indexer(ledger, indexed).run()
     assert _rows(indexed) == before
 
+
+def test_read_commands_never_answer_from_an_index_of_another_chain(ledger: OpenLedger, indexed: Engine) -> None:
+    """`contributions list --db`, `round propose` and the other reads use the index only when it is of this
+    chain and deployment: an index of a node restarted without its state can hold as many contributions as
+    the new chain, at the same addresses, and be 'caught up'."""
+    from openledger_chain.indexer.reads import contributions_or_chain
+
+    with indexed.begin() as c:  # the index's copy differs from the chain (as another chain's would) ...
+        c.execute(update(schema.contributions).values(uri="elsewhere.csv"))
+    assert [x.uri for x in contributions_or_chain(ledger, None, indexed)] == ["elsewhere.csv"]  # ... and is used
+    with indexed.begin() as c:  # until it is recorded as of another chain: then the chain answers
+        c.execute(update(schema.indexed_chain).values(first_block_hash="0x" + "ee" * 32))
+    assert contributions_or_chain(ledger, None, indexed) == ledger.contributions(None) != []
