@@ -51,6 +51,7 @@ from openledger_chain.rounds import (
     canonical_hash,
     order_signatures,
     round_digest,
+    round_file_path,
     scores_hash,
     scores_hash_prefix,
     sign_round,
@@ -115,10 +116,6 @@ class RoundFile:
 
 
 # ----- files
-
-
-def round_file_path(rounds_dir: Path, network: str, model_id: int, round_id: int) -> Path:
-    return rounds_dir / network / f"model-{model_id}" / f"round-{round_id}.json"
 
 
 def write_round_file(path: Path, round_file: RoundFile) -> None:
