@@ -112,10 +112,17 @@ def list_operations(network: str, rpc_url: str | None, as_json: bool) -> None:
         ready = int(ledger.timelock.functions.getTimestamp(event.args["id"]).call())
         status = {"CallExecuted": "executed", "Cancelled": "cancelled"}.get(done.get(event.args["id"], ""),
                                                                              "ready" if 1 < ready <= now else "waiting")
-        rows.append({"operation": event.args["id"][:14] + "…", "call": f"{function.fn_name}"
-                     f"({', '.join(str(v) for v in arguments.values())})", "status": status,
-                     "runs from": format_time(ready, now) if ready > 1 else ""})
+        rows.append({"operation": event.args["id"], "function": function.fn_name,
+                     "arguments": [str(v) for v in arguments.values()],
+                     "call": f"{function.fn_name}({', '.join(str(v) for v in arguments.values())})", "status": status,
+                     # the timelock's own: 1 once executed, else when it may run
+                     "ready_at": ready if ready > 1 else None})
     if not rows and not as_json:
         console.print("no admin change was ever scheduled")
         return
-    print_rows("admin changes", rows, as_json)
+    if as_json:
+        print_rows("", rows, True)
+        return
+    rows = [{"operation": r["operation"][:14] + "…", "call": r["call"], "status": r["status"],
+             "runs from": format_time(r["ready_at"], now) if r["ready_at"] else ""} for r in rows]
+    print_rows("admin changes", rows)

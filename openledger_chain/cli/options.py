@@ -332,20 +332,25 @@ def parse_amount(text: str, decimals: int = 18) -> int:
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
-    """Render rows as a rich table, or as JSON with --json (every integer as a decimal string, like the round
-    file, so no JSON reader rounds a 256-bit amount)."""
+    """Render rows as a rich table, or as JSON with --json: every integer as a decimal string (like the round
+    file, so no JSON reader rounds a 256-bit amount), bytes as 0x-hex, and keys in snake_case (a table header
+    such as "content hash" becomes "content_hash"). Callers hand JSON raw values (base units, basis points,
+    unix times), never the display strings they build for the table. Table cells are shown as they are: a
+    value read from the chain or a file is never taken for rich markup (pass a `rich.text.Text` to style one)."""
     if as_json:
         click.echo(json.dumps(_json_safe(rows), indent=2, default=str))
         return
+    from rich.text import Text
+
     if title:
-        console.print(f"[bold]{title}[/]", highlight=False)
+        console.print(Text(title, style="bold"))
     if len(rows) == 1 and len(rows[0]) > 5:  # one wide record reads better as field/value lines
         rows = [{"field": k, "value": v} for k, v in rows[0].items()]
     table = Table()
     for column in rows[0].keys() if rows else []:
-        table.add_column(str(column), overflow="fold")
+        table.add_column(Text(str(column)), overflow="fold")
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(v if isinstance(v, Text) else Text(str(v)) for v in row.values()))
     console.print(table)
 
 
@@ -357,10 +362,20 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {_json_key(str(k)): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+def _json_key(key: str) -> str:
+    """A key in snake_case: "holders' share" -> "holders_share", "contributionId" -> "contribution_id"; keys
+    that are data (addresses, numbers) as they are."""
+    import re
+
+    if re.fullmatch(r"[a-z][a-z0-9_]*|0x[0-9a-fA-F]{40}|[0-9]+", key):
+        return key
+    return re.sub(r"[^0-9a-z]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()).strip("_")
 
 
 def format_time(timestamp: int, now: int) -> str:

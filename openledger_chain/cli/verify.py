@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from openledger_chain.cli.options import (
     ID,
@@ -24,7 +25,7 @@ from openledger_chain.cli.options import (
     recompute_options,
 )
 
-MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
+MARKS = {True: Text("✓", style="green"), False: Text("✗", style="red"), None: Text("–", style="dim")}
 
 
 @click.command("verify", short_help="Recompute a round from its file and the chain; exit 0 only if all checks hold.")
