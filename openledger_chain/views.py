@@ -1,6 +1,6 @@
-"""What contributors and operators look at: models, rounds, published scores, and one account's stake,
-claimable stake and fees across every model. Values come from the chain (events and views); amounts are
-base units (ints), for the CLI to render."""
+"""What contributors and operators look at: models (with their spec and evaluation sets), rounds, published
+scores, and one account's stake, claimable stake and fees across every model. Values come from the chain
+(events and views); amounts are base units (ints), for the CLI to render."""
 
 from __future__ import annotations
 
@@ -18,15 +18,49 @@ def model_ids(ledger: OpenLedger) -> list[int]:
 
 
 def models(ledger: OpenLedger) -> list[dict[str, Any]]:
-    rows = []
-    for model_id in model_ids(ledger):
-        m = ledger.get_model(model_id)
-        _, final_round, emitted, _ = ledger.distributor.functions.finalizedRound(model_id).call()
-        rows.append({"model": model_id, "owner": m.owner, "stake_token": m.stake_token,
-                     "payment_token": m.payment_token, "holders_share_bps": m.contributor_share_bps,
-                     "emission_per_round": m.emission_per_round, "max_emission": m.max_emission,
-                     "final_round": int(final_round), "stake_emitted": int(emitted)})
-    return rows
+    return [_model_row(ledger, model_id) for model_id in model_ids(ledger)]
+
+
+def _model_row(ledger: OpenLedger, model_id: int) -> dict[str, Any]:
+    m = ledger.get_model(model_id)
+    _, final_round, emitted, _ = ledger.distributor.functions.finalizedRound(model_id).call()
+    return {"model": model_id, "owner": m.owner, "stake_token": m.stake_token,
+            "payment_token": m.payment_token, "holders_share_bps": m.contributor_share_bps,
+            "emission_per_round": m.emission_per_round, "max_emission": m.max_emission,
+            "final_round": int(final_round), "stake_emitted": int(emitted)}
+
+
+def model_details(ledger: OpenLedger, model_id: int) -> dict[str, Any]:
+    """`models`' row of one model, plus its latest final root, its spec (hash and URI, as registered), its
+    stake token's name and symbol, and every round's evaluation set: the hash the owner committed and its
+    block, and where it was revealed (URI and block; None while it is not).
+
+    Raises:
+        ContractRevertError: no such model.
+    """
+    row = _model_row(ledger, model_id)
+    root = ledger.distributor.functions.finalizedRound(model_id).call()[0]
+    logs = [log for log in ledger.events(ledger.registry.address,
+                                         ("ModelRegistered", "EvaluationCommitted", "EvaluationRevealed"))
+            if log.args["modelId"] == model_id]
+    registered = next(log.args for log in logs if log.event == "ModelRegistered")
+    evaluation: dict[int, dict[str, Any]] = {}
+    for log in logs:
+        if log.event == "EvaluationCommitted":
+            evaluation[int(log.args["roundId"])] = {
+                "round": int(log.args["roundId"]), "eval_hash": _hex(log.args["evalHash"]),
+                "committed_block": log.block_number, "revealed_uri": None, "revealed_block": None}
+        elif log.event == "EvaluationRevealed" and int(log.args["roundId"]) in evaluation:
+            evaluation[int(log.args["roundId"])] |= {"revealed_uri": log.args["uri"],
+                                                     "revealed_block": log.block_number}
+    return row | {"merkle_root": "0x" + bytes(root).hex(), "spec_hash": _hex(registered["specHash"]),
+                  "spec_uri": registered["specURI"], "stake_name": registered["name"],
+                  "stake_symbol": registered["symbol"],
+                  "evaluation_sets": [evaluation[r] for r in sorted(evaluation)]}
+
+
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 def rounds(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[dict[str, Any]]:

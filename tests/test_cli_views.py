@@ -83,6 +83,96 @@ def round_one(ledger: OpenLedger, accounts: Accounts, tmp_path: Path, cli: Run) 
     return path
 
 
+def test_model_show_lists_the_spec_and_every_evaluation_set(cli: Run, round_one: Path, ledger: OpenLedger) -> None:
+    eval1 = "0x" + keccak((round_one.parents[3] / "eval.csv").read_bytes()).hex()
+    eval2 = "0x" + keccak((round_one.parents[3] / "eval2.csv").read_bytes()).hex()
+    shown = cli("model", "show", "1").output
+    for text in ("https://models.example/spec.json", "0x" + ledger.get_model(1).spec_hash.hex(), "30%",
+                 "1,000.000000", "evaluation sets of model 1", eval1, eval2,
+                 "https://models.example/eval-1.csv.age", "not yet"):
+        assert text in shown, text
+    details = json.loads(cli("model", "show", "1", "--json").output)[0]
+    assert details["spec_uri"] == "https://models.example/spec.json"
+    assert details["holders_share_bps"] == "3000" and details["emission_per_round"] == str(1_000 * TOKEN)
+    first, second = details["evaluation_sets"]
+    assert first["round"] == "1" and first["eval_hash"] == eval1
+    assert first["revealed_uri"] == "https://models.example/eval-1.csv.age"
+    assert int(first["committed_block"]) < int(first["revealed_block"])
+    assert second["round"] == "2" and second["eval_hash"] == eval2
+    assert second["revealed_uri"] is None and second["revealed_block"] is None
+
+
+# What a display string looks like: "1,000.000000", "423.571838" (six decimals), "30%", "0x5FbDB2…", a date.
+DISPLAY = [re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?"), re.compile(r"\d+(\.\d+)?\s?%"), re.compile("…"),
+           re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")]
+SIX_DECIMALS = re.compile(r"-?\d+\.\d{6}")
+KEY = re.compile(r"[a-z][a-z0-9_]*|0x[0-9a-fA-F]{40}|[0-9]+")
+# Sentences for people, carried along in the JSON: `verify`'s detail of each check (hashes shortened there; the
+# round file and `round show --json` hold them whole), why a contribution earned nothing, the committee's state.
+PROSE = {"detail", "reason", "status"}
+
+
+def _check_machine_readable(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            assert KEY.fullmatch(key), f"{where}: key {key!r} is not snake_case"
+            if key in PROSE and isinstance(item, str):
+                continue
+            _check_machine_readable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_machine_readable(item, f"{where}[{i}]")
+    elif isinstance(value, str):
+        assert not SIX_DECIMALS.fullmatch(value), f"{where}: {value!r} is a display amount"
+        for pattern in DISPLAY:
+            assert not pattern.search(value), f"{where}: {value!r} is display formatting"
+    else:
+        assert value is None or isinstance(value, bool), f"{where}: {value!r} is a JSON number, not a decimal string"
+
+
+def _commands_with_json(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _commands_with_json(command, (*prefix, name))
+        elif any("--json" in p.opts for p in command.params if isinstance(p, click.Option)):
+            yield (*prefix, name)
+
+
+def test_every_json_output_is_machine_readable(cli: Run, round_one: Path, ledger: OpenLedger,
+                                               accounts: Accounts) -> None:
+    """Every command that offers --json (found by walking the command tree, so a new one cannot be missed)
+    prints JSON whose integers are decimal strings, whose keys are snake_case, and that holds no display
+    formatting: no thousands separators, six-decimal token amounts, percentages, shortened hashes or dates."""
+    ledger.schedule_admin_call(accounts.deployer, ledger.distributor.functions.setChallengeWindow(900))
+    cli("index", "run", "--db", "sqlite:///index.db")
+    arguments = {
+        ("admin", "list"): [],
+        ("contribute",): ["--model", "1", "--public", "--dev-account", "7", "carol.csv"],
+        ("contributions", "list"): ["--model", "1"],
+        ("deploy",): [],
+        ("fees", "show"): ["--model", "1", "--account", accounts.alice.address],
+        ("index", "status"): ["--db", "sqlite:///index.db"],
+        ("keys", "show"): [],
+        ("model", "list"): [],
+        ("model", "register"): ["--spec", "spec.json", "--spec-uri", "https://models.example/spec.json"],
+        ("model", "show"): ["1"],
+        ("round", "list"): ["--model", "1"],
+        ("round", "show"): ["--model", "1", "--round", "1"],
+        ("scores",): ["--model", "1"],
+        ("status",): ["--account", accounts.stranger.address],
+        ("verify",): ["--model", "1", "--round", "1"],
+    }
+    commands = set(_commands_with_json(main))
+    assert commands == set(arguments), f"give arguments for {sorted(commands ^ set(arguments))}"
+    for command in sorted(commands):
+        output = cli(*command, *arguments[command], "--json").output
+        try:
+            parsed = json.loads(output)
+        except ValueError:
+            pytest.fail(f"{' '.join(command)} --json is not JSON: {output[:300]}")
+        _check_machine_readable(parsed, " ".join(command))
+
+
 def test_tables_show_strings_from_the_chain_as_they_are(cli: Run, round_one: Path, ledger: OpenLedger,
                                                         accounts: Accounts, tmp_path: Path) -> None:
     """A URI anyone registered is shown, never read as rich markup (`[/x]` made `contributions list` crash)."""
