@@ -83,6 +83,90 @@ def round_one(ledger: OpenLedger, accounts: Accounts, tmp_path: Path, cli: Run) 
     return path
 
 
+def _one_line(result: Result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return " ".join(lines[0].split())
+
+
+def test_an_excluded_contributor_learns_why_from_status_and_claim(cli: Run, round_one: Path, accounts: Accounts,
+                                                                  tmp_path: Path) -> None:
+    stranger = accounts.stranger.address
+    # status reads the round file in ./rounds (openledger.toml's rounds_dir by default): it matches the chain.
+    shown = " ".join(cli("status", "--account", stranger).output.split())
+    assert f"contributions of {stranger}" in shown
+    assert f"excluded from round 1: {MALFORMED_REASON}" in shown
+    (model,) = json.loads(cli("status", "--account", stranger, "--json").output)
+    (result,) = model["contributions"]
+    assert result["contribution"] == "3" and result["round"] == "1" and result["round_status"] == "final"
+    assert result["outcome"] == "excluded" and result["reason"] == MALFORMED_REASON
+    assert result["round_file_hash"] == json.loads(round_one.read_text())["roundFileHash"]
+    assert result["round_file"] == str(Path("rounds/embedded/model-1/round-1.json"))
+
+    # claim says the same instead of "no stake", in one line, exit 1, whichever way it is asked.
+    for args in (["--model", "1"], ["--all"], [str(round_one)]):
+        refused = cli("claim", "--dev-account", "9", *args, ok=False)
+        assert refused.exit_code == 1, refused.output
+        line = _one_line(refused)
+        assert f"contribution 3 excluded from round 1: {MALFORMED_REASON}" in line, line
+        assert "no stake" not in line
+
+    # No round file at hand: the chain says the account was not paid, and where the reason is.
+    shutil.move(tmp_path / "rounds", tmp_path / "elsewhere")
+    file_hash = json.loads((tmp_path / "elsewhere/embedded/model-1/round-1.json").read_text())["roundFileHash"]
+    short = f"{file_hash[:10]}…{file_hash[-4:]}"
+    chain_only = " ".join(cli("status", "--account", stranger).output.split())
+    assert f"not paid in round 1; its reason is in that round's file ({short})" in chain_only
+    line = _one_line(cli("claim", "--dev-account", "9", "--model", "1", ok=False))
+    assert f"contribution 3 not paid in round 1; its reason is in that round's file ({short})" in line
+    assert "--rounds-dir" in line and "--round-file" in line
+    # ... and a published copy, given by path or folder, brings the reason back.
+    given = cli("status", "--account", stranger, "--round-file", "elsewhere/embedded/model-1/round-1.json").output
+    assert MALFORMED_REASON in " ".join(given.split())
+    assert MALFORMED_REASON in _one_line(cli("claim", "--dev-account", "9", "--model", "1", "--rounds-dir",
+                                             "elsewhere", ok=False))
+    # An edited copy is not believed: its hash is not the one the chain holds.
+    forged = json.loads((tmp_path / "elsewhere/embedded/model-1/round-1.json").read_text())
+    next(i for i in forged["body"]["inputs"] if i["id"] == "3")["excluded"] = "malformed: forged reason"
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    shown = cli("status", "--account", stranger, "--round-file", "forged.json")
+    assert "forged reason" not in shown.output and "not paid in round 1" in " ".join(shown.output.split())
+    assert "forged.json is not the file of the rounds shown" in " ".join(shown.output.split())
+
+
+def test_a_contribution_valued_at_zero_is_named_with_its_value_and_why(cli: Run, round_one: Path,
+                                                                      accounts: Accounts) -> None:
+    carol = accounts.carol.address
+    valued = next(c for c in json.loads(round_one.read_text())["body"]["contributions"] if c["id"] == "4")
+    assert valued["derivative_of"] == "1" and valued["credited_rows"] == "0"
+    (model,) = json.loads(cli("status", "--account", carol, "--json").output)
+    (result,) = model["contributions"]
+    assert result["outcome"] == "valued_zero" and result["derivative_of"] == "1" and result["account_amount"] == "0"
+    expected = (f"contribution 4 valued {Decimal(valued['value']):.6f} in round 1: earns nothing (a copy of "
+                f"contribution 1; 0 of {valued['rows']} rows credited, left out: {valued['excluded']['copy']} copy)")
+    line = _one_line(cli("claim", "--dev-account", "7", "--model", "1", ok=False))
+    assert line == f"error: nothing to claim for {carol} on model 1 through round 1: {expected}", line
+
+
+def test_claim_with_nothing_left_says_how_much_was_claimed_in_token_units(cli: Run, round_one: Path,
+                                                                          accounts: Accounts) -> None:
+    alice = accounts.alice.address
+    body = json.loads(round_one.read_text())["body"]
+    amount = int(next(c["amount"] for c in body["cumulative"] if c["account"] == alice))
+    (mine,) = json.loads(cli("status", "--json").output)  # dev account 5 is alice
+    (result,) = mine["contributions"]
+    assert result["outcome"] == "valued" and result["account_amount"] == str(amount)
+    valued = next(c for c in body["contributions"] if c["id"] == "1")
+    assert result["value"] == valued["value"] and result["rows"] == valued["rows"]
+    assert f"valued {Decimal(valued['value']):.6f} in round 1" in " ".join(cli("status").output.split())
+    assert "claimed" in cli("claim", "--model", "1").output
+    for args in (["--model", "1"], [str(round_one)]):
+        line = _one_line(cli("claim", *args, ok=False))
+        units = f"{amount / TOKEN:,.6f}"
+        assert line == (f"error: {alice} already claimed all {units} stake of model 1 (through round 1); nothing "
+                        "to claim until a later final round pays it more"), line
+
+
 def test_model_show_lists_the_spec_and_every_evaluation_set(cli: Run, round_one: Path, ledger: OpenLedger) -> None:
     eval1 = "0x" + keccak((round_one.parents[3] / "eval.csv").read_bytes()).hex()
     eval2 = "0x" + keccak((round_one.parents[3] / "eval2.csv").read_bytes()).hex()

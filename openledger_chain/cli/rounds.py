@@ -319,24 +319,47 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 @click.option("--all", "all_models", is_flag=True, help="Claim on every model with stake to claim, in one claimMany.")
 @click.option("--account", "account", type=ADDRESS, default=None, help="Claim for this address (stake always goes to it; "
               "default: the signing account).")
+@click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Round files (as `round propose` lays them out) that say why a contribution earned nothing, when "
+              "there is nothing to claim [default: openledger.toml's rounds_dir, else rounds].")
 @read_db_option
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
           round_file: Path | None, model_id: int | None, all_models: bool, account: str | None,
-          db_url: str | None) -> None:
+          rounds_dir: Path | None, db_url: str | None) -> None:
     """Mint the account's stake, less what it already claimed. With --model (or --all) the proof comes from
     the chain alone: every final round's published score list gives the cumulative amounts, whose tree must
-    have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it."""
-    from openledger_chain.claims import claim_all_from_chain, claim_from_chain
-    from openledger_chain.oracle import claim_from_round_file
+    have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it.
+    With nothing to claim it says why: all claimed already (how much), or what the latest final round made
+    of each of the account's contributions (excluded and why, valued at zero), from the round files at hand."""
+    from openledger_chain.claims import ClaimError, claim_all_from_chain, claim_from_chain
+    from openledger_chain.cli.views import abort_nothing_to_claim, round_files_at_hand
+    from openledger_chain.errors import ContractRevertError
+    from openledger_chain.oracle import RoundError, claim_from_round_file
+    from openledger_chain.views import model_ids, read_round_body
 
     if sum((round_file is not None, model_id is not None, all_models)) != 1:
         abort("give exactly one of ROUND_FILE, --model M or --all", 2)
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     who = account or sender.address
+    engine = open_index(db_url)
+    try:
+        if all_models:
+            stakes, receipt = claim_all_from_chain(ledger, who, sender, engine)
+        elif model_id is not None:
+            amount, receipt = claim_from_chain(ledger, model_id, who, sender, engine)
+        else:
+            amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
+    except (ClaimError, RoundError, ContractRevertError) as exc:
+        if isinstance(exc, ContractRevertError) and exc.name != "RewardDistributorNothingToClaim":
+            raise
+        models = (model_ids(ledger) if all_models else [model_id] if model_id is not None
+                  else [int(read_round_body(round_file)[0]["modelId"])])
+        abort_nothing_to_claim(ledger, models, who, exc, engine,
+                               round_files_at_hand([round_file] if round_file else [], rounds_dir))
+        raise
     if all_models:
-        stakes, receipt = claim_all_from_chain(ledger, who, sender, open_index(db_url))
         for stake in stakes:
             console.print(f"claimed {format_amount(stake.amount)} stake of model {stake.model_id} for {who}",
                           highlight=False)
@@ -344,10 +367,6 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
         console.print(f"claimed on {len(stakes)} model{plural} in one claimMany (gas {receipt['gasUsed']})",
                       highlight=False)
         return
-    if model_id is not None:
-        amount, receipt = claim_from_chain(ledger, model_id, who, sender, open_index(db_url))
-    else:
-        amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
     console.print(f"claimed {format_amount(amount)} stake for {who} (gas {receipt['gasUsed']})", highlight=False)
 
 
