@@ -22,6 +22,7 @@ from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import save_deployment
 from openledger_chain.oracle import finalize_round, propose_round, sign_round_file, submit_round_file
 from openledger_chain.types import ContributionKind, ModelParams
+from openledger_chain.units import format_amount
 
 from _ledger_setup import CHALLENGE_WINDOW, Accounts
 
@@ -160,11 +161,12 @@ def test_claim_with_nothing_left_says_how_much_was_claimed_in_token_units(cli: R
     assert result["value"] == valued["value"] and result["rows"] == valued["rows"]
     assert f"valued {Decimal(valued['value']):.6f} in round 1" in " ".join(cli("status").output.split())
     assert "claimed" in cli("claim", "--model", "1").output
-    for args in (["--model", "1"], [str(round_one)]):
-        line = _one_line(cli("claim", *args, ok=False))
-        units = f"{amount / TOKEN:,.6f}"
-        assert line == (f"error: {alice} already claimed all {units} stake of model 1 (through round 1); nothing "
-                        "to claim until a later final round pays it more"), line
+    exact = format_amount(amount, exact=True)
+    assert f"already claimed all its {exact} stake in model 1" in _one_line(cli("claim", "--model", "1", ok=False))
+    assert f"{alice} claimed {exact} stake" in _one_line(cli("claim", str(round_one), ok=False))
+    line = _one_line(cli("claim", "--all", ok=False))
+    assert line == (f"error: {alice} has nothing to claim on any of the 1 models: model 1: already claimed all "
+                    f"{format_amount(amount)} stake (through round 1)"), line
 
 
 def test_model_show_lists_the_spec_and_every_evaluation_set(cli: Run, round_one: Path, ledger: OpenLedger) -> None:

@@ -357,7 +357,7 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
         models = (model_ids(ledger) if all_models else [model_id] if model_id is not None
                   else [int(read_round_body(round_file)[0]["modelId"])])
         abort_nothing_to_claim(ledger, models, who, exc, engine,
-                               round_files_at_hand([round_file] if round_file else [], rounds_dir))
+                               round_files_at_hand([round_file] if round_file else [], rounds_dir), all_models)
         raise
     if all_models:
         for stake in stakes:

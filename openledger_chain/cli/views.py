@@ -129,27 +129,23 @@ def describe_result(result: Mapping[str, Any]) -> str:
 
 
 def nothing_to_claim(position: ClaimPosition) -> str:
-    """Why `position` leaves nothing to claim: no final round, all claimed, or what the latest final round made
-    of each contribution (one line, amounts in token units)."""
-    who, model_id, final_round = position.account, position.model_id, position.final_round
-    if final_round == 0:
-        return f"model {model_id} has no final round yet; nothing to claim"
+    """Why `position` leaves nothing to claim on its model: no final round, all claimed, or what the latest
+    final round (and the pending one) made of each contribution. Amounts in token units."""
+    if position.final_round == 0:
+        return "no final round yet"
     if position.cumulative > 0:
-        return (f"{who} already claimed all {format_amount(position.cumulative)} stake of model {model_id} (through "
-                f"round {final_round}); nothing to claim until a later final round pays it more")
+        return f"already claimed all {format_amount(position.cumulative)} stake (through round {position.final_round})"
     if not position.contributions:
-        return f"{who} has no contribution to model {model_id}; nothing to claim"
-    reasons = "; ".join(f"contribution {r.contribution_id} {describe_result(r.to_row())}"
-                        for r in position.contributions)
-    hint = (" (round files are published by the oracles: keep them in --rounds-dir, or read them with `openledger "
-            "status --round-file FILE`)" if any(r.outcome == "not_paid" for r in position.contributions) else "")
-    return f"nothing to claim for {who} on model {model_id} through round {final_round}: {reasons}{hint}"
+        return "no contribution to it"
+    return "; ".join(f"contribution {r.contribution_id} {describe_result(r.to_row())}" for r in position.contributions)
 
 
 def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, cause: Exception, engine: Any,
-                           round_files: RoundFiles) -> None:
-    """Abort with why `account` has nothing to claim on `model_ids` (one line); return when it does have stake
-    to claim there, so that the caller re-raises `cause`, which then is about something else."""
+                           round_files: RoundFiles, every_model: bool = False) -> None:
+    """Abort with why `account` has nothing to claim (one line): on one model, when it has no stake there (what
+    each of its contributions got, and why); with `every_model` (claim --all), on each model. Return when the
+    account has stake to claim, or on one model has no final round or has claimed it all (`cause` says so, in
+    token units), so that the caller re-raises `cause`."""
     from openledger_chain.claims import UnjustifiedRootError
     from openledger_chain.views import claim_position
 
@@ -158,10 +154,17 @@ def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, 
     positions = [claim_position(ledger, m, account, engine, round_files) for m in model_ids]
     if not positions or any(p.claimable > 0 for p in positions):
         return
-    if len(positions) == 1:
-        abort(escape(nothing_to_claim(positions[0])), 1)
+    unread = any(r.outcome == "not_paid" for p in positions for r in p.contributions)
+    hint = (" (round files are published by the oracles: keep them in --rounds-dir, or read them with `openledger "
+            "status --round-file FILE`)" if unread else "")
+    if not every_model:
+        (position,) = positions
+        if position.final_round == 0 or position.cumulative > 0:
+            return
+        abort(escape(f"nothing to claim for {account} on model {position.model_id} through round "
+                     f"{position.final_round}: {nothing_to_claim(position)}{hint}"), 1)
     abort(escape(f"{account} has nothing to claim on any of the {len(positions)} models: " + " | ".join(
-        f"model {p.model_id}: {nothing_to_claim(p)}" for p in positions)), 1)
+        f"model {p.model_id}: {nothing_to_claim(p)}" for p in positions) + hint), 1)
 
 
 def _warn_unmatched(round_files: RoundFiles) -> None:
