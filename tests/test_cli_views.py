@@ -103,6 +103,9 @@ def test_an_excluded_contributor_learns_why_from_status_and_claim(cli: Run, roun
     assert result["outcome"] == "excluded" and result["reason"] == MALFORMED_REASON
     assert result["round_file_hash"] == json.loads(round_one.read_text())["roundFileHash"]
     assert result["round_file"] == str(Path("rounds/embedded/model-1/round-1.json"))
+    cli("index", "run", "--db", "sqlite:///index.db")  # the same from the index
+    indexed = cli("status", "--account", stranger, "--db", "sqlite:///index.db").output
+    assert f"excluded from round 1: {MALFORMED_REASON}" in " ".join(indexed.split())
 
     # claim says the same instead of "no stake", in one line, exit 1, whichever way it is asked.
     for args in (["--model", "1"], ["--all"], [str(round_one)]):
