@@ -2,8 +2,9 @@
 
 Steps:
 
-1. Read the evaluation CSV (it fixes the feature columns) and every data/annotation CSV; pool the
-   rows in registration order and encode labels with one shared table.
+1. Read the evaluation CSV (it fixes the feature columns, which must be the spec's `features` when it
+   names them) and every data/annotation CSV; pool the rows in registration order and encode labels
+   with one shared table.
 2. Drop copies (:mod:`.dedup`): exact and near-duplicate rows are credited once, to the earliest
    registration.
 3. Value the credited rows with the spec's method; sum row values per contribution. Data and
@@ -252,7 +253,9 @@ def attribute(
     seed = spec.seed if seed is None else seed
     tick: Callable[[str, int, int], None] = progress or (lambda *_: None)
 
-    eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
+    # The spec's `features`, when it names them, are the schema contributors were checked against: the
+    # evaluation set must have exactly those columns too.
+    eval_table = read_table(Path(eval_path), spec.label, spec.features, spec.classes)
     revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes) for p in revealed]
     _check_fresh(eval_table, revealed_tables)
     entries, tables, malformed = _read_contributions(entries, spec, eval_table.columns, exclude_malformed, tick)

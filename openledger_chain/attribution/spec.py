@@ -47,6 +47,7 @@ _FIELDS = {
     "task", "label", "method", "estimator", "seed", "kind_shares_bps", "copy_ratio", "outlier_bound", "noise_margin",
     "classes",
     "standardize",
+    "features",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -98,6 +99,9 @@ class Spec:
         classes: Allowed label values (None = any).
         standardize: Z-score every feature with the evaluation set's mean and standard deviation
             before any distance, model or recipe sees it.
+        features: The feature columns every CSV must have, besides the label (None = whatever the
+            evaluation set has). Naming them publishes the schema: `contribute` checks a file against
+            it before registering, and the evaluation set must have exactly these columns.
     """
 
     label: str
@@ -112,6 +116,7 @@ class Spec:
     noise_margin: float = DEFAULT_NOISE_MARGIN
     classes: tuple[str, ...] | None = None
     standardize: bool = True
+    features: tuple[str, ...] | None = None
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -127,7 +132,8 @@ class Spec:
             "noise_margin": self.noise_margin,
             "classes": list(self.classes) if self.classes is not None else None,
             "standardize": self.standardize,
-        }
+        } | ({"features": list(self.features)} if self.features is not None else {})
+        # (`features` only when given: the method record of a spec without it stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -226,6 +232,14 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     standardize = raw.get("standardize", True)
     if not isinstance(standardize, bool):
         raise InputError(f"{where}: field 'standardize' must be true or false")
+    features = raw.get("features")
+    if features is not None and (
+        not isinstance(features, list) or not features or not all(isinstance(f, str) and f.strip() == f and f
+                                                                   for f in features)
+    ):
+        raise InputError(f"{where}: field 'features' must be a non-empty list of column names")
+    if features is not None and (len(set(features)) != len(features) or label in features):
+        raise InputError(f"{where}: field 'features' must name each feature column once, and not the label {label!r}")
     return Spec(
         label=label,
         task=task,
@@ -239,6 +253,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         noise_margin=float(noise_margin),
         classes=tuple(str(c) for c in classes) if classes is not None else None,
         standardize=standardize,
+        features=tuple(features) if features is not None else None,
     )
 
 
