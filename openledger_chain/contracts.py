@@ -30,6 +30,7 @@ from openledger_chain.revert_hints import HINTS, OPERATION_STATES, TokenUnits
 from openledger_chain.types import (
     Contribution,
     ContributionId,
+    ContributionRecord,
     ContributionKind,
     Model,
     ModelId,
@@ -128,6 +129,18 @@ class OpenLedger:
         raw = self.chain.call(self.registry.functions.getModel(model_id))
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
+
+    def spec_uri(self, model_id: int) -> str:
+        """Where the model's spec is published, as its registration announced it (`ModelRegistered.specURI`; the
+        registry stores only the spec's hash).
+
+        Raises:
+            InputError: the model is not registered.
+        """
+        for log in self.events(self.registry.address, ("ModelRegistered",)):
+            if log.args["modelId"] == model_id:
+                return str(log.args["specURI"])
+        raise InputError(f"model {model_id} is not registered; check the model id with `openledger model list`")
 
     def model_owner_at(self, model_id: int, block: int) -> str:
         """The model's owner as of `block` (after that block's transactions), from its registration and
@@ -449,7 +462,23 @@ class OpenLedger:
         eval_hash, committed_at = self.registry.functions.evaluationCommitment(model_id, round_id).call()
         return bytes(eval_hash), int(committed_at)
 
+    def get_contribution(self, contribution_id: int) -> ContributionRecord:
+        """What the registry stores for the contribution.
+
+        Raises:
+            ContractRevertError: `ContributionRegistryUnknownContribution(id)`.
+        """
+        try:
+            raw = self.registry.functions.getContribution(contribution_id).call()
+        except Exception as exc:  # noqa: BLE001
+            raise decode_revert(exc) from exc
+        model_id, contributor, kind, withdrawn, displaced, registered_at, content_hash = raw
+        return ContributionRecord(ContributionId(contribution_id), ModelId(model_id), to_checksum_address(contributor),
+                                  ContributionKind(kind), bool(withdrawn), bool(displaced), int(registered_at),
+                                  bytes(content_hash))
+
     def withdraw_contribution(self, contributor: LocalAccount, contribution_id: int) -> TxReceipt:
+        """Take the contribution out of future rounds (its contributor only, once)."""
         return self.chain.transact(self.registry.functions.withdrawContribution(contribution_id), contributor)
 
     def contributions(self, model_id: int | None = None) -> list[Contribution]:
