@@ -76,18 +76,31 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the encrypted file [default: FILE.age]; publish it at URI.")
 @click.option("--public", is_flag=True, help="Reveal FILE unencrypted, to everyone (URI then serves FILE itself).")
+@click.option("--no-fetch-check", is_flag=True, help="Reveal without checking that URI serves the file (content that "
+              "goes online only later); oracles cannot use it until it does.")
+@click.option("--ipfs-gateway", envvar="OPENLEDGER_IPFS_GATEWAY", default=None,
+              help="HTTP gateway through which an ipfs:// URI is checked [default: https://ipfs.io].")
 @click.argument("uri")
 @handle_errors
 def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-                model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, uri: str) -> None:
+                model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, no_fetch_check: bool,
+                ipfs_gateway: str | None, uri: str) -> None:
     """After round ROUND is final, encrypt its committed evaluation set FILE to the committee (only the model's
     oracles and guardians can read it) and announce URI as where it is published. Committee members recompute
     the round from it, and later rounds fetch it from URI and count it, so copies of its rows earn
-    nothing. Refuses a FILE other than the committed one before anything is sent."""
+    nothing. Refused before anything is sent: a FILE other than the committed one, a URI without a scheme every
+    oracle fetches (https://, http://, ipfs://CID, file://), and a URI that does not serve exactly the published
+    bytes (the encrypted file, or with --public FILE itself, whose hash is the committed one); an encrypted file
+    written for a refused reveal is removed."""
+    from openledger_chain.preflight import check_uri
+
+    check_uri(uri, "URI")
     from eth_utils import keccak
 
     from openledger_chain.committee import contributor_recipient, read_committee
     from openledger_chain.confidential import encrypt_file
+    from openledger_chain.fetch import FetchSettings
+    from openledger_chain.preflight import check_served
 
     ledger = open_ledger(network, rpc_url)
     owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
@@ -95,17 +108,36 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
     if keccak(eval_path.read_bytes()) != committed:
         abort(f"{eval_path} is not the evaluation set committed for round {round_id} of model {model_id} "
               f"(0x{committed.hex()}); reveal the committed file", 2)
+    encrypted = None
     if not public:
         out = out or eval_path.with_name(eval_path.name + ".age")
         if out.exists():
             abort(f"{out} exists; choose another --out (an encrypted file is never written over)", 2)
         epoch, recipient = contributor_recipient(read_committee(ledger))
         encrypt_file(eval_path, out, recipient)
-        err_console.print(f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {out}; publish that file",
-                          highlight=False)
-    receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
+        encrypted = out
+    published = encrypted or eval_path
+    try:
+        if no_fetch_check:
+            err_console.print(f"[yellow]warning[/]: did not check that {uri} serves {published} (--no-fetch-check); "
+                              "oracles cannot use the revealed set until it does", highlight=False, soft_wrap=True)
+        else:
+            written_here = " (reveal-eval writes it before the check: serve its folder at that address)"
+            fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
+                   "if it goes online only later")
+            expected = committed if encrypted is None else keccak(encrypted.read_bytes())
+            check_served(uri, expected, str(published), FetchSettings(ipfs_gateway=ipfs_gateway), fix)
+        receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
+    except BaseException:
+        if encrypted is not None:
+            encrypted.unlink(missing_ok=True)  # nothing revealed: leave no encrypted copy behind
+        raise
+    if encrypted is not None:
+        where = f"{uri} serves it" if not no_fetch_check else "publish that file"
+        err_console.print(f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {encrypted}; {where}",
+                          highlight=False, soft_wrap=True)
     console.print(f"revealed the evaluation set of round {round_id} of model {model_id} at {uri} "
-                  f"(gas {receipt['gasUsed']})", highlight=False)
+                  f"(gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
 
 
 @round_group.command("propose", short_help="Run attribution and write the next round file.")
