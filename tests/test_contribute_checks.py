@@ -1,5 +1,6 @@
-"""Nothing careless reaches the chain (issue 22, item 2): `contribute` and `round reveal-eval` on the embedded
-chain, contributions served by a real HTTP server. Each refusal is one line with a non-zero exit, before any transaction (block number, the sender's nonce and the contribution count unchanged),
+"""Nothing careless reaches the chain (issue 22, item 2): `contribute`, `round reveal-eval` and `contributions
+withdraw` on the embedded chain, contributions served by a real HTTP server. Each refusal is one line with a
+non-zero exit, before any transaction (block number, the sender's nonce and the contribution count unchanged),
 and leaves no encrypted file behind; the happy paths register what the URI really serves."""
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from openledger_chain.committee import committee_identities, read_committee, rew
 from openledger_chain.confidential import dev_identity, recipient_of
 from openledger_chain.demo import serve_folder
 from openledger_chain.fetch import FetchSettings, fetch_contribution
-from openledger_chain.types import ModelParams
+from openledger_chain.types import ContributionKind, ModelParams
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
 TOKEN = 10**18
-ALICE = dev_accounts()[5]  # the CLI's default contributor
+ALICE, BOB = dev_accounts()[5], dev_accounts()[6]  # the CLI's default contributor, and another
 
 
 def _identity(account: Any) -> Any:
@@ -262,3 +263,33 @@ def test_reveal_announces_a_uri_that_serves_the_published_file(ledger, accounts,
     assert f"revealed the evaluation set of round 1 of model 1 at {uri}" in output
     (event,) = ledger.events(ledger.registry.address, ("EvaluationRevealed",))
     assert event.args["uri"] == uri
+
+
+# ----- contributions withdraw
+
+
+@pytest.fixture
+def registered(ledger, folder: Path) -> None:
+    for who, name in ((ALICE, "alice.csv"), (BOB, "bob.csv")):
+        ledger.register_contribution(who, 1, ContributionKind.DATA, keccak((folder / name).read_bytes()),
+                                     (folder / name).as_uri())
+
+
+def test_withdraw_refuses_another_contributors_contribution(ledger, registered: None) -> None:
+    assert _refused(ledger, ["contributions", "withdraw", "2"]) == (
+        f"contribution 2 is {BOB.address}'s, not {ALICE.address}'s: only its contributor can withdraw it; sign with "
+        "that account (--keystore, --key-env or --dev-account)")
+
+
+def test_withdraw_refuses_an_unknown_id(ledger, registered: None) -> None:
+    assert _refused(ledger, ["contributions", "withdraw", "99"]) == (
+        "no contribution 99 is registered; see `openledger contributions list`")
+
+
+def test_withdraw_own_once_then_refuse_the_second(ledger, registered: None) -> None:
+    output = _ok(["contributions", "withdraw", "1"])
+    assert output.startswith("withdrew contribution 1 of model 1 from future rounds (gas ")
+    assert ledger.get_contribution(1).withdrawn and not ledger.get_contribution(2).withdrawn
+    assert [c.contribution_id for c in ledger.contributions(1) if c.withdrawn] == [1]
+    assert _refused(ledger, ["contributions", "withdraw", "1"]) == (
+        "contribution 1 is already withdrawn: no later round of model 1 includes it; nothing to do")

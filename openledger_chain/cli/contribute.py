@@ -140,7 +140,7 @@ def _encrypt_for_committee(ledger: Any, path: Path, out: Path) -> tuple[int, Pat
     return epoch, out
 
 
-@click.group("contributions", short_help="List registered contributions.")
+@click.group("contributions", short_help="List registered contributions; withdraw your own.")
 def contributions() -> None:
     """Contributions as the registry's events record them."""
 
@@ -169,3 +169,33 @@ def list_contributions(network: str, rpc_url: str | None, model_id: int | None, 
         return
     print_rows("contributions", rows, as_json)
 
+
+@contributions.command("withdraw", short_help="Take your contribution out of future rounds.")
+@network_options
+@account_options(5, "contributor")
+@click.argument("contribution_id", type=ID)
+@handle_errors
+def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+             contribution_id: int) -> None:
+    """Withdraw CONTRIBUTION_ID from every future round of its model: rounds already final keep what they
+    allocated, later rounds leave it out. Only its contributor can, once; the registry is read first, so an
+    unknown id, someone else's contribution or one already withdrawn is refused before anything is sent."""
+    from openledger_chain.errors import ContractRevertError
+
+    ledger = open_ledger(network, rpc_url)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    try:
+        record = ledger.get_contribution(contribution_id)
+    except ContractRevertError as exc:
+        if exc.name != "ContributionRegistryUnknownContribution":
+            raise
+        abort(f"no contribution {contribution_id} is registered; see `openledger contributions list`")
+    if record.contributor != sender.address:
+        abort(f"contribution {contribution_id} is {record.contributor}'s, not {sender.address}'s: only its "
+              "contributor can withdraw it; sign with that account (--keystore, --key-env or --dev-account)")
+    if record.withdrawn:
+        abort(f"contribution {contribution_id} is already withdrawn: no later round of model {record.model_id} "
+              "includes it; nothing to do")
+    receipt = ledger.withdraw_contribution(sender, contribution_id)
+    console.print(f"withdrew contribution {contribution_id} of model {record.model_id} from future rounds "
+                  f"(gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
