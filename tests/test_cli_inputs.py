@@ -27,6 +27,25 @@ def test_bad_ids_and_addresses_are_refused_before_any_chain_access(args: list[st
     assert f"Invalid value for {option}" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["contribute", "--model", "1", "--uri", "127.0.0.1:8800/x.csv", "x.csv"],
+     "--uri 127.0.0.1:8800/x.csv has no scheme, so oracles would look for a local file of that name; write "
+     "http://127.0.0.1:8800/x.csv (or https://)"),
+    (["contribute", "--model", "1", "--uri", "ftp://host/x.csv", "x.csv"], "oracles cannot fetch ftp: URIs"),
+    (["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "x.csv", "eval2.csv"],
+     "URI eval2.csv has no scheme, so each oracle would look for that file on its own machine"),
+])
+def test_a_uri_oracles_cannot_fetch_is_refused_before_any_chain_access(  # type: ignore[no-untyped-def]
+        tmp_path, monkeypatch, args: list[str], message: str) -> None:
+    """Nothing listens at the RPC URL: the refusal comes before any connection (issue 22, item 2)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.csv").write_text("a,label\n1,0\n")
+    result = CliRunner().invoke(main, [*args, "--rpc-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_the_command_line_loads_no_heavy_library_before_a_command_runs() -> None:
     """`--help` and argument errors stay instant: scikit-learn, scipy and web3 load inside commands
     (`scripts/bench_startup.py` measures the time)."""
