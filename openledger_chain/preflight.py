@@ -96,8 +96,8 @@ def check_served(uri: str, expected: bytes, what: str, settings: FetchSettings, 
     if served.digest is None:
         raise InputError(f"{uri} does not serve {what} ({served.problem}); {fix}")
     if served.digest != expected:
-        raise InputError(f"{uri} serves {served.size:,} bytes that are not {what} (keccak256 "
-                         f"0x{served.digest.hex()[:8]}…, expected 0x{expected.hex()[:8]}…); {fix}")
+        raise InputError(f"{uri} serves {served.size:,} bytes that are not {what} (keccak256 0x{served.digest.hex()}, "
+                         f"not 0x{expected.hex()}); {fix}")
     return served.size
 
 
