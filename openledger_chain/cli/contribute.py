@@ -92,8 +92,8 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
     registered_uri = uri or published.resolve().as_uri()
     try:
         if no_fetch_check:
-            _note(f"[yellow]warning[/]: did not check that {registered_uri} serves {published} (--no-fetch-check); "
-                  "oracles leave the contribution out until it does")
+            _note("[yellow]warning[/]: did not check that {} serves {} (--no-fetch-check); oracles leave the "
+                  "contribution out until it does", registered_uri, published)
         else:
             written_here = " (contribute writes it before the check: serve its folder at that address)"
             fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
@@ -106,14 +106,14 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
         if encrypted is not None:
             published.unlink(missing_ok=True)  # nothing registered: leave no encrypted copy behind
         raise
-    _note(f"checked {path.name} against model {model_id}'s spec: {kind}, {found}")
+    _note("checked {} against model {}'s spec: {}, {}", path.name, model_id, kind, found)
     if encrypted is not None:
         where = f"{uri} serves it" if uri is not None and not no_fetch_check else "publish that file"
-        _note(f"encrypted {path.name} to the committee (epoch {encrypted[0]}) as {published}; {where}")
+        _note("encrypted {} to the committee (epoch {}) as {}; {}", path.name, encrypted[0], published, where)
     if urlparse(registered_uri).scheme == "file" and not ledger.chain.is_local:
-        _note(f"[yellow]note[/]: registered {registered_uri}, which only this machine can read; oracles elsewhere "
-              "will leave it out. Publish the file and register it with --uri https://… or ipfs://… (the content "
-              "hash pins the bytes)")
+        _note("[yellow]note[/]: registered {}, which only this machine can read; oracles elsewhere will leave it "
+              "out. Publish the file and register it with --uri https://… or ipfs://… (the content hash pins the "
+              "bytes)", registered_uri)
     if as_json:
         print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex(),
                          "published": str(published), "uri": registered_uri}], True)
@@ -122,9 +122,12 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
                   f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
 
 
-def _note(text: str) -> None:
-    """One line to stderr (never wrapped: it names files and URIs)."""
-    err_console.print(text, highlight=False, soft_wrap=True)
+def _note(text: str, *values: object) -> None:
+    """One line to stderr (never wrapped: it names files and URIs); each `{}` in `text` is one of `values`, shown
+    as it is (a URI such as http://[::1]/x is not rich markup)."""
+    from rich.markup import escape
+
+    err_console.print(text.format(*(escape(str(v)) for v in values)), highlight=False, soft_wrap=True)
 
 
 def _encrypt_for_committee(ledger: Any, path: Path, out: Path) -> tuple[int, Path]:

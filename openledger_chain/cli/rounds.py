@@ -96,6 +96,7 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 
     check_uri(uri, "URI")
     from eth_utils import keccak
+    from rich.markup import escape
 
     from openledger_chain.committee import contributor_recipient, read_committee
     from openledger_chain.confidential import encrypt_file
@@ -119,8 +120,9 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
     published = encrypted or eval_path
     try:
         if no_fetch_check:
-            err_console.print(f"[yellow]warning[/]: did not check that {uri} serves {published} (--no-fetch-check); "
-                              "oracles cannot use the revealed set until it does", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]warning[/]: did not check that {escape(uri)} serves {escape(str(published))} "
+                              "(--no-fetch-check); oracles cannot use the revealed set until it does",
+                              highlight=False, soft_wrap=True)
         else:
             written_here = " (reveal-eval writes it before the check: serve its folder at that address)"
             fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
@@ -134,8 +136,8 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
         raise
     if encrypted is not None:
         where = f"{uri} serves it" if not no_fetch_check else "publish that file"
-        err_console.print(f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {encrypted}; {where}",
-                          highlight=False, soft_wrap=True)
+        line = f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {encrypted}; {where}"
+        err_console.print(escape(line), highlight=False, soft_wrap=True)
     console.print(f"revealed the evaluation set of round {round_id} of model {model_id} at {uri} "
                   f"(gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
 
