@@ -19,8 +19,17 @@ def test_improvement_emission_by_hand() -> None:
     assert improvement_emission(0.75, 0.5, rate=10 * E, cap=E) == E  # the cap binds
     assert improvement_emission(0.5, 0.75, rate=E, cap=E) == 0  # worse: nothing, never negative
     assert improvement_emission(0.5, 0.5, rate=E, cap=E) == 0
-    # Exact arithmetic on the floats, rounded down: 0.3 - 0.1 is 0.19999999999999998335 in binary.
+    # Exact arithmetic on the floats, rounded down: 0.3 - 0.1 is 0.19999999999999998335 in binary,
+    # 199999999 steps of 1e-9, times 10 is 1.99999999.
     assert improvement_emission(0.3, 0.1, rate=10, cap=100) == 1
+    assert improvement_emission(0.3, 0.1, rate=10**9, cap=10**9) == 199_999_999
+
+
+def test_float_dust_mints_nothing() -> None:
+    """The same rows valued in another order: utilities 2.2e-16 apart (measured), no improvement."""
+    u = 0.8496296296296296
+    assert improvement_emission(u + 2.220446049250313e-16, u, rate=20 * 10**24, cap=10**24) == 0
+    assert improvement_emission(0.5 + 2e-9, 0.5, rate=10**18, cap=10**18) == 2 * 10**9  # a real gain of two steps
 
 
 @pytest.mark.parametrize("kwargs", [{"rate": -1, "cap": 1}, {"rate": 1, "cap": 2**256}, {"rate": True, "cap": 1}])
