@@ -12,9 +12,9 @@ Per contribution, in this order (the first that applies is the reason):
 1. ``malformed``: its file has the registered content hash but is not a valid file for the spec
    (``report.malformed``, or a round-file input excluded as ``malformed: ...``). The content is
    fixed by the hash, so this is no accident of the round.
-2. ``undecryptable``: its registered URI serves an age file that does not open with the
-   committee's keys, or opens to other bytes than the registered content hash
-   (:func:`classify_exclusion`).
+2. ``undecryptable``: its registered URI serves an age file that opens to other bytes than the
+   registered content hash, has a broken header, or -- when the proposer holds every committee
+   epoch key (``keys_complete``) -- opens with none of them (:func:`classify_exclusion`).
 3. ``outlier``: more than half of its rows lie beyond ``outlier_bound`` (25) evaluation standard
    deviations. Honest rows reach 16 on the gaming suite's data; one stray row in a large honest
    file does not cost the bond (the row is excluded and earns nothing anyway).
@@ -78,8 +78,9 @@ OUTLIER_FRACTION = 0.5
 #: Fewest rows of a derivative contribution whose bond is forfeited as a copy.
 MIN_COPY_ROWS = 10
 #: Fetch exclusions (openledger_chain.fetch / confidential) that the contributor's own file causes.
-_UNDECRYPTABLE = ("decrypts to other bytes than its registered content hash",
-                  "does not decrypt with the committee keys", "age header", "recipient stanzas")
+_UNDECRYPTABLE = ("decrypts to other bytes than its registered content hash", "age header", "recipient stanzas")
+#: ... and the one that is the contributor's only if the proposer holds every committee epoch key.
+_NO_KEY_OPENS = "does not decrypt with the committee keys"
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,19 @@ class BondDecision:
     z: float | None = None
 
 
-def classify_exclusion(reason: str) -> Literal["malformed", "undecryptable", "unavailable"]:
+def classify_exclusion(reason: str, *, keys_complete: bool = True) -> Literal["malformed", "undecryptable", "unavailable"]:
     """Sort a round file's input exclusion (``inputs[i]["excluded"]``) into what decides a bond.
 
     ``malformed: ...`` (the engine read the registered bytes and refused them) and the decryption
-    failures of a file the contributor encrypted (``undecryptable``) are the contributor's doing;
-    everything else (not found, HTTP errors, time-outs, hash mismatch, size limit, URI problems,
-    no committee key held here) is ``unavailable``: the round holds the bond.
+    failures of a file the contributor encrypted (``undecryptable``: an age file that opens to other
+    bytes than the registered hash, a broken age header, or -- when `keys_complete`, the proposer
+    holding every committee epoch key -- one that no committee key opens) are the contributor's
+    doing; everything else (not found, HTTP errors, time-outs, hash mismatch, size limit, URI
+    problems, no committee key held here) is ``unavailable``: the round holds the bond.
     """
     if reason.startswith("malformed:"):
         return "malformed"
-    if any(marker in reason for marker in _UNDECRYPTABLE):
+    if any(marker in reason for marker in _UNDECRYPTABLE) or (keys_complete and _NO_KEY_OPENS in reason):
         return "undecryptable"
     return "unavailable"
 
@@ -126,6 +129,7 @@ def decide_bonds(
     excluded_inputs: Mapping[str, str] | None = None,
     noise_margin: float | None = None,
     min_copy_rows: int = MIN_COPY_ROWS,
+    keys_complete: bool = True,
 ) -> dict[str, BondDecision]:
     """Apply the forfeiture rule (module docstring) to one round.
 
@@ -136,6 +140,8 @@ def decide_bonds(
         noise_margin: The noise test's margin; default: the one the round used
             (``report.method["noise_margin"]``). 0 turns the ``harmful`` reason off.
         min_copy_rows: Fewest rows of a derivative contribution whose bond is forfeited.
+        keys_complete: Whether the proposer holds every committee epoch key; if not, a file that no
+            key held opens is held, not forfeited (:func:`classify_exclusion`).
 
     Returns:
         Contribution id -> :class:`BondDecision`, for every contribution in the report, in its
@@ -144,7 +150,7 @@ def decide_bonds(
     margin = float(report.method.get("noise_margin", 0.0) if noise_margin is None else noise_margin)
     decisions: dict[str, BondDecision] = {}
     for cid, why in (excluded_inputs or {}).items():
-        kind = classify_exclusion(why)
+        kind = classify_exclusion(why, keys_complete=keys_complete)
         decisions[cid] = (BondDecision(cid, "held", why) if kind == "unavailable" else BondDecision(cid, "forfeited", kind))
     for cid in report.malformed:
         decisions[cid] = BondDecision(cid, "forfeited", "malformed")

@@ -63,6 +63,13 @@ def test_inputs_left_out_before_valuation(excluded: str, outcome: str, reason: s
     assert d["x"] == BondDecision("x", outcome, reason)  # type: ignore[arg-type]
 
 
+def test_a_file_no_key_opens_is_held_when_the_proposer_lacks_an_epoch_key() -> None:
+    why = "does not decrypt with the committee keys held here (no identity matched)"
+    assert decide_bonds(report(), excluded_inputs={"x": why}, keys_complete=False)["x"] == BondDecision("x", "held", why)
+    other = "decrypts to other bytes than its registered content hash"
+    assert decide_bonds(report(), excluded_inputs={"x": other}, keys_complete=False)["x"].reason == "undecryptable"
+
+
 def test_classify_exclusion() -> None:
     assert classify_exclusion("malformed: row 1") == "malformed"
     assert classify_exclusion("larger than 268435456 bytes") == "unavailable"
