@@ -11,7 +11,8 @@ Public API::
     round_improvement(report, previous, rate=R, cap=C)   # emission tied to measured improvement
 
 Methods (one module each in :mod:`.methods`): exact soft-label threshold KNN-Shapley (Wang et al.,
-2023; the default), exact KNN-Shapley (Jia et al., 2019), truncated
+2023; the default), exact KNN-Shapley (Jia et al., 2019) for classification and, for
+``task: "regression"``, for the KNN regressor (Jia et al., 2019), truncated
 Monte-Carlo Shapley (Ghorbani & Zou, 2019), Data Banzhaf with maximum-sample reuse (Wang & Jia,
 2023) and leave-one-out. This package never imports web3 or chain code (small utilities such as
 eth-utils are fine: addresses come from :mod:`openledger_chain.address`).
@@ -32,10 +33,12 @@ from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestat
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import (
     DataBanzhaf,
+    KNNRegressionShapley,
     KNNShapley,
     LeaveOneOut,
     TKNNShapley,
     TMCShapley,
+    knn_regression_shapley_values,
     knn_shapley_values,
     tknn_shapley_values,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "DataBanzhaf",
     "Dataset",
     "Improvement",
+    "KNNRegressionShapley",
     "KNNShapley",
     "LeaveOneOut",
     "NotFittedError",
@@ -66,6 +70,7 @@ __all__ = [
     "attribute_files",
     "decide_bonds",
     "improvement_emission",
+    "knn_regression_shapley_values",
     "knn_shapley_values",
     "load_manifest",
     "load_spec",

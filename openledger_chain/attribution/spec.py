@@ -1,4 +1,4 @@
-"""The model spec (SPEC.json): which label, method, estimator, seed, kind shares and dedup radius.
+"""The model spec (SPEC.json): which task and label, method, estimator, seed, kind shares and dedup radius.
 
 Every field but ``label`` has a default; unknown fields are rejected (a typo must not silently
 fall back to a default). See docs/attribution.md for the field reference.
@@ -18,11 +18,15 @@ from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
 __all__ = [
-    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
+    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
 ]
 
 #: The default method (docs/attribution.md, "Methods", says why).
 DEFAULT_METHOD = "tknn_shapley"
+TASKS = ("classification", "regression")
+#: Task -> the methods that value it; the first is the task's default.
+TASK_METHODS = {"classification": ("tknn_shapley", "knn_shapley", "tmc_shapley", "banzhaf", "loo"),
+                "regression": ("knn_shapley",)}
 KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
 #: Methods whose values are Monte-Carlo estimates: seeded, but not recomputable to the bit on another machine.
 SAMPLED_METHODS = ("tmc_shapley", "banzhaf")
@@ -81,8 +85,10 @@ class Spec:
     """A validated SPEC.json.
 
     Attributes:
-        label: Name of the label column in every CSV (required).
-        task: Only ``"classification"``.
+        label: Name of the label column in every CSV (required); for regression, the target
+            column (finite numbers).
+        task: ``"classification"`` (class labels) or ``"regression"`` (numeric targets, valued by
+            exact KNN-Shapley of the KNN regressor, :mod:`.methods.knn_regression_shapley`).
         method: Attribution method for data/annotation rows.
         estimator_name: Allow-listed scikit-learn estimator (TMC, Banzhaf, LOO utilities and the
             fine-tune base recipe).
@@ -195,9 +201,12 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     if not isinstance(label, str) or not label:
         raise InputError(f"{where}: field 'label' (the label column name) is required and must be a non-empty string")
     task = raw.get("task", "classification")
-    if task != "classification":
-        raise InputError(f"{where}: field 'task': only 'classification' is supported, got {task!r}")
-    method = _parse_method(raw.get("method", {"name": DEFAULT_METHOD}), where)
+    if task not in TASKS:
+        raise InputError(f"{where}: field 'task': unknown task {task!r} (choose from {', '.join(TASKS)})")
+    method = _parse_method(raw.get("method", {"name": TASK_METHODS[task][0]}), where)
+    if method.name not in TASK_METHODS[task]:
+        raise InputError(f"{where}: field 'method.name': {method.name} does not value task {task!r} "
+                         f"(choose from {', '.join(TASK_METHODS[task])})")
     est = raw.get("estimator", {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}})
     if not isinstance(est, Mapping) or not isinstance(est.get("name"), str) or set(est) - {"name", "params"}:
         raise InputError(f"{where}: field 'estimator' must be {{\"name\": str, \"params\": {{...}}}}")
@@ -229,6 +238,8 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         not isinstance(classes, list) or not classes or not all(isinstance(c, (str, int)) for c in classes)
     ):
         raise InputError(f"{where}: field 'classes' must be a non-empty list of label values")
+    if classes is not None and task == "regression":
+        raise InputError(f"{where}: field 'classes' is for classification; a regression target is any finite number")
     standardize = raw.get("standardize", True)
     if not isinstance(standardize, bool):
         raise InputError(f"{where}: field 'standardize' must be true or false")

@@ -3,13 +3,20 @@ the target-noise null, and the engine's defences on continuous targets."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from _bruteforce import shapley
+from _project import addr, write_csv
+from sklearn.datasets import load_diabetes
 
+from openledger_chain.attribution import attribute, parse_spec
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_regression_shapley import KNNRegressionShapley
+from openledger_chain.attribution.noise import target_null
 from openledger_chain.attribution.utility import KNNRegressionUtility
+from openledger_chain.errors import InputError
 
 
 def tiny(seed: int) -> tuple[Dataset, Dataset, int]:
@@ -73,3 +80,95 @@ def test_many_rows_is_deterministic_and_efficient() -> None:
     assert np.array_equal(a.values, b.values)
     u = KNNRegressionUtility(train, ev, 5)
     assert a.values.sum() == pytest.approx(u(np.arange(3000)) - u(np.arange(0)), abs=1e-9)
+
+
+# --- the target-noise null ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(10))
+def test_target_null_moments_are_exact(seed: int) -> None:
+    """Mean and variance of a row's value over the evaluation targets, every other row fixed, by
+    brute force (one brute-force Shapley run per evaluation target) against :func:`target_null`."""
+    train, ev, k = tiny(seed)
+    result = KNNRegressionShapley(ev, k).fit(train).result
+    i = 0
+    moved = []
+    for t in ev.y:
+        y = train.y.copy()
+        y[i] = t
+        moved.append(shapley(KNNRegressionUtility(Dataset(train.x, y), ev, k), len(train))[i])
+    null = target_null(result.values, train.y, result.relabel_values, ev.y)
+    assert null.mean[i] == pytest.approx(np.mean(moved), abs=1e-10)
+    assert null.var[i] == pytest.approx(np.var(moved), abs=1e-10)
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+def diabetes_project(root: Path) -> tuple[dict, list[dict], np.ndarray, np.ndarray]:
+    """Diabetes: 100 evaluation rows, four honest contributors of 60 rows."""
+    x, y = load_diabetes(return_X_y=True)
+    perm = np.random.default_rng(0).permutation(len(y))
+    x, y = x[perm], y[perm]
+    columns = [f"f{j}" for j in range(x.shape[1])]
+    write_csv(root / "eval.csv", x[:100], y[:100], columns, "progression")
+    manifest = []
+    for i in range(4):
+        rows = slice(100 + 60 * i, 160 + 60 * i)
+        write_csv(root / f"c{i}.csv", x[rows], y[rows], columns, "progression")
+        manifest.append({"id": f"c{i}", "contributor": addr(i + 1), "kind": "data", "path": f"c{i}.csv"})
+    return {"task": "regression", "label": "progression", "kind_shares_bps": {"data": 10000}}, manifest, x, y
+
+
+def test_engine_values_regression_rows_with_the_closed_form(tmp_path: Path) -> None:
+    spec, manifest, x, y = diabetes_project(tmp_path)
+    spec["copy_ratio"] = 0.0  # exact copies only: every row is valued
+    report = attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+    assert "revalued_without" not in report.method and not any(c.excluded for c in report.contributions)
+    assert report.method["task"] == "regression" and report.method["name"] == "knn_shapley"
+    assert report.utility["metric"] == "knn_negative_squared_error"
+    assert report.utility["none"] == pytest.approx(-1.0)
+    assert sum(report.allocations.values()) == 10**18
+    # The same values as the method on the standardized rows and targets.
+    z = lambda a, ref: (a - ref.mean(axis=0)) / ref.std(axis=0)  # noqa: E731
+    xe, ye = x[:100], y[:100]
+    train = Dataset(z(x[100:340], xe), (y[100:340] - ye.mean()) / ye.std())
+    values = KNNRegressionShapley(Dataset(z(xe, xe), (ye - ye.mean()) / ye.std()), 5).fit(train).result.values
+    for i, c in enumerate(report.contributions):
+        assert c.value == pytest.approx(values[60 * i : 60 * i + 60].sum(), abs=1e-12)
+
+
+def test_engine_excludes_copies_far_targets_and_pays_no_shuffled_targets(tmp_path: Path) -> None:
+    spec, manifest, x, y = diabetes_project(tmp_path)
+    columns = [f"f{j}" for j in range(x.shape[1])]
+    rng = np.random.default_rng(1)
+    # A copy of c0 with other targets (a copy in feature space), a target 1e6 sd out, and c3's rows
+    # jittered with their targets shuffled.
+    write_csv(tmp_path / "copy.csv", x[100:160], rng.permutation(y[100:160]), columns, "progression")
+    far = y[:100].mean() + 1e6 * y[:100].std()
+    write_csv(tmp_path / "far.csv", x[400:401], np.array([far]), columns, "progression")
+    jitter = x[280:340] + 0.3 * x[:100].std(axis=0) * rng.normal(size=(60, x.shape[1]))
+    write_csv(tmp_path / "shuffled.csv", jitter, rng.permutation(y[280:340]), columns, "progression")
+    for cid, who in (("copy", 7), ("far", 8), ("shuffled", 9)):
+        manifest.append({"id": cid, "contributor": addr(who), "kind": "data", "path": f"{cid}.csv"})
+    report = attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+    by = {c.id: c for c in report.contributions}
+    assert by["copy"].credited_rows == 0 and by["copy"].derivative_of == "c0"
+    assert by["far"].excluded == {"outlier": 1}
+    assert report.allocations[addr(9)] == 0
+    assert sum(v for a, v in report.allocations.items() if a in {addr(i) for i in range(1, 5)}) == 10**18
+
+
+def test_spec_and_files_for_regression(tmp_path: Path) -> None:
+    assert parse_spec({"label": "y", "task": "regression"}).method.name == "knn_shapley"
+    with pytest.raises(InputError, match="tknn_shapley does not value task 'regression'"):
+        parse_spec({"label": "y", "task": "regression", "method": {"name": "tknn_shapley"}})
+    with pytest.raises(InputError, match="'classes' is for classification"):
+        parse_spec({"label": "y", "task": "regression", "classes": ["1"]})
+    with pytest.raises(InputError, match="unknown task"):
+        parse_spec({"label": "y", "task": "ranking"})
+    spec, manifest, x, y = diabetes_project(tmp_path)
+    with (tmp_path / "c1.csv").open("a") as f:
+        f.write(",".join(["0"] * 10) + ",high\n")  # row 62 (the header is row 1)
+    with pytest.raises(InputError, match="target not a number"):
+        attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path)
+    report = attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, exclude_malformed=True)
+    assert report.malformed == {"c1": "row 62, column 'progression': target not a number"}
