@@ -3,6 +3,7 @@ the target-noise null, and the engine's defences on continuous targets."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from _bruteforce import shapley
 from _project import addr, write_csv
 from sklearn.datasets import load_diabetes
 
-from openledger_chain.attribution import attribute, parse_spec
+from openledger_chain.attribution import attribute, attribute_files, parse_spec
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_regression_shapley import KNNRegressionShapley
 from openledger_chain.attribution.noise import target_null
@@ -172,3 +173,16 @@ def test_spec_and_files_for_regression(tmp_path: Path) -> None:
         attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path)
     report = attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, exclude_malformed=True)
     assert report.malformed == {"c1": "row 62, column 'progression': target not a number"}
+
+
+def test_readme_regression_example_output_is_real() -> None:
+    """README "Regression": the amounts printed there are what the example's files give."""
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text()
+    section = readme[readme.index("### Regression"):]
+    printed = dict(re.findall(r"│ (0x[0-9a-f]{40}) │[^│]*│[^│]*│ +(\d+) │", section[: section.index("wrote out.json")]))
+    here = repo / "examples" / "regression"
+    report = attribute_files(here / "spec.json", here / "manifest.json", here / "eval.csv", base_dir=here,
+                             emission=10**21)
+    assert {a.lower(): str(v) for a, v in report.allocations.items()} == printed
+    assert report.method["task"] == "regression"
