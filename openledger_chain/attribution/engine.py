@@ -43,6 +43,7 @@ from openledger_chain.attribution.kinds import Verifier, check_claim, check_reci
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
 from openledger_chain.attribution.methods.knn_regression_shapley import KNNRegressionShapley
+from openledger_chain.attribution.methods.tknn_regression_shapley import TKNNRegressionShapley
 from openledger_chain.attribution.methods.tknn_shapley import auto_tau
 from openledger_chain.attribution.noise import label_null, ramp, target_null
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
@@ -155,8 +156,8 @@ def _encode(labels: Sequence[str], table: dict[str, int]) -> np.ndarray:
 #: Methods with a closed form on a KNN utility (no estimator, no seed).
 KNN_METHODS = ("knn_shapley", "tknn_shapley")
 _METRICS = {"knn_shapley": "knn_soft_accuracy", "tknn_shapley": "tknn_soft_accuracy"}
-#: The utility of ``task: "regression"`` (its only method, knn_shapley, on the KNN regressor).
-REGRESSION_METRIC = "knn_negative_squared_error"
+#: The utilities of ``task: "regression"`` (the KNN and threshold-KNN regressors' negative squared error).
+REGRESSION_METRICS = {"knn_shapley": "knn_negative_squared_error", "tknn_shapley": "tknn_negative_squared_error"}
 
 
 def target_standardizer(t_eval: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -199,6 +200,9 @@ def _method(
     cohort: np.ndarray | None = None,
 ) -> Valuation:
     p = spec.method.params
+    if spec.task == "regression" and spec.method.name == "tknn_shapley":
+        tau = auto_tau(eval_data.x, None) if p["tau"] == "auto" else p["tau"]
+        return TKNNRegressionShapley(eval_data, tau, progress=report)
     if spec.task == "regression":
         return KNNRegressionShapley(eval_data, p["k"], progress=report)
     if spec.method.name == "knn_shapley":
@@ -388,7 +392,7 @@ def attribute(
     report = AttributionReport(
         method=method_manifest,
         utility={
-            "metric": REGRESSION_METRIC if regression else _METRICS.get(spec.method.name, "accuracy"),
+            "metric": REGRESSION_METRICS[spec.method.name] if regression else _METRICS.get(spec.method.name, "accuracy"),
             "all": float(u_all),
             "none": float(u_none),
         },
@@ -436,6 +440,8 @@ def _row_cohorts(cohorts: Mapping[str, int] | None, spec: Spec, row_entries: Seq
     """Each pooled row's cohort (its contribution's), recorded in the method manifest; None without cohorts."""
     if cohorts is None:
         return None
+    if spec.task == "regression":
+        raise InputError("cohorts are for classification only; drop the cohorts or value the regression rounds together")
     if spec.method.name != "tknn_shapley":
         raise InputError(f"cohorts need method tknn_shapley, the spec names {spec.method.name}; drop the cohorts or change the method")
     missing = [c.id for c in row_entries if c.id not in cohorts]

@@ -26,7 +26,7 @@ DEFAULT_METHOD = "tknn_shapley"
 TASKS = ("classification", "regression")
 #: Task -> the methods that value it; the first is the task's default.
 TASK_METHODS = {"classification": ("tknn_shapley", "knn_shapley", "tmc_shapley", "banzhaf", "loo"),
-                "regression": ("knn_shapley",)}
+                "regression": ("knn_shapley", "tknn_shapley")}
 KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
 #: Methods whose values are Monte-Carlo estimates: seeded, but not recomputable to the bit on another machine.
 SAMPLED_METHODS = ("tmc_shapley", "banzhaf")
@@ -207,6 +207,9 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     if method.name not in TASK_METHODS[task]:
         raise InputError(f"{where}: field 'method.name': {method.name} does not value task {task!r} "
                          f"(choose from {', '.join(TASK_METHODS[task])})")
+    if task == "regression" and method.name == "tknn_shapley" and method.params["k"] is not None:
+        raise InputError(f"{where}: field 'method.k': tknn_shapley for regression averages every target within tau; "
+                         "give \"k\": null (a K cap is not implemented for regression)")
     est = raw.get("estimator", {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}})
     if not isinstance(est, Mapping) or not isinstance(est.get("name"), str) or set(est) - {"name", "params"}:
         raise InputError(f"{where}: field 'estimator' must be {{\"name\": str, \"params\": {{...}}}}")

@@ -15,8 +15,9 @@ from sklearn.datasets import load_diabetes
 from openledger_chain.attribution import attribute, attribute_files, parse_spec
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.methods.knn_regression_shapley import KNNRegressionShapley
+from openledger_chain.attribution.methods.tknn_regression_shapley import TKNNRegressionShapley
 from openledger_chain.attribution.noise import target_null
-from openledger_chain.attribution.utility import KNNRegressionUtility
+from openledger_chain.attribution.utility import KNNRegressionUtility, TKNNRegressionUtility
 from openledger_chain.errors import InputError
 
 
@@ -55,6 +56,9 @@ def test_eight_rows_with_duplicates_every_k(k: int) -> None:
     train, ev = Dataset(x, y), Dataset(rng.normal(size=(5, 2)), rng.normal(size=5))
     np.testing.assert_allclose(KNNRegressionShapley(ev, k).fit(train).result.values,
                                shapley(KNNRegressionUtility(train, ev, k), 8), rtol=0, atol=1e-10)
+    tau = [0.5, 1.0, 1.5, 2.5, None][[1, 2, 3, 5, 9].index(k)]
+    np.testing.assert_allclose(TKNNRegressionShapley(ev, tau).fit(train).result.values,
+                               shapley(TKNNRegressionUtility(train, ev, np.inf if tau is None else tau), 8), rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -81,6 +85,24 @@ def test_many_rows_is_deterministic_and_efficient() -> None:
     assert np.array_equal(a.values, b.values)
     u = KNNRegressionUtility(train, ev, 5)
     assert a.values.sum() == pytest.approx(u(np.arange(3000)) - u(np.arange(0)), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_threshold_values_equal_brute_force_shapley(seed: int) -> None:
+    """The threshold variant (mean of the targets within tau) on the same tiny instances, radii from
+    "nobody in the ball" to "everyone", including radii equal to a lattice distance (inclusive ball)."""
+    train, ev, _ = tiny(seed)
+    tau = [0.3, 1.0, 1.5, 2.0, 10.0][seed % 5]
+    exact = shapley(TKNNRegressionUtility(train, ev, tau), len(train))
+    result = TKNNRegressionShapley(ev, tau).fit(train).result
+    np.testing.assert_allclose(result.values, exact, rtol=0, atol=1e-10)
+    rng = np.random.default_rng(2000 + seed)
+    i = int(rng.integers(0, len(train)))
+    y = train.y.copy()
+    y[i] = rng.normal() * 4
+    moved = shapley(TKNNRegressionUtility(Dataset(train.x, y), ev, tau), len(train))
+    b, c = result.relabel_values[i]
+    assert result.values[i] + b * (y[i] - train.y[i]) + c * (y[i] ** 2 - train.y[i] ** 2) == pytest.approx(moved[i], abs=1e-10)
 
 
 # --- the target-noise null ---------------------------------------------------------------------
@@ -137,6 +159,22 @@ def test_engine_values_regression_rows_with_the_closed_form(tmp_path: Path) -> N
         assert c.value == pytest.approx(values[60 * i : 60 * i + 60].sum(), abs=1e-12)
 
 
+def test_engine_values_regression_rows_with_the_threshold_closed_form(tmp_path: Path) -> None:
+    spec, manifest, x, y = diabetes_project(tmp_path)
+    spec |= {"copy_ratio": 0.0, "noise_margin": 0.0, "method": {"name": "tknn_shapley", "k": None, "tau": 3.0}}
+    report = attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+    assert report.utility["metric"] == "tknn_negative_squared_error" and report.method["task"] == "regression"
+    z = lambda a, ref: (a - ref.mean(axis=0)) / ref.std(axis=0)  # noqa: E731
+    xe, ye = x[:100], y[:100]
+    train = Dataset(z(x[100:340], xe), (y[100:340] - ye.mean()) / ye.std())
+    values = TKNNRegressionShapley(Dataset(z(xe, xe), (ye - ye.mean()) / ye.std()), 3.0).fit(train).result.values
+    for i, c in enumerate(report.contributions):
+        assert c.value == pytest.approx(values[60 * i : 60 * i + 60].sum(), abs=1e-12)
+    assert sum(c.value for c in report.contributions) == pytest.approx(report.utility["all"] - report.utility["none"], abs=1e-12)
+    auto = attribute(spec | {"method": {"name": "tknn_shapley", "k": None}}, manifest, tmp_path / "eval.csv", base_dir=tmp_path)
+    assert auto.method["resolved_tau"] > 0
+
+
 def test_engine_excludes_copies_far_targets_and_pays_no_shuffled_targets(tmp_path: Path) -> None:
     spec, manifest, x, y = diabetes_project(tmp_path)
     columns = [f"f{j}" for j in range(x.shape[1])]
@@ -160,8 +198,11 @@ def test_engine_excludes_copies_far_targets_and_pays_no_shuffled_targets(tmp_pat
 
 def test_spec_and_files_for_regression(tmp_path: Path) -> None:
     assert parse_spec({"label": "y", "task": "regression"}).method.name == "knn_shapley"
-    with pytest.raises(InputError, match="tknn_shapley does not value task 'regression'"):
+    with pytest.raises(InputError, match="loo does not value task 'regression'"):
+        parse_spec({"label": "y", "task": "regression", "method": {"name": "loo"}})
+    with pytest.raises(InputError, match="give \"k\": null"):
         parse_spec({"label": "y", "task": "regression", "method": {"name": "tknn_shapley"}})
+    assert parse_spec({"label": "y", "task": "regression", "method": {"name": "tknn_shapley", "k": None}}).method.params["tau"] == "auto"
     with pytest.raises(InputError, match="'classes' is for classification"):
         parse_spec({"label": "y", "task": "regression", "classes": ["1"]})
     with pytest.raises(InputError, match="unknown task"):
