@@ -344,8 +344,12 @@ def attribute(
         return Dedup(reason, parent, found.derivative_of)
 
     method_manifest: dict[str, Any] = {
-        "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize, "task": spec.task,
+        "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
+    if regression:
+        # Recorded only for regression: a classification round's method manifest (and its round file) stays
+        # what it was, so round files written before regression existed still verify field for field.
+        method_manifest["task"] = spec.task
     valuer = _RowValuer(spec, eval_data, seed, n_classes, x_all, y_all, scale, tick, method_manifest,
                         _row_cohorts(cohorts, spec, row_entries, owner, method_manifest))
     dedup = detect(np.ones(len(y_all), dtype=bool))

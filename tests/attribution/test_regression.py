@@ -227,3 +227,10 @@ def test_readme_regression_example_output_is_real() -> None:
                              emission=10**21)
     assert {a.lower(): str(v) for a, v in report.allocations.items()} == printed
     assert report.method["task"] == "regression"
+
+
+def test_a_classification_round_records_no_task(basic) -> None:  # type: ignore[no-untyped-def]
+    """Only regression adds ``task`` to the method manifest: classification round files stay field for field
+    what they were, so rounds written before regression existed still verify."""
+    report = attribute(basic.spec, basic.manifest, basic.root / "eval.csv", base_dir=basic.root)
+    assert "task" not in report.method
