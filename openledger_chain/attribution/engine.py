@@ -4,7 +4,8 @@ Steps:
 
 1. Read the evaluation CSV (it fixes the feature columns, which must be the spec's `features` when it
    names them) and every data/annotation CSV; pool the rows in registration order and encode labels
-   with one shared table.
+   with one shared table (``task: "regression"``: z-score the numeric targets with the evaluation
+   set's mean and standard deviation).
 2. Drop copies (:mod:`.dedup`): exact and near-duplicate rows are credited once, to the earliest
    registration.
 3. Value the credited rows with the spec's method; sum row values per contribution. Data and
