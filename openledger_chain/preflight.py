@@ -157,7 +157,7 @@ def check_contribution_file(path: Path, kind: ContributionKind, spec: Spec, mode
     entry = Contribution("0", "0x" + "00" * 20, name, path, 0)
     try:
         if name in _ROW_KINDS:
-            table = read_table(path, spec.label, spec.features, spec.classes)
+            table = read_table(path, spec.label, spec.features, spec.classes, numeric_label=spec.task == "regression")
             rows = len(table.labels)
             return f"{rows} row{'s' if rows != 1 else ''}, {len(table.columns)} feature columns"
         if name == "finetune":
@@ -181,5 +181,6 @@ def _wanted(kind: str, spec: Spec, model_id: int) -> str:
         shown = ", ".join(spec.features[:_SHOWN_FEATURES]) + (", …" if len(spec.features) > _SHOWN_FEATURES else "")
         features = f"exactly its {len(spec.features)} numeric feature columns ({shown})"
     classes = f" with a label in {{{', '.join(spec.classes)}}}" if spec.classes is not None else ""
-    return (f"model {model_id}'s spec takes a CSV with a header row, the label column {spec.label!r}, {features} "
+    target = " (a numeric target)" if spec.task == "regression" else ""
+    return (f"model {model_id}'s spec takes a CSV with a header row, the label column {spec.label!r}{target}, {features} "
             f"and at least one row{classes}; fix the file")

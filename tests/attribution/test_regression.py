@@ -234,3 +234,16 @@ def test_a_classification_round_records_no_task(basic) -> None:  # type: ignore[
     what they were, so rounds written before regression existed still verify."""
     report = attribute(basic.spec, basic.manifest, basic.root / "eval.csv", base_dir=basic.root)
     assert "task" not in report.method
+
+
+def test_preflight_checks_targets_before_registration(tmp_path: Path) -> None:
+    """`openledger contribute` refuses a regression file whose target is not a number, before any transaction."""
+    from openledger_chain.preflight import check_contribution_file
+    from openledger_chain.types import ContributionKind
+
+    spec, manifest, x, y = diabetes_project(tmp_path)
+    assert check_contribution_file(tmp_path / "c0.csv", ContributionKind.DATA, parse_spec(spec), 3) == "60 rows, 10 feature columns"
+    with (tmp_path / "c0.csv").open("a") as f:
+        f.write(",".join(["0"] * 10) + ",high\n")
+    with pytest.raises(InputError, match=r"target not a number.*'progression' \(a numeric target\)"):
+        check_contribution_file(tmp_path / "c0.csv", ContributionKind.DATA, parse_spec(spec), 3)
