@@ -39,7 +39,10 @@ HELP_CASES = {
     "openledger deploy --help": [OPENLEDGER, "deploy", "--help"],
 }
 RECOMPUTE = ["--spec", "spec.json", "--eval", "eval.csv"]
-# One mistake each; every other file named exists in the scratch folder (round.json is any file).
+#: What the scratch folder holds: the example's files, and round.json (any file).
+SCRATCH_FILES = ("spec.json", "eval.csv", "alice.csv", "manifest.json", "round.json")
+# One mistake each; every other file named exists in the scratch folder (tests/test_cli_inputs.py runs these
+# too, checking that none loads scikit-learn or web3).
 ERROR_CASES = [
     ["round", "sign", "nothere.json", *RECOMPUTE],
     ["round", "sign", "round.json"],
@@ -100,9 +103,11 @@ def node_with_a_model() -> Iterator[tuple[Path, dict[str, str]]]:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
             scratch = Path(folder)
-            for name in ("spec.json", "eval.csv", "alice.csv", "manifest.json"):
-                shutil.copyfile(ROOT / "examples" / "attribution" / name, scratch / name)
-            (scratch / "round.json").write_text("{}\n")
+            for name in SCRATCH_FILES:
+                if name == "round.json":
+                    (scratch / name).write_text("{}\n")
+                else:
+                    shutil.copyfile(ROOT / "examples" / "attribution" / name, scratch / name)
             env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLEDGER_")}
             env |= {"OPENLEDGER_RPC_URL": f"http://127.0.0.1:{port}", "COLUMNS": "200"}
             deadline = time.monotonic() + 20

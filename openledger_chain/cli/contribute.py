@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import click
 
 from openledger_chain.cli.options import (
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
@@ -43,13 +44,13 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
               help="Where to write the encrypted file [default: PATH.age]; publish it at --uri.")
 @click.option("--public", is_flag=True, help="Register PATH unencrypted, readable by anyone (open data sets). "
               "Anyone may then copy it; copies registered after yours earn nothing.")
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--spec", "spec_path", type=EXISTING_FILE, default=None,
               help="The model's spec file (it must hash to the spec hash registered on-chain) [default: fetched from "
               "the spec URI the model was registered with].")
 @click.option("--no-fetch-check", is_flag=True, help="Register without checking that --uri serves the file (content "
               "that goes online only later); oracles leave the contribution out until it does.")
 @fetch_options
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=EXISTING_FILE)
 @json_option
 @handle_errors
 def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
@@ -70,8 +71,6 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
     either way it must hash to the spec hash on-chain."""
     from openledger_chain.preflight import check_uri
 
-    if not path.is_file():
-        abort(f"file {path} not found", 2)
     if public and out is not None:
         abort("--out names the encrypted file; a --public contribution is registered as it is", 2)
     if uri is not None:

@@ -9,6 +9,7 @@ import click
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
@@ -33,7 +34,7 @@ def model() -> None:
 @model.command("register", short_help="Register a model and deploy its stake token.")
 @network_options
 @account_options(4, "model owner")
-@click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--spec", "spec_path", required=True, type=EXISTING_FILE,
               help="The model spec (SPEC.json); its keccak256 is pinned on-chain.")
 @click.option("--spec-uri", default=None, help="Where others can fetch the spec (default: its file:// URI).")
 @click.option("--payment-token", type=ADDRESS, default=None, help="ERC-20 that usage fees are paid in (default on local "
@@ -50,11 +51,11 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
              spec_path: Path, spec_uri: str | None, payment_token: str | None, share_bps: int,
              emission_per_round: str, max_emission: str, token_name: str | None, symbol: str, as_json: bool) -> None:
     """Register a model owned by the signing account; prints the model id and stake token."""
-    from openledger_chain.types import ModelParams
-
+    per_round, maximum = parse_amount(emission_per_round), parse_amount(max_emission)
     from eth_utils import keccak
 
     from openledger_chain.attribution import load_spec
+    from openledger_chain.types import ModelParams
 
     # A spec no round can run on, or a payment token no fee can be paid in, would be registered for good.
     load_spec(spec_path)
@@ -69,8 +70,8 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
         spec_uri=spec_uri or spec_path.resolve().as_uri(),
         payment_token=token,
         contributor_share_bps=share_bps,
-        emission_per_round=parse_amount(emission_per_round),
-        max_emission=parse_amount(max_emission),
+        emission_per_round=per_round,
+        max_emission=maximum,
         name=token_name or f"{spec_path.stem} stake",
         symbol=symbol,
     )

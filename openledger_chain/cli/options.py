@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -64,6 +65,11 @@ class IdType(click.ParamType):
 ADDRESS = AddressType()
 #: Model and round ids.
 ID = IdType()
+#: A file the command reads: click checks that it exists, is a file and is readable while it parses the command
+#: line, so a missing file is said before anything heavy (web3, scikit-learn) is imported or any node is asked.
+EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+#: A folder the command reads from, checked the same way.
+EXISTING_DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 
 
 def abort(message: str, exit_code: int = 1) -> NoReturn:
@@ -126,12 +132,45 @@ def network_options(func: F) -> F:
 
 def account_options(dev_default: int, role: str) -> Callable[[F], F]:
     """--keystore, --key-env and --dev-account: where the signing key comes from; on local chains with no
-    key given, dev account `dev_default` (the command's usual `role`)."""
+    key given, dev account `dev_default` (the command's usual `role`).
+
+    The key's source is checked before the command runs (a missing keystore file, named by --keystore or by
+    openledger.toml's [accounts]; --keystore without a password; --key-env naming an unset variable or no key):
+    said at once, not after connecting."""
     def decorate(func: F) -> F:
-        return _account_options(func, f"Default: [accounts] {role.split(',')[0]} of openledger.toml, else "
-                                      f"{dev_default} (the {role}), when no key is given.")
+        role_name = role.split(",")[0]
+
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            _check_key_source(kwargs.get("keystore"), kwargs.get("key_env"), kwargs.get("dev_account"), role_name)
+            return func(*args, **kwargs)
+
+        default_help = (f"Default: [accounts] {role_name} of openledger.toml, else {dev_default} (the {role}), "
+                        "when no key is given.")
+        return _account_options(checked, default_help)  # type: ignore[arg-type]
 
     return decorate
+
+
+def _check_key_source(keystore: Path | None, key_env: str | None, dev_account: int | None, role: str) -> None:
+    """Abort in one line if the key the command would sign with cannot be there (no chain needed to tell)."""
+    if key_env is not None:
+        key = os.environ.get(key_env, "").strip()
+        if not key:
+            abort(f"environment variable {key_env} is not set; export the private key there", 2)
+        if not re.fullmatch(r"(0[xX])?[0-9a-fA-F]{64}", key):
+            abort(f"environment variable {key_env} does not hold a private key (64 hex digits)", 2)
+    if keystore is None and key_env is None and dev_account is None:
+        from openledger_chain.config import load_config
+
+        try:
+            configured = load_config().accounts.get(role)
+        except OpenLedgerError as exc:
+            abort(str(exc).replace("[", "\\["), exc.exit_code)
+        if isinstance(configured, Path) and not configured.is_file():
+            abort(f"keystore file {configured} (\\[accounts] {role} in openledger.toml) not found", 2)
+    elif keystore is not None and os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD") is None:
+        abort(f"keystore {keystore} given without a password: set OPENLEDGER_KEYSTORE_PASSWORD", 2)
 
 
 def _account_options(func: F, default_help: str) -> F:
@@ -144,7 +183,7 @@ def _account_options(func: F, default_help: str) -> F:
         help="Name of an environment variable holding the private key.",
     )(func)
     func = click.option(
-        "--keystore", type=click.Path(path_type=Path), default=None,
+        "--keystore", type=EXISTING_FILE, default=None,
         help="Encrypted keystore file (password from OPENLEDGER_KEYSTORE_PASSWORD).",
     )(func)
     return func
@@ -164,14 +203,14 @@ def fetch_options(func: F) -> F:
 
 def recompute_options(func: F) -> F:
     """--spec, --eval, --data-dir and --revealed: what rerunning a round's attribution needs (verify, sign)."""
-    func = click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+    func = click.option("--revealed", "revealed", type=EXISTING_FILE, multiple=True,
                         help="A local copy of an earlier round's evaluation set the round counts (repeat): "
                         "stands in for fetching it from the URI it was revealed at on-chain.")(func)
-    func = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+    func = click.option("--data-dir", type=EXISTING_DIR, default=Path("."),
                         show_default=True, help="Folder that relative contribution URIs resolve against.")(func)
-    func = click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    func = click.option("--eval", "eval_path", type=EXISTING_FILE, default=None,
                         help="The round's evaluation set (its hash must be the one committed on-chain).")(func)
-    func = click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    func = click.option("--spec", "spec_path", type=EXISTING_FILE, default=None,
                         help="The model's spec file: with --eval, rerun the attribution.")(func)
     return func
 
@@ -218,7 +257,7 @@ def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | N
 def encryption_key_option(func: F) -> F:
     """--encryption-key: the committee member's own key file, which opens files encrypted to the committee."""
     return click.option(
-        "--encryption-key", type=click.Path(path_type=Path, dir_okay=False), envvar="OPENLEDGER_ENCRYPTION_KEY",
+        "--encryption-key", type=EXISTING_FILE, envvar="OPENLEDGER_ENCRYPTION_KEY",
         default=None, help="Your committee encryption key file (`openledger keys create`; password from "
         "OPENLEDGER_KEYSTORE_PASSWORD): opens contributions encrypted to the committee. Dev accounts on local "
         "chains derive theirs. Env OPENLEDGER_ENCRYPTION_KEY.")(func)

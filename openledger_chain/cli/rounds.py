@@ -9,6 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_DIR,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
@@ -25,6 +27,7 @@ from openledger_chain.cli.options import (
     network_options,
     open_index,
     open_ledger,
+    parse_amount,
     print_exclusions,
     print_rows,
     read_db_option,
@@ -33,7 +36,8 @@ from openledger_chain.cli.options import (
     warn_if_not_on_dask,
 )
 
-ROUND_FILE = click.Path(path_type=Path, dir_okay=False)
+#: A round file the command reads (checked while the command line is parsed).
+ROUND_FILE = EXISTING_FILE
 
 
 @click.group("round", short_help="Attribution rounds: propose, sign (k of n), submit, finalize.")
@@ -48,7 +52,7 @@ def round_group() -> None:
 @account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True, help="The round this evaluation set is for (1, 2, ...).")
-@click.argument("eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("eval_path", type=EXISTING_FILE)
 @handle_errors
 def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
                 model_id: int, round_id: int, eval_path: Path) -> None:
@@ -71,7 +75,7 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True)
-@click.option("--file", "eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+@click.option("--file", "eval_path", type=EXISTING_FILE, required=True,
               help="The round's evaluation CSV: it must hash to the set committed for the round.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the encrypted file [default: FILE.age]; publish it at URI.")
@@ -145,17 +149,17 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @round_group.command("propose", short_help="Run attribution and write the next round file.")
 @network_options
 @click.option("--model", "model_id", type=ID, required=True)
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("--spec", "spec_path", type=EXISTING_FILE, required=True,
               help="The model's spec file (must hash to its registered spec hash).")
-@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("--eval", "eval_path", type=EXISTING_FILE, required=True,
               help="The round's evaluation CSV (must hash to the owner's commitment, see `round commit-eval`).")
 @click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where round files go [default: openledger.toml's rounds_dir, else rounds].")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+@click.option("--data-dir", type=EXISTING_DIR, default=Path("."), show_default=True,
               help="Base folder for contributions registered with relative URIs.")
-@click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--revealed", "revealed", multiple=True, type=EXISTING_FILE,
               help="An earlier round's evaluation set as a local file (repeatable): stands in for fetching a set "
               "revealed on-chain, or adds one committed for an earlier round but never revealed. Without it, every "
               "set revealed on-chain is fetched from its URI and counted: copies of its rows earn nothing.")
@@ -177,10 +181,9 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     does not match its hash is left out with the reason; it never blocks the round. Files encrypted to the
     committee are opened with your committee key (--encryption-key; a dev account's own on local chains); the
     account options only say whose key that is: propose sends nothing."""
-    from openledger_chain.cli.options import parse_amount
-    from openledger_chain.oracle import propose_round
-
+    emission_units = parse_amount(emission) if emission is not None else None  # before the node and the engine
     from openledger_chain.config import load_config
+    from openledger_chain.oracle import propose_round
 
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
@@ -190,7 +193,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
         task = progress.add_task("attribution", total=None)
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
-            emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
+            emission=emission_units, seed=seed, revealed=revealed,
             overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities),
             engine=open_index(db_url),
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
@@ -226,14 +229,14 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
     oracle's EIP-712 signature to it only if every score matches. --spec and --eval are required: an oracle
     never signs a proposer's scores on trust. On a machine of its own, an oracle hands back ROUND_FILE or,
     smaller, its --signature-out file. Default key: dev account 1 (an oracle on local chains)."""
-    from openledger_chain.oracle import RecomputeInputs, sign_round_file
-    from openledger_chain.round_signatures import detach, write_signature_file
-
     if spec_path is None or eval_path is None:
         abort("round sign recomputes the round before signing: give --spec (the model's spec) and --eval (the "
               "round's evaluation set)", 2)
     if signature_out is not None and signature_out.exists():
         abort(f"{signature_out} exists; choose another --signature-out (one is never written over)", 2)
+    from openledger_chain.oracle import RecomputeInputs, sign_round_file
+    from openledger_chain.round_signatures import detach, write_signature_file
+
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
     identities = committee_identities(ledger, encryption_key, oracle)
@@ -366,14 +369,14 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
     have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it.
     With nothing to claim it says why: all claimed already (how much), or what the latest final round made
     of each of the account's contributions (excluded and why, valued at zero), from the round files at hand."""
+    if sum((round_file is not None, model_id is not None, all_models)) != 1:
+        abort("give exactly one of ROUND_FILE, --model M or --all", 2)
     from openledger_chain.claims import ClaimError, claim_all_from_chain, claim_from_chain
     from openledger_chain.cli.views import abort_nothing_to_claim, round_files_at_hand
     from openledger_chain.errors import ContractRevertError
     from openledger_chain.oracle import RoundError, claim_from_round_file
     from openledger_chain.views import model_ids, read_round_body
 
-    if sum((round_file is not None, model_id is not None, all_models)) != 1:
-        abort("give exactly one of ROUND_FILE, --model M or --all", 2)
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     who = account or sender.address
