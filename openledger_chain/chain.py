@@ -33,7 +33,7 @@ from web3 import HTTPProvider, Web3
 from web3._utils.transactions import fill_transaction_defaults
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import TransactionNotFound
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from openledger_chain.build.artifacts import ARTIFACTS_DIR
 from openledger_chain.errors import ChainError, ContractRevertError, InputError
@@ -349,6 +349,56 @@ class Chain:
         tx = {"to": to, "value": value, "gas": 21_000, "nonce": self._nonce(sender), "chainId": self.chain_id,
               "maxFeePerGas": int(self.w3.eth.gas_price) * 2, "maxPriorityFeePerGas": int(self.w3.eth.gas_price)}
         return self.send(tx, sender)
+
+    # ----- local nodes only: what a developer needs that no real chain offers
+
+    def fund(self, address: str, wei: int) -> int:
+        """Add `wei` to `address`'s balance on a local node, so a fresh key can pay gas; returns the new balance.
+
+        Sets the balance with `anvil_setBalance` (anvil, `openledger node`), else sends it from dev account 0
+        (another local node with the dev mnemonic's accounts funded, as hardhat's are).
+
+        Raises:
+            InputError: the chain is not a local node (see `require_local_node`).
+            ChainError: the node can neither set a balance nor take dev account 0's transfer.
+        """
+        self.require_local_node("fund an address")
+        balance = int(self.w3.eth.get_balance(address)) + wei  # type: ignore[arg-type]
+        response = self.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(balance)])
+        if "error" not in response:
+            return balance
+        self.send_value(dev_accounts()[0], address, wei)
+        return int(self.w3.eth.get_balance(address))  # type: ignore[arg-type]
+
+    def advance_time(self, seconds: int) -> tuple[int, int]:
+        """Move a local node's clock `seconds` forward and mine a block at the new time (`evm_increaseTime`,
+        then `evm_mine`: anvil, hardhat, ganache): returns that block's number and timestamp.
+
+        Raises:
+            InputError: the chain is not a local node (see `require_local_node`).
+            ChainError: the node refused either call.
+        """
+        self.require_local_node("move time")
+        for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+            response = self.w3.provider.make_request(RPCEndpoint(method), params)
+            if "error" in response:
+                raise ChainError(f"the node at {self.rpc_url} refused {method}: {response['error']}")
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    def require_local_node(self, what: str) -> None:
+        """Refuse, in one line, to `what` anywhere but a local node another process can reach.
+
+        Raises:
+            InputError: the embedded chain (it lives inside one process), or a chain whose id is not local.
+        """
+        if self.network == EMBEDDED:
+            raise InputError(f"cannot {what} on the embedded chain: it has no node to ask; its dev accounts start "
+                             "with 10,000 ETH each, and `chain.w3.provider.ethereum_tester.time_travel(timestamp)` "
+                             "moves its time")
+        if not self.is_local:
+            raise InputError(f"chain {self.chain_id} at {self.rpc_url} is not a local chain: only a local node "
+                             f"(chain id {', '.join(map(str, sorted(LOCAL_CHAIN_IDS)))}) lets anyone {what}")
 
     def send(self, tx: dict[str, Any], sender: LocalAccount) -> TxReceipt:
         """Sign and broadcast `tx`, and wait for it to be mined.
