@@ -309,24 +309,33 @@ def resolve_account(
     role: str | None = None,
 ) -> LocalAccount:
     """The signing account; with no key given, the one openledger.toml's [accounts] names for the command's
-    `role` (by default the role of dev account `default_dev`), else dev account `default_dev`."""
+    `role` (by default the role of dev account `default_dev`), else dev account `default_dev`, said in one
+    line on stderr: a forgotten --dev-account must not act as someone else unnoticed."""
     from openledger_chain.chain import load_account
 
+    role = role or ROLE_OF_DEV_ACCOUNT.get(default_dev, "")
+    fallback = False
     if dev_account is None and keystore is None and key_env is None:
         from openledger_chain.config import load_config
 
-        configured = load_config().accounts.get(role or ROLE_OF_DEV_ACCOUNT.get(default_dev, ""))
+        configured = load_config().accounts.get(role)
         if isinstance(configured, Path):
             keystore = configured
         else:
+            fallback = configured is None
             dev_account = default_dev if configured is None else configured
-    return load_account(
+    account = load_account(
         chain,
         keystore=keystore,
         password=os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD"),
         key_env=key_env,
         dev_index=dev_account,
     )
+    if fallback:
+        err_console.print(f"acting as dev account {default_dev} ({account.address}), the local chains' default "
+                          f"{role or 'account'}; pass --dev-account/--keystore or set [accounts] in openledger.toml",
+                          markup=False, highlight=False, soft_wrap=True)
+    return account
 
 
 def open_ledger(network: str, rpc_url: str | None) -> Any:

@@ -120,7 +120,7 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     published = json.loads(run(url, "scores", "--model", "1", "--json").output)
     assert [(r["account"], r["score"], r["amount"]) for r in published] == \
         [(s["account"], s["score"], s["amount"]) for s in body["scores"]]
-    (mine,) = json.loads(run(url, "status", "--json").output)
+    (mine,) = json.loads(run(url, "status", "--json").stdout)  # stderr names the default dev account
     assert mine["account"] == alice.address and mine["claimable"] == next(
         c["amount"] for c in body["cumulative"] if c["account"] == alice.address) and mine["stake"] == "0"
     assert json.loads(run(url, "model", "list", "--json").output)[0]["final_round"] == "1"

@@ -1,5 +1,6 @@
 """On a local node: `node fund` gives a key of your own ETH, `node advance-time` moves the clock (both refused on
-any other chain) (issue 22, finding 7)."""
+any other chain), and a command that signs as a default dev account says so on stderr (issue 22, findings 7
+and 12)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner, Result
 from eth_account import Account
 from web3 import Web3
 
+from openledger_chain.chain import dev_accounts
 from openledger_chain.cli import main
 
 # A key no dev mnemonic derives: it starts with no ETH.
@@ -54,6 +56,7 @@ def test_a_fresh_key_funded_with_node_fund_can_send(deployed: tuple[str, Path],
     assert "its balance is 102.500000 ETH" in again.stdout, again.output
     paid = _run(url, folder, monkeypatch, "faucet", "5", "--key-env", "FRESH_KEY", env=key_env)
     assert paid.exit_code == 0 and f"minted 5 oUSD to {FRESH.address}" in paid.output, paid.output
+    assert "acting as dev account" not in paid.output  # its own key: no notice
 
 
 def test_advance_time_moves_the_clock_and_mines_a_block(deployed: tuple[str, Path],
@@ -69,6 +72,28 @@ def test_advance_time_moves_the_clock_and_mines_a_block(deployed: tuple[str, Pat
     assert f"block {after['number']} is at " in moved.stdout
     later = _run(url, folder, monkeypatch, "faucet", "1", "--dev-account", "8")  # the offset stays
     assert later.exit_code == 0 and w3.eth.get_block("latest")["timestamp"] >= before["timestamp"] + 3600
+
+
+def test_a_default_dev_account_is_named_on_stderr(deployed: tuple[str, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    url, folder = deployed
+    contributor = dev_accounts()[5].address
+    fallback = _run(url, folder, monkeypatch, "status", "--json")
+    assert fallback.exit_code == 0, fallback.output
+    assert fallback.stderr == (f"acting as dev account 5 ({contributor}), the local chains' default contributor; "
+                               "pass --dev-account/--keystore or set [accounts] in openledger.toml\n")
+    assert "acting as" not in fallback.stdout  # --json stays JSON
+    explicit = _run(url, folder, monkeypatch, "status", "--dev-account", "6")
+    assert explicit.exit_code == 0 and explicit.stderr == "" and dev_accounts()[6].address in explicit.stdout
+    (folder / "openledger.toml").write_text("[accounts]\ncontributor = 7\n")
+    try:
+        configured = _run(url, folder, monkeypatch, "status")
+    finally:
+        (folder / "openledger.toml").unlink()
+    assert configured.exit_code == 0 and configured.stderr == "" and dev_accounts()[7].address in configured.stdout
+    guardian = _run(url, folder, monkeypatch, "round", "veto", "--model", "1")  # its role, not its dev account's
+    assert f"acting as dev account 0 ({dev_accounts()[0].address}), the local chains' default guardian" \
+        in guardian.stderr
 
 
 def test_fund_and_advance_time_are_refused_on_a_chain_that_is_not_local(monkeypatch: pytest.MonkeyPatch,
