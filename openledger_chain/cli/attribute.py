@@ -82,13 +82,11 @@ def attribute(
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
-    from openledger_chain.address import normalize_address
-    from openledger_chain.rewards import MAX_UINT256
-
-    if emission is not None and not 0 <= emission <= MAX_UINT256:
+    if emission is not None and not 0 <= emission < 2**256:
         abort(f"--emission must be in [0, 2**256-1], got {emission}", 2)
     if seed is not None and not 0 <= seed < 2**32:
         abort(f"--seed must be in [0, 2**32), got {seed}", 2)
+    from openledger_chain.address import normalize_address  # eth-utils: once the numbers hold
 
     try:
         attestor_list = tuple(normalize_address(a, where="--attestor") for a in attestors)
