@@ -51,6 +51,8 @@ ERROR_CASES = [
     ["round", "propose", "--model", "1", "--spec", "nothere.json", "--eval", "eval.csv"],
     ["round", "propose", "--model", "1", *RECOMPUTE, "--emission", "abc"],
     ["round", "submit", "nothere.json"],
+    ["round", "submit", "round.json", "nothere.sig"],
+    ["round", "collect", "round.json", "nothere.sig"],
     ["round", "commit-eval", "--model", "1", "--round", "1", "nothere.csv"],
     ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "nothere.csv", "https://example.org/e.age"],
     ["claim", "nothere.json"],
