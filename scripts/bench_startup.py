@@ -61,6 +61,7 @@ ERROR_CASES = [
     ["verify", "round.json", "--spec", "spec.json"],
     ["verify", "round.json", "--spec", "spec.json", "--eval", "nothere.csv"],
     ["contribute", "--model", "1", "nothere.csv"],
+    ["contribute", "--model", "1", "--spec", "nothere.json", "alice.csv"],
     ["contribute", "--model", "1", "--keystore", "nothere.json", "alice.csv"],
     ["contribute", "--model", "1", "--key-env", "OPENLEDGER_BENCH_UNSET", "alice.csv"],
     ["keys", "decrypt", "nothere.age", "--out", "plain.csv"],
@@ -68,6 +69,7 @@ ERROR_CASES = [
     ["attribute", "--spec", "spec.json", "--contributions", "manifest.json", "--eval", "eval.csv", "--seed", "-1"],
     ["model", "register", "--spec", "nothere.json"],
     ["model", "register", "--spec", "spec.json", "--emission-per-round", "abc"],
+    ["status", "--round-file", "nothere.json"],
     ["usage", "pay", "--model", "1", "abc"],
     ["faucet", "abc"],
 ]

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
@@ -41,7 +42,7 @@ def round_files_options(func: Any) -> Any:
     func = click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                         help="Folder of round files laid out as `round propose` writes them (<network>/model-<id>/"
                         "round-<n>.json) [default: openledger.toml's rounds_dir, else rounds].")(func)
-    func = click.option("--round-file", "round_file_paths", type=click.Path(path_type=Path, dir_okay=False),
+    func = click.option("--round-file", "round_file_paths", type=EXISTING_FILE,
                         multiple=True, help="A round file the oracles published (repeat): it says why each "
                         "contribution earned what it did; the chain holds only its hash.")(func)
     return func
