@@ -157,7 +157,7 @@ def test_claim_with_nothing_left_says_how_much_was_claimed_in_token_units(cli: R
     alice = accounts.alice.address
     body = json.loads(round_one.read_text())["body"]
     amount = int(next(c["amount"] for c in body["cumulative"] if c["account"] == alice))
-    (mine,) = json.loads(cli("status", "--json").output)  # dev account 5 is alice
+    (mine,) = json.loads(cli("status", "--json").stdout)  # dev account 5 is alice (stderr says so)
     (result,) = mine["contributions"]
     assert result["outcome"] == "valued" and result["account_amount"] == str(amount)
     valued = next(c for c in body["contributions"] if c["id"] == "1")
@@ -165,9 +165,11 @@ def test_claim_with_nothing_left_says_how_much_was_claimed_in_token_units(cli: R
     assert f"valued {Decimal(valued['value']):.6f} in round 1" in " ".join(cli("status").output.split())
     assert "claimed" in cli("claim", "--model", "1").output
     exact = format_amount(amount, exact=True)
-    assert f"already claimed all its {exact} stake in model 1" in _one_line(cli("claim", "--model", "1", ok=False))
-    assert f"{alice} claimed {exact} stake" in _one_line(cli("claim", str(round_one), ok=False))
-    line = _one_line(cli("claim", "--all", ok=False))
+    alice_signs = ["--dev-account", "5"]  # named: the notice of a default dev account would be a second line
+    assert f"already claimed all its {exact} stake in model 1" in _one_line(cli("claim", "--model", "1", *alice_signs,
+                                                                                 ok=False))
+    assert f"{alice} claimed {exact} stake" in _one_line(cli("claim", str(round_one), *alice_signs, ok=False))
+    line = _one_line(cli("claim", "--all", *alice_signs, ok=False))
     assert line == (f"error: {alice} has nothing to claim on any of the 1 models: model 1: already claimed all "
                     f"{format_amount(amount)} stake (through round 1)"), line
 
