@@ -73,7 +73,7 @@ def _refused(ledger, args: list[str], *, who: str = ALICE.address) -> str:
     """Run a command that must be refused: one `error:` line, a non-zero exit, nothing sent, no file left."""
     before, files = _state(ledger, who), sorted(Path().rglob("*"))
     result = CliRunner().invoke(main, args)
-    output = result.output.strip()
+    output = _without_notice(result.output).strip()
     assert result.exit_code not in (0, None) and isinstance(result.exception, SystemExit), (result.exception, output)
     assert output.startswith("error: ") and len(output.splitlines()) == 1, output
     assert _state(ledger, who) == before, f"{args} sent a transaction"
@@ -84,7 +84,12 @@ def _refused(ledger, args: list[str], *, who: str = ALICE.address) -> str:
 def _ok(args: list[str]) -> str:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, (result.exception, result.output)
-    return result.output
+    return _without_notice(result.output)
+
+
+def _without_notice(output: str) -> str:
+    """`output` without the stderr line that names the default dev account a command falls back to."""
+    return "".join(line for line in output.splitlines(keepends=True) if not line.startswith("acting as dev account "))
 
 
 # ----- contribute: the URI
