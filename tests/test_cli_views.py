@@ -238,7 +238,7 @@ def test_every_json_output_is_machine_readable(cli: Run, round_one: Path, ledger
     cli("index", "run", "--db", "sqlite:///index.db")
     arguments = {
         ("admin", "list"): [],
-        ("contribute",): ["--model", "1", "--public", "--dev-account", "7", "carol.csv"],
+        ("contribute",): ["--model", "1", "--public", "--spec", "spec.json", "--dev-account", "7", "carol.csv"],
         ("contributions", "list"): ["--model", "1"],
         ("deploy",): [],
         ("fees", "show"): ["--model", "1", "--account", accounts.alice.address],
@@ -256,7 +256,7 @@ def test_every_json_output_is_machine_readable(cli: Run, round_one: Path, ledger
     commands = set(_commands_with_json(main))
     assert commands == set(arguments), f"give arguments for {sorted(commands ^ set(arguments))}"
     for command in sorted(commands):
-        output = cli(*command, *arguments[command], "--json").output
+        output = cli(*command, *arguments[command], "--json").stdout  # notes go to stderr
         try:
             parsed = json.loads(output)
         except ValueError:
