@@ -7,7 +7,8 @@ Two kinds of network:
 
 Every transaction is signed locally with eth-account and sent raw, so the embedded chain and a real
 node take exactly the same path. Reverts are decoded into `ContractRevertError(name, args)` using the
-custom errors of every committed artifact.
+custom errors of every committed artifact, with a one-line explanation from `revert_hints`: a transaction's
+(estimated or sent) opens "transaction reverted", a read's (`Chain.call`) "the chain refused the read".
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from web3 import HTTPProvider, Web3
 from web3._utils.transactions import fill_transaction_defaults
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import TransactionNotFound
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from openledger_chain.build.artifacts import ARTIFACTS_DIR
 from openledger_chain.errors import ChainError, ContractRevertError, InputError
+from openledger_chain.revert_hints import READ_REFUSED, TRANSACTION_REVERTED, TokenUnits, describe
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNT_COUNT = 10
@@ -181,6 +183,18 @@ class Chain:
     @property
     def is_local(self) -> bool:
         return self.network == EMBEDDED or self.chain_id in LOCAL_CHAIN_IDS
+
+    def call(self, function: ContractFunction, *, sender: str | None = None, doing: str = READ_REFUSED) -> Any:
+        """`function.call()` (as `sender`, if given): a read, nothing is sent.
+
+        Raises:
+            ContractRevertError: the call reverts; its message opens with `doing` ("the chain refused the read"),
+                never "transaction reverted".
+        """
+        try:
+            return function.call({"from": sender} if sender else None)
+        except Exception as exc:  # noqa: BLE001 - web3 and eth-tester raise many types for a revert
+            raise decode_revert(exc, doing=doing) from exc
 
     def estimate(self, function: ContractFunction | Calldata, sender: LocalAccount, *, value: int = 0) -> int:
         """Gas `function` needs from `sender`, estimated on the block it would be mined in.
@@ -335,6 +349,56 @@ class Chain:
         tx = {"to": to, "value": value, "gas": 21_000, "nonce": self._nonce(sender), "chainId": self.chain_id,
               "maxFeePerGas": int(self.w3.eth.gas_price) * 2, "maxPriorityFeePerGas": int(self.w3.eth.gas_price)}
         return self.send(tx, sender)
+
+    # ----- local nodes only: what a developer needs that no real chain offers
+
+    def fund(self, address: str, wei: int) -> int:
+        """Add `wei` to `address`'s balance on a local node, so a fresh key can pay gas; returns the new balance.
+
+        Sets the balance with `anvil_setBalance` (anvil, `openledger node`), else sends it from dev account 0
+        (another local node with the dev mnemonic's accounts funded, as hardhat's are).
+
+        Raises:
+            InputError: the chain is not a local node (see `require_local_node`).
+            ChainError: the node can neither set a balance nor take dev account 0's transfer.
+        """
+        self.require_local_node("fund an address")
+        balance = int(self.w3.eth.get_balance(address)) + wei  # type: ignore[arg-type]
+        response = self.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(balance)])
+        if "error" not in response:
+            return balance
+        self.send_value(dev_accounts()[0], address, wei)
+        return int(self.w3.eth.get_balance(address))  # type: ignore[arg-type]
+
+    def advance_time(self, seconds: int) -> tuple[int, int]:
+        """Move a local node's clock `seconds` forward and mine a block at the new time (`evm_increaseTime`,
+        then `evm_mine`: anvil, hardhat, ganache): returns that block's number and timestamp.
+
+        Raises:
+            InputError: the chain is not a local node (see `require_local_node`).
+            ChainError: the node refused either call.
+        """
+        self.require_local_node("move time")
+        for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+            response = self.w3.provider.make_request(RPCEndpoint(method), params)
+            if "error" in response:
+                raise ChainError(f"the node at {self.rpc_url} refused {method}: {response['error']}")
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    def require_local_node(self, what: str) -> None:
+        """Refuse, in one line, to `what` anywhere but a local node another process can reach.
+
+        Raises:
+            InputError: the embedded chain (it lives inside one process), or a chain whose id is not local.
+        """
+        if self.network == EMBEDDED:
+            raise InputError(f"cannot {what} on the embedded chain: it has no node to ask; its dev accounts start "
+                             "with 10,000 ETH each, and `chain.w3.provider.ethereum_tester.time_travel(timestamp)` "
+                             "moves its time")
+        if not self.is_local:
+            raise InputError(f"chain {self.chain_id} at {self.rpc_url} is not a local chain: only a local node "
+                             f"(chain id {', '.join(map(str, sorted(LOCAL_CHAIN_IDS)))}) lets anyone {what}")
 
     def send(self, tx: dict[str, Any], sender: LocalAccount) -> TxReceipt:
         """Sign and broadcast `tx`, and wait for it to be mined.
@@ -562,37 +626,53 @@ def load_account(
     return dev_accounts()[index]
 
 
-def decode_revert(exc: BaseException) -> ChainError:
-    """Turn whatever web3 or eth-tester raised for a revert into a `ContractRevertError` when possible."""
+def decode_revert(exc: BaseException, *, doing: str = TRANSACTION_REVERTED) -> ChainError:
+    """Turn whatever web3 or eth-tester raised for a revert into a `ContractRevertError` when possible.
+
+    `doing` opens its message: "transaction reverted" (an estimate or a send), `READ_REFUSED` for a read call
+    (nothing was sent, so a read never says "transaction"), or what else was being tried.
+    """
     data = _revert_data(exc)
     if data is None:
         return ChainError(f"call failed: {exc}")
-    return decode_error_data(data)
+    return decode_error_data(data, doing=doing)
 
 
-def decode_error_data(data: bytes) -> ContractRevertError:
-    """A contract's revert data (selector + ABI-encoded arguments) as a `ContractRevertError`.
+def decode_error_data(data: bytes, *, doing: str = TRANSACTION_REVERTED) -> ContractRevertError:
+    """A contract's revert data (selector + ABI-encoded arguments) as a `ContractRevertError` whose message
+    explains it (`openledger_chain.revert_hints`).
 
     `ContributionRegistryBatchEntryInvalid(index, reason)` is unwrapped: the error is the entry's own (its
     name and arguments), with `batch_index` set and the message naming the entry.
     """
     if len(data) < 4:
-        return ContractRevertError("Revert", ())
+        return ContractRevertError("Revert", (), f"{doing} without a reason (no error data): out of gas, a call "
+                                   "to an address without code, or a contract that gives no reason")
     selector, payload = data[:4], data[4:]
     error = _known_errors().get(selector)
     if error is None:
-        return ContractRevertError(f"UnknownError(0x{data.hex()})", ())
-    name, types = error
+        return ContractRevertError(f"UnknownError(0x{data.hex()})", (), f"{doing} with an error none of this "
+                                   f"toolkit's contracts declares (0x{data.hex()}); is the deployment from another "
+                                   "version of openledger-chain?")
+    name, types, _ = error
     try:
         args = tuple(abi_decode(types, payload))
     except Exception:  # noqa: BLE001 - malformed payload: keep the name
         args = ()
     if name == "ContributionRegistryBatchEntryInvalid" and len(args) == 2:
         index, reason = int(args[0]), bytes(args[1])
-        inner = decode_error_data(reason)
-        message = str(inner).replace("transaction reverted: ", f"transaction reverted: entry {index} of the batch: ", 1)
-        return ContractRevertError(inner.name, inner.error_args, message, batch_index=index)
-    return ContractRevertError(name, args)
+        inner = decode_error_data(reason, doing=f"{doing}: entry {index} of the batch")
+        return ContractRevertError(inner.name, inner.error_args, str(inner), batch_index=index)
+    return revert_error(name, args, doing=doing)
+
+
+def revert_error(name: str, args: Sequence[Any] = (), *, doing: str = TRANSACTION_REVERTED,
+                 token: TokenUnits | None = None, says: str | None = None) -> ContractRevertError:
+    """`ContractRevertError(name, args)` with its one-line explanation (`revert_hints.describe`): `token`, the
+    decimals and symbol of the token its token amounts are in, and `says`, a better explanation, when the
+    caller knows them."""
+    names = _error_arg_names().get(name)
+    return ContractRevertError(name, tuple(args), describe(name, args, names, doing=doing, token=token, says=says))
 
 
 def _revert_data(exc: BaseException) -> bytes | None:
@@ -614,18 +694,23 @@ def _revert_data(exc: BaseException) -> bytes | None:
 
 
 @cache
-def _known_errors() -> dict[bytes, tuple[str, list[str]]]:
+def _known_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Every error of the committed artifacts (and Solidity's Error and Panic) by selector: name, types, names."""
     import json
 
-    errors: dict[bytes, tuple[str, list[str]]] = {
-        function_signature_to_4byte_selector("Error(string)"): ("Error", ["string"]),
-        function_signature_to_4byte_selector("Panic(uint256)"): ("Panic", ["uint256"]),
+    errors: dict[bytes, tuple[str, list[str], list[str]]] = {
+        function_signature_to_4byte_selector("Error(string)"): ("Error", ["string"], ["message"]),
+        function_signature_to_4byte_selector("Panic(uint256)"): ("Panic", ["uint256"], ["code"]),
     }
     for path in ARTIFACTS_DIR.glob("*.json"):
         for item in json.loads(path.read_text())["abi"]:
             if item["type"] == "error":
                 types = [collapse_if_tuple(i) for i in item["inputs"]]
                 selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
-                errors[selector] = (item["name"], types)
+                errors[selector] = (item["name"], types, [i["name"] for i in item["inputs"]])
     return errors
 
+
+@cache
+def _error_arg_names() -> dict[str, list[str]]:
+    return {name: names for name, _, names in _known_errors().values()}

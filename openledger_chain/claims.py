@@ -18,6 +18,7 @@ from web3.types import TxReceipt
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import OpenLedgerError
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, model_history
+from openledger_chain.units import format_amount
 
 
 class ClaimError(OpenLedgerError):
@@ -79,7 +80,8 @@ def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: Lo
     """
     stake = claimable_from_chain(ledger, model_id, account, engine)
     if stake.amount <= 0:
-        raise ClaimError(f"{stake.account} already claimed all {stake.cumulative} of its stake in model {model_id}")
+        raise ClaimError(f"{stake.account} already claimed all its {format_amount(stake.cumulative, exact=True)} "
+                         f"stake in model {model_id}; more can be claimed once a later round allocates more")
     function = ledger.distributor.functions.claim(model_id, stake.account, stake.cumulative, stake.proof)
     receipt = ledger.chain.transact(function, sender)
     (event,) = ledger.distributor.events.Claimed().process_receipt(receipt, errors=DISCARD)

@@ -72,7 +72,8 @@ def read_committee(ledger: OpenLedger) -> CommitteeState:
     """The committee as the chain holds it now."""
     if ledger.committee_keys is None:
         raise InputError("this deployment has no CommitteeKeys contract (deployed before confidential "
-                         "contributions); redeploy with `openledger deploy --force`, or contribute with --public")
+                         "contributions): contribute with --public, or the deployer redeploys with `openledger deploy "
+                         "--force` and everyone else gets the new deployment file from the deployer")
     members = tuple(ledger.committee_members())
     keys = {m: ledger.encryption_key(m) for m in members}
     epochs = {int(e["epoch"]): e["recipient"] for e in ledger.committee_epochs()}

@@ -21,14 +21,16 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain.build import load_artifact
-from openledger_chain.chain import Calldata, Chain, decode_revert
+from openledger_chain.chain import Calldata, Chain, decode_revert, revert_error
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import ContractRevertError, DeploymentError, InputError
 from openledger_chain.logs import DecodedLog, EventDecoder, get_logs
+from openledger_chain.revert_hints import HINTS, OPERATION_STATES, TokenUnits
 from openledger_chain.types import (
     Contribution,
     ContributionId,
+    ContributionRecord,
     ContributionKind,
     Model,
     ModelId,
@@ -124,12 +126,21 @@ class OpenLedger:
         return self.get_model(event["args"]["modelId"]), receipt
 
     def get_model(self, model_id: int) -> Model:
-        try:
-            raw = self.registry.functions.getModel(model_id).call()
-        except Exception as exc:  # noqa: BLE001
-            raise decode_revert(exc) from exc
+        raw = self.chain.call(self.registry.functions.getModel(model_id))
         owner, share, payment, stake, per_round, maximum, spec_hash = raw
         return Model(ModelId(model_id), owner, share, payment, stake, per_round, maximum, bytes(spec_hash))
+
+    def spec_uri(self, model_id: int) -> str:
+        """Where the model's spec is published, as its registration announced it (`ModelRegistered.specURI`; the
+        registry stores only the spec's hash).
+
+        Raises:
+            InputError: the model is not registered.
+        """
+        for log in self.events(self.registry.address, ("ModelRegistered",)):
+            if log.args["modelId"] == model_id:
+                return str(log.args["specURI"])
+        raise InputError(f"model {model_id} is not registered; check the model id with `openledger model list`")
 
     def model_owner_at(self, model_id: int, block: int) -> str:
         """The model's owner as of `block` (after that block's transactions), from its registration and
@@ -166,9 +177,32 @@ class OpenLedger:
         return bytes(self.timelock.functions.hashOperation(target, 0, data, zero, salt).call())
 
     def execute_admin_call(self, executor: LocalAccount, call: Any, salt: bytes = bytes(32)) -> TxReceipt:
-        """Run a scheduled admin call once its delay has passed."""
+        """Run a scheduled admin call once its delay has passed.
+
+        Raises:
+            ContractRevertError: e.g. `TimelockUnexpectedOperationState` (not Ready), its message saying the
+                operation's state now and, while it waits, when it can run.
+        """
         target, data = call.address, call._encode_transaction_data()
-        return self.chain.transact(self.timelock.functions.execute(target, 0, data, bytes(32), salt), executor)
+        try:
+            return self.chain.transact(self.timelock.functions.execute(target, 0, data, bytes(32), salt), executor)
+        except ContractRevertError as exc:
+            if exc.name != "TimelockUnexpectedOperationState":
+                raise
+            operation = bytes(exc.error_args[0])  # type: ignore[arg-type]
+            raise revert_error(exc.name, exc.error_args, says=self._operation_status(operation)) from exc
+
+    def _operation_status(self, operation: bytes) -> str:
+        """A timelock operation's state now, in words: 'this admin operation is Waiting: it can run from …'."""
+        from datetime import UTC, datetime
+
+        state = OPERATION_STATES[int(self.timelock.functions.getOperationState(operation).call())]
+        about = {"Unset": "it was never scheduled: schedule it first (`openledger admin schedule`)",
+                 "Ready": "it is ready now", "Done": "it already ran"}
+        if state == "Waiting":
+            ready = int(self.timelock.functions.getTimestamp(operation).call())
+            about[state] = f"it can run from {datetime.fromtimestamp(ready, UTC):%Y-%m-%d %H:%M:%S} UTC"
+        return f"this admin operation is {state}: {about[state]}"
 
     # ----- committee encryption keys (CommitteeKeys)
 
@@ -177,7 +211,8 @@ class OpenLedger:
         if self.committee_keys is None:
             raise DeploymentError(
                 f"the deployment on {self.deployment.network} has no CommitteeKeys (it predates the committee's "
-                "encryption keys); redeploy with `openledger deploy --force`")
+                "encryption keys): the deployer redeploys with `openledger deploy --force` and everyone else gets the "
+                f"new deployments/{self.deployment.network}.json from the deployer")
         return self.committee_keys
 
     def _committee_transact(self, function: Any, account: LocalAccount) -> TxReceipt:
@@ -225,11 +260,7 @@ class OpenLedger:
         Raises:
             ContractRevertError: `CommitteeKeysUnknownEpoch(epoch, epochCount)`.
         """
-        committee = self._committee()
-        try:
-            return str(committee.functions.committeeKey(epoch).call())
-        except Exception as exc:  # noqa: BLE001
-            raise decode_revert(exc) from exc
+        return str(self.chain.call(self._committee().functions.committeeKey(epoch)))
 
     def committee_members(self) -> list[str]:
         """The committee now: the distributor's oracles and GUARDIAN_ROLE holders, checksummed, ascending by
@@ -300,11 +331,11 @@ class OpenLedger:
             self.get_model(model_id)
             existing = self.registry.functions.contributionByContent(model_id, content_hash).call()
             if existing:
-                raise ContractRevertError("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
+                raise revert_error("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
             # Another contributor registered it (in any model): a commitment made now is younger than theirs.
             holder, committed_at = self.registry.functions.contentClaim(content_hash).call()
             if int(holder, 16) and holder.lower() != contributor.address.lower():
-                raise ContractRevertError("ContributionRegistryContentClaimed", (content_hash, holder, committed_at))
+                raise revert_error("ContributionRegistryContentClaimed", (content_hash, holder, committed_at))
             salt = new_salt()
             self.commit(contributor, [self.commitment(model_id, contributor.address, kind, content_hash, salt)])
         function = self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri, salt)
@@ -435,7 +466,23 @@ class OpenLedger:
         eval_hash, committed_at, _committer = self.registry.functions.evaluationCommitment(model_id, round_id).call()
         return bytes(eval_hash), int(committed_at)
 
+    def get_contribution(self, contribution_id: int) -> ContributionRecord:
+        """What the registry stores for the contribution.
+
+        Raises:
+            ContractRevertError: `ContributionRegistryUnknownContribution(id)`.
+        """
+        try:
+            raw = self.registry.functions.getContribution(contribution_id).call()
+        except Exception as exc:  # noqa: BLE001
+            raise decode_revert(exc) from exc
+        model_id, contributor, kind, withdrawn, displaced, registered_at, content_hash = raw
+        return ContributionRecord(ContributionId(contribution_id), ModelId(model_id), to_checksum_address(contributor),
+                                  ContributionKind(kind), bool(withdrawn), bool(displaced), int(registered_at),
+                                  bytes(content_hash))
+
     def withdraw_contribution(self, contributor: LocalAccount, contribution_id: int) -> TxReceipt:
+        """Take the contribution out of future rounds (its contributor only, once)."""
         return self.chain.transact(self.registry.functions.withdrawContribution(contribution_id), contributor)
 
     def contributions(self, model_id: int | None = None) -> list[Contribution]:
@@ -481,16 +528,34 @@ class OpenLedger:
                 f"{model.payment_token}, needs {_units(amount, decimals)} {symbol}{hint}"
             )
         allowance = int(token.functions.allowance(payer.address, self.registry.address).call())
-        if allowance < amount:
-            self.chain.transact(token.functions.approve(self.registry.address, amount), payer)
-        return self.chain.transact(self.registry.functions.payUsage(model_id, amount), payer)
+        try:
+            if allowance < amount:
+                self.chain.transact(token.functions.approve(self.registry.address, amount), payer)
+            return self.chain.transact(self.registry.functions.payUsage(model_id, amount), payer)
+        except ContractRevertError as exc:
+            raise self._in_units_of(exc, model.payment_token)
+
+    def _in_units_of(self, error: ContractRevertError, token: str) -> ContractRevertError:
+        """`error` again, its token amounts in `token`'s units (a payment token has decimals of its own); `error`
+        itself if it has none."""
+        hint = HINTS.get(error.name)
+        if hint is None or not hint.token or error.batch_index is not None:
+            return error
+        erc20 = self.erc20(token)
+        units = TokenUnits(int(erc20.functions.decimals().call()), str(erc20.functions.symbol().call()))
+        better = revert_error(error.name, error.error_args, token=units)
+        better.__cause__ = error
+        return better
 
     def fees_of(self, model_id: int, account: str) -> int:
         return int(self.stake_token(model_id).functions.feesOf(to_checksum_address(account)).call())
 
     def withdraw_fees(self, holder: LocalAccount, model_id: int) -> tuple[int, TxReceipt]:
         token = self.stake_token(model_id)
-        receipt = self.chain.transact(token.functions.withdrawFees(), holder)
+        try:
+            receipt = self.chain.transact(token.functions.withdrawFees(), holder)
+        except ContractRevertError as exc:  # fees owed are in the payment token's units
+            raise self._in_units_of(exc, self.get_model(model_id).payment_token)
         (event,) = token.events.FeesWithdrawn().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["amount"]), receipt
 

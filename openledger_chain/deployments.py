@@ -148,6 +148,15 @@ def deployment_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
     return directory / f"{network}.json"
 
 
+def redeploy_advice(path: Path, *, local: bool = True) -> str:
+    """What each party does when the chain no longer holds the deployment `path` records: only its deployer
+    deploys again (anyone else running `deploy --force` would make a second, separate deployment); everyone else
+    takes the deployer's new file."""
+    fresh = " on the fresh local chain" if local else ""
+    return (f"the deployer runs `openledger deploy --force`{fresh}; everyone else gets the new {path} from the "
+            "deployer (deploying yourself would make a second, separate deployment)")
+
+
 @dataclass(frozen=True)
 class SecurityPolicy:
     """Who may change what, and how fast: the settings `deploy` checks before it spends any gas."""
@@ -295,11 +304,15 @@ def read_deployment(network: str, directory: Path = DEPLOYMENTS_DIR) -> Deployme
     """
     path = deployment_path(network, directory)
     if not path.is_file():
-        raise DeploymentError(f"no deployment for network {network!r} ({path} missing); run `openledger deploy`")
+        raise DeploymentError(
+            f"no deployment for network {network!r} ({path} missing): get {path} from the deployer (whoever ran "
+            "`openledger deploy` on this chain); only the deployer runs `openledger deploy`, once per chain")
     try:
         return Deployment.from_json(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as exc:
-        raise DeploymentError(f"{path} is malformed ({exc}); redeploy with `openledger deploy --force`") from exc
+        raise DeploymentError(
+            f"{path} is malformed ({exc}): get an intact copy from the deployer (deployers: restore the copy you "
+            "published; `openledger deploy --force` would make a second, separate deployment)") from exc
 
 
 def load_deployment(chain: Chain, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
@@ -309,24 +322,34 @@ def load_deployment(chain: Chain, directory: Path = DEPLOYMENTS_DIR) -> Deployme
         DeploymentError: missing file, another chain id, or contracts no longer on the chain.
     """
     deployment = read_deployment(chain.network, directory)
-    problem = deployment_problem(chain, deployment)
+    problem = deployment_problem(chain, deployment, directory)
     if problem:
         raise DeploymentError(problem)
     return deployment
 
 
-def deployment_problem(chain: Chain, deployment: Deployment) -> str | None:
-    """Say why `deployment` does not match `chain`, or return None when it does."""
+def deployment_problem(chain: Chain, deployment: Deployment, directory: Path = DEPLOYMENTS_DIR, *,
+                       deployer: bool = False) -> str | None:
+    """Say why `deployment` does not match `chain`, or return None when it does; the advice is the deployer's
+    alone when `deployer` (the `deploy` command), else what the deployer and everyone else each do."""
+    path = deployment_path(chain.network, directory)
+    if deployer:
+        advice = "run `openledger deploy --force` to deploy again, then give the new file to everyone else"
+    else:
+        advice = redeploy_advice(path, local=chain.is_local)
     if deployment.chain_id != chain.chain_id:
         return (
-            f"deployments/{chain.network}.json is for chain id {deployment.chain_id} but the node is chain id "
-            f"{chain.chain_id}; pick the right --network/--rpc-url or redeploy with `openledger deploy --force`"
+            f"{path} is for chain id {deployment.chain_id} but the node is chain id {chain.chain_id}: pick the "
+            f"right --network/--rpc-url; if the deployment moved to this chain, {advice}"
         )
     for name, contract in deployment.contracts.items():
         if _code_hash(chain, contract.address) != contract.code_hash:
+            if not chain.is_local:
+                return (f"{name} is not deployed at {contract.address} on chain {chain.chain_id}: {path} does not "
+                        "belong to this chain; check --network/--rpc-url, or get the right file from the deployer")
             return (
-                f"{name} is not deployed at {contract.address} on this chain (was the node restarted?); "
-                "run `openledger deploy --force`"
+                f"{name} is not deployed at {contract.address} on this chain (a restarted local node starts "
+                f"empty): {advice}"
             )
     return None
 
@@ -346,7 +369,7 @@ def ensure_deployment(
     path = deployment_path(chain.network, directory)
     if not force and chain.network != EMBEDDED and path.is_file():
         existing = read_deployment(chain.network, directory)
-        problem = deployment_problem(chain, existing)
+        problem = deployment_problem(chain, existing, directory, deployer=True)
         if problem is not None:
             raise DeploymentError(problem)
         stale = [
@@ -356,7 +379,8 @@ def ensure_deployment(
         ]
         if stale:
             raise DeploymentError(
-                f"deployed {', '.join(stale)} differ from the current artifacts; redeploy with `openledger deploy --force`"
+                f"deployed {', '.join(stale)} differ from the current artifacts; redeploy with `openledger deploy "
+                "--force` (a new deployment: everyone then needs the new deployment file)"
             )
         return existing, False
     deployment = deploy(chain, deployer, **deploy_options)

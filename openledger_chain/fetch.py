@@ -11,6 +11,9 @@ A contribution encrypted to the committee (an age file: see `confidential.py`) i
 keys in `FetchSettings.identities`; its plaintext must have the registered hash (the hash is always the
 plaintext's) and is kept in the cache, which is private to its user (folder 0700, files 0600). Without a
 committee key, an encrypted file is left out as such.
+
+`probe` reads what a URI serves the same way (schemes, size limit, timeout, retries) without caching or opening
+anything: what a contributor checks before registering the URI (`preflight.py`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,41 @@ def fetch_contribution(uri: str, content_hash: bytes, settings: FetchSettings) -
         return Fetched(None, f"malformed URI ({exc})")
 
 
+@dataclass(frozen=True)
+class Served:
+    """What a URI serves now: the keccak256 and size of its bytes, or why it serves nothing (`problem`)."""
+
+    digest: bytes | None
+    size: int = 0
+    problem: str | None = None
+
+
+def probe(uri: str, settings: FetchSettings) -> Served:
+    """Read what `uri` serves now, as an oracle would fetch it (same schemes, size limit, timeout and retries),
+    without caching or decrypting anything: what `contribute` and `round reveal-eval` compare with the file they
+    publish before its URI goes on-chain."""
+    try:
+        parsed = urlparse(uri)
+        if parsed.scheme not in ("", "file", "http", "https", "ipfs"):
+            return Served(None, problem=f"unsupported URI scheme {parsed.scheme!r}")
+        if parsed.scheme in ("", "file"):
+            path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
+            path = path if path.is_absolute() else settings.base_dir / path
+            if not path.is_file():
+                return Served(None, problem=f"no file at {path}")
+            if path.stat().st_size > settings.max_bytes:
+                return Served(None, problem=f"larger than {settings.max_bytes} bytes")
+            data = path.read_bytes()
+        else:
+            url = uri if parsed.scheme != "ipfs" else f"{settings.gateway()}/ipfs/{parsed.netloc}{parsed.path}"
+            data = _get(url, settings)
+    except _Unavailable as exc:
+        return Served(None, problem=str(exc))
+    except (ValueError, http.client.InvalidURL) as exc:
+        return Served(None, problem=f"malformed URI ({exc})")
+    return Served(keccak(data), len(data))
+
+
 def _fetch(uri: str, content_hash: bytes, settings: FetchSettings) -> Fetched:
     parsed = urlparse(uri)
     if parsed.scheme not in ("", "file", "http", "https", "ipfs"):
@@ -126,28 +164,44 @@ def _open_encrypted(data: bytes, content_hash: bytes, target: Path, settings: Fe
 
 
 def _download(url: str, content_hash: bytes, target: Path, settings: FetchSettings) -> Fetched:
+    try:
+        data = _get(url, settings)
+    except _Unavailable as exc:
+        return Fetched(None, str(exc))
+    if keccak(data) != content_hash:
+        return _open_encrypted(data, content_hash, target, settings)
+    _write_atomically(target, data)
+    return Fetched(target)
+
+
+def _get(url: str, settings: FetchSettings) -> bytes:
+    """The bytes at `url`, at most `settings.max_bytes`, retried on timeouts, connection errors and HTTP 5xx.
+
+    Raises:
+        _Unavailable: why there are none (HTTP status, timeout, too large, cannot connect).
+    """
     reason = "not fetched"
     for attempt in range(settings.retries + 1):
         if attempt:
             time.sleep(min(0.5 * 2 ** (attempt - 1), 4.0))
         try:
-            data = _read_bounded(url, settings)
+            return _read_bounded(url, settings)
         except _TooLarge:
-            return Fetched(None, f"larger than {settings.max_bytes} bytes")
+            raise _Unavailable(f"larger than {settings.max_bytes} bytes") from None
         except urllib.error.HTTPError as exc:
             reason = f"HTTP {exc.code} from {url}"
             if exc.code < 500:
-                return Fetched(None, reason)  # a 404 will not change on retry
+                raise _Unavailable(reason) from None  # a 404 will not change on retry
             continue
         except (TimeoutError, urllib.error.URLError, OSError) as exc:
             timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
             reason = f"timed out after {settings.timeout:g} s" if timed_out else f"cannot fetch {url} ({exc})"
             continue
-        if keccak(data) != content_hash:
-            return _open_encrypted(data, content_hash, target, settings)
-        _write_atomically(target, data)
-        return Fetched(target)
-    return Fetched(None, reason)
+    raise _Unavailable(reason)
+
+
+class _Unavailable(Exception):
+    pass
 
 
 class _TooLarge(Exception):

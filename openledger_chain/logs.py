@@ -15,6 +15,8 @@ from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
+from openledger_chain.chain import transient_reason
+
 DEFAULT_MAX_RANGE = 2_000  # blocks per eth_getLogs; many hosted providers cap ranges at 2k-10k
 MIN_RANGE = 1
 
@@ -117,8 +119,9 @@ def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
             if topics is not None:
                 query["topics"] = topics
             logs = w3.eth.get_logs(query)
-        except Exception:
-            if end == start:
+        except Exception as exc:
+            # A node that does not answer has refused nothing: shrinking the range would only wait longer.
+            if end == start or transient_reason(exc) is not None:
                 raise
             span = max((end - start + 1) // 2, MIN_RANGE)  # the node refused: ask for less
             continue

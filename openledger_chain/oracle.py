@@ -51,6 +51,7 @@ from openledger_chain.rounds import (
     canonical_hash,
     order_signatures,
     round_digest,
+    round_file_path,
     scores_hash,
     scores_hash_prefix,
     sign_round,
@@ -58,6 +59,7 @@ from openledger_chain.rounds import (
     to_round_json,
 )
 from openledger_chain.types import Model
+from openledger_chain.units import format_amount
 
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
 # non-ASCII as UTF-8. See docs/round-file.md.
@@ -119,10 +121,6 @@ class RoundFile:
 
 
 # ----- files
-
-
-def round_file_path(rounds_dir: Path, network: str, model_id: int, round_id: int) -> Path:
-    return rounds_dir / network / f"model-{model_id}" / f"round-{round_id}.json"
 
 
 def write_round_file(path: Path, round_file: RoundFile) -> None:
@@ -263,8 +261,10 @@ def propose_round(
     # The distributor would refuse it only at submit, after every oracle has signed.
     if not 0 <= emission <= model.emission_per_round or last_cumulative + emission > model.max_emission:
         raise InputError(
-            f"emission {emission} is over model {model_id}'s policy: at most {model.emission_per_round} per round "
-            f"and {model.max_emission} in all ({last_cumulative} emitted so far); choose a smaller --emission"
+            f"emission {format_amount(emission, exact=True)} is over model {model_id}'s policy: at most "
+            f"{format_amount(model.emission_per_round, exact=True)} per round and "
+            f"{format_amount(model.max_emission, exact=True)} in all ({format_amount(last_cumulative, exact=True)} "
+            "emitted so far); choose a smaller --emission"
         )
     path = round_file_path(rounds_dir, ledger.chain.network, model_id, round_id)
     if path.exists() and not overwrite:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -204,6 +205,11 @@ def canonical_json(value: Any) -> bytes:
 
 def canonical_hash(value: Any) -> bytes:
     return keccak(canonical_json(value))
+
+
+def round_file_path(rounds_dir: Path, network: str, model_id: int, round_id: int) -> Path:
+    """Where `round propose` writes a round's file, and where `status` and `claim` look for it."""
+    return rounds_dir / network / f"model-{model_id}" / f"round-{round_id}.json"
 
 
 def _require_exact_numbers(value: Any, where: str) -> None:

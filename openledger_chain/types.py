@@ -86,6 +86,20 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class ContributionRecord:
+    """`IContributionRegistry.Contribution`, plus its id: what the registry stores (`getContribution`)."""
+
+    contribution_id: ContributionId
+    model_id: ModelId
+    contributor: str
+    kind: ContributionKind
+    withdrawn: bool
+    displaced: bool
+    registered_at: int  # block of the registration
+    content_hash: bytes
+
+
+@dataclass(frozen=True)
 class PendingRound:
     """`IRewardDistributor.PendingRound`: a submitted round waiting for its scores and its window."""
 

@@ -1,6 +1,7 @@
 """Benchmark exact KNN-Shapley and TKNN-Shapley: against pyDVL 0.10.0 (equal values, speed) and at scale.
 
 Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eval 1000] [--pydvl-train 5000]
+        python scripts/bench_attribution.py --paired 100000   (classification vs regression, one process)
 
 1. Same data, same run: our vectorized recursion vs pyDVL's ``KNNShapleyValuation``; values are
    asserted equal to 1e-9 and the time ratio is printed.
@@ -9,8 +10,11 @@ Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eva
 2. Scaling: N training rows x 1000 evaluation rows (30 features, 2 classes), wall time and peak
    memory of ``knn_shapley``, of ``tknn_shapley`` (k=5, no radius), of ``tknn_shapley+relabel``
    (the same with the per-label values of the label-noise test, what the engine runs) and of
-   ``copies`` (copy detection, 10 rows per contribution) -- a fresh subprocess per method and
-   size, so peak RSS is per run.
+   ``copies`` (copy detection, 10 rows per contribution), ``knn_shapley+relabel`` (classification
+   values with the per-label slopes of the noise test, what the engine runs for ``knn_shapley``) and
+   ``knn_shapley_regression`` (``task: "regression"``: values and the target-noise coefficients,
+   what the engine runs; the targets are a noisy linear function of the features) -- a fresh
+   subprocess per method and size, so peak RSS is per run.
 """
 
 from __future__ import annotations
@@ -67,6 +71,17 @@ def scale_one(n: int, n_eval: int, method: str) -> None:
         values = knn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), 5)
     elif method == "tknn_shapley":
         values = tknn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), None, 5, n_classes=2)
+    elif method == "knn_shapley+relabel":  # what the engine runs for classification knn_shapley
+        from openledger_chain.attribution import KNNShapley
+
+        values = KNNShapley(Dataset(xev, yev), 5).fit(Dataset(xtr, ytr)).result.values
+    elif method == "knn_shapley_regression":  # what the engine runs for task "regression"
+        from openledger_chain.attribution import KNNRegressionShapley
+
+        w = np.random.default_rng(2).normal(size=xtr.shape[1])
+        ttr = xtr @ w + np.random.default_rng(3).normal(size=n)
+        tev = xev @ w + np.random.default_rng(4).normal(size=n_eval)
+        values = KNNRegressionShapley(Dataset(xev, tev), 5).fit(Dataset(xtr, ttr)).result.values
     elif method == "tknn_shapley+relabel":  # what the engine runs: values and the label-noise null
         from openledger_chain.attribution import TKNNShapley
 
@@ -82,6 +97,29 @@ def scale_one(n: int, n_eval: int, method: str) -> None:
                       "sum": float(values.sum())}))
 
 
+def paired_regression(n: int, n_eval: int, repeats: int = 3) -> None:
+    """Classification knn_shapley (with per-label slopes) and regression knn_shapley (with target
+    coefficients) alternating in one process on the same features, best of `repeats`: on a shared
+    machine the ratio of the two minima is steadier than separate subprocesses."""
+    from openledger_chain.attribution import Dataset, KNNRegressionShapley, KNNShapley
+
+    xtr, ytr, xev, yev = make(n, n_eval, 30, 1)
+    w = np.random.default_rng(2).normal(size=xtr.shape[1])
+    ttr = xtr @ w + np.random.default_rng(3).normal(size=n)
+    tev = xev @ w + np.random.default_rng(4).normal(size=n_eval)
+    times: dict[str, list[float]] = {"classification": [], "regression": []}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        KNNShapley(Dataset(xev, yev), 5).fit(Dataset(xtr, ytr))
+        times["classification"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        KNNRegressionShapley(Dataset(xev, tev), 5).fit(Dataset(xtr, ttr))
+        times["regression"].append(time.perf_counter() - t0)
+    best = {k: min(v) for k, v in times.items()}
+    print(f"| knn_shapley classification vs regression | {n} x {n_eval} | {best['classification']:.2f} s | "
+          f"{best['regression']:.2f} s | ratio {best['regression'] / best['classification']:.2f}x (best of {repeats}) |")
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,15 +127,21 @@ def main() -> None:
     p.add_argument("--n-eval", type=int, default=1000)
     p.add_argument("--pydvl-train", type=int, default=5000)
     p.add_argument("--pydvl-eval", type=int, default=200)
-    p.add_argument("--methods", default="knn_shapley,tknn_shapley,tknn_shapley+relabel,copies")
+    p.add_argument("--methods", default="knn_shapley,knn_shapley+relabel,knn_shapley_regression,tknn_shapley,tknn_shapley+relabel,copies")
+    p.add_argument("--no-pydvl", action="store_true", help="skip the pyDVL comparison")
+    p.add_argument("--paired", type=int, metavar="N", help="only the paired classification/regression run at N rows")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--method", default="knn_shapley", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
         scale_one(args.one, args.n_eval, args.method)
         return
+    if args.paired:
+        paired_regression(args.paired, args.n_eval)
+        return
     print(f"cores: {os.cpu_count()}")
-    compare_pydvl(args.pydvl_train, args.pydvl_eval)
+    if not args.no_pydvl:
+        compare_pydvl(args.pydvl_train, args.pydvl_eval)
     print("| method | train rows | eval rows | time (s) | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|")
     for method in args.methods.split(","):

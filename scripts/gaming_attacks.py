@@ -2,8 +2,10 @@
 
 Each attack is a function ``Split -> Round``: the honest round of one seed's split plus the
 attacker's contributions, in registration order. On each data set (scikit-learn's breast cancer
-and iris, and a synthetic imbalanced ``make_classification`` set), 30% of the rows are the round's
-evaluation set and the rest is split among 10 honest contributors. The attacks after "red team"
+and iris, and a synthetic imbalanced ``make_classification`` set; for ``task: "regression"``
+scikit-learn's diabetes set), 30% of the rows are the round's evaluation set and the rest is split
+among 10 honest contributors. On a regression set a "label" is the numeric target: a flip reflects
+it about the evaluation mean, random labels are evaluation targets drawn at random. The attacks after "red team"
 were written by an adversary who had read the defences (docs/attribution.md, "Gaming").
 All moves happen in the evaluation set's standardization, the space copy detection works in.
 """
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_iris, make_classification
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 from sklearn.neighbors import NearestNeighbors
 
 EMISSION = 10**24
@@ -35,12 +37,17 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
         return load_breast_cancer(return_X_y=True)
     if name == "iris":
         return load_iris(return_X_y=True)
+    if name == "diabetes":  # 442 patients, 10 features, disease progression after a year (25..346)
+        return load_diabetes(return_X_y=True)
     if name == "synthetic":  # imbalanced 80/20, 10 features of which 5 informative
         return make_classification(1200, 10, n_informative=5, weights=[0.8, 0.2], flip_y=0.02, random_state=7)
     raise SystemExit(f"unknown data set {name!r}")
 
 
 DATASETS = ("breast_cancer", "iris", "synthetic")
+#: Data set -> its task when not classification (the suite runs only methods that value the task).
+TASKS = {"diabetes": "regression"}
+REGRESSION_METHODS = ("knn_shapley",)
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Split:
     rng: np.random.Generator
     x_revealed: np.ndarray | None = None
     y_revealed: np.ndarray | None = None
+    task: str = "classification"
 
     @property
     def classes(self) -> np.ndarray:
@@ -293,7 +301,7 @@ def label_flipper(split: Split) -> Round:
     """Rows drawn like the honest ones (a held-back tenth of contributor 9's), every label flipped."""
     r = honest_round(split)
     x, y = split.honest[N_HONEST - 1]
-    flipped = np.array([split.rng.choice(split.classes[split.classes != v]) for v in y])
+    flipped = flip(split, y)
     r.add("attacker", "a0", jittered(split, x, 0.5), flipped)
     return r
 
@@ -345,6 +353,9 @@ def padded(split: Split, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def flip(split: Split, y: np.ndarray) -> np.ndarray:
+    """Another class for each label; a regression target reflected about the evaluation mean."""
+    if split.task == "regression":
+        return 2.0 * split.y_eval.mean() - y
     return np.array([split.rng.choice(split.classes[split.classes != v]) for v in y])
 
 
@@ -677,6 +688,54 @@ def revealed_leak_first(split: Split) -> Round:
 revealed_leak_first.needs_revealed = True  # type: ignore[attr-defined]
 
 
+# --- regression: targets shuffled, negated, or far out -------------------------------------------
+
+def target_shuffled(split: Split) -> Round:
+    """Rows drawn like the honest ones (contributor 9's, jittered 0.5 sd), the targets shuffled among them:
+    the right target distribution, paired with the features at random."""
+    r = honest_round(split)
+    x, y = split.honest[N_HONEST - 1]
+    r.add("attacker", "a0", jittered(split, x, 0.5), split.rng.permutation(y))
+    return r
+
+
+def target_noise(split: Split) -> Round:
+    """Contributor 9's rows jittered 0.5 sd, each target plus Gaussian noise of 2 evaluation sd."""
+    r = honest_round(split)
+    x, y = split.honest[N_HONEST - 1]
+    r.add("attacker", "a0", jittered(split, x, 0.5), y + 2.0 * split.y_eval.std() * split.rng.normal(size=len(y)))
+    return r
+
+
+def target_outlier(split: Split) -> Round:
+    """One row at a real location (contributor 0's first, moved one spacing) with a target 1e6 evaluation sd out."""
+    r = honest_round(split)
+    x, _ = split.honest[0]
+    r.add("attacker", "a0", moved(split, x[:1], split.real_x(), 1.0), np.array([split.y_eval.mean() + 1e6 * split.y_eval.std()]))
+    return r
+
+
+def far_junk_mean(split: Split) -> Round:
+    """50 rows far from all real data (6 sd on every feature, random signs), all with the evaluation mean target."""
+    r = honest_round(split)
+    signs = np.sign(split.rng.normal(size=(50, len(split.mean))))
+    r.add("attacker", "a0", split.raw(6.0 * signs), np.full(50, split.y_eval.mean()))
+    return r
+
+
+#: The attacks run on regression sets: those whose moves mean the same for numeric targets.
+REGRESSION_ATTACKS = (
+    "outlier_last", "outlier_first", "target_outlier", "outlier_under_bound",
+    "copy_one_moved_0.075", "copy_one_moved_0.15", "copy_one_0.1x_spacing", "copy_one_0.3x_spacing",
+    "copy_one_0.45x_spacing", "copy_one_padded_0.55x", "copy_one_lowvar_0.55x", "copy_mix_0.3x_spacing",
+    "late_copy_all_0.3x_spacing", "copy_chain_all_4lv", "copy_all_mixed_0.55x", "eval_leak_current", "revealed_leak",
+    "noise_swarm", "noise_swarm_realistic", "far_junk_mean", "junk_swarm_carrier", "junk_merged",
+    "sybil_split", "sybil_padded", "label_flipper", "target_shuffled", "target_noise", "frontrun_flipped",
+    "flipped_chain_after_4lv", "flipped_ring_after_8",
+)
+#: Attacks that only make sense for numeric targets.
+REGRESSION_ONLY = ("target_shuffled", "target_noise", "target_outlier", "far_junk_mean")
+
 #: Attack -> the acceptance target of issue 8 it is held to (docs/attribution.md, "Gaming"):
 #: "copy": copier <= 0.10x its victim, victim keeps >= 0.95 of its clean pay, honest share >= 0.95;
 #: "late_copy": attacker <= 0.05 of the emission; "outlier": no honest payout moves more than 1%;
@@ -702,5 +761,7 @@ ATTACKS: dict[str, tuple[Callable[[Split], Round], str | None]] = {
         (synthetic_interp, None), (pseudo_label_swarm, None), (majority_realistic, None),
         (junk_merged, "sybil"), (junk_swarm_carrier, "noise"), (outlier_under_bound, "outlier"),
         (eval_leak_first, None), (revealed_leak_first, "honest"),
+        # regression
+        (target_shuffled, "honest"), (target_noise, "noise"), (target_outlier, "outlier"), (far_junk_mean, "noise"),
     )
 }

@@ -44,6 +44,10 @@ from gaming_attacks import (
     DATASETS,
     EMISSION,
     METHODS,
+    REGRESSION_ATTACKS,
+    REGRESSION_METHODS,
+    REGRESSION_ONLY,
+    TASKS,
     Round,
     Split,
     honest_round,
@@ -61,7 +65,7 @@ def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
         w = csv.writer(f)
         w.writerow([*(f"f{j}" for j in range(x.shape[1])), "label"])
         for row, lab in zip(x.tolist(), y.tolist()):
-            w.writerow([*(repr(float(v)) for v in row), int(lab)])
+            w.writerow([*(repr(float(v)) for v in row), int(lab) if float(lab).is_integer() else repr(float(lab))])
 
 
 def address(identity: str) -> str:
@@ -81,6 +85,8 @@ def run_round(rnd: Round, split: Split, method: dict, root: Path, baseline: bool
         write_csv(root / f"c{i}.csv", x, y)
         manifest.append({"id": f"c{i}", "contributor": address(identity), "kind": "data", "path": f"c{i}.csv"})
     spec = {"label": "label", "method": method, "kind_shares_bps": {"data": 10000}}
+    if split.task != "classification":
+        spec["task"] = split.task
     kwargs = {"revealed": revealed} if revealed and not baseline else {}  # the old engine had no revealed sets
     if baseline:
         spec |= BASELINE_SPEC
@@ -100,6 +106,7 @@ def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method
     x, y = load(name)
     needs_revealed = attack is revealed_leak or getattr(attack, "needs_revealed", False)
     split = make_split(x, y, split_seed, revealed_fraction=0.15 if needs_revealed else 0.0)
+    split.task = TASKS.get(name, "classification")
     clean_round = honest_round(split)
     clean = payouts(clean_round, run_round(clean_round, split, method, tmp / "clean", baseline))
     rnd = attack(split)
@@ -148,6 +155,7 @@ def honest_cost(name: str, split_seed: int, method: dict, tmp: Path) -> dict:
     test, and for tknn_shapley no radius)."""
     x, y = load(name)
     split = make_split(x, y, split_seed)
+    split.task = TASKS.get(name, "classification")
     rnd = honest_round(split)
     defended = run_round(rnd, split, method, tmp / "defended", False)
     report_paid = payouts(rnd, defended)
@@ -175,6 +183,14 @@ def summarize(results: list[dict]) -> dict:
     return out
 
 
+def applies(method: str, data: str, attack: str | None = None) -> bool:
+    """Whether the suite runs this method (and attack) on this data set: a regression set takes only the
+    methods that value regression and the attacks of gaming_attacks.REGRESSION_ATTACKS."""
+    if data in TASKS:
+        return method in REGRESSION_METHODS and (attack is None or attack in REGRESSION_ATTACKS)
+    return attack not in REGRESSION_ONLY
+
+
 def run_suite(datasets: list[str], methods: list[str], attacks: list[str], seeds: int, baseline: bool = False,
               log: Callable[[str], None] = lambda s: None) -> list[dict]:
     rows = []
@@ -182,6 +198,8 @@ def run_suite(datasets: list[str], methods: list[str], attacks: list[str], seeds
         for mname in methods:
             for dname in datasets:
                 for aname in attacks:
+                    if not applies(mname, dname, aname):
+                        continue
                     t0 = time.perf_counter()
                     attack, target = ATTACKS[aname]
                     per_seed = [measure(dname, attack, s, METHODS[mname], Path(tmpdir) / f"{dname}-{aname}-{s}", baseline)
@@ -198,6 +216,8 @@ def cost_table(datasets: list[str], methods: list[str], seeds: int) -> str:
     with tempfile.TemporaryDirectory() as tmpdir:
         for mname in methods:
             for dname in datasets:
+                if not applies(mname, dname):
+                    continue
                 r = [honest_cost(dname, s, METHODS[mname], Path(tmpdir) / f"{dname}-{mname}-{s}") for s in range(seeds)]
                 lines.append(f"| {mname} | {dname} | {np.mean([c['excluded'] for c in r]):.1%} | "
                              f"{np.mean([c['mean_change'] for c in r]):.1%} | {max(c['max_change'] for c in r):.1%} | "

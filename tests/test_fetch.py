@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from openledger_chain.fetch import FetchSettings, fetch_contribution
+from openledger_chain.fetch import FetchSettings, Served, fetch_contribution, probe
 from openledger_chain.oracle import propose_round
 from openledger_chain.types import ContributionKind, ModelParams
 
@@ -116,6 +116,23 @@ def test_a_malformed_uri_is_excluded_not_raised(tmp_path: Path, uri: str) -> Non
     likes, and one such URI used to stop `round propose` for the whole model."""
     fetched = fetch_contribution(uri, keccak(BODY), _settings(tmp_path))
     assert fetched.path is None and fetched.excluded.startswith("malformed URI (")
+
+
+def test_probe_reads_what_a_uri_serves_as_a_fetch_would_and_caches_nothing(tmp_path: Path, server: str) -> None:
+    """What `contribute` and `round reveal-eval` compare with the file they publish: the same schemes, limits and
+    retries as a fetch, reported as a digest or a problem, and nothing written to the cache."""
+    (tmp_path / "here.csv").write_bytes(BODY)
+    settings = _settings(tmp_path, server)
+    for uri in (f"{server}/data.csv", "ipfs://bafy/x", (tmp_path / "here.csv").as_uri(), f"{server}/flaky"):
+        assert probe(uri, settings) == Served(keccak(BODY), len(BODY)), uri
+    assert _Files.hits["/flaky"] == 2  # a 503, then the bytes
+    assert probe(f"{server}/missing.csv", settings).problem.startswith("HTTP 404 from")
+    assert probe(f"{server}/big.csv", settings).problem == "larger than 1000 bytes"
+    assert probe(f"{server}/slow", settings).problem == "timed out after 0.5 s"
+    assert probe((tmp_path / "gone.csv").as_uri(), settings).problem == f"no file at {tmp_path / 'gone.csv'}"
+    assert probe("ftp://x/y", settings).problem == "unsupported URI scheme 'ftp'"
+    assert probe("http://[oops", settings).problem.startswith("malformed URI (")
+    assert not (tmp_path / "cache").exists()
 
 
 def test_a_round_runs_with_remote_contributions_and_excludes_the_bad_ones(ledger, accounts, tmp_path: Path,

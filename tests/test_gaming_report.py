@@ -30,6 +30,26 @@ def test_defences_meet_their_targets_on_a_fast_subset() -> None:
     assert all(": met |" in line for line in rows), out.stdout
 
 
+REGRESSION_ATTACKS = [
+    "outlier_last", "target_outlier", "copy_one_0.3x_spacing", "late_copy_all_0.3x_spacing", "noise_swarm_realistic",
+    "target_noise", "far_junk_mean", "sybil_split", "label_flipper", "target_shuffled",
+]
+
+
+def test_regression_defences_meet_their_targets_on_diabetes() -> None:
+    """task "regression" on scikit-learn's diabetes set, one seed: copies, late copies, target outliers,
+    target noise, junk, sybils and flipped (reflected or shuffled) targets all meet the classification targets."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gaming_report.py"), "--check", "--methods", "knn_shapley",
+         "--datasets", "diabetes", "--seeds", "1", "--attacks", ",".join(REGRESSION_ATTACKS)],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.count("|") > 4 and line.split("|")[3].strip() in REGRESSION_ATTACKS]
+    assert len(rows) == len(REGRESSION_ATTACKS)
+    assert all(": met |" in line for line in rows), out.stdout
+
+
 def test_copy_of_a_file_with_excluded_rows_on_coarse_data() -> None:
     """Iris, seed 0: half the victim's rows repeat evaluation rows (so they are excluded from it);
     its copy, moved 0.15 evaluation sd, used to keep 0.17x the victim's pay."""

@@ -339,7 +339,8 @@ def test_propose_never_overwrites_a_round_file_unless_asked(ledger, accounts, se
 
 def test_emission_over_the_models_policy_is_refused_before_anyone_signs(ledger, accounts, setup) -> None:
     model, workdir = setup
-    with pytest.raises(InputError, match="over model .* policy: at most 1000000000000000000000 per round"):
+    with pytest.raises(InputError, match=r"emission 1,000\.000000000000000001 is over model .* policy: at most "
+                                         r"1,000\.000000 per round"):
         _propose(ledger, model, workdir, emission=1_000 * TOKEN + 1)
     assert not (workdir / "rounds").exists()
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _example_model import example_model
 from eth_utils import keccak
 
 from openledger_chain.errors import InputError
@@ -23,25 +24,15 @@ from openledger_chain.oracle import (
     submit_round_file,
 )
 from openledger_chain.rounds import canonical_hash
-from openledger_chain.types import ContributionKind, ModelParams
 from openledger_chain.verify import verify_round
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
-TOKEN = 10**18
 
 
 @pytest.fixture
 def after_round_one(ledger, accounts, tmp_path: Path):
     """A model whose round 1 is final, with round 2's evaluation set committed (round 1's not yet revealed)."""
-    for name in ("spec.json", "eval.csv", "eval2.csv", "alice.csv", "bob.csv", "carol.csv"):
-        shutil.copyfile(EXAMPLE / name, tmp_path / name)
-    spec = tmp_path / "spec.json"
-    model, _ = ledger.register_model(accounts.owner, ModelParams(
-        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        1_000_000 * TOKEN, "Stake", "STK"))
-    for name, who in (("alice.csv", accounts.alice), ("bob.csv", accounts.bob), ("carol.csv", accounts.carol)):
-        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((tmp_path / name).read_bytes()),
-                                     name)
+    model = example_model(ledger, accounts.owner, tmp_path, ("eval.csv", "eval2.csv"),
+                          {"alice.csv": accounts.alice, "bob.csv": accounts.bob, "carol.csv": accounts.carol})
     for round_id, name in ((1, "eval.csv"), (2, "eval2.csv")):
         ledger.commit_evaluation(accounts.owner, model.model_id, round_id, keccak((tmp_path / name).read_bytes()))
     path, _ = _propose(ledger, model, tmp_path, "eval.csv")

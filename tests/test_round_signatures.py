@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _example_model import example_model
 from eth_utils import keccak
 
 from openledger_chain.chain import dev_accounts
@@ -29,24 +30,15 @@ from openledger_chain.round_signatures import (
     write_signature_file,
 )
 from openledger_chain.rounds import recover_round_signer, sign_round
-from openledger_chain.types import ContributionKind, ModelParams
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
-TOKEN = 10**18
 
 
 @pytest.fixture
 def proposed(ledger, accounts, tmp_path: Path) -> Path:
     """A proposed, unsigned round 1 file (the proposer's copy)."""
-    for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv"):
-        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    model = example_model(ledger, accounts.owner, tmp_path, ("eval.csv",),
+                          {"alice.csv": accounts.alice, "bob.csv": accounts.bob})
     spec = tmp_path / "spec.json"
-    model, _ = ledger.register_model(accounts.owner, ModelParams(
-        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        1_000_000 * TOKEN, "Stake", "STK"))
-    for name, who in (("alice.csv", accounts.alice), ("bob.csv", accounts.bob)):
-        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((tmp_path / name).read_bytes()),
-                                     name)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
     path, _ = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
                             rounds_dir=tmp_path / "rounds", data_dir=tmp_path)

@@ -7,15 +7,19 @@ Public API::
     report.scores()        # address -> share of the emission (floats summing to 1)
     report.allocations     # address -> int amount (sum == emission)
     report.to_json()       # the OUT.json document
+    decide_bonds(report)   # contribution id -> bond released / forfeited (and why) / held
+    round_improvement(report, previous, rate=R, cap=C)   # emission tied to measured improvement
 
 Methods (one module each in :mod:`.methods`): exact soft-label threshold KNN-Shapley (Wang et al.,
-2023; the default), exact KNN-Shapley (Jia et al., 2019), truncated
+2023; the default), exact KNN-Shapley (Jia et al., 2019) for classification and, for
+``task: "regression"``, for the KNN regressor (Jia et al., 2019), truncated
 Monte-Carlo Shapley (Ghorbani & Zou, 2019), Data Banzhaf with maximum-sample reuse (Wang & Jia,
 2023) and leave-one-out. This package never imports web3 or chain code (small utilities such as
 eth-utils are fine: addresses come from :mod:`openledger_chain.address`).
 """
 
 from openledger_chain.attribution.base import NotFittedError, Valuation
+from openledger_chain.attribution.bonds import BondDecision, decide_bonds
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.engine import (
     AttributionReport,
@@ -24,14 +28,17 @@ from openledger_chain.attribution.engine import (
     attribute,
     attribute_files,
 )
+from openledger_chain.attribution.emission import Improvement, improvement_emission, round_improvement
 from openledger_chain.attribution.kinds import AttestedClaim, Verifier, attestation_message
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import (
     DataBanzhaf,
+    KNNRegressionShapley,
     KNNShapley,
     LeaveOneOut,
     TKNNShapley,
     TMCShapley,
+    knn_regression_shapley_values,
     knn_shapley_values,
     tknn_shapley_values,
 )
@@ -41,11 +48,14 @@ from openledger_chain.attribution.spec import Spec, load_spec, parse_spec
 __all__ = [
     "AttestedClaim",
     "AttributionReport",
+    "BondDecision",
     "Contribution",
     "ContributionValue",
     "ContributorValue",
     "DataBanzhaf",
     "Dataset",
+    "Improvement",
+    "KNNRegressionShapley",
     "KNNShapley",
     "LeaveOneOut",
     "NotFittedError",
@@ -58,10 +68,14 @@ __all__ = [
     "attestation_message",
     "attribute",
     "attribute_files",
+    "decide_bonds",
+    "improvement_emission",
+    "knn_regression_shapley_values",
     "knn_shapley_values",
     "load_manifest",
     "load_spec",
     "parse_manifest",
     "parse_spec",
+    "round_improvement",
     "tknn_shapley_values",
 ]

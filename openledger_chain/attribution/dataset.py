@@ -1,4 +1,4 @@
-"""In-memory training/evaluation data: float64 features and integer-encoded labels."""
+"""In-memory training/evaluation data: float64 features and integer-encoded labels or float targets."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ __all__ = ["Dataset"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features ``x`` (n, d) float64 and labels ``y`` (n,) int64.
+    """Features ``x`` (n, d) float64 and labels ``y`` (n,): int64 codes, or float64 targets.
 
-    Labels are integer codes; :mod:`openledger_chain.attribution.io` maps the CSV label strings to
-    codes with one shared table, so train and eval codes agree.
+    Classification labels are integer codes; the engine maps the CSV label strings to codes with
+    one shared table, so train and eval codes agree. Regression targets (``task: "regression"``)
+    are floats and stay floats.
     """
 
     x: NDArray[np.float64]
@@ -24,7 +25,8 @@ class Dataset:
 
     def __post_init__(self) -> None:
         x = np.ascontiguousarray(self.x, dtype=np.float64)
-        y = np.ascontiguousarray(self.y).astype(np.int64)
+        y = np.ascontiguousarray(self.y)
+        y = y.astype(np.float64) if np.issubdtype(y.dtype, np.floating) else y.astype(np.int64)
         if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
             raise ValueError(f"Dataset needs x (n, d) and y (n,), got {x.shape} and {y.shape}")
         object.__setattr__(self, "x", x)

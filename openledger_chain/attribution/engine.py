@@ -2,8 +2,10 @@
 
 Steps:
 
-1. Read the evaluation CSV (it fixes the feature columns) and every data/annotation CSV; pool the
-   rows in registration order and encode labels with one shared table.
+1. Read the evaluation CSV (it fixes the feature columns, which must be the spec's `features` when it
+   names them) and every data/annotation CSV; pool the rows in registration order and encode labels
+   with one shared table (``task: "regression"``: z-score the numeric targets with the evaluation
+   set's mean and standard deviation).
 2. Drop copies (:mod:`.dedup`): exact and near-duplicate rows are credited once, to the earliest
    registration.
 3. Value the credited rows with the spec's method; sum row values per contribution. Data and
@@ -36,13 +38,15 @@ import numpy as np
 
 from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.dedup import COPY, REASONS, REFERENCE, Dedup, NeighbourIndex, find_copies
+from openledger_chain.attribution.dedup import COPY, OUTLIER, REASONS, REFERENCE, Dedup, NeighbourIndex, find_copies
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, check_claim, check_recipe, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
 from openledger_chain.attribution.methods import DataBanzhaf, KNNShapley, LeaveOneOut, TKNNShapley, TMCShapley
+from openledger_chain.attribution.methods.knn_regression_shapley import KNNRegressionShapley
+from openledger_chain.attribution.methods.tknn_regression_shapley import TKNNRegressionShapley
 from openledger_chain.attribution.methods.tknn_shapley import auto_tau
-from openledger_chain.attribution.noise import label_null, ramp
+from openledger_chain.attribution.noise import label_null, ramp, target_null
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
 from openledger_chain.attribution.table import Table, read_table
 from openledger_chain.attribution.utility import ModelUtility
@@ -153,6 +157,22 @@ def _encode(labels: Sequence[str], table: dict[str, int]) -> np.ndarray:
 #: Methods with a closed form on a KNN utility (no estimator, no seed).
 KNN_METHODS = ("knn_shapley", "tknn_shapley")
 _METRICS = {"knn_shapley": "knn_soft_accuracy", "tknn_shapley": "tknn_soft_accuracy"}
+#: The utilities of ``task: "regression"`` (the KNN and threshold-KNN regressors' negative squared error).
+REGRESSION_METRICS = {"knn_shapley": "knn_negative_squared_error", "tknn_shapley": "tknn_negative_squared_error"}
+
+
+def target_standardizer(t_eval: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Z-score regression targets with the evaluation set's mean and standard deviation.
+
+    As for features, the statistics are the owner's: no contribution can move them. Predicting 0
+    is predicting the evaluation mean, so an empty training set scores ``-mean(t_z^2) = -1`` and
+    values are in units of the evaluation targets' variance. A constant target is only centred.
+    """
+    if len(t_eval) == 0:
+        return lambda t: t
+    mean, std = float(t_eval.mean()), float(t_eval.std())
+    scale = std if std > 0 else 1.0
+    return lambda t: (t - mean) / scale
 
 
 def eval_standardizer(x_eval: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -181,6 +201,11 @@ def _method(
     cohort: np.ndarray | None = None,
 ) -> Valuation:
     p = spec.method.params
+    if spec.task == "regression" and spec.method.name == "tknn_shapley":
+        tau = auto_tau(eval_data.x, None) if p["tau"] == "auto" else p["tau"]
+        return TKNNRegressionShapley(eval_data, tau, progress=report)
+    if spec.task == "regression":
+        return KNNRegressionShapley(eval_data, p["k"], progress=report)
     if spec.method.name == "knn_shapley":
         return KNNShapley(eval_data, p["k"], progress=report)
     if spec.method.name == "tknn_shapley":
@@ -251,9 +276,16 @@ def attribute(
     )
     seed = spec.seed if seed is None else seed
     tick: Callable[[str, int, int], None] = progress or (lambda *_: None)
+    regression = spec.task == "regression"
+    if regression and any(c.kind == "finetune" for c in entries):
+        raise InputError("fine-tune recipes are valued for classification only; a regression spec takes data, annotation, "
+                         "compute and evaluation contributions")
 
-    eval_table = read_table(Path(eval_path), spec.label, None, spec.classes)
-    revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes) for p in revealed]
+    # The spec's `features`, when it names them, are the schema contributors were checked against: the
+    # evaluation set must have exactly those columns too.
+    eval_table = read_table(Path(eval_path), spec.label, spec.features, spec.classes, numeric_label=regression)
+    revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes, numeric_label=regression)
+                       for p in revealed]
     _check_fresh(eval_table, revealed_tables)
     entries, tables, malformed = _read_contributions(entries, spec, eval_table.columns, exclude_malformed, tick)
     row_entries = [c for c in entries if c.kind in ROW_KINDS]
@@ -263,19 +295,32 @@ def attribute(
 
     scale = eval_standardizer(eval_table.x) if spec.standardize else (lambda x: x)
     n_classes = n_classes_for(spec, eval_table.labels)
-    label_names = list(spec.classes) if spec.classes else sorted({*eval_table.labels, *(v for t in tables for v in t.labels)})
-    codes = {name: i for i, name in enumerate(label_names)}
-    eval_data = Dataset(scale(eval_table.x), _encode(eval_table.labels, codes))
+    if regression:
+        # Targets in evaluation standard deviations from the evaluation mean (the owner's units).
+        t_z = target_standardizer(_targets(eval_table))
+        encode: Callable[[Table], np.ndarray] = lambda t: t_z(_targets(t))
+    else:
+        label_names = list(spec.classes) if spec.classes else sorted({*eval_table.labels, *(v for t in tables for v in t.labels)})
+        codes = {name: i for i, name in enumerate(label_names)}
+        encode = lambda t: _encode(t.labels, codes)
+    eval_data = Dataset(scale(eval_table.x), encode(eval_table))
     n_features = len(eval_table.columns)
     x_all = np.vstack([t.x for t in tables]) if tables else np.zeros((0, n_features))
-    y_all = np.concatenate([_encode(t.labels, codes) for t in tables]) if tables else np.zeros(0, dtype=np.int64)
+    y_all = np.concatenate([encode(t) for t in tables]) if tables else np.zeros(0, dtype=eval_data.y.dtype)
     owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
+    # Regression: a target beyond the outlier bound (in evaluation standard deviations) is an
+    # outlier like a feature there: its square would swamp every neighbour's error.
+    target_outlier = np.abs(y_all) > spec.outlier_bound if regression else np.zeros(len(y_all), dtype=bool)
 
     # Copies and outliers are judged in the evaluation set's standardization whatever `standardize`
     # says: no contribution can change that space.
     eval_z = eval_standardizer(eval_table.x)
     reference = np.vstack([eval_z(t.x) for t in (eval_table, *revealed_tables)])
-    reference_y = np.concatenate([_encode(t.labels, codes) for t in (eval_table, *revealed_tables)])
+    # Regression: copies are judged in feature space alone (one "label" for every row), so a
+    # near copy with another target is a copy too.
+    reference_y = (np.zeros(len(reference), dtype=np.int64) if regression
+                   else np.concatenate([encode(t) for t in (eval_table, *revealed_tables)]))
+    copy_y = np.zeros(len(y_all), dtype=np.int64) if regression else y_all
     x_z = eval_z(x_all)
     # Rows farther than the default radius from every evaluation row are worth nothing: they must
     # not dilute a contribution's share of copied rows.
@@ -286,13 +331,14 @@ def attribute(
 
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
-        sub = np.flatnonzero(rows)
-        found = find_copies(x_z[sub], y_all[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
+        sub = np.flatnonzero(rows & ~target_outlier)
+        found = find_copies(x_z[sub], copy_y[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
                             outlier_bound=spec.outlier_bound, relevance_radius=relevance, index=neighbour_index,
                             rows=sub)
         reason = np.zeros(len(y_all), dtype=np.int8)
         parent = np.full(len(y_all), -1, dtype=np.int64)
         reason[sub] = found.reason
+        reason[rows & target_outlier] = OUTLIER
         parent[sub] = found.parent
         copies = sub[found.reason == COPY]
         parent[copies] = sub[found.parent[found.reason == COPY]]  # contributed parents: back to pooled indices
@@ -301,6 +347,10 @@ def attribute(
     method_manifest: dict[str, Any] = {
         "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
+    if regression:
+        # Recorded only for regression: a classification round's method manifest (and its round file) stays
+        # what it was, so round files written before regression existed still verify field for field.
+        method_manifest["task"] = spec.task
     valuer = _RowValuer(spec, eval_data, seed, n_classes, x_all, y_all, scale, tick, method_manifest,
                         _row_cohorts(cohorts, spec, row_entries, owner, method_manifest))
     dedup = detect(np.ones(len(y_all), dtype=bool))
@@ -347,7 +397,7 @@ def attribute(
     report = AttributionReport(
         method=method_manifest,
         utility={
-            "metric": _METRICS.get(spec.method.name, "accuracy"),
+            "metric": REGRESSION_METRICS[spec.method.name] if regression else _METRICS.get(spec.method.name, "accuracy"),
             "all": float(u_all),
             "none": float(u_none),
         },
@@ -361,6 +411,11 @@ def attribute(
             raise AttributionError(_nothing_to_pay(spec, report.contributors))
         report.allocations = allocate(report.scores(), emission)
     return report
+
+
+def _targets(table: Table) -> np.ndarray:
+    """A regression table's targets as floats (:func:`.table.read_table` checked they are finite numbers)."""
+    return np.array([float(v) for v in table.labels], dtype=np.float64)
 
 
 def _nothing_to_pay(spec: Spec, contributors: Sequence[ContributorValue]) -> str:
@@ -390,6 +445,8 @@ def _row_cohorts(cohorts: Mapping[str, int] | None, spec: Spec, row_entries: Seq
     """Each pooled row's cohort (its contribution's), recorded in the method manifest; None without cohorts."""
     if cohorts is None:
         return None
+    if spec.task == "regression":
+        raise InputError("cohorts are for classification only; drop the cohorts or value the regression rounds together")
     if spec.method.name != "tknn_shapley":
         raise InputError(f"cohorts need method tknn_shapley, the spec names {spec.method.name}; drop the cohorts or change the method")
     missing = [c.id for c in row_entries if c.id not in cohorts]
@@ -422,7 +479,9 @@ class _RowValuer:
         train = Dataset(self.scale(self.x[mask]), self.y[mask])
         values, null_mean, null_var = np.zeros(len(self.y)), np.zeros(len(self.y)), np.zeros(len(self.y))
         if not len(train):
-            if spec.method.name == "knn_shapley":
+            if spec.task == "regression":
+                u = -float(np.mean(eval_data.y**2)) if len(eval_data) else 0.0
+            elif spec.method.name == "knn_shapley":
                 u = 0.0
             elif spec.method.name == "tknn_shapley":
                 u = 1.0 / self.n_classes if len(eval_data) else 0.0
@@ -436,7 +495,10 @@ class _RowValuer:
         values[mask] = result.values
         self.manifest.update(status=result.status, data_hash=result.data_hash, version=result.version)
         self.manifest.update({f"resolved_{k}": v for k, v in method.params().items() if spec.method.params.get(k) == "auto"})
-        if result.relabel_values is not None:
+        if result.relabel_values is not None and spec.task == "regression":
+            null = target_null(result.values, train.y, result.relabel_values, eval_data.y)
+            null_mean[mask], null_var[mask] = null.mean, null.var
+        elif result.relabel_values is not None:
             labels = np.arange(len(spec.classes)) if spec.classes else np.unique(eval_data.y)
             null = label_null(result.relabel_values, labels[labels < result.relabel_values.shape[1]])
             null_mean[mask], null_var[mask] = null.mean, null.var
@@ -580,7 +642,7 @@ def _read_contributions(
     for c in entries:
         try:
             if c.kind in ROW_KINDS:
-                tables[c.id] = read_table(c.path, spec.label, columns, spec.classes)
+                tables[c.id] = read_table(c.path, spec.label, columns, spec.classes, numeric_label=spec.task == "regression")
                 tick("reading", len(tables) + len(malformed), n_rows)
             elif c.kind == "finetune":
                 check_recipe(c, spec)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LabelNull", "label_null", "ramp"]
+__all__ = ["LabelNull", "label_null", "ramp", "target_null"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,38 @@ def label_null(relabel_values: NDArray[np.float64], labels: NDArray[np.int64]) -
     """Null moments of each row's value, labels uniform over `labels` (codes)."""
     v = relabel_values[:, labels]
     return LabelNull(v.mean(axis=1), v.var(axis=1))
+
+
+def target_null(
+    values: NDArray[np.float64], targets: NDArray[np.float64], coefficients: NDArray[np.float64],
+    eval_targets: NDArray[np.float64],
+) -> LabelNull:
+    """Null moments for regression: each row's target replaced by one drawn uniformly from the
+    evaluation set's targets, every other row unchanged.
+
+    This is the regression form of the uniform random label: a target taken from the right
+    distribution but paired with the row's features at random (a random permutation of real
+    targets onto the rows). Under KNN-regression Shapley a row's value is the quadratic
+    ``v + b (y - y_i) + c (y^2 - y_i^2)`` in its own target ``y``
+    (:mod:`.methods.knn_regression_shapley`), so with ``m_j`` the evaluation targets' raw moments
+    the null mean is ``v + b (m_1 - y_i) + c (m_2 - y_i^2)`` and the null variance is
+    ``b^2 Var(y) + 2 b c Cov(y, y^2) + c^2 Var(y^2)``, exactly.
+
+    Args:
+        values: (N,) the rows' values.
+        targets: (N,) their own targets.
+        coefficients: (N, 2) ``(b, c)`` per row (``relabel_values`` of the regression result).
+        eval_targets: The evaluation set's targets (in the same units as `targets`).
+    """
+    t = np.asarray(eval_targets, dtype=np.float64)
+    if not len(t):
+        return LabelNull(np.asarray(values, dtype=np.float64), np.zeros(len(values)))
+    b, c = coefficients[:, 0], coefficients[:, 1]
+    m1, m2 = t.mean(), (t * t).mean()
+    var_y, cov, var_y2 = t.var(), ((t - m1) * (t * t - m2)).mean(), (t * t).var()
+    mean = values + b * (m1 - targets) + c * (m2 - targets * targets)
+    var = np.maximum(b * b * var_y + 2.0 * b * c * cov + c * c * var_y2, 0.0)
+    return LabelNull(mean, var)
 
 
 def ramp(total: float, null_mean: float, null_var: float, margin: float) -> tuple[float | None, float]:

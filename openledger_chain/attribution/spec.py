@@ -1,4 +1,4 @@
-"""The model spec (SPEC.json): which label, method, estimator, seed, kind shares and dedup radius.
+"""The model spec (SPEC.json): which task and label, method, estimator, seed, kind shares and dedup radius.
 
 Every field but ``label`` has a default; unknown fields are rejected (a typo must not silently
 fall back to a default). See docs/attribution.md for the field reference.
@@ -18,11 +18,15 @@ from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
 __all__ = [
-    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
+    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
 ]
 
 #: The default method (docs/attribution.md, "Methods", says why).
 DEFAULT_METHOD = "tknn_shapley"
+TASKS = ("classification", "regression")
+#: Task -> the methods that value it; the first is the task's default.
+TASK_METHODS = {"classification": ("tknn_shapley", "knn_shapley", "tmc_shapley", "banzhaf", "loo"),
+                "regression": ("knn_shapley", "tknn_shapley")}
 KINDS = ("data", "annotation", "finetune", "compute", "evaluation")
 #: Methods whose values are Monte-Carlo estimates: seeded, but not recomputable to the bit on another machine.
 SAMPLED_METHODS = ("tmc_shapley", "banzhaf")
@@ -47,6 +51,7 @@ _FIELDS = {
     "task", "label", "method", "estimator", "seed", "kind_shares_bps", "copy_ratio", "outlier_bound", "noise_margin",
     "classes",
     "standardize",
+    "features",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -80,8 +85,10 @@ class Spec:
     """A validated SPEC.json.
 
     Attributes:
-        label: Name of the label column in every CSV (required).
-        task: Only ``"classification"``.
+        label: Name of the label column in every CSV (required); for regression, the target
+            column (finite numbers).
+        task: ``"classification"`` (class labels) or ``"regression"`` (numeric targets, valued by
+            exact KNN-Shapley of the KNN regressor, :mod:`.methods.knn_regression_shapley`).
         method: Attribution method for data/annotation rows.
         estimator_name: Allow-listed scikit-learn estimator (TMC, Banzhaf, LOO utilities and the
             fine-tune base recipe).
@@ -98,6 +105,9 @@ class Spec:
         classes: Allowed label values (None = any).
         standardize: Z-score every feature with the evaluation set's mean and standard deviation
             before any distance, model or recipe sees it.
+        features: The feature columns every CSV must have, besides the label (None = whatever the
+            evaluation set has). Naming them publishes the schema: `contribute` checks a file against
+            it before registering, and the evaluation set must have exactly these columns.
     """
 
     label: str
@@ -112,6 +122,7 @@ class Spec:
     noise_margin: float = DEFAULT_NOISE_MARGIN
     classes: tuple[str, ...] | None = None
     standardize: bool = True
+    features: tuple[str, ...] | None = None
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -127,7 +138,8 @@ class Spec:
             "noise_margin": self.noise_margin,
             "classes": list(self.classes) if self.classes is not None else None,
             "standardize": self.standardize,
-        }
+        } | ({"features": list(self.features)} if self.features is not None else {})
+        # (`features` only when given: the method record of a spec without it stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -189,9 +201,15 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     if not isinstance(label, str) or not label:
         raise InputError(f"{where}: field 'label' (the label column name) is required and must be a non-empty string")
     task = raw.get("task", "classification")
-    if task != "classification":
-        raise InputError(f"{where}: field 'task': only 'classification' is supported, got {task!r}")
-    method = _parse_method(raw.get("method", {"name": DEFAULT_METHOD}), where)
+    if task not in TASKS:
+        raise InputError(f"{where}: field 'task': unknown task {task!r} (choose from {', '.join(TASKS)})")
+    method = _parse_method(raw.get("method", {"name": TASK_METHODS[task][0]}), where)
+    if method.name not in TASK_METHODS[task]:
+        raise InputError(f"{where}: field 'method.name': {method.name} does not value task {task!r} "
+                         f"(choose from {', '.join(TASK_METHODS[task])})")
+    if task == "regression" and method.name == "tknn_shapley" and method.params["k"] is not None:
+        raise InputError(f"{where}: field 'method.k': tknn_shapley for regression averages every target within tau; "
+                         "give \"k\": null (a K cap is not implemented for regression)")
     est = raw.get("estimator", {"name": "KNeighborsClassifier", "params": {"n_neighbors": 5}})
     if not isinstance(est, Mapping) or not isinstance(est.get("name"), str) or set(est) - {"name", "params"}:
         raise InputError(f"{where}: field 'estimator' must be {{\"name\": str, \"params\": {{...}}}}")
@@ -223,9 +241,19 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         not isinstance(classes, list) or not classes or not all(isinstance(c, (str, int)) for c in classes)
     ):
         raise InputError(f"{where}: field 'classes' must be a non-empty list of label values")
+    if classes is not None and task == "regression":
+        raise InputError(f"{where}: field 'classes' is for classification; a regression target is any finite number")
     standardize = raw.get("standardize", True)
     if not isinstance(standardize, bool):
         raise InputError(f"{where}: field 'standardize' must be true or false")
+    features = raw.get("features")
+    if features is not None and (
+        not isinstance(features, list) or not features or not all(isinstance(f, str) and f.strip() == f and f
+                                                                   for f in features)
+    ):
+        raise InputError(f"{where}: field 'features' must be a non-empty list of column names")
+    if features is not None and (len(set(features)) != len(features) or label in features):
+        raise InputError(f"{where}: field 'features' must name each feature column once, and not the label {label!r}")
     return Spec(
         label=label,
         task=task,
@@ -239,6 +267,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         noise_margin=float(noise_margin),
         classes=tuple(str(c) for c in classes) if classes is not None else None,
         standardize=standardize,
+        features=tuple(features) if features is not None else None,
     )
 
 

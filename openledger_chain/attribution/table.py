@@ -38,7 +38,8 @@ def _malformed(path: Path, reason: str, value: str | None = None) -> MalformedFi
 
 
 def read_table(
-    path: Path, label: str, columns: Sequence[str] | None = None, classes: Sequence[str] | None = None
+    path: Path, label: str, columns: Sequence[str] | None = None, classes: Sequence[str] | None = None,
+    numeric_label: bool = False,
 ) -> Table:
     """Read a CSV with a header row, numeric feature columns and a label column.
 
@@ -47,6 +48,7 @@ def read_table(
         label: Label column name (from the spec).
         columns: Required feature columns (from the evaluation file); None = all but the label.
         classes: Allowed label values; None = any.
+        numeric_label: The label is a regression target: it must be a finite number.
 
     Raises:
         InputError: Missing/unreadable/empty file, missing or unexpected column, wrong number of
@@ -105,5 +107,12 @@ def read_table(
             raise _malformed(path, f"row {line}, column {label!r}: empty label")
         if allowed is not None and y not in allowed:
             raise _malformed(path, f"row {line}, column {label!r}: label not in the spec's classes", y)
+        if numeric_label:
+            try:
+                target = float(y)
+            except ValueError:
+                raise _malformed(path, f"row {line}, column {label!r}: target not a number", y) from None
+            if not math.isfinite(target):
+                raise _malformed(path, f"row {line}, column {label!r}: target not a finite number", y)
         labels.append(y)
     return Table(path, tuple(wanted), x, tuple(labels))

@@ -6,6 +6,11 @@ Two utilities, both ``U(subset_indices) -> float``:
   recursion is exact: for each evaluation point, ``(1/K) * #{same-label rows among the
   min(K, |S|) nearest rows of S}``, averaged over evaluation points; ``U(empty) = 0``. Ties in
   distance are broken by row index (stable sort), as in :mod:`.methods.knn_shapley`.
+* :class:`KNNRegressionUtility` -- the negative squared error of the unweighted KNN regressor
+  (Jia et al., 2019): for each evaluation point with target t, ``-((1/K) * sum of the targets of
+  the min(K, |S|) nearest rows of S - t)^2``, averaged; ``U(empty) = -mean(t^2)``. Ties as above.
+* :class:`TKNNRegressionUtility` -- the same with the prediction the mean of the targets of the
+  rows of S within ``tau`` (0 when there is none).
 * :class:`TKNNUtility` -- the threshold-KNN soft accuracy of TKNN-Shapley (Wang et al., 2023):
   only rows of S within distance ``tau`` of an evaluation point are its neighbours; the
   min(K, #neighbours) nearest of them vote (all of them if K is None) and ``U`` is the fraction
@@ -31,7 +36,7 @@ from sklearn.base import ClassifierMixin, clone
 
 from openledger_chain.attribution.dataset import Dataset
 
-__all__ = ["KNNUtility", "ModelUtility", "TKNNUtility", "Utility", "UtilityFactory", "squared_distances"]
+__all__ = ["KNNRegressionUtility", "KNNUtility", "TKNNRegressionUtility", "ModelUtility", "TKNNUtility", "Utility", "UtilityFactory", "squared_distances"]
 
 Utility = Callable[[NDArray[np.integer]], float]
 #: Builds a utility for a training set, e.g. ``functools.partial(ModelUtility, eval_data=..., ...)``.
@@ -85,6 +90,57 @@ class KNNUtility:
         nearest = np.argsort(ranks, axis=1, kind="stable")[:, :m]
         hits = np.take_along_axis(self._match[:, subset], nearest, axis=1).sum(axis=1)
         return float((hits / self.k).mean())
+
+
+class KNNRegressionUtility:
+    """Negative squared error of the KNN regressor (brute-force oracle of
+    :mod:`.methods.knn_regression_shapley`).
+
+    Args:
+        train: Training rows with float targets (indexed by subsets).
+        eval_data: Evaluation rows with float targets.
+        k: Number of neighbours K; the prediction divides by K even when |S| < K.
+    """
+
+    def __init__(self, train: Dataset, eval_data: Dataset, k: int = 5) -> None:
+        self.k = k
+        order = np.argsort(squared_distances(eval_data.x, train.x), axis=1, kind="stable")
+        self._rank = np.empty_like(order)
+        np.put_along_axis(self._rank, order, np.arange(len(train))[None, :].repeat(len(order), 0), axis=1)
+        self._y = train.y.astype(np.float64)
+        self._t = eval_data.y.astype(np.float64)
+
+    def __call__(self, subset: NDArray[np.integer]) -> float:
+        subset = np.asarray(subset, dtype=np.int64)
+        if subset.size == 0:
+            return float(-(self._t**2).mean())
+        nearest = np.argsort(self._rank[:, subset], axis=1, kind="stable")[:, : self.k]
+        prediction = self._y[subset][nearest].sum(axis=1) / self.k
+        return float(-((prediction - self._t) ** 2).mean())
+
+
+class TKNNRegressionUtility:
+    """Negative squared error of the threshold-KNN regressor (brute-force oracle of
+    :mod:`.methods.tknn_regression_shapley`): the mean target of the rows of S within ``tau``
+    (inclusive), 0 when none is.
+
+    Args:
+        train: Training rows with float targets.
+        eval_data: Evaluation rows with float targets.
+        tau: Radius.
+    """
+
+    def __init__(self, train: Dataset, eval_data: Dataset, tau: float) -> None:
+        self._inball = squared_distances(eval_data.x, train.x) <= tau * tau
+        self._y = train.y.astype(np.float64)
+        self._t = eval_data.y.astype(np.float64)
+
+    def __call__(self, subset: NDArray[np.integer]) -> float:
+        subset = np.asarray(subset, dtype=np.int64)
+        inball = self._inball[:, subset]
+        count = inball.sum(axis=1)
+        prediction = np.where(count > 0, (inball * self._y[subset]).sum(axis=1) / np.maximum(count, 1), 0.0)
+        return float(-((prediction - self._t) ** 2).mean())
 
 
 class TKNNUtility:

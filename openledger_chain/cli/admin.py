@@ -72,12 +72,8 @@ def schedule(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     ledger = open_ledger(network, rpc_url)
     proposer = resolve_account(ledger.chain, keystore, key_env, dev_account)
     call = _call(ledger, action, value)
-    from openledger_chain.chain import decode_revert
-
-    try:  # would the change work? Refuse it now rather than after the delay.
-        call.call({"from": ledger.timelock.address})
-    except Exception as exc:  # noqa: BLE001 - web3 raises several types for a revert
-        raise decode_revert(exc) from exc
+    # Would the change work? Refuse it now rather than after the delay.
+    ledger.chain.call(call, sender=ledger.timelock.address, doing="not scheduled: the change would revert")
     operation = ledger.schedule_admin_call(proposer, call)
     ready = int(ledger.timelock.functions.getTimestamp(operation).call())
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
@@ -116,10 +112,17 @@ def list_operations(network: str, rpc_url: str | None, as_json: bool) -> None:
         ready = int(ledger.timelock.functions.getTimestamp(event.args["id"]).call())
         status = {"CallExecuted": "executed", "Cancelled": "cancelled"}.get(done.get(event.args["id"], ""),
                                                                              "ready" if 1 < ready <= now else "waiting")
-        rows.append({"operation": event.args["id"][:14] + "…", "call": f"{function.fn_name}"
-                     f"({', '.join(str(v) for v in arguments.values())})", "status": status,
-                     "runs from": format_time(ready, now) if ready > 1 else ""})
+        rows.append({"operation": event.args["id"], "function": function.fn_name,
+                     "arguments": [str(v) for v in arguments.values()],
+                     "call": f"{function.fn_name}({', '.join(str(v) for v in arguments.values())})", "status": status,
+                     # the timelock's own: 1 once executed, else when it may run
+                     "ready_at": ready if ready > 1 else None})
     if not rows and not as_json:
         console.print("no admin change was ever scheduled")
         return
-    print_rows("admin changes", rows, as_json)
+    if as_json:
+        print_rows("", rows, True)
+        return
+    rows = [{"operation": r["operation"][:14] + "…", "call": r["call"], "status": r["status"],
+             "runs from": format_time(r["ready_at"], now) if r["ready_at"] else ""} for r in rows]
+    print_rows("admin changes", rows)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openledger_chain.cli.options import (
-    ID, abort, console, dask_context, dask_options, err_console, print_exclusions, warn_if_not_on_dask,
+    EXISTING_FILE, ID, abort, console, dask_context, dask_options, err_console, print_exclusions, warn_if_not_on_dask,
 )
 from openledger_chain.errors import InputError, OpenLedgerError
 
@@ -55,16 +55,16 @@ def _render(report_json: dict) -> None:
 
 
 @click.command("attribute", short_help="Value a round's contributions offline and split an emission.")
-@click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path), help="SPEC.json (model spec).")
-@click.option("--contributions", "manifest_path", required=True, type=click.Path(path_type=Path), help="MANIFEST.json.")
-@click.option("--eval", "eval_path", required=True, type=click.Path(path_type=Path), help="Evaluation CSV.")
+@click.option("--spec", "spec_path", required=True, type=EXISTING_FILE, help="SPEC.json (model spec).")
+@click.option("--contributions", "manifest_path", required=True, type=EXISTING_FILE, help="MANIFEST.json.")
+@click.option("--eval", "eval_path", required=True, type=EXISTING_FILE, help="Evaluation CSV.")
 @click.option("--emission", type=int, default=None, help="Integer amount to allocate (sum of amounts equals it).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Write OUT.json here (else stdout).")
 @click.option("--attestor", "attestors", multiple=True, help="Model-owner address whose attestations count (repeatable).")
 @click.option("--model", "model_id", type=ID, default=0, show_default=True,
               help="On-chain model id that compute/evaluation attestations were signed for.")
-@click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--revealed", "revealed", multiple=True, type=EXISTING_FILE,
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
 @dask_options
 def attribute(
@@ -82,19 +82,17 @@ def attribute(
 ) -> None:
     """Value every contribution in MANIFEST with the spec's method on EVAL, and, with --emission,
     split that integer amount among contributors. Deterministic for a given seed."""
-    from openledger_chain.address import normalize_address
-    from openledger_chain.attribution.engine import attribute_files
-    from openledger_chain.rewards import MAX_UINT256
-
-    if emission is not None and not 0 <= emission <= MAX_UINT256:
+    if emission is not None and not 0 <= emission < 2**256:
         abort(f"--emission must be in [0, 2**256-1], got {emission}", 2)
     if seed is not None and not 0 <= seed < 2**32:
         abort(f"--seed must be in [0, 2**32), got {seed}", 2)
+    from openledger_chain.address import normalize_address  # eth-utils: once the numbers hold
 
     try:
         attestor_list = tuple(normalize_address(a, where="--attestor") for a in attestors)
     except InputError as exc:
         abort(str(exc), exc.exit_code)
+    from openledger_chain.attribution.engine import attribute_files  # scikit-learn: once the arguments hold
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True, disable=not err_console.is_terminal,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 
 from openledger_chain.cli.options import (
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
     console,
     err_console,
+    fetch_options,
+    fetch_settings,
     handle_errors,
     json_option,
     network_options,
@@ -26,62 +30,108 @@ from openledger_chain.cli.options import (
 KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 
 
-@click.command("contribute", short_help="Encrypt a file to the committee and register it as a contribution.")
+@click.command("contribute", short_help="Check a file, encrypt it to the committee and register it as a contribution.")
 @network_options
 @account_options(5, "contributor")
 @click.option("--model", "model_id", type=ID, required=True, help="Model id.")
-@click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True)
+@click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True,
+              help="data and annotation: a CSV of rows; finetune: a JSON recipe; compute and evaluation: a JSON claim "
+              "with the model owner's attestation.")
 @click.option("--uri", default=None, help="Where oracles fetch the file you publish: the encrypted file (or, with "
-              "--public, PATH itself) at https://…, ipfs://CID or a path (default: its file:// URI, readable on "
-              "this machine only).")
+              "--public, PATH itself) at https://…, ipfs://CID or file://… (default: its file:// URI, readable on "
+              "this machine only). It must serve that file's exact bytes before anything is registered.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the encrypted file [default: PATH.age]; publish it at --uri.")
 @click.option("--public", is_flag=True, help="Register PATH unencrypted, readable by anyone (open data sets). "
               "Anyone may then copy it; copies registered after yours earn nothing.")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--spec", "spec_path", type=EXISTING_FILE, default=None,
+              help="The model's spec file (it must hash to the spec hash registered on-chain) [default: fetched from "
+              "the spec URI the model was registered with].")
+@click.option("--no-fetch-check", is_flag=True, help="Register without checking that --uri serves the file (content "
+              "that goes online only later); oracles leave the contribution out until it does.")
+@fetch_options
+@click.argument("path", type=EXISTING_FILE)
 @json_option
 @handle_errors
 def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-               model_id: int, kind: str, uri: str | None, out: Path | None, public: bool, path: Path,
-               as_json: bool) -> None:
+               model_id: int, kind: str, uri: str | None, out: Path | None, public: bool, spec_path: Path | None,
+               no_fetch_check: bool, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int,
+               path: Path, as_json: bool) -> None:
     """Encrypt PATH to the committee's current key (only the model's oracles and guardians can read it) and
     register it as a contribution of KIND to the model, pinned by the keccak256 of PATH's plaintext bytes.
     Publish the encrypted file at --uri. The content belongs to whoever committed to it first (the CLI
-    commits, then registers in the next block). Prints the contribution id."""
-    from eth_utils import keccak
+    commits, then registers in the next block). Prints the contribution id.
 
-    from openledger_chain.types import ContributionKind
+    Before anything is sent (and before any encrypted file is kept): --uri must have a scheme every oracle
+    fetches (https://, http://, ipfs://CID, file://); PATH must be what the round reads for KIND under the model's
+    registered spec (data, annotation: a CSV with a header row, the spec's label column, its feature columns if the
+    spec names them, numeric features, at least one row; finetune: a recipe for the spec's estimator; compute,
+    evaluation: a claim file); and --uri must serve exactly the published bytes (the encrypted file, or PATH with
+    --public), fetched as an oracle fetches it. The spec comes from --spec, or from the model's registered spec URI;
+    either way it must hash to the spec hash on-chain."""
+    from openledger_chain.preflight import check_uri
 
-    if not path.is_file():
-        abort(f"file {path} not found", 2)
     if public and out is not None:
         abort("--out names the encrypted file; a --public contribution is registered as it is", 2)
+    if uri is not None:
+        check_uri(uri)
+    from eth_utils import keccak
+
+    from openledger_chain.preflight import check_contribution_file, check_served, registered_spec
+    from openledger_chain.types import ContributionKind
+
     ledger = open_ledger(network, rpc_url)
     contributor = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    settings = fetch_settings(Path("."), ipfs_gateway, cache_dir, max_content_bytes)
+    spec = registered_spec(ledger, model_id, spec_path, settings)
+    found = check_contribution_file(path, ContributionKind.parse(kind), spec, model_id)
     content_hash = keccak(path.read_bytes())
-    published = path if public else _encrypt_for_committee(ledger, path, out or path.with_name(path.name + ".age"))
+    encrypted = None if public else _encrypt_for_committee(ledger, path, out or path.with_name(path.name + ".age"))
+    published = path if encrypted is None else encrypted[1]
+    registered_uri = uri or published.resolve().as_uri()
     try:
+        if no_fetch_check:
+            _note("[yellow]warning[/]: did not check that {} serves {} (--no-fetch-check); oracles leave the "
+                  "contribution out until it does", registered_uri, published)
+        else:
+            written_here = " (contribute writes it before the check: serve its folder at that address)"
+            fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
+                   "if it goes online only later")
+            check_served(registered_uri, keccak(published.read_bytes()), str(published), settings, fix)
         contribution_id, receipt = ledger.register_contribution(
-            contributor, model_id, ContributionKind.parse(kind), content_hash, uri or published.resolve().as_uri()
+            contributor, model_id, ContributionKind.parse(kind), content_hash, registered_uri
         )
     except BaseException:
-        if published != path:
+        if encrypted is not None:
             published.unlink(missing_ok=True)  # nothing registered: leave no encrypted copy behind
         raise
-    if uri is None and not ledger.chain.is_local:
-        err_console.print(f"[yellow]note[/]: registered {published.resolve().as_uri()}, which only this machine can "
-                          "read; oracles elsewhere will leave it out. Publish the file and register it with "
-                          "--uri https://… or ipfs://… (the content hash pins the bytes)", highlight=False)
+    _note("checked {} against model {}'s spec: {}, {}", path.name, model_id, kind, found)
+    if encrypted is not None:
+        where = f"{uri} serves it" if uri is not None and not no_fetch_check else "publish that file"
+        _note("encrypted {} to the committee (epoch {}) as {}; {}", path.name, encrypted[0], published, where)
+    if urlparse(registered_uri).scheme == "file" and not ledger.chain.is_local:
+        _note("[yellow]note[/]: registered {}, which only this machine can read; oracles elsewhere will leave it "
+              "out. Publish the file and register it with --uri https://… or ipfs://… (the content hash pins the "
+              "bytes)", registered_uri)
     if as_json:
         print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex(),
-                         "published": str(published)}], True)
+                         "published": str(published), "uri": registered_uri}], True)
         return
     console.print(f"contribution {contribution_id} registered: {kind} 0x{content_hash.hex()} by "
-                  f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False)
+                  f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
 
 
-def _encrypt_for_committee(ledger: Any, path: Path, out: Path) -> Path:
-    """Encrypt `path` to the committee's current epoch key into `out` (before anything is sent on-chain)."""
+def _note(text: str, *values: object) -> None:
+    """One line to stderr (never wrapped: it names files and URIs); each `{}` in `text` is one of `values`, shown
+    as it is (a URI such as http://[::1]/x is not rich markup)."""
+    from rich.markup import escape
+
+    err_console.print(text.format(*(escape(str(v)) for v in values)), highlight=False, soft_wrap=True)
+
+
+def _encrypt_for_committee(ledger: Any, path: Path, out: Path) -> tuple[int, Path]:
+    """Encrypt `path` to the committee's current epoch key into `out` (before anything is sent on-chain);
+    returns (epoch, out)."""
     from openledger_chain.committee import contributor_recipient, read_committee
     from openledger_chain.confidential import encrypt_file
 
@@ -89,12 +139,10 @@ def _encrypt_for_committee(ledger: Any, path: Path, out: Path) -> Path:
         abort(f"{out} exists; choose another --out (an encrypted file is never written over)", 2)
     epoch, recipient = contributor_recipient(read_committee(ledger))
     encrypt_file(path, out, recipient)
-    err_console.print(f"encrypted {path.name} to the committee (epoch {epoch}) as {out}; publish that file",
-                      highlight=False)
-    return out
+    return epoch, out
 
 
-@click.group("contributions", short_help="List registered contributions.")
+@click.group("contributions", short_help="List registered contributions; withdraw your own.")
 def contributions() -> None:
     """Contributions as the registry's events record them."""
 
@@ -122,3 +170,34 @@ def list_contributions(network: str, rpc_url: str | None, model_id: int | None, 
         console.print("no contributions registered yet")
         return
     print_rows("contributions", rows, as_json)
+
+
+@contributions.command("withdraw", short_help="Take your contribution out of future rounds.")
+@network_options
+@account_options(5, "contributor")
+@click.argument("contribution_id", type=ID)
+@handle_errors
+def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
+             contribution_id: int) -> None:
+    """Withdraw CONTRIBUTION_ID from every future round of its model: rounds already final keep what they
+    allocated, later rounds leave it out. Only its contributor can, once; the registry is read first, so an
+    unknown id, someone else's contribution or one already withdrawn is refused before anything is sent."""
+    from openledger_chain.errors import ContractRevertError
+
+    ledger = open_ledger(network, rpc_url)
+    sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    try:
+        record = ledger.get_contribution(contribution_id)
+    except ContractRevertError as exc:
+        if exc.name != "ContributionRegistryUnknownContribution":
+            raise
+        abort(f"no contribution {contribution_id} is registered; see `openledger contributions list`")
+    if record.contributor != sender.address:
+        abort(f"contribution {contribution_id} is {record.contributor}'s, not {sender.address}'s: only its "
+              "contributor can withdraw it; sign with that account (--keystore, --key-env or --dev-account)")
+    if record.withdrawn:
+        abort(f"contribution {contribution_id} is already withdrawn: no later round of model {record.model_id} "
+              "includes it; nothing to do")
+    receipt = ledger.withdraw_contribution(sender, contribution_id)
+    console.print(f"withdrew contribution {contribution_id} of model {record.model_id} from future rounds "
+                  f"(gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)

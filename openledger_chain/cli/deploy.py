@@ -51,6 +51,8 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
 
     Re-running finds the existing deployment (same chain, same code) and does nothing; --force
     redeploys."""
+    if oracles:  # what needs no chain to check is checked before connecting
+        _check_options(oracles, threshold if threshold is not None else min(2, len(oracles)))
     from openledger_chain.chain import connect, dev_accounts
     from openledger_chain.deployments import ensure_deployment, security_policy
     from openledger_chain.errors import DeploymentError

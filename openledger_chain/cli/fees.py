@@ -38,9 +38,10 @@ def usage() -> None:
 def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
         model_id: int, amount: str) -> None:
     """Approve and pay AMOUNT (in whole payment tokens, e.g. 12.5) for MODEL."""
+    units = parse_amount(amount)
     ledger = open_ledger(network, rpc_url)
     payer = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
-    receipt = ledger.pay_usage(payer, model_id, parse_amount(amount))
+    receipt = ledger.pay_usage(payer, model_id, units)
     from web3.logs import DISCARD
 
     (event,) = ledger.registry.events.UsagePaid().process_receipt(receipt, errors=DISCARD)
@@ -57,12 +58,13 @@ def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str |
 def faucet(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
            amount: str) -> None:
     """Mint AMOUNT of the deployment's DevPaymentToken to the signing account (default dev account 8)."""
+    units = parse_amount(amount)
     ledger = open_ledger(network, rpc_url)
     if not ledger.chain.is_local or ledger.dev_payment_token is None:
         abort("the faucet exists only on local chains with a DevPaymentToken", 2)
     account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
     token = ledger.erc20(ledger.dev_payment_token)
-    ledger.chain.transact(token.functions.mint(account.address, parse_amount(amount)), account)
+    ledger.chain.transact(token.functions.mint(account.address, units), account)
     console.print(f"minted {amount} oUSD to {account.address}")
 
 

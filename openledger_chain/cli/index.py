@@ -52,7 +52,12 @@ def index() -> None:
 @index.command("run", short_help="Index new confirmed blocks (or keep following the chain).")
 @network_options
 @db_option
-@click.option("--follow", is_flag=True, help="Keep polling for new blocks until Ctrl-C (the checkpoint is saved).")
+@click.option("--follow", is_flag=True,
+              help="Keep polling for new blocks until Ctrl-C (the checkpoint is saved); wait for the node whenever it "
+              "stops answering.")
+@click.option("--reset", is_flag=True,
+              help="If the database indexes another chain or deployment (a node restarted without its state, a new "
+              "deployment), delete its rows and index this one; without --reset it is refused.")
 @click.option("--confirmations", type=click.IntRange(min=0), default=None,
               help="Blocks a block needs on top before it is indexed [default: 0 on local chains, else 12].")
 @click.option("--batch-blocks", type=click.IntRange(min=1), default=2000, show_default=True,
@@ -60,16 +65,32 @@ def index() -> None:
 @click.option("--poll", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Seconds between polls with --follow.")
 @handle_errors
-def run(network: str, rpc_url: str | None, db_url: str, follow: bool, confirmations: int | None, batch_blocks: int,
-        poll: float) -> None:
-    """Index every confirmed block since the last checkpoint, one transaction per batch."""
+def run(network: str, rpc_url: str | None, db_url: str, follow: bool, reset: bool, confirmations: int | None,
+        batch_blocks: int, poll: float) -> None:
+    """Index every confirmed block since the last checkpoint, one transaction per batch.
+
+    A database of another chain or deployment is refused unless --reset is given. With --follow, a node that
+    stops answering is waited for (one line when it goes, one when it is back) and indexing resumes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from openledger_chain.indexer.ingest import Indexer
+    from openledger_chain.errors import NodeUnreachableError
+    from openledger_chain.indexer.ingest import Indexer, IndexMismatchError, clear_index
 
     ledger = open_ledger(network, rpc_url)
     _, engine = _database(db_url)
-    indexer = Indexer(ledger, engine, confirmations=_confirmations(ledger, confirmations), batch_blocks=batch_blocks)
+
+    def make_indexer() -> Indexer:
+        return Indexer(ledger, engine, confirmations=_confirmations(ledger, confirmations), batch_blocks=batch_blocks)
+
+    try:
+        indexer = make_indexer()
+    except IndexMismatchError as exc:
+        if not reset:
+            raise
+        removed = clear_index(engine)
+        indexer = make_indexer()
+        err_console.print(f"--reset: {exc.mismatch}; deleted the index's {removed} rows, indexing chain "
+                          f"{indexer.chain_id} from block {indexer.first_block}", highlight=False, soft_wrap=True)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         with Progress(TextColumn("indexing blocks"), BarColumn(), MofNCompleteColumn(), console=err_console,
@@ -79,10 +100,19 @@ def run(network: str, rpc_url: str | None, db_url: str, follow: bool, confirmati
             indexer.run(report)
             if follow:
                 err_console.print("following new blocks; Ctrl-C stops", highlight=False)
-                indexer.follow(poll, report)
+                indexer.follow(poll, report, notify=lambda line: err_console.print(line, highlight=False,
+                                                                                    soft_wrap=True))
     except KeyboardInterrupt:
         err_console.print("stopped; the checkpoint is saved", highlight=False)
-    result = indexer.status()
+    try:  # stopped while the node was away: what the database holds, without waiting out the node's retries
+        result = None if indexer.waiting_for_node else indexer.status()
+    except NodeUnreachableError:
+        result = None
+    if result is None:
+        indexed, rows = indexer.indexed()
+        console.print(f"indexed to block {indexed} ({sum(rows.values())} rows); the node at {indexer.node_url} "
+                      "does not answer", highlight=False)
+        return
     console.print(f"indexed to block {result.indexed} of {result.head} ({sum(result.rows.values())} rows)",
                   highlight=False)
 

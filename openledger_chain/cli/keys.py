@@ -125,20 +125,23 @@ def show(network: str, rpc_url: str | None, as_json: bool) -> None:
 
     ledger = open_ledger(network, rpc_url)
     state = read_committee(ledger)
-    rows = [{"member": m,
-             "role": "oracle" if ledger.distributor.functions.isOracle(m).call() else "guardian",
-             "encryption key": state.keys.get(m) or "(none published)",
-             "epochs it opens": ", ".join(str(e) for e in sorted(state.epochs) if state.has_wrap(e, m)) or "none"}
-            for m in state.members]
+    members = [{"member": m,
+                "role": "oracle" if ledger.distributor.functions.isOracle(m).call() else "guardian",
+                "encryption_key": state.keys.get(m) or None,
+                "epochs_it_opens": [e for e in sorted(state.epochs) if state.has_wrap(e, m)]}
+               for m in state.members]
     try:
         epoch, recipient = contributor_recipient(state)
         status = f"contributors encrypt to epoch {epoch}: {recipient}"
     except InputError as exc:
-        status = f"contributors cannot encrypt yet: {exc}"
+        epoch, recipient, status = None, None, f"contributors cannot encrypt yet: {exc}"
     if as_json:
-        print_rows("", [{"members": rows, "epochs": state.epochs, "status": status}], True)
+        print_rows("", [{"members": members, "epochs": state.epochs, "encrypt_to_epoch": epoch,
+                         "encrypt_to": recipient, "status": status}], True)
         return
-    print_rows("committee", rows)
+    print_rows("committee", [{
+        "member": m["member"], "role": m["role"], "encryption key": m["encryption_key"] or "(none published)",
+        "epochs it opens": ", ".join(map(str, m["epochs_it_opens"])) or "none"} for m in members])
     console.print(status, highlight=False)
 
 

@@ -9,9 +9,11 @@ import click
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
+    console,
     format_amount,
     handle_errors,
     json_option,
@@ -32,7 +34,7 @@ def model() -> None:
 @model.command("register", short_help="Register a model and deploy its stake token.")
 @network_options
 @account_options(4, "model owner")
-@click.option("--spec", "spec_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--spec", "spec_path", required=True, type=EXISTING_FILE,
               help="The model spec (SPEC.json); its keccak256 is pinned on-chain.")
 @click.option("--spec-uri", default=None, help="Where others can fetch the spec (default: its file:// URI).")
 @click.option("--payment-token", type=ADDRESS, default=None, help="ERC-20 that usage fees are paid in (default on local "
@@ -49,11 +51,11 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
              spec_path: Path, spec_uri: str | None, payment_token: str | None, share_bps: int,
              emission_per_round: str, max_emission: str, token_name: str | None, symbol: str, as_json: bool) -> None:
     """Register a model owned by the signing account; prints the model id and stake token."""
-    from openledger_chain.types import ModelParams
-
+    per_round, maximum = parse_amount(emission_per_round), parse_amount(max_emission)
     from eth_utils import keccak
 
     from openledger_chain.attribution import load_spec
+    from openledger_chain.types import ModelParams
 
     # A spec no round can run on, or a payment token no fee can be paid in, would be registered for good.
     load_spec(spec_path)
@@ -68,13 +70,18 @@ def register(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
         spec_uri=spec_uri or spec_path.resolve().as_uri(),
         payment_token=token,
         contributor_share_bps=share_bps,
-        emission_per_round=parse_amount(emission_per_round),
-        max_emission=parse_amount(max_emission),
+        emission_per_round=per_round,
+        max_emission=maximum,
         name=token_name or f"{spec_path.stem} stake",
         symbol=symbol,
     )
     registered, receipt = ledger.register_model(owner, params)
-    print_rows(f"registered model {registered.model_id}", [_model_row(registered)], as_json)
+    if as_json:
+        from openledger_chain.views import model_details
+
+        print_rows("", [model_details(ledger, registered.model_id) | {"decimals": STAKE_DECIMALS}], True)
+        return
+    print_rows(f"registered model {registered.model_id}", [_model_row(registered)])
 
 
 def _require_erc20(ledger: Any, token: str) -> None:
@@ -89,20 +96,40 @@ def _require_erc20(ledger: Any, token: str) -> None:
         abort(f"payment token {token} does not answer ERC-20 totalSupply/balanceOf; give the address of an ERC-20", 2)
 
 
-@model.command("show", short_help="Show a registered model.")
+@model.command("show", short_help="Show a registered model, its spec and its evaluation sets.")
 @network_options
 @click.argument("model_id", type=ID)
 @json_option
 @handle_errors
 def show(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> None:
-    """Show MODEL_ID's owner, tokens, fee share, emission policy and latest final round."""
-    ledger = open_ledger(network, rpc_url)
-    registered = ledger.get_model(model_id)
-    root, round_id, cumulative, _ = ledger.distributor.functions.finalizedRound(model_id).call()
-    row = _model_row(registered) | {
-        "final round": round_id, "stake emitted": format_amount(cumulative), "merkle root": "0x" + bytes(root).hex()
-    }
-    print_rows(f"model {model_id}", [row], as_json)
+    """Show MODEL_ID's owner, tokens, fee share, emission policy, latest final round, its spec (hash and URI,
+    as registered) and every round's evaluation set: the hash its owner committed, and where it was revealed
+    after the round (each with its block). With --json: integers as decimal strings, amounts in base units,
+    the holders' share in basis points."""
+    from openledger_chain.views import model_details
+
+    details = model_details(open_ledger(network, rpc_url), model_id)
+    if as_json:
+        print_rows("", [details | {"decimals": STAKE_DECIMALS}], True)
+        return
+    print_rows(f"model {model_id}", [{
+        "model": details["model"], "owner": details["owner"],
+        "stake token": f"{details['stake_token']} ({details['stake_symbol']}, {details['stake_name']})",
+        "payment token": details["payment_token"], "holders' share": f"{details['holders_share_bps'] / 100:g}%",
+        "per round": format_amount(details["emission_per_round"]), "max": format_amount(details["max_emission"]),
+        "final round": details["final_round"], "stake emitted": format_amount(details["stake_emitted"]),
+        "merkle root": details["merkle_root"], "spec hash": details["spec_hash"], "spec uri": details["spec_uri"],
+    }])
+    if not details["evaluation_sets"]:
+        console.print("no evaluation set committed yet (`openledger round commit-eval`)", highlight=False)
+        return
+    print_rows(f"evaluation sets of model {model_id}", [{
+        "round": e["round"], "committed hash": e["eval_hash"], "block": e["committed_block"],
+        "revealed at": e["revealed_uri"] or "not yet", "revealed in block": e["revealed_block"] or "",
+    } for e in details["evaluation_sets"]])
+
+
+STAKE_DECIMALS = 18
 
 
 def _model_row(m) -> dict[str, object]:  # noqa: ANN001 - openledger_chain.types.Model

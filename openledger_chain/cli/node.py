@@ -1,4 +1,5 @@
-"""`openledger node`: a real local chain (anvil from npm) with the dev accounts."""
+"""`openledger node`: a real local chain (anvil from npm) with the dev accounts; `node fund` and
+`node advance-time` give a key ETH and move the clock on it (local chains only)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ import os
 import signal
 import socket
 import subprocess
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
-from openledger_chain.cli.options import abort, console
+from openledger_chain.cli.options import (
+    ADDRESS,
+    abort,
+    console,
+    format_amount,
+    handle_errors,
+    network_options,
+    network_url,
+    parse_amount,
+)
 
 
 def find_anvil(project_root: Path) -> Path | None:
@@ -21,15 +33,27 @@ def find_anvil(project_root: Path) -> Path | None:
     return None
 
 
-@click.command("node", short_help="Run a local chain (anvil) on 127.0.0.1:8545 with the dev accounts.")
+@click.group("node", invoke_without_command=True,
+             short_help="Run a local chain (anvil) on 127.0.0.1:8545; fund keys and move time on it.")
 @click.option("--port", type=int, default=8545, show_default=True)
 @click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each tx).")
 @click.option("--project-root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
-def node(port: int, block_time: int | None, project_root: Path) -> None:
+@click.pass_context
+def node(ctx: click.Context, port: int, block_time: int | None, project_root: Path) -> None:
     """Start anvil (npm package @foundry-rs/anvil, installed by `npm ci`) with the dev mnemonic and
     chain id 31337, print the dev accounts, and run until Ctrl-C (or SIGTERM/SIGHUP). Its state ends when
-    it stops: run `openledger deploy --force` after a restart (the old deployments/localhost.json names
-    contracts the new chain does not have)."""
+    it stops: after a restart the deployer runs `openledger deploy --force` and everyone else gets the new
+    deployments/localhost.json from the deployer (the old one names contracts the new chain does not have).
+
+    On a running local node, `node fund ADDRESS` gives a key of your own ETH for gas and `node advance-time
+    SECONDS` moves the clock past a challenge window; both refuse any other chain."""
+    if ctx.invoked_subcommand is not None:
+        given = [f"--{name.replace('_', '-')}" for name in ("port", "block_time", "project_root")
+                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            abort(f"{' and '.join(given)} {'start' if len(given) > 1 else 'starts'} a node; `openledger node "
+                  f"{ctx.invoked_subcommand}` acts on a running one: give it --rpc-url http://127.0.0.1:PORT", 2)
+        return
     from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
 
     anvil = find_anvil(project_root)
@@ -68,6 +92,48 @@ def node(port: int, block_time: int | None, project_root: Path) -> None:
                 process.kill()
     if process.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL, 130, None):
         abort(f"anvil exited with code {process.returncode} (is port {port} already in use?)")
+
+
+@node.command("fund", short_help="Give an address ETH for gas (local chains only).")
+@network_options
+@click.argument("address", type=ADDRESS)
+@click.option("--eth", "amount", default="100", show_default=True, help="ETH to add to its balance.")
+@handle_errors
+def fund(network: str, rpc_url: str | None, address: str, amount: str) -> None:
+    """Add ETH to ADDRESS's balance on a local node (anvil's `anvil_setBalance`), so a key of your own (a
+    keystore, or one in an environment variable) can pay gas instead of acting as a dev account. Refused on
+    any chain that is not local."""
+    wei = parse_amount(amount)
+    chain = _local_node(network, rpc_url)
+    balance = chain.fund(address, wei)
+    console.print(f"funded {address} with {amount} ETH on {network} (chain id {chain.chain_id}); its balance is "
+                  f"{format_amount(balance)} ETH", highlight=False)
+
+
+@node.command("advance-time", short_help="Move a local chain's clock forward, past a challenge window.")
+@network_options
+@click.argument("seconds", type=click.IntRange(min=1))
+@handle_errors
+def advance_time(network: str, rpc_url: str | None, seconds: int) -> None:
+    """Move the clock of a local node SECONDS forward and mine a block at the new time (`evm_increaseTime`,
+    `evm_mine`): a round's challenge window then passes at once (`openledger round finalize`), as does an
+    admin change's timelock delay. Later blocks keep the offset. Refused on any chain that is not local."""
+    chain = _local_node(network, rpc_url)
+    number, timestamp = chain.advance_time(seconds)
+    console.print(f"moved the clock of {network} forward {seconds} s", highlight=False)
+    at = datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    console.print(f"block {number} is at {at}", highlight=False)
+
+
+def _local_node(network: str, rpc_url: str | None) -> Any:
+    """The node to fund keys or move time on (the library refuses any chain that is not local)."""
+    from openledger_chain.chain import EMBEDDED, connect
+
+    if network == EMBEDDED:
+        abort("the embedded chain lives only inside one process (`openledger demo`, the tests), whose dev accounts "
+              "start with 10,000 ETH each and whose code moves its time; start `openledger node` and use these "
+              "commands there", 2)
+    return connect(network, network_url(network, rpc_url))
 
 
 def _port_free(port: int) -> bool:

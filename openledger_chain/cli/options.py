@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openledger_chain.errors import InputError, OpenLedgerError
+from openledger_chain.units import format_amount as format_amount  # re-exported: the commands import it here
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -63,6 +65,11 @@ class IdType(click.ParamType):
 ADDRESS = AddressType()
 #: Model and round ids.
 ID = IdType()
+#: A file the command reads: click checks that it exists, is a file and is readable while it parses the command
+#: line, so a missing file is said before anything heavy (web3, scikit-learn) is imported or any node is asked.
+EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+#: A folder the command reads from, checked the same way.
+EXISTING_DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 
 
 def abort(message: str, exit_code: int = 1) -> NoReturn:
@@ -125,12 +132,45 @@ def network_options(func: F) -> F:
 
 def account_options(dev_default: int, role: str) -> Callable[[F], F]:
     """--keystore, --key-env and --dev-account: where the signing key comes from; on local chains with no
-    key given, dev account `dev_default` (the command's usual `role`)."""
+    key given, dev account `dev_default` (the command's usual `role`).
+
+    The key's source is checked before the command runs (a missing keystore file, named by --keystore or by
+    openledger.toml's [accounts]; --keystore without a password; --key-env naming an unset variable or no key):
+    said at once, not after connecting."""
     def decorate(func: F) -> F:
-        return _account_options(func, f"Default: [accounts] {role.split(',')[0]} of openledger.toml, else "
-                                      f"{dev_default} (the {role}), when no key is given.")
+        role_name = role.split(",")[0]
+
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            _check_key_source(kwargs.get("keystore"), kwargs.get("key_env"), kwargs.get("dev_account"), role_name)
+            return func(*args, **kwargs)
+
+        default_help = (f"Default: [accounts] {role_name} of openledger.toml, else {dev_default} (the {role}), "
+                        "when no key is given.")
+        return _account_options(checked, default_help)  # type: ignore[arg-type]
 
     return decorate
+
+
+def _check_key_source(keystore: Path | None, key_env: str | None, dev_account: int | None, role: str) -> None:
+    """Abort in one line if the key the command would sign with cannot be there (no chain needed to tell)."""
+    if key_env is not None:
+        key = os.environ.get(key_env, "").strip()
+        if not key:
+            abort(f"environment variable {key_env} is not set; export the private key there", 2)
+        if not re.fullmatch(r"(0[xX])?[0-9a-fA-F]{64}", key):
+            abort(f"environment variable {key_env} does not hold a private key (64 hex digits)", 2)
+    if keystore is None and key_env is None and dev_account is None:
+        from openledger_chain.config import load_config
+
+        try:
+            configured = load_config().accounts.get(role)
+        except OpenLedgerError as exc:
+            abort(str(exc).replace("[", "\\["), exc.exit_code)
+        if isinstance(configured, Path) and not configured.is_file():
+            abort(f"keystore file {configured} (\\[accounts] {role} in openledger.toml) not found", 2)
+    elif keystore is not None and os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD") is None:
+        abort(f"keystore {keystore} given without a password: set OPENLEDGER_KEYSTORE_PASSWORD", 2)
 
 
 def _account_options(func: F, default_help: str) -> F:
@@ -143,7 +183,7 @@ def _account_options(func: F, default_help: str) -> F:
         help="Name of an environment variable holding the private key.",
     )(func)
     func = click.option(
-        "--keystore", type=click.Path(path_type=Path), default=None,
+        "--keystore", type=EXISTING_FILE, default=None,
         help="Encrypted keystore file (password from OPENLEDGER_KEYSTORE_PASSWORD).",
     )(func)
     return func
@@ -163,14 +203,14 @@ def fetch_options(func: F) -> F:
 
 def recompute_options(func: F) -> F:
     """--spec, --eval, --data-dir and --revealed: what rerunning a round's attribution needs (verify, sign)."""
-    func = click.option("--revealed", "revealed", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+    func = click.option("--revealed", "revealed", type=EXISTING_FILE, multiple=True,
                         help="A local copy of an earlier round's evaluation set the round counts (repeat): "
                         "stands in for fetching it from the URI it was revealed at on-chain.")(func)
-    func = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+    func = click.option("--data-dir", type=EXISTING_DIR, default=Path("."),
                         show_default=True, help="Folder that relative contribution URIs resolve against.")(func)
-    func = click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    func = click.option("--eval", "eval_path", type=EXISTING_FILE, default=None,
                         help="The round's evaluation set (its hash must be the one committed on-chain).")(func)
-    func = click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    func = click.option("--spec", "spec_path", type=EXISTING_FILE, default=None,
                         help="The model's spec file: with --eval, rerun the attribution.")(func)
     return func
 
@@ -217,7 +257,7 @@ def fetch_settings(data_dir: Path, ipfs_gateway: str | None, cache_dir: Path | N
 def encryption_key_option(func: F) -> F:
     """--encryption-key: the committee member's own key file, which opens files encrypted to the committee."""
     return click.option(
-        "--encryption-key", type=click.Path(path_type=Path, dir_okay=False), envvar="OPENLEDGER_ENCRYPTION_KEY",
+        "--encryption-key", type=EXISTING_FILE, envvar="OPENLEDGER_ENCRYPTION_KEY",
         default=None, help="Your committee encryption key file (`openledger keys create`; password from "
         "OPENLEDGER_KEYSTORE_PASSWORD): opens contributions encrypted to the committee. Dev accounts on local "
         "chains derive theirs. Env OPENLEDGER_ENCRYPTION_KEY.")(func)
@@ -269,24 +309,33 @@ def resolve_account(
     role: str | None = None,
 ) -> LocalAccount:
     """The signing account; with no key given, the one openledger.toml's [accounts] names for the command's
-    `role` (by default the role of dev account `default_dev`), else dev account `default_dev`."""
+    `role` (by default the role of dev account `default_dev`), else dev account `default_dev`, said in one
+    line on stderr: a forgotten --dev-account must not act as someone else unnoticed."""
     from openledger_chain.chain import load_account
 
+    role = role or ROLE_OF_DEV_ACCOUNT.get(default_dev, "")
+    fallback = False
     if dev_account is None and keystore is None and key_env is None:
         from openledger_chain.config import load_config
 
-        configured = load_config().accounts.get(role or ROLE_OF_DEV_ACCOUNT.get(default_dev, ""))
+        configured = load_config().accounts.get(role)
         if isinstance(configured, Path):
             keystore = configured
         else:
+            fallback = configured is None
             dev_account = default_dev if configured is None else configured
-    return load_account(
+    account = load_account(
         chain,
         keystore=keystore,
         password=os.environ.get("OPENLEDGER_KEYSTORE_PASSWORD"),
         key_env=key_env,
         dev_index=dev_account,
     )
+    if fallback:
+        err_console.print(f"acting as dev account {default_dev} ({account.address}), the local chains' default "
+                          f"{role or 'account'}; pass --dev-account/--keystore or set [accounts] in openledger.toml",
+                          markup=False, highlight=False, soft_wrap=True)
+    return account
 
 
 def open_ledger(network: str, rpc_url: str | None) -> Any:
@@ -330,26 +379,26 @@ def parse_amount(text: str, decimals: int = 18) -> int:
     return int(scaled)
 
 
-def format_amount(amount: int, decimals: int = 18) -> str:
-    text = f"{Decimal(amount) / (Decimal(10) ** decimals):,.{min(decimals, 6)}f}"
-    return text
-
-
 def print_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
-    """Render rows as a rich table, or as JSON with --json (every integer as a decimal string, like the round
-    file, so no JSON reader rounds a 256-bit amount)."""
+    """Render rows as a rich table, or as JSON with --json: every integer as a decimal string (like the round
+    file, so no JSON reader rounds a 256-bit amount), bytes as 0x-hex, and keys in snake_case (a table header
+    such as "content hash" becomes "content_hash"). Callers hand JSON raw values (base units, basis points,
+    unix times), never the display strings they build for the table. Table cells are shown as they are: a
+    value read from the chain or a file is never taken for rich markup (pass a `rich.text.Text` to style one)."""
     if as_json:
         click.echo(json.dumps(_json_safe(rows), indent=2, default=str))
         return
+    from rich.text import Text
+
     if title:
-        console.print(f"[bold]{title}[/]", highlight=False)
+        console.print(Text(title, style="bold"))
     if len(rows) == 1 and len(rows[0]) > 5:  # one wide record reads better as field/value lines
         rows = [{"field": k, "value": v} for k, v in rows[0].items()]
     table = Table()
     for column in rows[0].keys() if rows else []:
-        table.add_column(str(column), overflow="fold")
+        table.add_column(Text(str(column)), overflow="fold")
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(v if isinstance(v, Text) else Text(str(v)) for v in row.values()))
     console.print(table)
 
 
@@ -361,10 +410,20 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {_json_key(str(k)): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+def _json_key(key: str) -> str:
+    """A key in snake_case: "holders' share" -> "holders_share", "contributionId" -> "contribution_id"; keys
+    that are data (addresses, numbers) as they are."""
+    import re
+
+    if re.fullmatch(r"[a-z][a-z0-9_]*|0x[0-9a-fA-F]{40}|[0-9]+", key):
+        return key
+    return re.sub(r"[^0-9a-z]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()).strip("_")
 
 
 def format_time(timestamp: int, now: int) -> str:

@@ -9,6 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_DIR,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
@@ -25,6 +27,7 @@ from openledger_chain.cli.options import (
     network_options,
     open_index,
     open_ledger,
+    parse_amount,
     print_exclusions,
     print_rows,
     read_db_option,
@@ -33,7 +36,8 @@ from openledger_chain.cli.options import (
     warn_if_not_on_dask,
 )
 
-ROUND_FILE = click.Path(path_type=Path, dir_okay=False)
+#: A round file the command reads (checked while the command line is parsed).
+ROUND_FILE = EXISTING_FILE
 
 
 @click.group("round", short_help="Attribution rounds: propose, sign (k of n), submit, finalize.")
@@ -48,7 +52,7 @@ def round_group() -> None:
 @account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True, help="The round this evaluation set is for (1, 2, ...).")
-@click.argument("eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("eval_path", type=EXISTING_FILE)
 @handle_errors
 def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
                 model_id: int, round_id: int, eval_path: Path) -> None:
@@ -71,23 +75,37 @@ def commit_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
 @account_options(4, "model owner")
 @click.option("--model", "model_id", type=ID, required=True)
 @click.option("--round", "round_id", type=ID, required=True)
-@click.option("--file", "eval_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+@click.option("--file", "eval_path", type=EXISTING_FILE, required=True,
               help="The round's evaluation CSV: it must hash to the set committed for the round.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the encrypted file [default: FILE.age]; publish it at URI.")
 @click.option("--public", is_flag=True, help="Reveal FILE unencrypted, to everyone (URI then serves FILE itself).")
+@click.option("--no-fetch-check", is_flag=True, help="Reveal without checking that URI serves the file (content that "
+              "goes online only later); oracles cannot use it until it does.")
+@click.option("--ipfs-gateway", envvar="OPENLEDGER_IPFS_GATEWAY", default=None,
+              help="HTTP gateway through which an ipfs:// URI is checked [default: https://ipfs.io].")
 @click.argument("uri")
 @handle_errors
 def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-                model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, uri: str) -> None:
+                model_id: int, round_id: int, eval_path: Path, out: Path | None, public: bool, no_fetch_check: bool,
+                ipfs_gateway: str | None, uri: str) -> None:
     """After round ROUND is final, encrypt its committed evaluation set FILE to the committee (only the model's
     oracles and guardians can read it) and announce URI as where it is published. Committee members recompute
     the round from it, and later rounds fetch it from URI and count it, so copies of its rows earn
-    nothing. Refuses a FILE other than the committed one before anything is sent."""
+    nothing. Refused before anything is sent: a FILE other than the committed one, a URI without a scheme every
+    oracle fetches (https://, http://, ipfs://CID, file://), and a URI that does not serve exactly the published
+    bytes (the encrypted file, or with --public FILE itself, whose hash is the committed one); an encrypted file
+    written for a refused reveal is removed."""
+    from openledger_chain.preflight import check_uri
+
+    check_uri(uri, "URI")
     from eth_utils import keccak
+    from rich.markup import escape
 
     from openledger_chain.committee import contributor_recipient, read_committee
     from openledger_chain.confidential import encrypt_file
+    from openledger_chain.fetch import FetchSettings
+    from openledger_chain.preflight import check_served
 
     ledger = open_ledger(network, rpc_url)
     owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
@@ -95,33 +113,53 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
     if keccak(eval_path.read_bytes()) != committed:
         abort(f"{eval_path} is not the evaluation set committed for round {round_id} of model {model_id} "
               f"(0x{committed.hex()}); reveal the committed file", 2)
+    encrypted = None
     if not public:
         out = out or eval_path.with_name(eval_path.name + ".age")
         if out.exists():
             abort(f"{out} exists; choose another --out (an encrypted file is never written over)", 2)
         epoch, recipient = contributor_recipient(read_committee(ledger))
         encrypt_file(eval_path, out, recipient)
-        err_console.print(f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {out}; publish that file",
-                          highlight=False)
-    receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
+        encrypted = out
+    published = encrypted or eval_path
+    try:
+        if no_fetch_check:
+            err_console.print(f"[yellow]warning[/]: did not check that {escape(uri)} serves {escape(str(published))} "
+                              "(--no-fetch-check); oracles cannot use the revealed set until it does",
+                              highlight=False, soft_wrap=True)
+        else:
+            written_here = " (reveal-eval writes it before the check: serve its folder at that address)"
+            fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
+                   "if it goes online only later")
+            expected = committed if encrypted is None else keccak(encrypted.read_bytes())
+            check_served(uri, expected, str(published), FetchSettings(ipfs_gateway=ipfs_gateway), fix)
+        receipt = ledger.reveal_evaluation(owner, model_id, round_id, uri)
+    except BaseException:
+        if encrypted is not None:
+            encrypted.unlink(missing_ok=True)  # nothing revealed: leave no encrypted copy behind
+        raise
+    if encrypted is not None:
+        where = f"{uri} serves it" if not no_fetch_check else "publish that file"
+        line = f"encrypted {eval_path.name} to the committee (epoch {epoch}) as {encrypted}; {where}"
+        err_console.print(escape(line), highlight=False, soft_wrap=True)
     console.print(f"revealed the evaluation set of round {round_id} of model {model_id} at {uri} "
-                  f"(gas {receipt['gasUsed']})", highlight=False)
+                  f"(gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
 
 
 @round_group.command("propose", short_help="Run attribution and write the next round file.")
 @network_options
 @click.option("--model", "model_id", type=ID, required=True)
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("--spec", "spec_path", type=EXISTING_FILE, required=True,
               help="The model's spec file (must hash to its registered spec hash).")
-@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("--eval", "eval_path", type=EXISTING_FILE, required=True,
               help="The round's evaluation CSV (must hash to the owner's commitment, see `round commit-eval`).")
 @click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where round files go [default: openledger.toml's rounds_dir, else rounds].")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+@click.option("--data-dir", type=EXISTING_DIR, default=Path("."), show_default=True,
               help="Base folder for contributions registered with relative URIs.")
-@click.option("--revealed", "revealed", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--revealed", "revealed", multiple=True, type=EXISTING_FILE,
               help="An earlier round's evaluation set as a local file (repeatable): stands in for fetching a set "
               "revealed on-chain, or adds one committed for an earlier round but never revealed. Without it, every "
               "set revealed on-chain is fetched from its URI and counted: copies of its rows earn nothing.")
@@ -146,10 +184,9 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     does not match its hash is left out with the reason; it never blocks the round. Files encrypted to the
     committee are opened with your committee key (--encryption-key; a dev account's own on local chains); the
     account options only say whose key that is: propose sends nothing."""
-    from openledger_chain.cli.options import parse_amount
-    from openledger_chain.oracle import propose_round
-
+    emission_units = parse_amount(emission) if emission is not None else None  # before the node and the engine
     from openledger_chain.config import load_config
+    from openledger_chain.oracle import propose_round
 
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
@@ -159,7 +196,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
         task = progress.add_task("attribution", total=None)
         path, round_file = propose_round(
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
-            emission=parse_amount(emission) if emission is not None else None, seed=seed, revealed=revealed,
+            emission=emission_units, seed=seed, revealed=revealed,
             overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities),
             engine=open_index(db_url), valid_for=valid_hours * 3600,
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
@@ -195,14 +232,14 @@ def sign(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
     oracle's EIP-712 signature to it only if every score matches. --spec and --eval are required: an oracle
     never signs a proposer's scores on trust. On a machine of its own, an oracle hands back ROUND_FILE or,
     smaller, its --signature-out file. Default key: dev account 1 (an oracle on local chains)."""
-    from openledger_chain.oracle import RecomputeInputs, sign_round_file
-    from openledger_chain.round_signatures import detach, write_signature_file
-
     if spec_path is None or eval_path is None:
         abort("round sign recomputes the round before signing: give --spec (the model's spec) and --eval (the "
               "round's evaluation set)", 2)
     if signature_out is not None and signature_out.exists():
         abort(f"{signature_out} exists; choose another --signature-out (one is never written over)", 2)
+    from openledger_chain.oracle import RecomputeInputs, sign_round_file
+    from openledger_chain.round_signatures import detach, write_signature_file
+
     ledger = open_ledger(network, rpc_url)
     oracle = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=1)
     identities = committee_identities(ledger, encryption_key, oracle)
@@ -322,24 +359,47 @@ def veto(network: str, rpc_url: str | None, keystore: Path | None, key_env: str 
 @click.option("--all", "all_models", is_flag=True, help="Claim on every model with stake to claim, in one claimMany.")
 @click.option("--account", "account", type=ADDRESS, default=None, help="Claim for this address (stake always goes to it; "
               "default: the signing account).")
+@click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Round files (as `round propose` lays them out) that say why a contribution earned nothing, when "
+              "there is nothing to claim [default: openledger.toml's rounds_dir, else rounds].")
 @read_db_option
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
           round_file: Path | None, model_id: int | None, all_models: bool, account: str | None,
-          db_url: str | None) -> None:
+          rounds_dir: Path | None, db_url: str | None) -> None:
     """Mint the account's stake, less what it already claimed. With --model (or --all) the proof comes from
     the chain alone: every final round's published score list gives the cumulative amounts, whose tree must
-    have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it."""
-    from openledger_chain.claims import claim_all_from_chain, claim_from_chain
-    from openledger_chain.oracle import claim_from_round_file
-
+    have the distributor's root. With ROUND_FILE (the latest final round's file) the proof comes from it.
+    With nothing to claim it says why: all claimed already (how much), or what the latest final round made
+    of each of the account's contributions (excluded and why, valued at zero), from the round files at hand."""
     if sum((round_file is not None, model_id is not None, all_models)) != 1:
         abort("give exactly one of ROUND_FILE, --model M or --all", 2)
+    from openledger_chain.claims import ClaimError, claim_all_from_chain, claim_from_chain
+    from openledger_chain.cli.views import abort_nothing_to_claim, round_files_at_hand
+    from openledger_chain.errors import ContractRevertError
+    from openledger_chain.oracle import RoundError, claim_from_round_file
+    from openledger_chain.views import model_ids, read_round_body
+
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     who = account or sender.address
+    engine = open_index(db_url)
+    try:
+        if all_models:
+            stakes, receipt = claim_all_from_chain(ledger, who, sender, engine)
+        elif model_id is not None:
+            amount, receipt = claim_from_chain(ledger, model_id, who, sender, engine)
+        else:
+            amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
+    except (ClaimError, RoundError, ContractRevertError) as exc:
+        if isinstance(exc, ContractRevertError) and exc.name != "RewardDistributorNothingToClaim":
+            raise
+        models = (model_ids(ledger) if all_models else [model_id] if model_id is not None
+                  else [int(read_round_body(round_file)[0]["modelId"])])
+        abort_nothing_to_claim(ledger, models, who, exc, engine,
+                               round_files_at_hand([round_file] if round_file else [], rounds_dir), all_models)
+        raise
     if all_models:
-        stakes, receipt = claim_all_from_chain(ledger, who, sender, open_index(db_url))
         for stake in stakes:
             console.print(f"claimed {format_amount(stake.amount)} stake of model {stake.model_id} for {who}",
                           highlight=False)
@@ -347,10 +407,6 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
         console.print(f"claimed on {len(stakes)} model{plural} in one claimMany (gas {receipt['gasUsed']})",
                       highlight=False)
         return
-    if model_id is not None:
-        amount, receipt = claim_from_chain(ledger, model_id, who, sender, open_index(db_url))
-    else:
-        amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
     console.print(f"claimed {format_amount(amount)} stake for {who} (gas {receipt['gasUsed']})", highlight=False)
 
 

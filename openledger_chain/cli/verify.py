@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from openledger_chain.cli.options import (
+    EXISTING_FILE,
     ID,
     abort,
     committee_identities,
@@ -24,12 +26,12 @@ from openledger_chain.cli.options import (
     recompute_options,
 )
 
-MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
+MARKS = {True: Text("✓", style="green"), False: Text("✗", style="red"), None: Text("–", style="dim")}
 
 
 @click.command("verify", short_help="Recompute a round from its file and the chain; exit 0 only if all checks hold.")
 @network_options
-@click.argument("round_file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.argument("round_file", type=EXISTING_FILE, required=False)
 @click.option("--model", "model_id", type=ID, default=None, help="Without a round file: the model ...")
 @click.option("--round", "round_id", type=ID, default=None, help="... and the round to check from the chain alone.")
 @recompute_options
@@ -53,13 +55,13 @@ def verify(network: str, rpc_url: str | None, round_file: Path | None, model_id:
     --encryption-key, or --dev-account on local chains) can recompute it, and everyone else runs every other
     check. Without ROUND_FILE, --model and --round check what the chain holds. Guardians: run this on every
     pending round, and veto (`openledger round veto`) if it fails."""
-    from openledger_chain.oracle import RecomputeInputs
-    from openledger_chain.verify import verify_round
-
     if round_file is None and (model_id is None or round_id is None):
         abort("give a ROUND_FILE, or --model and --round to check a round from the chain alone", 2)
     if (spec_path is None) != (eval_path is None):
         abort("--spec and --eval go together (both are needed to recompute the attribution)", 2)
+    from openledger_chain.oracle import RecomputeInputs
+    from openledger_chain.verify import verify_round
+
     ledger = open_ledger(network, rpc_url)
     member = None
     if dev_account is not None:

@@ -1,18 +1,24 @@
 """Read-only views: `status`, `model list`, `round list`, `round show`, `scores`. Each has --json (stable
-snake_case keys, every integer a decimal string, amounts in base units with their `decimals`)."""
+snake_case keys, every integer a decimal string, amounts in base units with their `decimals`). Also what
+`status` and `claim` say of a contributor's contributions (`describe_result`, `nothing_to_claim`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 
 from openledger_chain.cli.options import (
     ADDRESS,
+    EXISTING_FILE,
     ID,
     abort,
     account_options,
+    err_console,
     format_amount,
     format_time,
     handle_errors,
@@ -25,26 +31,57 @@ from openledger_chain.cli.options import (
     resolve_account,
 )
 
+if TYPE_CHECKING:
+    from openledger_chain.views import ClaimPosition, RoundFiles
+
 STAKE_DECIMALS = 18
 
 
-@click.command("status", short_help="Your stake, claimable stake, fees and pending rounds on every model.")
+def round_files_options(func: Any) -> Any:
+    """--round-file (repeat) and --rounds-dir: the round files that say why a contribution earned what it did."""
+    func = click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                        help="Folder of round files laid out as `round propose` writes them (<network>/model-<id>/"
+                        "round-<n>.json) [default: openledger.toml's rounds_dir, else rounds].")(func)
+    func = click.option("--round-file", "round_file_paths", type=EXISTING_FILE,
+                        multiple=True, help="A round file the oracles published (repeat): it says why each "
+                        "contribution earned what it did; the chain holds only its hash.")(func)
+    return func
+
+
+def round_files_at_hand(paths: Sequence[Path] = (), rounds_dir: Path | None = None) -> RoundFiles:
+    """The given round files and the rounds folder (default: openledger.toml's rounds_dir, else rounds)."""
+    from openledger_chain.config import load_config
+    from openledger_chain.views import RoundFiles
+
+    return RoundFiles(paths, rounds_dir or load_config().rounds_dir)
+
+
+@click.command("status", short_help="Your stake, claimable stake, fees, pending rounds, and why each contribution "
+               "earned what it did.")
 @network_options
 @account_options(5, "contributor")
 @click.option("--account", type=ADDRESS, default=None, help="Whose status (default: the signing account; on local "
               "chains dev account 5, the walkthrough's contributor).")
+@round_files_options
 @read_db_option
 @json_option
 @handle_errors
 def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           account: str | None, db_url: str | None, as_json: bool) -> None:
+           account: str | None, round_file_paths: tuple[Path, ...], rounds_dir: Path | None, db_url: str | None,
+           as_json: bool) -> None:
     """Per model: the account's stake, what it can claim now (rebuilt from the chain), the usage fees it
-    can withdraw, and the pending round with when its challenge window ends."""
+    can withdraw, and the pending round with when its challenge window ends. Then, per contribution of the
+    account, what the latest final round (and the pending one) made of it: its value, the rows left out, or
+    why it was excluded. Those reasons are in the round files the oracles publish (the chain holds only each
+    file's hash): give them with --round-file, or keep them in the rounds folder; a file counts only if it
+    hashes to what the chain holds. Without one, the line says whether the chain's score list paid the account."""
     from openledger_chain.views import account_status
 
     ledger = open_ledger(network, rpc_url)
     who = account or resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5).address
-    rows = account_status(ledger, who, open_index(db_url))
+    round_files = round_files_at_hand(round_file_paths, rounds_dir)
+    rows = account_status(ledger, who, open_index(db_url), round_files)
+    _warn_unmatched(round_files)
     if as_json:
         print_rows("", [r | {"account": who, "decimals": STAKE_DECIMALS,
                              "fee_decimals": _decimals(ledger, r["model"])} for r in rows], True)
@@ -56,6 +93,85 @@ def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
         "pending round": r["pending_round"] or "",
         "window ends": format_time(r["challenge_ends_at"], now) if r["pending_round"] else "",
     } for r in rows])
+    results = [c for r in rows for c in r["contributions"]]
+    if results:
+        print_rows(f"contributions of {who}", [{
+            "contribution": c["contribution"], "model": c["model"], "status": c["status"],
+            "result": describe_result(c),
+        } for c in results])
+
+
+def describe_result(result: Mapping[str, Any]) -> str:
+    """One line on what a round made of a contribution (a `ContributionResult` row), amounts in token units."""
+    outcome, round_id = result["outcome"], result["round"]
+    where = ("pending round " if result["round_status"] == "pending" else "round ") + str(round_id)
+    file_hash = result["round_file_hash"]
+    if outcome in ("valued", "valued_zero"):
+        notes = []
+        if result["derivative_of"] is not None:
+            notes.append(f"a copy of contribution {result['derivative_of']}")
+        if result["rows_left_out"]:
+            notes.append(f"{result['credited_rows']} of {result['rows']} rows credited, left out: " + ", ".join(
+                f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(result["rows_left_out"].items())))
+        return (f"valued {Decimal(result['value']):.6f} in {where}" + ("" if outcome == "valued" else ": earns nothing")
+                + (f" ({'; '.join(notes)})" if notes else ""))
+    if outcome == "excluded":
+        return f"excluded from {where}: {result['reason']}"
+    if outcome == "not_an_input":
+        return f"not an input of {where}: {result['reason']}"
+    if outcome == "not_valued":
+        return f"an input of {where} that its file gives no value"
+    if outcome == "paid":
+        return (f"paid in {where}: the account was allocated {format_amount(result['account_amount'])}; each "
+                f"contribution's value is in that round's file ({_short(file_hash)})")
+    if outcome == "not_paid":
+        return f"not paid in {where}; its reason is in that round's file ({_short(file_hash)})"
+    return f"not in a round yet: {result['reason']}"  # no_round_yet
+
+
+def nothing_to_claim(position: ClaimPosition) -> str:
+    """Why `position` leaves nothing to claim on its model: no final round, all claimed, or what the latest
+    final round (and the pending one) made of each contribution. Amounts in token units."""
+    if position.final_round == 0:
+        return "no final round yet"
+    if position.cumulative > 0:
+        return f"already claimed all {format_amount(position.cumulative)} stake (through round {position.final_round})"
+    if not position.contributions:
+        return "no contribution to it"
+    return "; ".join(f"contribution {r.contribution_id} {describe_result(r.to_row())}" for r in position.contributions)
+
+
+def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, cause: Exception, engine: Any,
+                           round_files: RoundFiles, every_model: bool = False) -> None:
+    """Abort with why `account` has nothing to claim (one line): on one model, when it has no stake there (what
+    each of its contributions got, and why); with `every_model` (claim --all), on each model. Return when the
+    account has stake to claim, or on one model has no final round or has claimed it all (`cause` says so, in
+    token units), so that the caller re-raises `cause`."""
+    from openledger_chain.claims import UnjustifiedRootError
+    from openledger_chain.views import claim_position
+
+    if isinstance(cause, UnjustifiedRootError):
+        return
+    positions = [claim_position(ledger, m, account, engine, round_files) for m in model_ids]
+    if not positions or any(p.claimable > 0 for p in positions):
+        return
+    unread = any(r.outcome == "not_paid" for p in positions for r in p.contributions)
+    hint = (" (round files are published by the oracles: keep them in --rounds-dir, or read them with `openledger "
+            "status --round-file FILE`)" if unread else "")
+    if not every_model:
+        (position,) = positions
+        if position.final_round == 0 or position.cumulative > 0:
+            return
+        abort(escape(f"nothing to claim for {account} on model {position.model_id} through round "
+                     f"{position.final_round}: {nothing_to_claim(position)}{hint}"), 1)
+    abort(escape(f"{account} has nothing to claim on any of the {len(positions)} models: " + " | ".join(
+        f"model {p.model_id}: {nothing_to_claim(p)}" for p in positions) + hint), 1)
+
+
+def _warn_unmatched(round_files: RoundFiles) -> None:
+    for path in round_files.unmatched():
+        err_console.print(f"[yellow]warning[/]: {escape(str(path))} is not the file of the rounds shown (its hash "
+                          "is not the one the chain holds for them); ignored", highlight=False)
 
 
 @click.command("list", short_help="List every registered model.")

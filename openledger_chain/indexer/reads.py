@@ -4,15 +4,20 @@ stake balances and claims."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
+from web3.exceptions import BlockNotFound
 
 from openledger_chain.history import RoundRecord, RoundStep, replay_rounds
 from openledger_chain.history import round_history as chain_round_history
 from openledger_chain.indexer import schema
 from openledger_chain.rounds import Round, ScoreEntry
 from openledger_chain.types import Contribution, ContributionId, ContributionKind, ModelId
+
+logger = logging.getLogger(__name__)
 
 
 def indexed_block(engine: Engine) -> int | None:
@@ -84,7 +89,7 @@ def claimed(engine: Engine, model_id: int, account: str) -> int:
 def round_history_or_chain(ledger: Any, model_id: int, engine: Engine | None) -> list[RoundRecord]:
     """The model's rounds from the index when it has caught up with what the distributor holds (the final
     round and its root, the pending round and its published count), else from a chain scan."""
-    if engine is not None:
+    if engine is not None and of_this_deployment(ledger, engine):
         records = round_history(engine, model_id)
         if _rounds_current(ledger, model_id, records):
             return records
@@ -93,7 +98,7 @@ def round_history_or_chain(ledger: Any, model_id: int, engine: Engine | None) ->
 
 def contributions_or_chain(ledger: Any, model_id: int | None, engine: Engine | None) -> list[Contribution]:
     """Contributions from the index when it holds all the registry counts (and every change), else the chain."""
-    if engine is not None:
+    if engine is not None and of_this_deployment(ledger, engine):
         indexed = contributions(engine, model_id)
         with engine.connect() as connection:
             total = connection.execute(select(func.count()).select_from(schema.contributions)).scalar()
@@ -103,6 +108,29 @@ def contributions_or_chain(ledger: Any, model_id: int | None, engine: Engine | N
                 checkpoint >= int(ledger.chain.w3.eth.block_number):
             return indexed
     return ledger.contributions(model_id)
+
+
+def of_this_deployment(ledger: Any, engine: Engine) -> bool:
+    """Whether the index is of the ledger's chain and deployment, as `index run` recorded them: an index of a
+    node restarted without its state, or of an earlier deployment at the same addresses, must not answer for
+    this one. (An index made before that record existed is judged by the catch-up checks alone.)"""
+    try:
+        with engine.connect() as connection:
+            known = connection.execute(select(schema.indexed_chain)).first()
+    except DBAPIError:  # an index older than the table, not migrated yet
+        return True
+    if known is None:
+        return True
+    try:
+        first_hash = "0x" + bytes(ledger.chain.w3.eth.get_block(known.first_block)["hash"]).hex()
+    except BlockNotFound:  # a chain without that block is another chain
+        first_hash = None
+    if (known.chain_id, known.registry, known.distributor, known.first_block_hash) == (
+            ledger.chain.chain_id, ledger.registry.address, ledger.distributor.address, first_hash):
+        return True
+    logger.warning("the index is of another chain or deployment; reading the chain instead "
+                   "(`openledger index run --reset` indexes this one)")
+    return False
 
 
 def _rounds_current(ledger: Any, model_id: int, records: list[RoundRecord]) -> bool:

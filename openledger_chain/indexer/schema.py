@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Uint256(TypeDecorator):
@@ -105,7 +105,7 @@ rounds = _event_table(
     Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
     Column("merkle_root", HASH), Column("emission", Uint256), Column("cumulative_emission", Uint256),
     Column("scores_hash", HASH), Column("method_hash", HASH), Column("round_file_hash", HASH),
-    Column("deadline", Uint256),  # schema version 3: the signed round's deadline
+    Column("deadline", Uint256),  # schema version 4: the signed round's deadline
     Column("submitter", ADDRESS), Column("signers", Text),  # comma-separated, ascending
 )
 round_events = _event_table(  # ScoresReset, RoundVetoed, RoundFinalized
@@ -152,6 +152,15 @@ checkpoint = Table(
     Column("registry", ADDRESS, nullable=False), Column("block_number", BigInteger, nullable=False),
     Column("block_hash", HASH, nullable=False),
 )
+indexed_chain = Table(  # what the index is of, written with its first batch and cleared only by --reset
+    "indexed_chain", metadata,
+    Column("id", Integer, primary_key=True), Column("chain_id", BigInteger, nullable=False),
+    # A node restarted without its state keeps its chain id but not its blocks: the genesis hash tells them
+    # apart, and the deployment's first block (whose hash commits to every block before it) the deployment.
+    Column("genesis_hash", HASH), Column("first_block", BigInteger, nullable=False),  # no block 0: NULL
+    Column("first_block_hash", HASH, nullable=False), Column("registry", ADDRESS, nullable=False),
+    Column("distributor", ADDRESS, nullable=False),
+)
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
@@ -165,14 +174,22 @@ def _add_publisher_columns(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE {table} ADD COLUMN publisher VARCHAR(42)"))
 
 
+def _add_indexed_chain(connection: Connection) -> None:
+    """Version 3: the chain (genesis hash) and deployment (first block, addresses) the index is of, so that a
+    restarted node or a new deployment is refused instead of being taken for a reorganisation of everything.
+    The indexer fills it in for an existing index once the chain still holds the index's blocks."""
+    indexed_chain.create(connection, checkfirst=True)
+
+
 def _add_round_deadline(connection: Connection) -> None:
-    """Version 3: a signed round carries its deadline (issue 24). Rounds indexed before have none (NULL):
+    """Version 4: a signed round carries its deadline (issue 24). Rounds indexed before have none (NULL):
     they came from contracts without it, and the index is rebuilt for a new deployment anyway."""
     kind = "NUMERIC(78, 0)" if connection.dialect.name == "postgresql" else "VARCHAR(80)"
     connection.execute(text(f"ALTER TABLE rounds ADD COLUMN deadline {kind}"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_publisher_columns, 2: _add_round_deadline}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _add_publisher_columns, 2: _add_indexed_chain, 3: _add_round_deadline}
 
 
 def migrate(connection: Connection) -> int:

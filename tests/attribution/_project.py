@@ -24,7 +24,7 @@ def write_csv(path: Path, x: np.ndarray, y: np.ndarray, columns: list[str] = COL
         w = csv.writer(f)
         w.writerow([*columns, label])
         for row, lab in zip(x, y):
-            w.writerow([*(repr(float(v)) for v in row), int(lab)])
+            w.writerow([*(repr(float(v)) for v in row), int(lab) if float(lab).is_integer() else repr(float(lab))])
 
 
 class Project:

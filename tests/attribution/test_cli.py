@@ -150,7 +150,7 @@ def test_revealed_evaluation_sets_are_checked_and_used(basic: Project, tmp_path:
     from _project import write_csv
 
     result = invoke(*basic.write(), "--revealed", str(tmp_path / "missing.csv"))
-    assert result.exit_code == 2 and "missing.csv: file not found" in result.stderr
+    assert result.exit_code == 2 and "missing.csv' does not exist" in result.stderr  # refused while parsing
     result = invoke(*basic.write(), "--revealed", str(basic.root / "eval.csv"))  # the current set, revealed
     assert result.exit_code == 2 and "rows also in the revealed evaluation set" in result.stderr
     # More revealed rows than contributed ones, none of them in the current set.

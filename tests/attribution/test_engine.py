@@ -325,6 +325,29 @@ def test_bad_tknn_and_standardize_fields(field: str, value: object) -> None:
         parse_spec({"label": "y", field: value})
 
 
+@pytest.mark.parametrize("features", [[], "f0", ["f0", "f0"], ["f0", "y"], ["f0", " f1"], [1, 2]])
+def test_bad_features_field(features: object) -> None:
+    from openledger_chain.attribution import parse_spec
+
+    with pytest.raises(InputError, match="'features'"):
+        parse_spec({"label": "y", "features": features})
+
+
+def test_named_features_are_the_schema_of_the_evaluation_set_and_every_contribution(basic: Project) -> None:
+    """A spec that names its feature columns publishes them (`contribute` checks files against them): the round
+    values exactly as without the field, and an evaluation set with other columns is refused."""
+    from _project import COLUMNS
+
+    before = run(basic)
+    basic.spec["features"] = COLUMNS
+    after = run(basic)
+    assert after.row_values.tolist() == before.row_values.tolist()
+    assert after.method == before.method  # the spec hash, in the round file, already pins the field
+    basic.spec["features"] = [*COLUMNS[:-1], "other"]
+    with pytest.raises(InputError, match="eval.csv: row 1, column 'other': missing column"):
+        run(basic)
+
+
 @pytest.mark.parametrize("first", [False, True])
 def test_flipped_label_near_copies_cannot_hurt_their_victim(basic: Project, first: bool) -> None:
     """Registered after the victim or before it (front-running public data): the flipped copies

@@ -1,4 +1,4 @@
-"""Schema versions: an empty database gets the current schema; an index of version 1 or 2 is migrated in place."""
+"""Schema versions: an empty database gets the current schema; indexes of versions 1, 2 and 3 are migrated in place."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_version_1_gains_the_publisher_columns_and_keeps_its_rows(tmp_path) -> N
     """Version 1 had one shared score list per round; version 2 records each chunk's and reset's oracle."""
     engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
     with engine.begin() as connection:
-        # Version 1's tables: today's, less the publisher columns and the rounds' deadline (version 3).
+        # Version 1's tables: today's, less the publisher columns and the rounds' deadline (version 4).
         schema.metadata.create_all(connection)
         for table in ("scores", "round_events"):
             connection.execute(text(f"ALTER TABLE {table} DROP COLUMN publisher"))
@@ -29,23 +29,41 @@ def test_version_1_gains_the_publisher_columns_and_keeps_its_rows(tmp_path) -> N
         connection.execute(text("INSERT INTO scores (block_number, tx_hash, log_index, model_id, round_id, position) "
                                 "VALUES (7, '0xab', 0, 1, 1, 0)"))
         assert schema.migrate(connection) == 1
-        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 3
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION
         rows = connection.execute(select(schema.scores.c.block_number, schema.scores.c.publisher)).all()
     assert [tuple(r) for r in rows] == [(7, None)]
     for table in ("scores", "round_events"):
         assert "publisher" in {c["name"] for c in inspect(engine).get_columns(table)}
 
 
-def test_version_2_gains_the_round_deadline_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Version 3 (issue 24): a signed round carries its deadline; rounds indexed before have none."""
+def test_version_2_gains_the_indexed_chain_table_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Version 3 records which chain and deployment the index is of (the indexer fills it in: see
+    test_chain_identity.py), so that a restarted node is not taken for a reorganisation of every block."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection)
+        schema.indexed_chain.drop(connection)
+        connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))  # version 4
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (2)"))
+        connection.execute(text("INSERT INTO checkpoint (id, chain_id, registry, block_number, block_hash) "
+                                "VALUES (1, 31337, '0xab', 7, '0xcd')"))
+        assert schema.migrate(connection) == 2
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION
+        assert connection.execute(select(schema.checkpoint.c.block_number)).scalar() == 7
+        assert connection.execute(select(schema.indexed_chain)).all() == []
+    assert "genesis_hash" in {c["name"] for c in inspect(engine).get_columns("indexed_chain")}
+
+
+def test_version_3_gains_the_round_deadline_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Version 4 (issue 24): a signed round carries its deadline; rounds indexed before have none."""
     engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
     with engine.begin() as connection:
         schema.metadata.create_all(connection)
         connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))
-        connection.execute(text("INSERT INTO schema_version (version) VALUES (2)"))
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (3)"))
         connection.execute(text("INSERT INTO rounds (block_number, tx_hash, log_index, model_id, round_id) "
                                 "VALUES (7, '0xab', 0, 1, 1)"))
-        assert schema.migrate(connection) == 2
-        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 3
+        assert schema.migrate(connection) == 3
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 4
         rows = connection.execute(select(schema.rounds.c.round_id, schema.rounds.c.deadline)).all()
     assert [tuple(r) for r in rows] == [(1, None)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,13 +22,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMMITTEE_SETUP = [["keys", "publish", "--dev-account", str(i)] for i in range(4)] + [["keys", "rewrap"]]
 
 
-def start_anvil(chain_id: int = 31337) -> tuple[subprocess.Popen[bytes], str]:
+def start_anvil(chain_id: int = 31337, *, port: int | None = None,
+                extra_args: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], str]:
+    """Start anvil (on `port`, else a free one; `extra_args` such as `--state FILE`) and wait until it answers."""
     anvil = find_anvil(PROJECT_ROOT)
     assert anvil is not None, "anvil is missing: run `npm ci` in the project folder (CI does it via make test)"
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [str(anvil), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
-         "--mnemonic", DEV_MNEMONIC, "--silent"],
+         "--mnemonic", DEV_MNEMONIC, "--silent", *extra_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

@@ -105,6 +105,25 @@ def _corpus() -> list[list[str]]:
         ["contribute", "--model", "1", "--public", "--out", "x.age", "bob.csv"],
         ["contribute", "--model", "1", "--out", "alice.csv.age", "eval2.csv"],  # would write over a published file
         ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "eval2.csv", "ipfs://x"],  # not round 1's
+        # careless input that used to be written on-chain for good (issue 22): URIs oracles cannot fetch, URIs
+        # that do not serve the file, files the model's spec does not accept, withdrawals not one's to make
+        ["contribute", "--model", "1", "--dev-account", "7", "--uri", "127.0.0.1:8800/carol.csv.age", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--uri", "carol.csv", "--public", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--uri", "ftp://example.org/carol.csv", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--uri", "http://127.0.0.1:9/carol.csv.age", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--public", "--uri", "ALICE_URI", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "empty.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "nolabel.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "wrongcolumns.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "notanumber.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--kind", "finetune", "carol.csv"],
+        ["contribute", "--model", "1", "--dev-account", "7", "--spec", "eval.csv", "carol.csv"],
+        ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "eval.csv", "eval.csv"],
+        ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "eval.csv", "127.0.0.1:8800/eval-1.csv.age"],
+        ["round", "reveal-eval", "--model", "1", "--round", "1", "--file", "eval.csv", "--public", "ALICE_URI"],
+        ["contributions", "withdraw", "2"],  # bob's, asked by dev account 5
+        ["contributions", "withdraw", "3"],  # withdrawn already
+        ["contributions", "withdraw", "99"],
         ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval2.csv", "--encryption-key",
          "missing.key"],
         ["verify", ROUND, "--spec", "spec.json", "--eval", "eval.csv", "--encryption-key", "notjson.json"],
@@ -119,11 +138,14 @@ CORPUS = _corpus()
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """anvil with a deployment, model 1, alice's and bob's contributions and a final round 1."""
     workdir = tmp_path_factory.mktemp("corpus")
-    for name in ("spec.json", "eval.csv", "eval2.csv", "alice.csv", "bob.csv"):
+    for name in ("spec.json", "eval.csv", "eval2.csv", "alice.csv", "bob.csv", "carol.csv", "dave.csv"):
         shutil.copyfile(EXAMPLE / name, workdir / name)
     (workdir / "somedir").mkdir()
     (workdir / "empty.csv").write_text("")
     (workdir / "wrongcolumns.csv").write_text("x,y\n1,2\n")
+    header, row = (EXAMPLE / "carol.csv").read_text().splitlines()[:2]
+    (workdir / "nolabel.csv").write_text(f"{header.rsplit(',', 1)[0]}\n{row.rsplit(',', 1)[0]}\n")
+    (workdir / "notanumber.csv").write_text(f"{header}\nabc,{row.split(',', 1)[1]}\n")
     (workdir / "notjson.json").write_text("{not json")
     from eth_account import Account
 
@@ -138,7 +160,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
                      ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv"],
                      ["round", "sign", *RECOMPUTE, ROUND], ["round", "sign", "--dev-account", "2", *RECOMPUTE, ROUND],
                      ["round", "submit", ROUND], ["round", "finalize", "--model", "1"],
-                     ["claim", "--model", "1"], ["round", "commit-eval", "--model", "1", "--round", "2", "eval2.csv"]):
+                     ["claim", "--model", "1"], ["round", "commit-eval", "--model", "1", "--round", "2", "eval2.csv"],
+                     ["contribute", "--model", "1", "dave.csv"], ["contributions", "withdraw", "3"]):
             result = _invoke(url, args)
             assert result.exit_code == 0, (args, result.output)
         good = json.loads((workdir / ROUND).read_text())
@@ -154,6 +177,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
 def _invoke(url: str, args: list[str]) -> object:
     if "--rpc-url" not in args and "--network" not in args:
         args = [*args, "--rpc-url", url]
+    # A URI that answers, with other bytes than the file given: alice's encrypted file, as registered.
+    args = [Path("alice.csv.age").resolve().as_uri() if a == "ALICE_URI" else a for a in args]
     env = {"OPENLEDGER_KEYSTORE_PASSWORD": "wrong", "OPENLEDGER_BAD_KEY": "0x1234"}
     return CliRunner().invoke(main, args, env=env)
 

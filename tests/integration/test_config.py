@@ -47,7 +47,7 @@ def test_accounts_per_role_come_from_the_config_file(tmp_path: Path, monkeypatch
     from openledger_chain.chain import dev_accounts
 
     monkeypatch.chdir(tmp_path)
-    for name in ("spec.json", "alice.csv"):
+    for name in ("spec.json", "alice.csv", "recipe.json"):
         shutil.copyfile(EXAMPLE / name, tmp_path / name)
     contributor, owner = dev_accounts()[6], dev_accounts()[7]
     (tmp_path / "contributor.json").write_text(json.dumps(Account.encrypt(contributor.key, "pw")))
@@ -64,7 +64,7 @@ def test_accounts_per_role_come_from_the_config_file(tmp_path: Path, monkeypatch
         added = run(main, ["contribute", "--model", "1", "alice.csv", "--rpc-url", url], env=env)
         assert added.exit_code == 0 and f"by {contributor.address}" in added.output, added.output
         # An explicit option still wins.
-        other = run(main, ["contribute", "--model", "1", "spec.json", "--kind", "finetune", "--dev-account", "5",
+        other = run(main, ["contribute", "--model", "1", "recipe.json", "--kind", "finetune", "--dev-account", "5",
                            "--rpc-url", url], env=env)
         assert other.exit_code == 0 and f"by {dev_accounts()[5].address}" in other.output, other.output
 
