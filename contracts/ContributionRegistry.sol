@@ -10,6 +10,7 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IContributionBonds} from "./interfaces/IContributionBonds.sol";
 import {IContributionRegistry} from "./interfaces/IContributionRegistry.sol";
 import {IModelStakeToken} from "./interfaces/IModelStakeToken.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
@@ -47,6 +48,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     /* STORAGE */
 
     address private _stakeMinter;
+    address private _bondVault;
     uint256 private _modelCount;
     uint256 private _contributionCount;
     mapping(uint256 modelId => Model) private _models;
@@ -81,6 +83,11 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     /// @inheritdoc IContributionRegistry
     function stakeMinter() external view returns (address) {
         return _stakeMinter;
+    }
+
+    /// @inheritdoc IContributionRegistry
+    function bondVault() external view returns (address) {
+        return _bondVault;
     }
 
     /// @inheritdoc IContributionRegistry
@@ -165,6 +172,15 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
+    function setBondVault(address vault) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (vault == address(0)) revert ContributionRegistryZeroAddress();
+        // Once only: contributors approve the vault, and an admin key must not redirect their bonds.
+        if (_bondVault != address(0)) revert ContributionRegistryBondVaultAlreadySet(_bondVault);
+        _bondVault = vault;
+        emit BondVaultSet(vault);
+    }
+
+    /// @inheritdoc IContributionRegistry
     function registerModel(ModelParams calldata params) external returns (uint256 modelId) {
         address minter = _stakeMinter;
         if (minter == address(0)) revert ContributionRegistryStakeMinterNotSet();
@@ -213,14 +229,16 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         bytes32 contentHash,
         string calldata uri,
         bytes32 salt
-    ) external returns (uint256) {
+    ) external nonReentrant returns (uint256 contributionId) {
         _requireModel(modelId);
-        return _register(modelId, msg.sender, kind, contentHash, uri, salt, NOT_IN_BATCH);
+        contributionId = _register(modelId, msg.sender, kind, contentHash, uri, salt, NOT_IN_BATCH);
+        _postBonds(modelId, contributionId, 1, msg.sender, NOT_IN_BATCH);
     }
 
     /// @inheritdoc IContributionRegistry
     function registerContributions(uint256 modelId, ContributionInput[] calldata inputs)
         external
+        nonReentrant
         returns (uint256 firstContributionId)
     {
         _requireModel(modelId);
@@ -232,6 +250,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
                 modelId, msg.sender, inputs[i].kind, inputs[i].contentHash, inputs[i].uri, inputs[i].salt, NOT_IN_BATCH
             );
         }
+        _postBonds(modelId, firstContributionId, count, msg.sender, NOT_IN_BATCH); // one transfer for the batch
     }
 
     /// @inheritdoc IContributionRegistry
@@ -244,16 +263,19 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         address contributor,
         uint256 deadline,
         bytes calldata signature
-    ) external returns (uint256) {
+    ) external nonReentrant returns (uint256 contributionId) {
         if (block.timestamp > deadline) revert ContributionRegistryExpiredSignature(deadline);
         _requireModel(modelId);
         _useSignature(modelId, kind, contentHash, uri, salt, contributor, deadline, signature, NOT_IN_BATCH);
-        return _register(modelId, contributor, kind, contentHash, uri, salt, NOT_IN_BATCH);
+        contributionId = _register(modelId, contributor, kind, contentHash, uri, salt, NOT_IN_BATCH);
+        // The contributor signed the registration, and its allowance to the vault bounds the bond.
+        _postBonds(modelId, contributionId, 1, contributor, NOT_IN_BATCH);
     }
 
     /// @inheritdoc IContributionRegistry
     function registerContributionsFor(uint256 modelId, SignedContribution[] calldata registrations)
         external
+        nonReentrant
         returns (uint256 firstContributionId)
     {
         _requireModel(modelId);
@@ -275,7 +297,9 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
                 _fail(i, abi.encodeWithSelector(ContributionRegistryExpiredSignature.selector, r.deadline));
             }
             _useSignature(modelId, r.kind, r.contentHash, r.uri, r.salt, r.contributor, r.deadline, r.signature, i);
-            _register(modelId, r.contributor, r.kind, r.contentHash, r.uri, r.salt, i);
+            uint256 contributionId = _register(modelId, r.contributor, r.kind, r.contentHash, r.uri, r.salt, i);
+            // A contributor without the allowance or the balance fails its own entry, by index.
+            _postBonds(modelId, contributionId, 1, r.contributor, i);
         }
     }
 
@@ -331,7 +355,7 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
-    function withdrawContribution(uint256 contributionId) external {
+    function withdrawContribution(uint256 contributionId) external nonReentrant {
         Contribution storage contribution = _contributions[contributionId];
         if (contribution.contributor == address(0)) revert ContributionRegistryUnknownContribution(contributionId);
         if (contribution.contributor != msg.sender) {
@@ -340,6 +364,11 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         if (contribution.withdrawn) revert ContributionRegistryAlreadyWithdrawn(contributionId);
         contribution.withdrawn = true;
         emit ContributionWithdrawn(contributionId, contribution.modelId, msg.sender);
+        address vault = _bondVault;
+        if (vault != address(0)) {
+            (uint256 nextRoundId,) = _roundsOf(contribution.modelId);
+            IContributionBonds(vault).onContributionWithdrawn(contributionId, nextRoundId);
+        }
     }
 
     /// @inheritdoc IContributionRegistry
@@ -388,6 +417,19 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
         (, uint256 finalized,,) = IRewardDistributor(minter).finalizedRound(modelId);
         nextRoundId = finalized + 1;
         pendingRoundId = IRewardDistributor(minter).pendingRound(modelId).roundId;
+    }
+
+    /// @dev Has the bond vault take the model's bond for `count` contributions from `firstContributionId` (all by
+    /// `contributor`), after every state change of the registration; its error fails entry `entry` as {_fail} does.
+    function _postBonds(uint256 modelId, uint256 firstContributionId, uint256 count, address contributor, uint256 entry)
+        private
+    {
+        address vault = _bondVault;
+        if (vault == address(0)) return;
+        try IContributionBonds(vault).postBonds(modelId, firstContributionId, count, contributor) {}
+        catch (bytes memory reason) {
+            _fail(entry, reason);
+        }
     }
 
     function _requireModel(uint256 modelId) private view {

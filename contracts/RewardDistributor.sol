@@ -26,7 +26,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     bytes32 public constant ROUND_TYPEHASH = keccak256(
-        "Round(uint256 modelId,uint256 roundId,bytes32 merkleRoot,uint256 emission,uint256 cumulativeEmission,bytes32 scoresHash,bytes32 methodHash,bytes32 roundFileHash,uint256 deadline)"
+        "Round(uint256 modelId,uint256 roundId,bytes32 merkleRoot,uint256 emission,uint256 cumulativeEmission,bytes32 scoresHash,bytes32 methodHash,bytes32 roundFileHash,uint256 deadline,bytes32 bondsRoot)"
     );
 
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
@@ -57,6 +57,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     mapping(uint256 modelId => mapping(address publisher => ScoreList)) private _scoreLists;
     mapping(bytes32 digest => bool) private _vetoed;
     mapping(uint256 modelId => mapping(address account => uint256)) private _claimed;
+    /// @dev The pending round's bond-decisions root (kept beside {PendingRound}, whose layout the toolkit reads),
+    /// and every final round's; a vetoed round's is deleted with it.
+    mapping(uint256 modelId => bytes32) private _pendingBondsRoot;
+    mapping(uint256 modelId => mapping(uint256 roundId => bytes32)) private _bondsRoots;
     /// @dev Seconds the contract has spent paused (finished pauses), and when the current pause began.
     uint40 private _pausedSeconds;
     uint40 private _pausedAt;
@@ -157,6 +161,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         return _claimed[modelId][account];
     }
 
+    /// @inheritdoc IRewardDistributor
+    function bondsRoot(uint256 modelId, uint256 roundId) external view returns (bytes32) {
+        return _bondsRoots[modelId][roundId];
+    }
+
     /// @notice The EIP-712 domain separator of this distributor on the current chain.
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
@@ -230,6 +239,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
             pausedSecondsAtStart: _pausedSeconds
         });
         _emitRoundSubmitted(round, signers);
+        // A round that decides no bond costs no slot (a previous submission's was deleted by its veto).
+        if (round.bondsRoot != bytes32(0)) {
+            _pendingBondsRoot[round.modelId] = round.bondsRoot;
+            emit BondsRootSubmitted(round.modelId, round.roundId, round.bondsRoot);
+        }
     }
 
     /// @inheritdoc IRewardDistributor
@@ -297,6 +311,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         bytes32 digest = pending.digest;
         _vetoed[digest] = true;
         delete _pending[modelId];
+        delete _pendingBondsRoot[modelId];
         emit RoundVetoed(modelId, roundId, digest, msg.sender);
     }
 
@@ -316,6 +331,13 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         state.roundId = pending.roundId;
         delete _pending[modelId];
         emit RoundFinalized(modelId, pending.roundId, pending.merkleRoot, pending.cumulativeEmission);
+        bytes32 decisions = _pendingBondsRoot[modelId];
+        if (decisions != bytes32(0)) {
+            // Only now, with the round final, can the registry apply its bond decisions.
+            _bondsRoots[modelId][pending.roundId] = decisions;
+            delete _pendingBondsRoot[modelId];
+            emit BondsRootFinalized(modelId, pending.roundId, decisions);
+        }
         // All of the round's stake earns fees from now on, whenever it is claimed.
         IModelStakeToken(state.stakeToken).startFeePeriod(pending.cumulativeEmission);
     }

@@ -148,6 +148,46 @@ def _panic(shown: Mapping[str, str], raw: Mapping[str, Any]) -> str:
 # with the first). Built-in `Error(string)` and `Panic(uint256)` close the table.
 HINTS: dict[str, Hint] = {
     # ----- ContributionRegistry
+    "ContributionBondsNotRegistry": Hint(
+        "{caller} is not the registry: only the registry posts bonds and reports withdrawals",
+        "register or withdraw through the registry (`openledger contribute`)"),
+    "ContributionBondsNotModelOwner": Hint(
+        "{caller} is not the owner of model {modelId}: only its owner sets its bond",
+        "sign as the owner (`openledger model show {modelId}` names it)"),
+    "ContributionBondsNotContributor": Hint(
+        "{caller} did not make contribution {contributionId}: only its contributor claims its bond",
+        "sign with the contributor's key"),
+    "ContributionBondsPolicyUnchanged": Hint(
+        "model {modelId}'s bond is already {amount} (in force or pending)", "nothing to do", token=("amount",)),
+    "ContributionBondsTransferFailed": Hint(
+        "the bond vault could not take the bond of {amount} from {contributor}",
+        "the contributor approves the bond vault (`bondVault` of the registry) for the bond and holds it in the "
+        "model's payment token", token=("amount",)),
+    "ContributionBondsShortfall": Hint(
+        "the payment token delivered {received} of a bond of {amount} (it takes a fee on transfers)",
+        "bonds need a payment token that delivers what is sent: the model's owner sets the bond to 0",
+        token=("amount", "received")),
+    "ContributionBondsRootNotFinal": Hint(
+        "round {roundId} of model {modelId} has no final bonds root: it is pending, was vetoed, decided no bond, "
+        "or does not exist", "apply a round's bond decisions once it is final (`openledger round status`)"),
+    "ContributionBondsNotInModel": Hint(
+        "contribution {contributionId} is not in model {modelId}", "apply each model's decisions with its own rounds"),
+    "ContributionBondsNoBond": Hint(
+        "contribution {contributionId} posted no bond", "leave it out of the decisions"),
+    "ContributionBondsInvalidProof": Hint(
+        "round {roundId}'s bonds root does not hold decision {decision} (1 release, 2 forfeit) for contribution "
+        "{contributionId}", "take the decision and its proof from that round's file"),
+    "ContributionBondsNotForfeitable": Hint(
+        "contribution {contributionId} was withdrawn: only rounds up to {forfeitableUntilRound} may forfeit its bond, "
+        "while no later round is final (round {roundId} tried; the latest final round is {finalRoundId})",
+        "nothing to do: its contributor takes the bond back"),
+    "ContributionBondsNotClaimable": Hint(
+        "contribution {contributionId}'s bond is not claimable (status {status}: 0 none, 1 held, 2 released, "
+        "3 forfeited, 4 paid; a withdrawn one comes back once round {refundAfterRound} is final, 0: not withdrawn; "
+        "the latest final round is {finalRoundId})",
+        "wait for a final round that releases it, or for the refund round of a withdrawn contribution"),
+    "ContributionRegistryBondVaultAlreadySet": Hint(
+        "the registry's bond vault is already {bondVault}; it is set once, at deployment", "nothing to do"),
     "ContributionRegistryAlreadyWithdrawn": Hint(
         "contribution {contributionId} is already withdrawn", "nothing to do: no later round values it"),
     "ContributionRegistryBatchEntryInvalid": Hint(

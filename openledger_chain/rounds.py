@@ -37,6 +37,7 @@ ROUND_FIELDS = [
     {"name": "methodHash", "type": "bytes32"},
     {"name": "roundFileHash", "type": "bytes32"},
     {"name": "deadline", "type": "uint256"},
+    {"name": "bondsRoot", "type": "bytes32"},
 ]
 
 
@@ -53,6 +54,8 @@ class Round:
     method_hash: bytes
     round_file_hash: bytes
     deadline: int
+    # Issue 23 (contracts only so far): the round's bond-decisions root; zero while the toolkit decides no bond.
+    bonds_root: bytes = b"\x00" * 32
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -65,6 +68,7 @@ class Round:
             self.method_hash,
             self.round_file_hash,
             self.deadline,
+            self.bonds_root,
         )
 
     def message(self) -> dict[str, Any]:

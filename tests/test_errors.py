@@ -55,7 +55,10 @@ def _example(abi_type: str, index: int, is_time: bool) -> Any:
     if abi_type.startswith("uint"):
         if is_time:
             return 1796089044
-        return 268829484992267457269 + index if int(abi_type[4:] or 256) > 72 else 12_345 + index
+        bits = int(abi_type[4:] or 256)
+        if bits <= 8:  # an enum (a bond's status or decision)
+            return 1 + index
+        return 268829484992267457269 + index if bits > 72 else 12_345 + index
     return {"address": ACCOUNT, "bytes32": (4).to_bytes(32, "big"), "string": "age1nope", "bytes": b""}[abi_type]
 
 

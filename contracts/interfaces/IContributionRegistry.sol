@@ -90,6 +90,9 @@ interface IContributionRegistry {
     /// @notice Emitted once, when the admin names the stake minter (the reward distributor).
     event StakeMinterSet(address indexed minter);
 
+    /// @notice Emitted once, when the admin names the contract that takes and holds contribution bonds (issue 23).
+    event BondVaultSet(address indexed bondVault);
+
     /// @notice Emitted when a model is registered and its stake token deployed.
     event ModelRegistered(
         uint256 indexed modelId,
@@ -152,6 +155,8 @@ interface IContributionRegistry {
 
     /// @notice Thrown when the stake minter is already set to `minter`.
     error ContributionRegistryStakeMinterAlreadySet(address minter);
+    /// @notice Thrown when the bond vault is already set to `bondVault`.
+    error ContributionRegistryBondVaultAlreadySet(address bondVault);
     /// @notice Thrown when a model is registered before the stake minter is set.
     error ContributionRegistryStakeMinterNotSet();
     /// @notice Thrown when an address argument is zero.
@@ -221,6 +226,9 @@ interface IContributionRegistry {
     /* VIEWS */
 
     function stakeMinter() external view returns (address);
+    /// @notice The contract that takes a model's bond at every registration and holds it ({IContributionBonds}),
+    /// or zero: then no registration posts a bond.
+    function bondVault() external view returns (address);
     function modelCount() external view returns (uint256);
     function contributionCount() external view returns (uint256);
     function getModel(uint256 modelId) external view returns (Model memory);
@@ -254,6 +262,11 @@ interface IContributionRegistry {
     /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; not set before. Emits {StakeMinterSet}.
     function setStakeMinter(address minter) external;
 
+    /// @notice Names the contract that takes and holds contribution bonds. Once: a registration's bond then goes
+    /// only where the contributor approved it to go.
+    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; `bondVault` is not zero; not set before. Emits {BondVaultSet}.
+    function setBondVault(address bondVault) external;
+
     /// @notice Registers a model owned by the caller and deploys its stake token. Ids start at 1.
     /// @dev Emits {ModelRegistered}.
     function registerModel(ModelParams calldata params) external returns (uint256 modelId);
@@ -270,6 +283,8 @@ interface IContributionRegistry {
     /// displaces a younger one's unsettled registration) and in every other model: once a contributor
     /// registered a content hash anywhere, nobody with a later commitment can register it in any model, and
     /// the contributor's own later registrations in other models count from its earliest commitment (N-3).
+    /// When the model requires a bond, the bond vault takes it from the contributor ({IContributionBonds-postBonds});
+    /// the same holds for every registration path below (for a relayed batch, a failed bond fails its entry).
     /// @dev Emits {ContributionRegistered}, and {ContributionDisplaced} when it takes an unsettled registration's place.
     function registerContribution(
         uint256 modelId,
@@ -341,7 +356,8 @@ interface IContributionRegistry {
     /// @dev Emits {ModelOwnershipTransferred}.
     function acceptModelOwnership(uint256 modelId) external;
 
-    /// @notice Withdraws one of the caller's contributions from future attribution rounds.
+    /// @notice Withdraws one of the caller's contributions from future attribution rounds, and tells the bond
+    /// vault, which gives a held bond back once a round after the model's next one is final.
     /// @dev Emits {ContributionWithdrawn}.
     function withdrawContribution(uint256 contributionId) external;
 

@@ -15,6 +15,9 @@ interface IRewardDistributor {
     /// @param methodHash Hash of the attribution method manifest. @param roundFileHash Hash of the round file.
     /// @param deadline Unix time after which the signed round can no longer be submitted: a draft the oracles
     /// signed and then replaced expires instead of staying submittable by anyone forever (round file version 3).
+    /// @param bondsRoot Root of the OpenZeppelin StandardMerkleTree of the bond decisions this round makes,
+    /// leaves `(uint256 contributionId, uint8 decision)` (1 released, 2 forfeited; see
+    /// {IContributionRegistry-applyBondDecisions}); zero when the round decides no bond (issue 23).
     struct Round {
         uint256 modelId;
         uint256 roundId;
@@ -25,6 +28,7 @@ interface IRewardDistributor {
         bytes32 methodHash;
         bytes32 roundFileHash;
         uint256 deadline;
+        bytes32 bondsRoot;
     }
 
     /// @notice One contributor's line of a round's score list: its score (the toolkit posts its share of the
@@ -90,6 +94,13 @@ interface IRewardDistributor {
         address submitter,
         address[] signers
     );
+
+    /// @notice Emitted with {RoundSubmitted} when the submitted round decides bonds (its `bondsRoot` is not zero).
+    event BondsRootSubmitted(uint256 indexed modelId, uint256 indexed roundId, bytes32 bondsRoot);
+
+    /// @notice Emitted with {RoundFinalized} when the final round decides bonds: from now on
+    /// {bondsRoot}(modelId, roundId) returns `bondsRoot`, and the registry applies its decisions.
+    event BondsRootFinalized(uint256 indexed modelId, uint256 indexed roundId, bytes32 bondsRoot);
 
     /// @notice Emitted for each chunk `publisher` adds to its score list of a round, starting at entry `firstIndex`.
     /// (Not named `entries`: that collides with ethers v6 `Result.entries`.)
@@ -197,6 +208,9 @@ interface IRewardDistributor {
         view
         returns (bytes32 merkleRoot, uint256 roundId, uint256 cumulativeEmission, address stakeToken);
     function claimed(uint256 modelId, address account) external view returns (uint256);
+    /// @notice The bond-decisions root of the model's round `roundId` if that round is final; zero while it is
+    /// pending, after a veto, when it decided no bond, or when no such round exists. Only a final round decides.
+    function bondsRoot(uint256 modelId, uint256 roundId) external view returns (bytes32);
 
     /* ACTIONS */
 

@@ -46,6 +46,7 @@ const ROUND_TYPES = {
     { name: 'methodHash', type: 'bytes32' },
     { name: 'roundFileHash', type: 'bytes32' },
     { name: 'deadline', type: 'uint256' },
+    { name: 'bondsRoot', type: 'bytes32' },
   ],
 };
 
@@ -73,6 +74,8 @@ function main() {
     methodHash: body.methodHash,
     roundFileHash,
     deadline: BigInt(body.deadline),
+    // Issue 23: the round file does not carry bond decisions yet; the toolkit signs a zero root.
+    bondsRoot: body.bondsRoot ?? '0x' + '00'.repeat(32),
   };
   const digest = ethers.TypedDataEncoder.hash(domain, ROUND_TYPES, message);
   const rebuilt = StandardMerkleTree.of(body.cumulative.map(c => [c.account, c.amount]), ['address', 'uint256']);
