@@ -34,6 +34,9 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
 
     mapping(uint256 modelId => BondPolicy) private _policies;
     mapping(uint256 contributionId => Bond) private _bonds;
+    /// @dev Each model's payment token (fixed at its registration), cached when its owner first sets a policy, so a
+    /// registration with a bond reads one slot instead of calling the registry for the whole model.
+    mapping(uint256 modelId => IERC20) private _paymentTokens;
 
     /* CONSTRUCTOR */
 
@@ -68,8 +71,9 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
 
     /// @inheritdoc IContributionBonds
     function setBondPolicy(uint256 modelId, uint96 amount) external {
-        address owner = _registry.getModel(modelId).owner;
-        if (owner != msg.sender) revert ContributionBondsNotModelOwner(modelId, msg.sender);
+        IContributionRegistry.Model memory model = _registry.getModel(modelId);
+        if (model.owner != msg.sender) revert ContributionBondsNotModelOwner(modelId, msg.sender);
+        if (address(_paymentTokens[modelId]) == address(0)) _paymentTokens[modelId] = IERC20(model.paymentToken);
         BondPolicy memory policy = _policies[modelId];
         if (policy.pendingFrom != 0 && block.number >= policy.pendingFrom) {
             policy = BondPolicy({amount: policy.pendingAmount, pendingAmount: 0, pendingFrom: 0}); // a raise in force
@@ -106,7 +110,7 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
         }
         // Effects first, then the one transfer (checks-effects-interactions; the registry is nonReentrant too).
         uint256 total = amount * count;
-        IERC20 token = IERC20(_registry.getModel(modelId).paymentToken);
+        IERC20 token = _paymentTokens[modelId]; // set: a model with a bond has had a policy set
         uint256 before = token.balanceOf(address(this));
         if (!token.trySafeTransferFrom(contributor, address(this), total)) {
             revert ContributionBondsTransferFailed(contributor, total);
@@ -165,7 +169,7 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
         bond.status = BondStatus.Paid;
         amount = bond.amount;
         emit BondClaimed(contributionId, msg.sender, amount, refund);
-        IERC20(_registry.getModel(contribution.modelId).paymentToken).safeTransfer(msg.sender, amount);
+        _paymentTokens[contribution.modelId].safeTransfer(msg.sender, amount);
     }
 
     /* INTERNAL */

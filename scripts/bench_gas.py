@@ -282,6 +282,83 @@ def measure_relayed_batches(b: Bench, model: Model, uri: str, *, single: int, lo
               extra={"batch": size, "total": int(receipt["gasUsed"]), "single": single})
 
 
+def measure_bonds(b: Bench, uri: str, log: Callable[[str], None]) -> None:
+    """Issue 23: registration with a bond, and deciding and claiming bonds, on a stack of its own (the deployment
+    `openledger deploy` makes has no bond vault yet, and its registry has no admin left to name one): a registry,
+    a distributor (threshold 1), a ContributionBonds vault and one model whose bond is 50 tokens. Rows: the same
+    registration with no vault (as the deployment above), with the vault and no bond policy, and with a bond."""
+    from openledger_chain.build import load_artifact
+    from openledger_chain.merkle import StandardMerkleTree
+
+    log("bonds")
+    chain, deployer, owner = b.chain, b.deployer, b.owner
+
+    def new(name: str, *args: Any) -> Any:
+        artifact = load_artifact(name)
+        address = chain.deploy(artifact.abi, artifact.bytecode, deployer, *args)["contractAddress"]
+        return chain.w3.eth.contract(address=address, abi=artifact.abi)
+
+    registry = new("ContributionRegistry", deployer.address)
+    dist = new("RewardDistributor", registry.address, b.relayer.address, deployer.address,
+               [o.address for o in b.oracles], 1, 3600, 600)
+    b.tx(registry.functions.setStakeMinter(dist.address), deployer)
+    vault = new("ContributionBonds", registry.address)
+    token = b.token
+    params = ModelParams(keccak(text="B"), "ipfs://spec/B", token.address, 3_000, EMISSION_PER_ROUND, 10**24,
+                         "B Stake", "B")
+    b.tx(registry.functions.registerModel(params.as_tuple()), owner)
+    model_id = 1
+    contributors = b.holders
+    for who in contributors:
+        b.tx(token.functions.mint(who.address, 10**24), who)
+        b.tx(token.functions.approve(vault.address, 2**256 - 1), who)
+
+    def register(who: LocalAccount, tag: str) -> Any:
+        salt = new_salt()
+        content = keccak(text=tag)
+        commitment = registry.functions.contributionCommitment(model_id, who.address, 0, content, salt).call()
+        b.tx(registry.functions.commitContributions([commitment]), who)
+        return b.tx(registry.functions.registerContribution(model_id, 0, content, uri, salt), who)
+
+    register(contributors[0], "bond warm-up")
+    b.add("registerContribution, no bond vault (this stack)", register(contributors[0], "bond 0")["gasUsed"],
+          "same call as above on a registry with no vault: the baseline of the rows below")
+    b.tx(registry.functions.setBondVault(vault.address), deployer)
+    b.add("registerContribution, bond vault, no bond policy", register(contributors[0], "bond 1")["gasUsed"],
+          "the vault is called and posts nothing")
+    b.tx(vault.functions.setBondPolicy(model_id, 50 * E18), owner)
+    chain.w3.provider.ethereum_tester.mine_blocks(257)
+    receipt = register(contributors[0], "bond 2")
+    b.add("registerContribution with a bond", receipt["gasUsed"],
+          "50-token bond: one new bond slot, transferFrom to the vault, two balanceOf (delivery checked to the unit)")
+    good = int(registry.functions.contributionCount().call())  # "bond 2"
+    b.add("registerContribution with a bond, the vault already holding that token", register(
+        contributors[0], "bond 2b")["gasUsed"], "the usual case: the vault's balance slot is not new")
+    register(contributors[1], "bond 3")
+    bad = good + 2
+    decisions = {good: 1, bad: 2}
+    tree = StandardMerkleTree.of(sorted(decisions.items()), ["uint256", "uint8"])
+    built = build_round(model_id, 1, {contributors[2].address: 100 * E18})
+    built = built.with_round(bonds_root=bytes.fromhex(tree.root[2:]))
+    lite = type("Lite", (), {"chain": chain, "distributor": dist})()
+    signatures = sign(built.round, b.oracles[:1], chain.chain_id, dist.address)
+    submit_gas = b.tx(dist.functions.submitRound(built.round.as_tuple(), signatures), b.relayer)["gasUsed"]
+    b.add("submitRound with a bondsRoot, k=1", submit_gas, "one more slot than a round that decides no bond")
+    publish(lite, built, b.publisher)
+    final = finalize(lite, model_id, b.relayer)["gasUsed"]
+    b.add("finalizeRound with a bondsRoot", final, "moves the root to bondsRoot(model, round)")
+
+    def proof(cid: int, decision: int) -> list[bytes]:
+        return [bytes.fromhex(x[2:]) for x in tree.get_proof((cid, decision))]
+
+    release = b.tx(vault.functions.applyBondDecisions(model_id, 1, [(good, 1, proof(good, 1))]), b.relayer)
+    b.add("applyBondDecisions, 1 release", release["gasUsed"], "proof of a 2-leaf tree")
+    forfeit = b.tx(vault.functions.applyBondDecisions(model_id, 1, [(bad, 2, proof(bad, 2))]), b.relayer)
+    b.add("applyBondDecisions, 1 forfeit", forfeit["gasUsed"], "transfer to the stake token and accrueFees")
+    claim = b.tx(vault.functions.claimBond(good), contributors[0])
+    b.add("claimBond (released)", claim["gasUsed"], "contributor pulls its bond back")
+
+
 def age_key(tag: str) -> str:
     """A well-formed age X25519 recipient ("age1" + 58 bech32 characters): CommitteeKeys checks only the form."""
     charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -340,6 +417,7 @@ def run(big: int, log: Callable[[str], None], only_registry: bool = False) -> Be
                                                   signature)
     b.add("registerContributionFor", receipt["gasUsed"], "relayed EIP-712 signature; contributor's first nonce")
     measure_relayed_batches(b, model_a, uri, single=int(receipt["gasUsed"]), log=log)
+    measure_bonds(b, uri, log)
     if only_registry:
         return b
 
