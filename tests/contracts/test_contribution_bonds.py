@@ -533,3 +533,45 @@ def test_a_bubbling_reentrant_token_fails_the_bond(s: BondStack, accounts: Accou
     with reverts("ContributionBondsTransferFailed", alice.address, BOND):
         s.chain.transact(s.registry.functions.registerContribution(
             s.model_id, DATA, _content("r3"), "ipfs://c", b"\x01" * 32), alice)
+
+
+# ----------------------------------------------------------------------------- other models and tokens
+
+
+def _second_model(s: BondStack, accounts: Accounts, token: Any) -> int:
+    receipt = s.chain.transact(s.registry.functions.registerModel(model_params(token.address, symbol="M2")),
+                               accounts.owner)
+    model_id = event_args(s.registry, "ModelRegistered", receipt)[0]["modelId"]
+    s.chain.transact(s.vault.functions.setBondPolicy(model_id, BOND), accounts.owner)
+    s.chain.w3.provider.ethereum_tester.mine_blocks(RAISE_DELAY)
+    return model_id
+
+
+def test_apply_reverts_for_a_contribution_of_another_model(s: BondStack, accounts: Accounts) -> None:
+    """Model 1's final root cannot decide a bond posted in model 2, even if it lists that contribution id."""
+    alice = accounts.alice
+    other = _second_model(s, accounts, s.token)
+    _fund(s, alice)
+    _commit(s, alice, _content("m2"), model_id=other)
+    receipt = s.chain.transact(
+        s.registry.functions.registerContribution(other, DATA, _content("m2"), "ipfs://c", b"\x01" * 32), alice)
+    cid = event_args(s.registry, "ContributionRegistered", receipt)[0]["contributionId"]
+    _, tree = _final_round(s, 1, None, {cid: FORFEIT}, accounts)
+    with reverts("ContributionBondsNotInModel", cid, s.model_id):
+        _apply(s, 1, tree, {cid: FORFEIT}, accounts.stranger)
+    assert _bond(s, cid) == (BOND, 0, HELD)
+
+
+def test_register_contribution_reverts_when_the_token_delivers_less_than_the_bond(
+    s: BondStack, accounts: Accounts
+) -> None:
+    """A fee-on-transfer payment token cannot post bonds: the vault would hold less than it owes."""
+    alice = accounts.alice
+    fee_token = deploy(s.chain, "FeeOnTransferPaymentToken", accounts.deployer, 100)  # 1% fee
+    other = _second_model(s, accounts, fee_token)
+    s.chain.transact(fee_token.functions.mint(alice.address, 10 * BOND), alice)
+    s.chain.transact(fee_token.functions.approve(s.vault.address, 10 * BOND), alice)
+    _commit(s, alice, _content("fee"), model_id=other)
+    with reverts("ContributionBondsShortfall", BOND, BOND - BOND // 100):
+        s.chain.transact(
+            s.registry.functions.registerContribution(other, DATA, _content("fee"), "ipfs://c", b"\x01" * 32), alice)
