@@ -70,6 +70,8 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
     /* EXTERNAL */
 
     /// @inheritdoc IContributionBonds
+    // Policy amounts and block numbers compared with what the owner asks for, not balances (slither false positive).
+    // slither-disable-next-line incorrect-equality
     function setBondPolicy(uint256 modelId, uint96 amount) external {
         IContributionRegistry.Model memory model = _registry.getModel(modelId);
         if (model.owner != msg.sender) revert ContributionBondsNotModelOwner(modelId, msg.sender);
@@ -95,6 +97,8 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IContributionBonds
+    // `amount == 0` is the model's policy (no bond), not a balance (slither false positive).
+    // slither-disable-next-line incorrect-equality
     function postBonds(uint256 modelId, uint256 firstContributionId, uint256 count, address contributor)
         external
         nonReentrant
@@ -138,7 +142,7 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
         address distributor = _registry.stakeMinter();
         bytes32 root = IRewardDistributor(distributor).bondsRoot(modelId, roundId);
         if (root == bytes32(0)) revert ContributionBondsRootNotFinal(modelId, roundId);
-        uint256 forfeited;
+        uint256 forfeited = 0;
         for (uint256 i = 0; i < decisions.length; ++i) {
             forfeited += _applyBondDecision(distributor, modelId, roundId, root, decisions[i]);
         }

@@ -273,6 +273,10 @@ contract ContributionRegistry is IContributionRegistry, AccessControl, EIP712, N
     }
 
     /// @inheritdoc IContributionRegistry
+    // Entry i's bond call (the vault, then the model's payment token) precedes entry i+1's writes: the batch is
+    // nonReentrant, so no registry function that moves state can run in between; views read a state in which
+    // entries 0..i are complete, as after i+1 single calls (SLITHER.md).
+    // slither-disable-next-line reentrancy-no-eth
     function registerContributionsFor(uint256 modelId, SignedContribution[] calldata registrations)
         external
         nonReentrant
