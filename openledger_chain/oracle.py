@@ -58,6 +58,7 @@ from openledger_chain.rounds import (
     sorted_score_entries,
     to_round_json,
 )
+from openledger_chain.sources import EventSource, chain_unless_given
 from openledger_chain.types import Model
 from openledger_chain.units import format_amount
 
@@ -160,21 +161,21 @@ def load_round_json(path: Path) -> Any:
 
 
 def gather_manifest(
-    ledger: OpenLedger, model_id: int, fetch: FetchSettings, engine: Any = None, only: set[str] | None = None,
+    ledger: OpenLedger, model_id: int, fetch: FetchSettings, source: EventSource | None = None,
+    only: set[str] | None = None,
 ) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
     Returns (manifest for the attribution engine, the round file's `inputs`). A contribution that cannot
     be fetched (missing file, HTTP error, timeout, too large) or does not match its hash is left out and
-    listed with the reason: it never fails the round. With `engine` (an index) the registrations are read
-    from it when it is current. With `only` (contribution ids), exactly those, withdrawn or displaced since
-    or not: what recomputing a past round needs.
+    listed with the reason: it never fails the round. The registrations are read from `source` (default: a
+    chain scan; `openledger_chain.indexer.reads.IndexSource` reads an index when it is current). With `only`
+    (contribution ids), exactly those, withdrawn or displaced since or not: what recomputing a past round
+    needs.
     """
-    from openledger_chain.indexer.reads import contributions_or_chain
-
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
-    for c in contributions_or_chain(ledger, model_id, engine):
+    for c in chain_unless_given(ledger, source).contributions(model_id):
         if (str(c.contribution_id) not in only) if only is not None else (c.withdrawn or c.displaced):
             continue
         entry = {
@@ -207,7 +208,7 @@ def propose_round(
     revealed: Sequence[Path] = (),
     overwrite: bool = False,
     fetch: FetchSettings | None = None,
-    engine: Any = None,
+    source: EventSource | None = None,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
 
@@ -215,7 +216,9 @@ def propose_round(
     committee keys in `fetch`) and counted: its rows count as the model owner's, so copies of them earn
     nothing (their hashes go into the method record). `revealed` files stand in for those fetches, or add
     sets committed for earlier rounds but not revealed on-chain.
-    An existing round file (perhaps already signed) is replaced only with `overwrite`.
+    An existing round file (perhaps already signed) is replaced only with `overwrite`. The registrations are
+    read from `source` (default: a chain scan; see `gather_manifest`); the previous cumulative amounts always
+    from the chain's published lists.
 
     Raises:
         InputError: the spec does not match the model's registered spec hash, or bad inputs.
@@ -258,7 +261,7 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    manifest, inputs = gather_manifest(ledger, model_id, fetch, engine)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch, source)
     locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
     if locked:
         raise CommitteeOnlyError(f"{len(locked)} contributions (first: {locked[0]}) are encrypted to the committee and "
