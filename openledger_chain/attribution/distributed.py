@@ -5,7 +5,8 @@
 :func:`.kernel.sum_over_eval_chunks` cuts the points into chunks and the chunks into blocks
 (:func:`.kernel.eval_blocks`, fixed by the sizes alone). Inside :func:`dask_valuation`, each block
 is one task on a worker: the worker sums its chunks' partials left to right
-(:func:`.kernel.fold_in_order`, the function the single-process path uses), and this process adds the block sums in block order, as the single-process path does.
+(:func:`.kernel.fold_in_order`, the function the single-process path uses), and this process adds
+the block sums in block order, as the single-process path does.
 The training set is scattered once to every worker (``broadcast=True``); a task carries only its
 block's evaluation rows.
 
