@@ -40,3 +40,17 @@ def test_a_busy_port_is_refused_naming_what_holds_it() -> None:
         result = CliRunner().invoke(main, ["node", "--port", port, "--project-root", str(PROJECT_ROOT)])
     assert result.exit_code == 1
     assert f"port {port} is already in use by pid" in result.output and "anvil" in result.output
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5])
+def test_a_stop_however_early_leaves_no_anvil_behind(delay: float) -> None:
+    """A signal while the command is still starting (importing, deriving the dev accounts, starting anvil):
+    one between starting anvil and installing the handlers used to leave anvil running."""
+    port = free_port()
+    node = subprocess.Popen([sys.executable, "-c", "from openledger_chain.cli import main; main()", "node", "--port", str(port)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(delay)
+    node.send_signal(signal.SIGINT)
+    node.wait(timeout=20)
+    time.sleep(0.5)
+    assert not Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}")).is_connected(), f"anvil outlived a stop at {delay} s"
