@@ -42,7 +42,13 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.revealed import describe_left_out, left_out, revealed_files, revealed_on_chain
+from openledger_chain.revealed import (
+    RevealedSet,
+    describe_left_out,
+    left_out,
+    revealed_files,
+    revealed_on_chain,
+)
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
@@ -244,8 +250,9 @@ def propose_round(
     # set revealed up to it is counted; later ones may be too.
     registry_block = int(ledger.chain.w3.eth.block_number)
     given = [Path(p) for p in revealed]
-    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, registry_block)
-    revealed = revealed_files(ledger, model_id, revealed_hashes, given, fetch)
+    on_chain = revealed_on_chain(ledger, model_id, round_id, registry_block)
+    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, on_chain)
+    revealed = revealed_files(revealed_hashes, given, on_chain, fetch)
     previous = _previous_cumulative(ledger, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
@@ -381,7 +388,9 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
         raise InputError(f"contribution files missing or changed under {data_dir}: {sorted(used - found, key=int)}")
     seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
     counted = [bytes.fromhex(h[2:]) for h in body["method"].get("revealedEvalHashes", [])]
-    revealed = revealed_files(ledger, model_id, counted, revealed, fetch or FetchSettings(base_dir=data_dir))
+    # The latest reveal of any earlier round: a set the proposer had as a file may have been revealed since.
+    published = revealed_on_chain(ledger, model_id, int(body["roundId"]), int(ledger.chain.w3.eth.block_number))
+    revealed = revealed_files(counted, revealed, published, fetch or FetchSettings(base_dir=data_dir))
     return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
 
 
@@ -443,11 +452,11 @@ def _committed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, eval
 
 
 def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, given: Sequence[Path],
-                          up_to_block: int) -> list[bytes]:
+                          on_chain: Sequence[RevealedSet]) -> list[bytes]:
     """The hashes of the evaluation sets round `round_id` counts, in the order of the rounds they were committed
-    for: every set revealed on-chain for an earlier round up to `up_to_block`, and each `given` file, which must
-    be the set committed for an earlier round."""
-    by_round = {s.round_id: s.eval_hash for s in revealed_on_chain(ledger, model_id, round_id, up_to_block)}
+    for: every set revealed on-chain for an earlier round (`on_chain`), and each `given` file, which must be the
+    set committed for an earlier round."""
+    by_round = {s.round_id: s.eval_hash for s in on_chain}
     if given:
         committed = {ledger.evaluation_commitment(model_id, r)[0]: r for r in range(1, round_id)}
         for path in given:
