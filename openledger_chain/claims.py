@@ -8,7 +8,6 @@ root, and nothing is claimed). The proof comes from that tree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -17,7 +16,8 @@ from web3.types import TxReceipt
 
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import OpenLedgerError
-from openledger_chain.history import cumulative_from_lists, cumulative_tree, model_history
+from openledger_chain.history import cumulative_from_lists, cumulative_tree
+from openledger_chain.sources import EventSource, chain_unless_given
 from openledger_chain.units import format_amount
 
 
@@ -43,9 +43,10 @@ class ClaimableStake:
         return self.cumulative - self.claimed
 
 
-def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str, engine: Any = None) -> ClaimableStake:
+def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str,
+                         source: EventSource | None = None) -> ClaimableStake:
     """What `account` can claim on `model_id` now, with the proof, rebuilt from the published lists (read
-    from the index `engine` when given and current, else from the chain).
+    from `source`: a chain scan by default, or an index, `openledger_chain.indexer.reads.IndexSource`).
 
     Raises:
         ClaimError: no final round, the lists do not give the on-chain root, or no stake for the account.
@@ -54,7 +55,7 @@ def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str, engine
     root, round_id, _, _ = ledger.distributor.functions.finalizedRound(model_id).call()
     if round_id == 0:
         raise ClaimError(f"model {model_id} has no final round yet; nothing to claim")
-    cumulative = cumulative_from_lists(model_history(ledger, model_id, engine), through_round=round_id)
+    cumulative = cumulative_from_lists(chain_unless_given(ledger, source).rounds(model_id), through_round=round_id)
     tree = cumulative_tree(cumulative)
     if tree.root != "0x" + bytes(root).hex():
         raise UnjustifiedRootError(
@@ -72,13 +73,13 @@ def claimable_from_chain(ledger: OpenLedger, model_id: int, account: str, engine
 
 
 def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: LocalAccount,
-                     engine: Any = None) -> tuple[int, TxReceipt]:
+                     source: EventSource | None = None) -> tuple[int, TxReceipt]:
     """Claim `account`'s stake on `model_id` with a proof rebuilt from the chain; returns (minted, receipt).
 
     Raises:
         ClaimError: see `claimable_from_chain`, or everything is already claimed.
     """
-    stake = claimable_from_chain(ledger, model_id, account, engine)
+    stake = claimable_from_chain(ledger, model_id, account, source)
     if stake.amount <= 0:
         raise ClaimError(f"{stake.account} already claimed all its {format_amount(stake.cumulative, exact=True)} "
                          f"stake in model {model_id}; more can be claimed once a later round allocates more")
@@ -89,7 +90,7 @@ def claim_from_chain(ledger: OpenLedger, model_id: int, account: str, sender: Lo
 
 
 def claim_all_from_chain(ledger: OpenLedger, account: str, sender: LocalAccount,
-                         engine: Any = None) -> tuple[list[ClaimableStake], TxReceipt]:
+                         source: EventSource | None = None) -> tuple[list[ClaimableStake], TxReceipt]:
     """Claim `account`'s unclaimed stake on every model in one `claimMany`; returns what it claimed.
 
     Raises:
@@ -99,7 +100,7 @@ def claim_all_from_chain(ledger: OpenLedger, account: str, sender: LocalAccount,
     stakes = []
     for model_id in range(1, model_count + 1):
         try:
-            stake = claimable_from_chain(ledger, model_id, account, engine)
+            stake = claimable_from_chain(ledger, model_id, account, source)
         except UnjustifiedRootError:
             raise
         except ClaimError:

@@ -109,15 +109,6 @@ def _round_step(log: Any, model_id: int) -> RoundStep:
     return {"RoundVetoed": "vetoed", "RoundFinalized": "final"}[log.event], None
 
 
-def model_history(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[RoundRecord]:
-    """`round_history`, read from the index (`engine`, see `openledger_chain.indexer`) when it is current."""
-    if engine is None:
-        return round_history(ledger, model_id)
-    from openledger_chain.indexer.reads import round_history_or_chain
-
-    return round_history_or_chain(ledger, model_id, engine)
-
-
 def _bytes(hex_string: str) -> bytes:
     return bytes.fromhex(hex_string[2:])
 

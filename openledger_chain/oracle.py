@@ -42,7 +42,13 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
 from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.revealed import describe_left_out, left_out, revealed_files, revealed_on_chain
+from openledger_chain.revealed import (
+    RevealedSet,
+    describe_left_out,
+    left_out,
+    revealed_files,
+    revealed_on_chain,
+)
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.rewards import SCORE_SCALE, quantize
 from openledger_chain.rounds import (
@@ -58,6 +64,7 @@ from openledger_chain.rounds import (
     sorted_score_entries,
     to_round_json,
 )
+from openledger_chain.sources import EventSource, chain_unless_given
 from openledger_chain.types import Model
 from openledger_chain.units import format_amount
 
@@ -165,21 +172,21 @@ def load_round_json(path: Path) -> Any:
 
 
 def gather_manifest(
-    ledger: OpenLedger, model_id: int, fetch: FetchSettings, engine: Any = None, only: set[str] | None = None,
+    ledger: OpenLedger, model_id: int, fetch: FetchSettings, source: EventSource | None = None,
+    only: set[str] | None = None,
 ) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
     Returns (manifest for the attribution engine, the round file's `inputs`). A contribution that cannot
     be fetched (missing file, HTTP error, timeout, too large) or does not match its hash is left out and
-    listed with the reason: it never fails the round. With `engine` (an index) the registrations are read
-    from it when it is current. With `only` (contribution ids), exactly those, withdrawn or displaced since
-    or not: what recomputing a past round needs.
+    listed with the reason: it never fails the round. The registrations are read from `source` (default: a
+    chain scan; `openledger_chain.indexer.reads.IndexSource` reads an index when it is current). With `only`
+    (contribution ids), exactly those, withdrawn or displaced since or not: what recomputing a past round
+    needs.
     """
-    from openledger_chain.indexer.reads import contributions_or_chain
-
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
-    for c in contributions_or_chain(ledger, model_id, engine):
+    for c in chain_unless_given(ledger, source).contributions(model_id):
         if (str(c.contribution_id) not in only) if only is not None else (c.withdrawn or c.displaced):
             continue
         entry = {
@@ -212,7 +219,7 @@ def propose_round(
     revealed: Sequence[Path] = (),
     overwrite: bool = False,
     fetch: FetchSettings | None = None,
-    engine: Any = None,
+    source: EventSource | None = None,
     valid_for: int = DEFAULT_ROUND_VALIDITY,
 ) -> tuple[Path, RoundFile]:
     """Run attribution for the model's next round and write the unsigned round file.
@@ -224,7 +231,9 @@ def propose_round(
     committee keys in `fetch`) and counted: its rows count as the model owner's, so copies of them earn
     nothing (their hashes go into the method record). `revealed` files stand in for those fetches, or add
     sets committed for earlier rounds but not revealed on-chain.
-    An existing round file (perhaps already signed) is replaced only with `overwrite`.
+    An existing round file (perhaps already signed) is replaced only with `overwrite`. The registrations are
+    read from `source` (default: a chain scan; see `gather_manifest`); the previous cumulative amounts always
+    from the chain's published lists.
 
     Raises:
         InputError: the spec does not match the model's registered spec hash, or bad inputs.
@@ -253,8 +262,9 @@ def propose_round(
         raise InputError(f"a round must stay valid for some time, not {valid_for} seconds; choose a positive --valid-for")
     deadline = int(ledger.chain.w3.eth.get_block(registry_block)["timestamp"]) + valid_for
     given = [Path(p) for p in revealed]
-    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, registry_block)
-    revealed = revealed_files(ledger, model_id, revealed_hashes, given, fetch)
+    on_chain = revealed_on_chain(ledger, model_id, round_id, registry_block)
+    revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, on_chain)
+    revealed = revealed_files(revealed_hashes, given, on_chain, fetch)
     previous = _previous_cumulative(ledger, model_id, last_round_id)
 
     emission = model.emission_per_round if emission is None else emission
@@ -270,7 +280,7 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    manifest, inputs = gather_manifest(ledger, model_id, fetch, engine)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch, source)
     locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
     if locked:
         raise CommitteeOnlyError(f"{len(locked)} contributions (first: {locked[0]}) are encrypted to the committee and "
@@ -391,7 +401,9 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
         raise InputError(f"contribution files missing or changed under {data_dir}: {sorted(used - found, key=int)}")
     seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
     counted = [bytes.fromhex(h[2:]) for h in body["method"].get("revealedEvalHashes", [])]
-    revealed = revealed_files(ledger, model_id, counted, revealed, fetch or FetchSettings(base_dir=data_dir))
+    # The latest reveal of any earlier round: a set the proposer had as a file may have been revealed since.
+    published = revealed_on_chain(ledger, model_id, int(body["roundId"]), int(ledger.chain.w3.eth.block_number))
+    revealed = revealed_files(counted, revealed, published, fetch or FetchSettings(base_dir=data_dir))
     return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
 
 
@@ -453,11 +465,11 @@ def _committed_evaluation(ledger: OpenLedger, model_id: int, round_id: int, eval
 
 
 def _revealed_evaluations(ledger: OpenLedger, model_id: int, round_id: int, given: Sequence[Path],
-                          up_to_block: int) -> list[bytes]:
+                          on_chain: Sequence[RevealedSet]) -> list[bytes]:
     """The hashes of the evaluation sets round `round_id` counts, in the order of the rounds they were committed
-    for: every set revealed on-chain for an earlier round up to `up_to_block`, and each `given` file, which must
-    be the set committed for an earlier round."""
-    by_round = {s.round_id: s.eval_hash for s in revealed_on_chain(ledger, model_id, round_id, up_to_block)}
+    for: every set revealed on-chain for an earlier round (`on_chain`), and each `given` file, which must be the
+    set committed for an earlier round."""
+    by_round = {s.round_id: s.eval_hash for s in on_chain}
     if given:
         committed = {ledger.evaluation_commitment(model_id, r)[0]: r for r in range(1, round_id)}
         for path in given:

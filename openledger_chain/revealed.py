@@ -64,10 +64,11 @@ def describe_left_out(sets: Sequence[RevealedSet]) -> str:
             f"revealed at block {first.block_number} as {first.uri}){more}; it must be proposed again")
 
 
-def revealed_files(ledger: OpenLedger, model_id: int, wanted: Sequence[bytes], given: Sequence[Path],
-                   fetch: FetchSettings, up_to_block: int | None = None) -> list[Path]:
+def revealed_files(wanted: Sequence[bytes], given: Sequence[Path], published: Sequence[RevealedSet],
+                   fetch: FetchSettings) -> list[Path]:
     """A local file for each hash in `wanted`, in its order: a `given` file with that hash, else the set's
-    fetch from the URI it was revealed at (checked against the hash; opened with the committee keys in `fetch`).
+    fetch from the URI it was revealed at (`published`: the reveals read from the chain; checked against the
+    hash; opened with the committee keys in `fetch`).
 
     Raises:
         InputError: a given file is not among `wanted`, or a wanted set is neither given nor fetchable.
@@ -77,18 +78,17 @@ def revealed_files(ledger: OpenLedger, model_id: int, wanted: Sequence[bytes], g
         if not path.is_file():
             raise InputError(f"revealed evaluation set {path} not found")
         given_by_hash[keccak(path.read_bytes())] = path
-    extra = [p for h, p in given_by_hash.items() if h not in set(wanted)]
+    extra = [p for h, p in given_by_hash.items() if h not in wanted]
     if extra:
         raise InputError(f"{extra[0]} is not one of the revealed evaluation sets this round counts "
                          f"({', '.join('0x' + h.hex() for h in wanted) or 'none'}); leave it out")
-    head = int(ledger.chain.w3.eth.block_number) if up_to_block is None else up_to_block
-    published = {s.eval_hash: s for s in revealed_on_chain(ledger, model_id, 2**256 - 1, head)}
+    by_hash = {s.eval_hash: s for s in published}
     files = []
     for digest in wanted:
         if digest in given_by_hash:
             files.append(given_by_hash[digest])
             continue
-        revealed = published.get(digest)
+        revealed = by_hash.get(digest)
         if revealed is None:
             raise InputError(f"the round counts evaluation set 0x{digest.hex()}, which is not revealed on-chain; "
                              "give its file with --revealed FILE")

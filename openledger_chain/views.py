@@ -1,7 +1,8 @@
 """What contributors and operators look at: models (with their spec and evaluation sets), rounds, published
 scores, and one account's stake, claimable stake, fees and what each round made of its contributions, across
-every model. Values come from the chain (events and views); amounts are base units (ints), for the CLI to
-render.
+every model. Values come from the chain (events and views): rounds and contributions from the
+`sources.EventSource` the caller hands over (a chain scan by default; the CLI's `--db` hands an index, read
+where it has caught up with the chain). Amounts are base units (ints), for the CLI to render.
 
 Why a contribution earned nothing (left out as malformed, valued at zero, a copy of another) is written in
 its round's file only: the chain holds that file's hash (`RoundSubmitted.roundFileHash`), not the file, its
@@ -25,9 +26,10 @@ from openledger_chain.claims import ClaimError, claimable_from_chain
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError
 from openledger_chain.files import parse_json
-from openledger_chain.history import RoundRecord, cumulative_from_lists, model_history
+from openledger_chain.history import RoundRecord, cumulative_from_lists
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.rounds import canonical_hash, round_file_path
+from openledger_chain.sources import EventSource, chain_unless_given
 from openledger_chain.types import Contribution
 
 
@@ -81,11 +83,12 @@ def _hex(value: Any) -> str:
     return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
-def rounds(ledger: OpenLedger, model_id: int, engine: Any = None) -> list[dict[str, Any]]:
-    """Every submission of the model's rounds (vetoed ones too), oldest first."""
+def rounds(ledger: OpenLedger, model_id: int, source: EventSource | None = None) -> list[dict[str, Any]]:
+    """Every submission of the model's rounds (vetoed ones too), oldest first, read from `source` (default:
+    a chain scan)."""
     pending = ledger.pending_round(model_id)
     return [_round_row(r, pending.challenge_ends_at if r.status == "pending" else None)
-            for r in model_history(ledger, model_id, engine)]
+            for r in chain_unless_given(ledger, source).rounds(model_id)]
 
 
 def _round_row(record: RoundRecord, challenge_ends_at: int | None) -> dict[str, Any]:
@@ -99,9 +102,9 @@ def _round_row(record: RoundRecord, challenge_ends_at: int | None) -> dict[str, 
 
 
 def scores(ledger: OpenLedger, model_id: int, round_id: int | None = None, account: str | None = None,
-           engine: Any = None) -> tuple[int, list[dict[str, Any]]]:
+           source: EventSource | None = None) -> tuple[int, list[dict[str, Any]]]:
     """The published score list of a round (default: the latest final one). Returns (round id, rows)."""
-    history = model_history(ledger, model_id, engine)
+    history = chain_unless_given(ledger, source).rounds(model_id)
     candidates = [r for r in history if r.status == "final" and (round_id is None or r.round.round_id == round_id)]
     if not candidates:  # a pending round's list, when asked for by number
         candidates = [r for r in history if r.status == "pending" and r.round.round_id == round_id]
@@ -114,22 +117,23 @@ def scores(ledger: OpenLedger, model_id: int, round_id: int | None = None, accou
     return record.round.round_id, rows
 
 
-def account_status(ledger: OpenLedger, account: str, engine: Any = None,
+def account_status(ledger: OpenLedger, account: str, source: EventSource | None = None,
                    round_files: RoundFiles | None = None) -> list[dict[str, Any]]:
     """Per model: the account's stake, what it can claim now, its withdrawable fees, the pending round, and
     what the latest final round and the pending round made of each of its contributions (`contributions`:
     `ContributionResult` rows, from the round files at hand where they match the chain)."""
     account = to_checksum_address(account)
-    registered = _contributions(ledger, None, engine)
+    source = chain_unless_given(ledger, source)
+    registered = source.contributions(None)
     rows = []
     for model_id in model_ids(ledger):
         stake_token = ledger.stake_token(model_id)
         try:
-            claimable = claimable_from_chain(ledger, model_id, account, engine).amount
+            claimable = claimable_from_chain(ledger, model_id, account, source).amount
         except ClaimError:
             claimable = 0
         pending = ledger.pending_round(model_id)
-        results = contribution_results(ledger, model_id, account, model_history(ledger, model_id, engine),
+        results = contribution_results(ledger, model_id, account, source.rounds(model_id),
                                        [c for c in registered if c.model_id == model_id], round_files)
         rows.append({"model": model_id, "stake": int(stake_token.functions.balanceOf(account).call()),
                      "claimable": claimable, "fees": int(stake_token.functions.feesOf(account).call()),
@@ -324,14 +328,6 @@ def _count(value: Any) -> int | None:
     return int(value) if isinstance(value, str) and value.isdecimal() and value.isascii() else None
 
 
-def _contributions(ledger: OpenLedger, model_id: int | None, engine: Any) -> list[Contribution]:
-    if engine is None:
-        return ledger.contributions(model_id)
-    from openledger_chain.indexer.reads import contributions_or_chain
-
-    return contributions_or_chain(ledger, model_id, engine)
-
-
 @dataclass(frozen=True)
 class ClaimPosition:
     """Where an account stands on a model: its stake through the latest final round (from the published
@@ -349,14 +345,15 @@ class ClaimPosition:
         return max(self.cumulative - self.claimed, 0)
 
 
-def claim_position(ledger: OpenLedger, model_id: int, account: str, engine: Any = None,
+def claim_position(ledger: OpenLedger, model_id: int, account: str, source: EventSource | None = None,
                    round_files: RoundFiles | None = None) -> ClaimPosition:
     """Why `account` has (or has not) stake to claim on `model_id`: see `ClaimPosition`."""
     account = to_checksum_address(account)
     final_round = int(ledger.distributor.functions.finalizedRound(model_id).call()[1])
-    history = model_history(ledger, model_id, engine)
+    source = chain_unless_given(ledger, source)
+    history = source.rounds(model_id)
     cumulative = cumulative_from_lists(history, through_round=final_round).get(account, 0)
     claimed = int(ledger.distributor.functions.claimed(model_id, account).call())
-    results = contribution_results(ledger, model_id, account, history, _contributions(ledger, model_id, engine),
+    results = contribution_results(ledger, model_id, account, history, source.contributions(model_id),
                                    round_files)
     return ClaimPosition(model_id, account, final_round, cumulative, claimed, results)

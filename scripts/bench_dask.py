@@ -46,7 +46,7 @@ def main() -> int:
 
     from openledger_chain.attribution import Dataset, tknn_shapley_values
     from openledger_chain.attribution.distributed import dask_valuation, in_this_process
-    from openledger_chain.attribution.methods.knn_shapley import eval_blocks
+    from openledger_chain.attribution.kernel import eval_blocks
 
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
     print(f"# {os.cpu_count()} cores; tknn_shapley + relabelled values (k=5, no radius, 30 features, 2 classes)")

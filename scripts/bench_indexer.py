@@ -32,7 +32,7 @@ from openledger_chain.contracts import OpenLedger  # noqa: E402
 from openledger_chain.deployments import ensure_deployment  # noqa: E402
 from openledger_chain.indexer import open_database  # noqa: E402
 from openledger_chain.indexer.ingest import Indexer  # noqa: E402
-from openledger_chain.indexer.reads import contributions_or_chain  # noqa: E402
+from openledger_chain.indexer.reads import IndexSource, contributions_or_chain  # noqa: E402
 from openledger_chain.types import ContributionKind, ModelParams  # noqa: E402
 
 DEV = dev_accounts()
@@ -122,7 +122,8 @@ def main() -> None:
                     chain_list = timed(lambda: ledger.contributions(1), repeat=1)
                     db_list = timed(lambda engine=engine: contributions_or_chain(ledger, 1, engine))
                     chain_status = timed(lambda: views.account_status(ledger, account))
-                    db_status = timed(lambda engine=engine: views.account_status(ledger, account, engine))
+                    db_status = timed(lambda engine=engine: views.account_status(ledger, account,
+                                                                                IndexSource(ledger, engine)))
                     results |= {f"{name}_contributions_list_s": round(db_list, 3),
                                 f"chain_contributions_list_s": round(chain_list, 3),
                                 f"{name}_status_s": round(db_status, 3), "chain_status_s": round(chain_status, 3)}

@@ -99,9 +99,8 @@ from openledger_chain.attribution.methods import TKNNShapley  # noqa: E402
 from openledger_chain.attribution.methods.contributor_knn import (  # noqa: E402
     ContributorKNN, representatives, stack_label_slopes,
 )
-from openledger_chain.attribution.methods.knn_shapley import (  # noqa: E402
-    ChunkKernel, distance_order, label_count, relabel_values, sum_over_eval_chunks,
-)
+from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks  # noqa: E402
+from openledger_chain.attribution.methods.knn_shapley import distance_order, label_count, relabel_values  # noqa: E402
 from openledger_chain.attribution.methods.tknn_baseline import tknn_shapley_values_on_baseline  # noqa: E402
 from openledger_chain.attribution.methods.tknn_shapley import AUTO_TAU_FACTOR, auto_tau  # noqa: E402
 from openledger_chain.attribution.utility import squared_distances, squared_norms  # noqa: E402

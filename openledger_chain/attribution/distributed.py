@@ -2,11 +2,11 @@
 
 ``tknn_shapley`` and ``knn_shapley`` are means over evaluation points of per-point value vectors
 (:mod:`.methods.tknn_shapley`, :mod:`.methods.knn_shapley`), so they split over evaluation points:
-:func:`.methods.knn_shapley.sum_over_eval_chunks` cuts the points into chunks and the chunks into
-blocks (:func:`.methods.knn_shapley.eval_blocks`, fixed by the sizes alone). Inside
-:func:`dask_valuation`, each block is one task on a worker: the worker sums its chunks' partials
-left to right (:func:`.methods.knn_shapley.fold_in_order`, the function the single-process path
-uses), and this process adds the block sums in block order, as the single-process path does.
+:func:`.kernel.sum_over_eval_chunks` cuts the points into chunks and the chunks into blocks
+(:func:`.kernel.eval_blocks`, fixed by the sizes alone). Inside :func:`dask_valuation`, each block
+is one task on a worker: the worker sums its chunks' partials left to right
+(:func:`.kernel.fold_in_order`, the function the single-process path uses), and this process adds
+the block sums in block order, as the single-process path does.
 The training set is scattered once to every worker (``broadcast=True``); a task carries only its
 block's evaluation rows.
 
@@ -29,7 +29,6 @@ Requires the ``dask`` extra (``pip install 'openledger-chain[dask]'``) here and 
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import uuid
@@ -42,34 +41,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback
+from openledger_chain.attribution.kernel import ChunkKernel, current_runner, fold_in_order, in_this_process, use_runner
 from openledger_chain.errors import AttributionError, InputError
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from openledger_chain.attribution.methods.knn_shapley import ChunkKernel
-
 __all__ = ["DaskRunner", "block_sum", "current_runner", "dask_valuation", "in_this_process", "worker_environment"]
 
-#: The runner :func:`.methods.knn_shapley.sum_over_eval_chunks` sends blocks to (None: this process).
-_RUNNER: contextvars.ContextVar[DaskRunner | None] = contextvars.ContextVar("openledger_dask_runner", default=None)
+# `current_runner` and `in_this_process` live in :mod:`.kernel` (the valuations read the runner there) and
+# are re-exported here, where users of the Dask backend look for them.
 
 MISSING_DASK = "Dask is not installed: pip install 'openledger-chain[dask]' (dask and distributed)"
-
-
-def current_runner() -> DaskRunner | None:
-    """The active :class:`DaskRunner`, inside :func:`dask_valuation`; else None."""
-    return _RUNNER.get()
-
-
-@contextmanager
-def in_this_process() -> Iterator[None]:
-    """Value in this process even inside :func:`dask_valuation` (to compare the two on one cluster)."""
-    token = _RUNNER.set(None)
-    try:
-        yield
-    finally:
-        _RUNNER.reset(token)
 
 
 def block_sum(
@@ -79,9 +62,8 @@ def block_sum(
     """One block on a worker: its chunks of `size` points, summed in chunk order.
 
     A block starts on a chunk boundary, so ``range(0, len, size)`` is exactly its slice of the
-    global chunks of :func:`.methods.knn_shapley.eval_blocks`.
+    global chunks of :func:`.kernel.eval_blocks`.
     """
-    from openledger_chain.attribution.methods.knn_shapley import fold_in_order
     from openledger_chain.attribution.utility import squared_norms
 
     norms = squared_norms(x_train)  # once per block, as the process computes it once per valuation
@@ -107,7 +89,7 @@ def worker_environment() -> dict[str, Any]:
 
 
 class DaskRunner:
-    """Runs :class:`.methods.knn_shapley.ChunkKernel` blocks on a Dask client's workers.
+    """Runs :class:`.kernel.ChunkKernel` blocks on a Dask client's workers (a :class:`.kernel.BlockRunner`).
 
     Args:
         client: A connected ``distributed.Client``.
@@ -244,11 +226,8 @@ def dask_valuation(
                 client = distributed.Client(cluster)
         runner = DaskRunner(client)
         runner.check_workers()
-        token = _RUNNER.set(runner)
-        try:
+        with use_runner(runner):
             yield runner
-        finally:
-            _RUNNER.reset(token)
     finally:
         if own_client and client is not None:
             client.close()

@@ -20,10 +20,10 @@ from openledger_chain.cli.options import (
     handle_errors,
     json_option,
     network_options,
-    open_index,
     open_ledger,
     print_rows,
     read_db_option,
+    read_source,
     resolve_account,
 )
 
@@ -157,14 +157,12 @@ def list_contributions(network: str, rpc_url: str | None, model_id: int | None, 
                        as_json: bool) -> None:
     """List contributions (all models, or --model), oldest first. Status `withdrawn`: its contributor took it
     out of future rounds; `displaced`: someone who committed to the same content earlier registered it too."""
-    from openledger_chain.indexer.reads import contributions_or_chain
-
     ledger = open_ledger(network, rpc_url)
     rows = [
         {"id": c.contribution_id, "model": c.model_id, "kind": c.kind.name.lower(), "contributor": c.contributor,
          "content hash": "0x" + c.content_hash.hex(), "uri": c.uri, "block": c.block_number,
          "status": "withdrawn" if c.withdrawn else "displaced" if c.displaced else "active"}
-        for c in contributions_or_chain(ledger, model_id, open_index(db_url))
+        for c in read_source(ledger, db_url).contributions(model_id)
     ]
     if not rows and not as_json:
         console.print("no contributions registered yet")

@@ -66,24 +66,34 @@ def node(ctx: click.Context, port: int, block_time: int | None, project_root: Pa
             "--mnemonic", DEV_MNEMONIC, "--accounts", "10", "--silent"]
     if block_time:
         args += ["--block-time", str(block_time)]
+    accounts = dev_accounts()
+    # Ctrl-C, a service manager, `kill` or a closed terminal: stop anvil, or it keeps the port. The handlers
+    # only ask anvil to stop and never raise, so no signal, however early it comes, can leave anvil running:
+    # they are in place before anvil starts, and one that came first stops it as soon as it exists.
+    stopping: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def stop_anvil(signum: int, frame: object) -> None:
+        stopping.append(signum)
+        if started and started[0].poll() is None:
+            started[0].send_signal(signal.SIGINT)
+
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, stop_anvil)
     process = subprocess.Popen(args)
-
-    def stop_on_signal(signum: int, frame: object) -> None:
-        # A service manager, `kill` or a closed terminal: stop anvil too, or it keeps the port.
-        raise KeyboardInterrupt
-
-    for stop in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop, stop_on_signal)
+    started.append(process)
+    if stopping:
+        process.send_signal(signal.SIGINT)
     try:
         console.print(f"local chain on http://127.0.0.1:{port} (chain id 31337); Ctrl-C stops it")
-        for index, account in enumerate(dev_accounts()):
+        for index, account in enumerate(accounts):
             role = {0: "deployer", 1: "oracle", 2: "oracle", 3: "oracle", 4: "model owner"}.get(index, "")
             console.print(f"  --dev-account {index}  {account.address}  {role}", highlight=False)
         process.wait()
-    except KeyboardInterrupt:
-        console.print("node stopped")
+        if stopping:
+            console.print("node stopped")
     finally:
-        # However we leave (Ctrl-C, SIGTERM, an error), anvil must not outlive us.
+        # However we leave (a signal, an error), anvil must not outlive us.
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:

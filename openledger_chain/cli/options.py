@@ -23,6 +23,8 @@ from openledger_chain.units import format_amount as format_amount  # re-exported
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from openledger_chain.sources import EventSource
+
 # Wide enough for addresses and hashes when output goes to a file or a pipe (rich assumes 80 there).
 _PIPE_WIDTH = 200
 console = Console(width=None if Console().is_terminal else _PIPE_WIDTH)
@@ -284,16 +286,21 @@ def read_db_option(func: F) -> F:
                         "otherwise, and without --db, scan the chain (env OPENLEDGER_DB).")(func)
 
 
-def open_index(db_url: str | None) -> Any:
-    """The index's engine, or None to read the chain."""
+def read_source(ledger: Any, db_url: str | None) -> EventSource:
+    """Where a read command reads events (an `openledger_chain.sources.EventSource`, handed to the oracle, the
+    claims and the views): the index of --db (or openledger.toml's `db`) where it has caught up with the
+    chain, else a chain scan."""
     from openledger_chain.config import load_config
 
     db_url = db_url or load_config().db
     if db_url is None:
-        return None
-    from openledger_chain.indexer import open_database
+        from openledger_chain.sources import ChainSource
 
-    return open_database(db_url)
+        return ChainSource(ledger)
+    from openledger_chain.indexer import open_database
+    from openledger_chain.indexer.reads import IndexSource
+
+    return IndexSource(ledger, open_database(db_url))
 
 
 def json_option(func: F) -> F:

@@ -25,12 +25,12 @@ from openledger_chain.cli.options import (
     format_amount,
     handle_errors,
     network_options,
-    open_index,
     open_ledger,
     parse_amount,
     print_exclusions,
     print_rows,
     read_db_option,
+    read_source,
     recompute_options,
     resolve_account,
     warn_if_not_on_dask,
@@ -198,7 +198,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
             ledger, model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir, data_dir=data_dir,
             emission=emission_units, seed=seed, revealed=revealed,
             overwrite=overwrite, fetch=fetch_settings(data_dir, ipfs_gateway, cache_dir, max_content_bytes, identities),
-            engine=open_index(db_url), valid_for=valid_hours * 3600,
+            source=read_source(ledger, db_url), valid_for=valid_hours * 3600,
             progress=lambda stage, done, total: progress.update(task, description=stage, completed=done, total=total),
         )
     warn_if_not_on_dask(scheduler, workers, round_file.body["method"]["name"])
@@ -383,12 +383,12 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
     ledger = open_ledger(network, rpc_url)
     sender = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     who = account or sender.address
-    engine = open_index(db_url)
+    source = read_source(ledger, db_url)
     try:
         if all_models:
-            stakes, receipt = claim_all_from_chain(ledger, who, sender, engine)
+            stakes, receipt = claim_all_from_chain(ledger, who, sender, source)
         elif model_id is not None:
-            amount, receipt = claim_from_chain(ledger, model_id, who, sender, engine)
+            amount, receipt = claim_from_chain(ledger, model_id, who, sender, source)
         else:
             amount, receipt = claim_from_round_file(ledger, round_file, who, sender)
     except (ClaimError, RoundError, ContractRevertError) as exc:
@@ -396,7 +396,7 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
             raise
         models = (model_ids(ledger) if all_models else [model_id] if model_id is not None
                   else [int(read_round_body(round_file)[0]["modelId"])])
-        abort_nothing_to_claim(ledger, models, who, exc, engine,
+        abort_nothing_to_claim(ledger, models, who, exc, source,
                                round_files_at_hand([round_file] if round_file else [], rounds_dir), all_models)
         raise
     if all_models:

@@ -24,14 +24,15 @@ from openledger_chain.cli.options import (
     handle_errors,
     json_option,
     network_options,
-    open_index,
     open_ledger,
     print_rows,
     read_db_option,
+    read_source,
     resolve_account,
 )
 
 if TYPE_CHECKING:
+    from openledger_chain.sources import EventSource
     from openledger_chain.views import ClaimPosition, RoundFiles
 
 STAKE_DECIMALS = 18
@@ -80,7 +81,7 @@ def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
     ledger = open_ledger(network, rpc_url)
     who = account or resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5).address
     round_files = round_files_at_hand(round_file_paths, rounds_dir)
-    rows = account_status(ledger, who, open_index(db_url), round_files)
+    rows = account_status(ledger, who, read_source(ledger, db_url), round_files)
     _warn_unmatched(round_files)
     if as_json:
         print_rows("", [r | {"account": who, "decimals": STAKE_DECIMALS,
@@ -141,8 +142,8 @@ def nothing_to_claim(position: ClaimPosition) -> str:
     return "; ".join(f"contribution {r.contribution_id} {describe_result(r.to_row())}" for r in position.contributions)
 
 
-def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, cause: Exception, engine: Any,
-                           round_files: RoundFiles, every_model: bool = False) -> None:
+def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, cause: Exception,
+                           source: EventSource, round_files: RoundFiles, every_model: bool = False) -> None:
     """Abort with why `account` has nothing to claim (one line): on one model, when it has no stake there (what
     each of its contributions got, and why); with `every_model` (claim --all), on each model. Return when the
     account has stake to claim, or on one model has no final round or has claimed it all (`cause` says so, in
@@ -152,7 +153,7 @@ def abort_nothing_to_claim(ledger: Any, model_ids: Sequence[int], account: str, 
 
     if isinstance(cause, UnjustifiedRootError):
         return
-    positions = [claim_position(ledger, m, account, engine, round_files) for m in model_ids]
+    positions = [claim_position(ledger, m, account, source, round_files) for m in model_ids]
     if not positions or any(p.claimable > 0 for p in positions):
         return
     unread = any(r.outcome == "not_paid" for p in positions for r in p.contributions)
@@ -204,7 +205,7 @@ def list_rounds(network: str, rpc_url: str | None, model_id: int, db_url: str | 
     from openledger_chain.views import rounds
 
     ledger = open_ledger(network, rpc_url)
-    rows = rounds(ledger, model_id, open_index(db_url))
+    rows = rounds(ledger, model_id, read_source(ledger, db_url))
     if as_json:
         print_rows("", [r | {"decimals": STAKE_DECIMALS} for r in rows], True)
         return
@@ -230,7 +231,7 @@ def show_round(network: str, rpc_url: str | None, model_id: int, round_id: int, 
     from openledger_chain.views import rounds
 
     ledger = open_ledger(network, rpc_url)
-    matching = [r for r in rounds(ledger, model_id, open_index(db_url)) if r["round"] == round_id]
+    matching = [r for r in rounds(ledger, model_id, read_source(ledger, db_url)) if r["round"] == round_id]
     if not matching:
         abort(f"model {model_id} has no round {round_id} on-chain; see `openledger round list --model {model_id}`")
     row = matching[-1]
@@ -259,7 +260,8 @@ def scores(network: str, rpc_url: str | None, model_id: int, round_id: int | Non
     emission, 1e18 fixed point) and the stake allocated."""
     from openledger_chain.views import scores as round_scores
 
-    shown, rows = round_scores(open_ledger(network, rpc_url), model_id, round_id, account, open_index(db_url))
+    ledger = open_ledger(network, rpc_url)
+    shown, rows = round_scores(ledger, model_id, round_id, account, read_source(ledger, db_url))
     if as_json:
         print_rows("", [r | {"model": model_id, "round": shown, "decimals": STAKE_DECIMALS} for r in rows], True)
         return

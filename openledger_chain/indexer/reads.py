@@ -1,10 +1,12 @@
 """What the read commands need, from the index instead of a chain scan: a model's rounds with their
 published lists (the same `RoundRecord`s `history.round_history` rebuilds from logs), contributions,
-stake balances and claims."""
+stake balances and claims. :class:`IndexSource` hands the rounds and contributions to the oracle, the claims
+and the views as an :class:`~openledger_chain.sources.EventSource` (the index when current, else the chain)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -108,6 +110,22 @@ def contributions_or_chain(ledger: Any, model_id: int | None, engine: Engine | N
                 checkpoint >= int(ledger.chain.w3.eth.block_number):
             return indexed
     return ledger.contributions(model_id)
+
+
+@dataclass(frozen=True)
+class IndexSource:
+    """An :class:`~openledger_chain.sources.EventSource` that reads the index `engine` where it has caught up
+    with `ledger`'s chain and deployment, else scans the chain (:func:`round_history_or_chain`,
+    :func:`contributions_or_chain`)."""
+
+    ledger: Any
+    engine: Engine
+
+    def rounds(self, model_id: int) -> list[RoundRecord]:
+        return round_history_or_chain(self.ledger, model_id, self.engine)
+
+    def contributions(self, model_id: int | None) -> list[Contribution]:
+        return contributions_or_chain(self.ledger, model_id, self.engine)
 
 
 def of_this_deployment(ledger: Any, engine: Engine) -> bool:

@@ -140,7 +140,7 @@ def test_relabelled_values_equal_brute_force_of_the_relabelled_set(tau: float | 
 
 
 def test_chunking_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
-    from openledger_chain.attribution.methods import knn_shapley as mod
+    from openledger_chain.attribution import kernel as mod
 
     train, ev = make_data(300, 40, 8, classes=3)
     owner = np.arange(300) % 17

@@ -22,10 +22,9 @@ from eth_utils import keccak
 
 from openledger_chain.attribution import Dataset, attribute
 from openledger_chain.attribution.distributed import dask_valuation
-from openledger_chain.attribution.methods import knn_shapley as knn_mod
-from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, _chunk_values as knn_chunk, eval_blocks, knn_shapley_values,
-)
+from openledger_chain.attribution import kernel as kernel_mod
+from openledger_chain.attribution.kernel import ChunkKernel, eval_blocks
+from openledger_chain.attribution.methods.knn_shapley import _chunk_values as knn_chunk, knn_shapley_values
 from openledger_chain.attribution.methods.tknn_shapley import _chunk_values as tknn_chunk, tknn_shapley_values
 from openledger_chain.cli import main
 from openledger_chain.errors import AttributionError, InputError
@@ -48,8 +47,8 @@ def client() -> Iterator[distributed.Client]:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """300 rows x 40 points: 2 points per chunk, 3 chunks per block -> 20 chunks in 7 blocks."""
-    monkeypatch.setattr(knn_mod, "_CHUNK_ELEMENTS", 600)
-    monkeypatch.setattr(knn_mod, "_BLOCK_CHUNKS", 3)
+    monkeypatch.setattr(kernel_mod, "_CHUNK_ELEMENTS", 600)
+    monkeypatch.setattr(kernel_mod, "_BLOCK_CHUNKS", 3)
 
 
 def make_data(n: int, n_eval: int, classes: int, seed: int = 0) -> tuple[Dataset, Dataset]:
@@ -104,7 +103,7 @@ def test_the_data_is_sensitive_to_summation_order(small_blocks: None) -> None:
 
 def test_up_to_one_block_the_sum_is_the_former_left_fold_over_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks change nothing for problems of at most _BLOCK_CHUNKS chunks (the examples, the demo)."""
-    monkeypatch.setattr(knn_mod, "_CHUNK_ELEMENTS", 600)
+    monkeypatch.setattr(kernel_mod, "_CHUNK_ELEMENTS", 600)
     train, ev = make_data(300, 32, 2, seed=1)
     kernel = ChunkKernel(knn_chunk, train, ev, (5, 2))
     assert len(eval_blocks(300, 32)) == 1 and len(eval_blocks(300, 32)[0]) == 16
@@ -124,8 +123,8 @@ def test_a_whole_attribution_is_identical_on_dask(
     tmp_path: Path, client: distributed.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo's round (copies, a label flipper, so both passes): same row values, report and allocations."""
-    monkeypatch.setattr(knn_mod, "_CHUNK_ELEMENTS", 5_000)  # ~500 rows: 10 points per chunk, many blocks
-    monkeypatch.setattr(knn_mod, "_BLOCK_CHUNKS", 2)
+    monkeypatch.setattr(kernel_mod, "_CHUNK_ELEMENTS", 5_000)  # ~500 rows: 10 points per chunk, many blocks
+    monkeypatch.setattr(kernel_mod, "_BLOCK_CHUNKS", 2)
     root = _project(tmp_path)
     spec, manifest = json.loads((root / "spec.json").read_text()), json.loads((root / "manifest.json").read_text())
     here = attribute(spec, manifest, root / "eval.csv", base_dir=root, emission=10**21)
@@ -169,8 +168,8 @@ def test_round_propose_on_dask_writes_the_same_round_file(
     from openledger_chain.oracle import propose_round
     from openledger_chain.types import ContributionKind, ModelParams
 
-    monkeypatch.setattr(knn_mod, "_CHUNK_ELEMENTS", 2_000)
-    monkeypatch.setattr(knn_mod, "_BLOCK_CHUNKS", 2)
+    monkeypatch.setattr(kernel_mod, "_CHUNK_ELEMENTS", 2_000)
+    monkeypatch.setattr(kernel_mod, "_BLOCK_CHUNKS", 2)
     root = _project(tmp_path)
     spec = root / "spec.json"
     model, _ = ledger.register_model(accounts.owner, ModelParams(

@@ -46,7 +46,7 @@ def test_knn_shapley_with_duplicate_rows_and_ties() -> None:
 
 
 def test_knn_shapley_is_efficient_and_chunking_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
-    from openledger_chain.attribution.methods import knn_shapley as mod
+    from openledger_chain.attribution import kernel as mod
 
     train, ev = make_data(300, 40, 4)
     result = KNNShapley(ev, 5).fit(train).result
@@ -112,7 +112,7 @@ def test_tknn_shapley_paper_closed_form_and_null_players() -> None:
 
 
 def test_tknn_shapley_chunking_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
-    from openledger_chain.attribution.methods import knn_shapley as mod
+    from openledger_chain.attribution import kernel as mod
 
     train, ev = make_data(300, 40, 4, classes=3)
     result = TKNNShapley(ev, 2.5, 5, n_classes=3).fit(train).result

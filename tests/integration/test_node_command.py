@@ -16,12 +16,20 @@ from web3 import Web3
 from openledger_chain.cli import main
 
 
+def _start_node(port: int) -> subprocess.Popen[str]:
+    """`openledger node --port PORT` as a terminal starts it: with Ctrl-C's default action, whatever this test
+    process inherited (a job started in the background of a non-interactive shell ignores SIGINT, and its
+    children would too)."""
+    return subprocess.Popen([sys.executable, "-c", "from openledger_chain.cli import main; main()", "node", "--port",
+                             str(port)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_node_stops_anvil_when_it_is_stopped(stop: signal.Signals) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    node = subprocess.Popen([sys.executable, "-c", "from openledger_chain.cli import main; main()", "node", "--port", str(port)],
-                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    node = _start_node(port)
     deadline = time.monotonic() + 30
     while not Web3(Web3.HTTPProvider(url)).is_connected():
         assert time.monotonic() < deadline and node.poll() is None, "the node did not start"
@@ -40,3 +48,16 @@ def test_a_busy_port_is_refused_naming_what_holds_it() -> None:
         result = CliRunner().invoke(main, ["node", "--port", port, "--project-root", str(PROJECT_ROOT)])
     assert result.exit_code == 1
     assert f"port {port} is already in use by pid" in result.output and "anvil" in result.output
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5])
+def test_a_stop_however_early_leaves_no_anvil_behind(delay: float) -> None:
+    """A signal while the command is still starting (importing, deriving the dev accounts, starting anvil):
+    one between starting anvil and installing the handlers used to leave anvil running."""
+    port = free_port()
+    node = _start_node(port)
+    time.sleep(delay)
+    node.send_signal(signal.SIGINT)
+    node.wait(timeout=20)
+    time.sleep(0.5)
+    assert not Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}")).is_connected(), f"anvil outlived a stop at {delay} s"

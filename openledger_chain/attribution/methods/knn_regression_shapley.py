@@ -59,7 +59,7 @@ per evaluation point, the sort dominating. Equivalently, as a recursion from the
 (the form Jia et al. give), ``s_i - s_{i+1}`` is a difference of the two rows' own terms; the
 closed form above is what is computed. The values of a set of evaluation points are the mean
 over them, and sum to ``U(all) - U(empty)``. No integer arithmetic is needed; the float result is
-deterministic because every sum runs in a fixed order (:func:`.knn_shapley.sum_over_eval_chunks`).
+deterministic because every sum runs in a fixed order (:func:`..kernel.sum_over_eval_chunks`).
 ``tests/attribution/test_regression.py`` checks it against brute-force Shapley over every subset.
 
 Row ``i``'s value is a quadratic in its own target with every other row fixed,
@@ -88,9 +88,8 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, distance_order, scatter_sum, sum_over_eval_chunks,
-)
+from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks
+from openledger_chain.attribution.methods.knn_shapley import distance_order, scatter_sum
 from openledger_chain.attribution.utility import squared_distances
 
 __all__ = ["KNNRegressionShapley", "knn_regression_shapley_values"]

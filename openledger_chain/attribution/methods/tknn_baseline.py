@@ -48,9 +48,9 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback
 from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, check_threshold_params, compact_labels, distance_order, harmonic_numbers, relabel_slopes, scatter_sum,
-    sum_over_eval_chunks,
+    check_threshold_params, compact_labels, distance_order, harmonic_numbers, relabel_slopes, scatter_sum,
 )
 from openledger_chain.attribution.utility import squared_distances
 

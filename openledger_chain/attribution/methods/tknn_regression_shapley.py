@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.methods.knn_shapley import ChunkKernel, sum_over_eval_chunks
+from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks
 from openledger_chain.attribution.utility import squared_distances
 
 __all__ = ["TKNNRegressionShapley", "tknn_regression_weights", "tknn_regression_shapley_values"]

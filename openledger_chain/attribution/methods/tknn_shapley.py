@@ -47,9 +47,10 @@ from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
+from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks
 from openledger_chain.attribution.methods.knn_shapley import (
-    ChunkKernel, check_threshold_params, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes,
-    relabel_values, scatter_sum, sum_over_eval_chunks,
+    check_threshold_params, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes,
+    relabel_values, scatter_sum,
 )
 from openledger_chain.attribution.methods.tknn_baseline import tknn_cohort_values
 from openledger_chain.attribution.utility import squared_distances
