@@ -27,7 +27,7 @@ from fractions import Fraction
 from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.errors import InputError
 
-__all__ = ["UTILITY_RESOLUTION", "Improvement", "improvement_emission", "round_improvement"]
+__all__ = ["UTILITY_RESOLUTION", "Improvement", "improvement_emission", "recorded_utility", "round_improvement"]
 
 _UINT256 = 2**256
 #: Gains in utility count in whole steps of this size (float rounding of a utility is ~1e-16).
@@ -43,9 +43,13 @@ class Improvement:
     emission: int
 
 
-def improvement_emission(u_now: float, u_before: float, *, rate: int, cap: int) -> int:
+def improvement_emission(u_now: float | Fraction, u_before: float | Fraction, *, rate: int, cap: int) -> int:
     """``min(cap, floor(rate * max(0, u_now - u_before)))``, exact, the gain floored to whole
     :data:`UTILITY_RESOLUTION` steps first.
+
+    The round file records each utility as a decimal with 18 fractional digits (rounded down); the oracle and
+    ``verify`` both pass those decimals (:func:`recorded_utility`), so the emission is a function of what the
+    file says, not of a float only the proposer saw.
 
     Raises:
         InputError: A utility that is not finite, or `rate`/`cap` not an integer in [0, 2**256).
@@ -54,12 +58,27 @@ def improvement_emission(u_now: float, u_before: float, *, rate: int, cap: int) 
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < _UINT256:
             raise InputError(f"{name} must be an integer in [0, 2**256), got {v!r}")
     for name, u in (("U_now", u_now), ("U_before", u_before)):
-        if not isinstance(u, (int, float)) or not math.isfinite(u):
+        if isinstance(u, bool) or not isinstance(u, (int, float, Fraction)) or not math.isfinite(u):
             raise InputError(f"{name} must be a finite number, got {u!r}")
     steps = math.floor((Fraction(u_now) - Fraction(u_before)) / UTILITY_RESOLUTION)
     if steps <= 0:
         return 0
     return min(cap, math.floor(rate * steps * UTILITY_RESOLUTION))
+
+
+def recorded_utility(text: str, where: str = "utility") -> Fraction:
+    """A utility as a round file records it (a decimal string, e.g. ``"0.849629629629629629"``), exactly.
+
+    Raises:
+        InputError: Not a plain decimal number.
+    """
+    if not isinstance(text, str) or not text.strip() == text or not text or \
+            not all(ch in "0123456789.-" for ch in text) or text.count(".") > 1 or "-" in text[1:]:
+        raise InputError(f"{where} must be a decimal string such as \"0.5\", got {text!r}")
+    try:
+        return Fraction(text)
+    except ValueError:
+        raise InputError(f"{where} must be a decimal string such as \"0.5\", got {text!r}") from None
 
 
 def round_improvement(now: AttributionReport, before: AttributionReport | None, *, rate: int, cap: int) -> Improvement:

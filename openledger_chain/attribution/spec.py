@@ -18,7 +18,7 @@ from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
 __all__ = [
-    "DEFAULT_KIND_SHARES_BPS", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
+    "DEFAULT_KIND_SHARES_BPS", "EMISSION_POLICIES", "EmissionPolicy", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
 ]
 
 #: The default method (docs/attribution.md, "Methods", says why).
@@ -52,6 +52,7 @@ _FIELDS = {
     "classes",
     "standardize",
     "features",
+    "emission",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -78,6 +79,33 @@ class MethodSpec:
 
     name: str = "tknn_shapley"
     params: dict[str, Any] = field(default_factory=lambda: {"k": 5, "tau": "auto"})
+
+
+#: How a model's rounds decide their emission: "fixed" (what the oracle is told, at most the on-chain
+#: emissionPerRound) or "improvement" (issue 23: min(cap, rate x max(0, U_now - U_before))).
+EMISSION_POLICIES = ("fixed", "improvement")
+_UINT256 = 2**256
+
+
+@dataclass(frozen=True)
+class EmissionPolicy:
+    """The spec's `emission` field. The spec's hash is registered on-chain, so this is on-chain policy in
+    committed form: no oracle can choose another rate or cap without proposing under another spec.
+
+    Attributes:
+        policy: ``"fixed"`` or ``"improvement"``.
+        rate: Stake-token units minted per 1.0 of utility gained (improvement only).
+        cap: Most stake-token units one round mints (improvement only); at most the model's on-chain
+            ``emissionPerRound``, which the oracle checks when it loads the spec against the chain.
+    """
+
+    policy: str = "fixed"
+    rate: int = 0
+    cap: int = 0
+
+    @property
+    def improvement(self) -> bool:
+        return self.policy == "improvement"
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,7 @@ class Spec:
         features: The feature columns every CSV must have, besides the label (None = whatever the
             evaluation set has). Naming them publishes the schema: `contribute` checks a file against
             it before registering, and the evaluation set must have exactly these columns.
+        emission: How each round's emission is decided (:class:`EmissionPolicy`; absent = fixed).
     """
 
     label: str
@@ -123,6 +152,7 @@ class Spec:
     classes: tuple[str, ...] | None = None
     standardize: bool = True
     features: tuple[str, ...] | None = None
+    emission: EmissionPolicy = field(default_factory=EmissionPolicy)
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -138,8 +168,10 @@ class Spec:
             "noise_margin": self.noise_margin,
             "classes": list(self.classes) if self.classes is not None else None,
             "standardize": self.standardize,
-        } | ({"features": list(self.features)} if self.features is not None else {})
-        # (`features` only when given: the method record of a spec without it stays what it was.)
+        } | ({"features": list(self.features)} if self.features is not None else {}) | (
+            {"emission": {"policy": "improvement", "rate": str(self.emission.rate), "cap": str(self.emission.cap)}}
+            if self.emission.improvement else {})
+        # (`features` and `emission` only when given: the record of a spec without them stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -177,6 +209,37 @@ def _parse_method(raw: Any, where: str) -> MethodSpec:
             raise InputError(f"{where}: field 'method.{key}': bad value {value!r}")
         params[key] = value
     return MethodSpec(name, params)
+
+
+def _parse_emission(raw: Any, where: str) -> EmissionPolicy:
+    """The spec's `emission` field: {"policy": "fixed"} or {"policy": "improvement", "rate": "N", "cap": "N"}.
+
+    rate and cap are decimal strings (as amounts are in round files): stake-token units exceed 2**53, which a
+    JSON number cannot carry exactly to every reader of the spec.
+    """
+    if raw is None:
+        return EmissionPolicy()
+    if not isinstance(raw, Mapping) or raw.get("policy") not in EMISSION_POLICIES:
+        raise InputError(f"{where}: field 'emission' must be {{\"policy\": \"fixed\"}} or {{\"policy\": \"improvement\", "
+                         "\"rate\": \"<units per 1.0 utility>\", \"cap\": \"<units>\"}")
+    if raw["policy"] == "fixed":
+        if set(raw) != {"policy"}:
+            raise InputError(f"{where}: field 'emission': the fixed policy takes no other field "
+                             f"({', '.join(sorted(set(raw) - {'policy'}))}); remove it or choose \"improvement\"")
+        return EmissionPolicy()
+    unknown = set(raw) - {"policy", "rate", "cap"}
+    if unknown:
+        raise InputError(f"{where}: field 'emission.{sorted(unknown)[0]}' is not part of the improvement policy "
+                         "(fields: policy, rate, cap)")
+    values = {}
+    for key in ("rate", "cap"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or \
+                (len(value) > 1 and value[0] == "0") or int(value) >= _UINT256:
+            raise InputError(f"{where}: field 'emission.{key}' must be a decimal string of stake-token units in "
+                             f"[0, 2**256), e.g. \"1000000000000000000000\"; got {value!r}")
+        values[key] = int(value)
+    return EmissionPolicy("improvement", values["rate"], values["cap"])
 
 
 def parse_spec(raw: Any, where: str = "spec") -> Spec:
@@ -268,6 +331,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         classes=tuple(str(c) for c in classes) if classes is not None else None,
         standardize=standardize,
         features=tuple(features) if features is not None else None,
+        emission=_parse_emission(raw.get("emission"), where),
     )
 
 
