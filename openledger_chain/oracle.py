@@ -33,14 +33,16 @@ from openledger_chain.attribution import (
     attestation_message,
     attribute,
 )
-from openledger_chain.attribution.engine import AttributionReport
+from openledger_chain.attribution.emission import improvement_emission, recorded_utility, round_improvement
+from openledger_chain.attribution.engine import ROW_KINDS, AttributionReport
+from openledger_chain.attribution.spec import EmissionPolicy, parse_spec
 from openledger_chain.chain import Calldata
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.confidential import COMMITTEE_ONLY, CommitteeOnlyError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
-from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
+from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.revealed import (
     RevealedSet,
@@ -50,7 +52,7 @@ from openledger_chain.revealed import (
     revealed_on_chain,
 )
 from openledger_chain.round_shape import check_round_file_shape
-from openledger_chain.rewards import SCORE_SCALE, quantize
+from openledger_chain.rewards import SCORE_SCALE, allocate, quantize
 from openledger_chain.rounds import (
     Round,
     ScoreEntry,
@@ -267,9 +269,14 @@ def propose_round(
     revealed = revealed_files(revealed_hashes, given, on_chain, fetch)
     previous = _previous_cumulative(ledger, model_id, last_round_id)
 
+    policy = emission_policy(model, spec_path, spec_bytes)
+    if policy.improvement and emission is not None:
+        raise InputError(f"model {model_id}'s spec sets the improvement emission policy: each round mints what its "
+                         "measured improvement earns, so --emission cannot be given; propose without it")
     emission = model.emission_per_round if emission is None else emission
     # The distributor would refuse it only at submit, after every oracle has signed.
-    if not 0 <= emission <= model.emission_per_round or last_cumulative + emission > model.max_emission:
+    if not policy.improvement and (not 0 <= emission <= model.emission_per_round
+                                   or last_cumulative + emission > model.max_emission):
         raise InputError(
             f"emission {format_amount(emission, exact=True)} is over model {model_id}'s policy: at most "
             f"{format_amount(model.emission_per_round, exact=True)} per round and "
@@ -287,7 +294,16 @@ def propose_round(
                                  "no committee key is held here; propose as a committee member (--encryption-key)")
     if not manifest:
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
-    report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, emission, seed, revealed, progress)
+    previous_file = round_file_path(rounds_dir, ledger.chain.network, model_id, last_round_id) if last_round_id else None
+    before = (_measure_before(ledger, model, last_round_id, previous_file, spec_path, spec_bytes, eval_path, seed,
+                              revealed, fetch, source, progress) if policy.improvement else None)
+    report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path,
+                              None if policy.improvement else emission, seed, revealed, progress)
+    improvement = None
+    if policy.improvement:
+        improvement = _improvement_emission(model, policy, report, before, last_round_id, last_cumulative)
+        emission = int(improvement["emission"])
+        report.allocations = allocate(report.scores(), emission)
     inputs = [i | {"excluded": f"malformed: {report.malformed[i['id']]}"} if i["id"] in report.malformed else i
               for i in inputs]
     allocations = {to_checksum_address(a): int(v) for a, v in (report.allocations or {}).items()}
@@ -333,6 +349,8 @@ def propose_round(
         "cumulative": [{"account": a, "amount": v} for a, v in leaves],
         "merkleRoot": tree.root,
     })
+    if improvement is not None:
+        body[EMISSION_BLOCK] = improvement
     body["tree"] = tree.dump()  # OpenZeppelin's standard-v1 dump as it is (its treeIndex are small integers)
     round_file = RoundFile(body, canonical_hash(body))
     write_round_file(path, round_file)
@@ -442,6 +460,171 @@ def _previous_cumulative(ledger: OpenLedger, model_id: int, last_round_id: int) 
     return cumulative
 
 
+# ----- emission tied to measured improvement (issue 23)
+
+#: The round file body's record of an improvement-policy emission (absent under the fixed policy). Not
+#: `emission`: that key is the minted amount itself, part of the signed round.
+EMISSION_BLOCK = "emissionPolicy"
+_BLOCK_KEYS = {"policy", "rate", "cap", "uNow", "uBefore", "emission", "beforeRound", "beforeRoundFileHash"}
+
+
+def emission_policy(model: Model, spec_path: Path, spec_bytes: bytes) -> EmissionPolicy:
+    """The emission policy of the model's spec (`spec_bytes`, already checked against its registered hash).
+
+    Raises:
+        InputError: the spec is invalid, or its improvement cap is above the model's on-chain emissionPerRound
+            (the distributor would refuse every round that reaches it).
+    """
+    try:
+        spec = parse_spec(parse_json(spec_bytes.decode("utf-8")), str(spec_path))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"spec file {spec_path} is not valid JSON ({exc})") from exc
+    policy = spec.emission
+    if policy.improvement and policy.cap > model.emission_per_round:
+        raise InputError(f"{spec_path}: emission cap {format_amount(policy.cap, exact=True)} is above model "
+                         f"{model.model_id}'s on-chain emission per round ({format_amount(model.emission_per_round, exact=True)}); "
+                         "register the model with a spec whose cap is at most that")
+    return policy
+
+
+def _valued_rows(previous: RoundFile) -> set[str]:
+    """The data and annotation contributions a round valued: its inputs not left out (the only ones that
+    enter a utility)."""
+    return {i["id"] for i in previous.body["inputs"] if "excluded" not in i and i["kind"] in ROW_KINDS}
+
+
+def _previous_final_file(ledger: OpenLedger, model_id: int, round_id: int, path: Path) -> RoundFile:
+    """Round `round_id`'s file, checked against the roundFileHash of the model's final round `round_id`."""
+    if not path.is_file():
+        raise RoundError(f"round {round_id}'s file {path} not found: U_before values the contributions that final round "
+                         "valued, which only its file lists; put the published round file there")
+    previous = read_round_file(path)
+    final = [r for r in round_history(ledger, model_id) if r.round.round_id == round_id and r.status == "final"]
+    if not final or final[-1].round.round_file_hash != previous.round_file_hash:
+        raise RoundError(f"{path} is not the file of model {model_id}'s final round {round_id} (its hash is not the "
+                         "roundFileHash on-chain); put that round's published file there")
+    return previous
+
+
+def _measure_before(ledger: OpenLedger, model: Model, last_round_id: int, previous_path: Path | None, spec_path: Path,
+                    spec_bytes: bytes, eval_path: Path, seed: int | None, revealed: Sequence[Path],
+                    fetch: FetchSettings, source: EventSource | None = None,
+                    progress: Progress | None = None) -> tuple[AttributionReport | None, str | None]:
+    """U_before's report: the engine run again on the previous final round's valued contributions and THIS
+    round's evaluation set (and revealed sets), so a new evaluation set is not progress. None before the
+    first final round (U_before is then the utility of no data). Also the previous round file's hash."""
+    if last_round_id == 0 or previous_path is None:
+        return None, None
+    previous = _previous_final_file(ledger, model.model_id, last_round_id, previous_path)
+    ids = _valued_rows(previous)
+    manifest, inputs = gather_manifest(ledger, model.model_id, fetch, source, only=ids)
+    missing = sorted(ids - {c.id for c in manifest}, key=int)
+    locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
+    if locked:
+        raise CommitteeOnlyError(f"{len(locked)} contributions round {last_round_id} valued are encrypted to the committee "
+                                 "and no committee key is held here; measure U_before as a committee member")
+    if missing:
+        reason = next(i.get("excluded") for i in inputs if i["id"] == missing[0])
+        raise RoundError(f"U_before cannot be measured: contribution {missing[0]}, valued in round {last_round_id}, "
+                         f"is not available now ({reason}); restore its file under its registered URI")
+    hash_hex = "0x" + previous.round_file_hash.hex()
+    if not manifest:
+        return None, hash_hex
+    tick = (lambda stage, done, total: progress(f"U_before: {stage}", done, total)) if progress else None
+    return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, None, seed, revealed, tick), hash_hex
+
+
+def _improvement_emission(model: Model, policy: EmissionPolicy, report: AttributionReport,
+                          before: tuple[AttributionReport | None, str | None], last_round_id: int,
+                          last_cumulative: int) -> dict[str, Any]:
+    """The round file's emission block: min(cap, rate x max(0, U_now - U_before)) from the utilities as the file
+    records them (18 fractional digits, rounded down), so `verify` gets the same integer from the file alone.
+
+    Raises:
+        RoundError: a first round that improves nothing (the distributor refuses an empty tree), or an
+            emission past the model's maximum.
+    """
+    before_report, before_hash = before
+    measured = round_improvement(report, before_report, rate=policy.rate, cap=policy.cap)
+    u_now, u_before = to_round_json(measured.u_now), to_round_json(measured.u_before)
+    emission = improvement_emission(recorded_utility(u_now), recorded_utility(u_before), rate=policy.rate, cap=policy.cap)
+    if emission == 0 and last_round_id == 0:
+        raise RoundError(f"model {model.model_id}'s first round improves nothing over no data (U_now {u_now}, U_before "
+                         f"{u_before}): it would mint 0, and a first round must mint stake (the distributor refuses an "
+                         "empty tree); wait for contributions that improve the model")
+    if last_cumulative + emission > model.max_emission:
+        raise RoundError(f"the improvement emission {format_amount(emission, exact=True)} would pass model "
+                         f"{model.model_id}'s maximum ({format_amount(model.max_emission, exact=True)}, "
+                         f"{format_amount(last_cumulative, exact=True)} emitted so far)")
+    if emission > 0 and not any(c.share > 0 for c in report.contributors):
+        raise RoundError(f"the round improves the model ({u_before} -> {u_now}) but no contribution has a positive "
+                         "value to pay it to")
+    block = {"policy": policy.policy, "rate": policy.rate, "cap": policy.cap, "uNow": u_now, "uBefore": u_before,
+             "emission": emission, "beforeRound": last_round_id}
+    if before_hash is not None:
+        block["beforeRoundFileHash"] = before_hash
+    return to_round_json(block)
+
+
+def emission_problems(body: dict[str, Any], policy: EmissionPolicy | None = None) -> list[str]:
+    """What is wrong with a round file's emission block, from the file alone (and the spec's policy, if known):
+    the arithmetic from the recorded utilities, U_now against the file's utility, the minted emission against
+    the block's. The utilities themselves are recomputed by `recompute_improvement` (committee only).
+    Empty: consistent."""
+    block = body.get(EMISSION_BLOCK)
+    if policy is not None and policy.improvement and block is None:
+        return [f"the spec sets the improvement policy, but the round file has no {EMISSION_BLOCK} block"]
+    if policy is not None and not policy.improvement and block is not None:
+        return [f"the spec sets the fixed policy, but the round file has an {EMISSION_BLOCK} block"]
+    if block is None:
+        return []
+    if not isinstance(block, dict) or set(block) - _BLOCK_KEYS or block.get("policy") != "improvement":
+        return [f"{EMISSION_BLOCK} must be an object with policy \"improvement\" and the fields {', '.join(sorted(_BLOCK_KEYS))}"]
+    problems = []
+    try:
+        rate, cap, stated = (int(block[k]) for k in ("rate", "cap", "emission"))
+        u_now, u_before = (recorded_utility(block[k], f"{EMISSION_BLOCK}.{k}") for k in ("uNow", "uBefore"))
+        expected = improvement_emission(u_now, u_before, rate=rate, cap=cap)
+    except (KeyError, TypeError, ValueError) as exc:  # InputError is a ValueError
+        return [f"{EMISSION_BLOCK} is malformed ({exc})"]
+    if policy is not None and (rate, cap) != (policy.rate, policy.cap):
+        problems.append(f"rate {rate} and cap {cap} are not the spec's ({policy.rate}, {policy.cap})")
+    if stated != expected:
+        problems.append(f"min(cap, rate x max(0, uNow - uBefore)) is {expected}, the block states {stated}")
+    if str(body.get("emission")) != str(block["emission"]):
+        problems.append(f"the round mints {body.get('emission')}, the block's emission is {block['emission']}")
+    if block["uNow"] != (body.get("utility") or {}).get("all"):
+        problems.append(f"uNow {block['uNow']} is not the round's utility of all data ({(body.get('utility') or {}).get('all')})")
+    if str(block.get("beforeRound")) != str(int(body["roundId"]) - 1):
+        problems.append(f"beforeRound {block.get('beforeRound')} is not the round before ({int(body['roundId']) - 1})")
+    return problems
+
+
+def recompute_improvement(ledger: OpenLedger, body: dict[str, Any], report: AttributionReport,
+                          inputs: RecomputeInputs, round_path: Path) -> dict[str, Any]:
+    """The emission block recomputed: U_now from `report` (this round's attribution, rerun), U_before by
+    running the engine again on the previous final round's valued contributions (its file: `inputs.previous`,
+    default the sibling `round-<N-1>.json` of `round_path`) on this round's evaluation set.
+
+    Raises:
+        OpenLedgerError: the previous round file is missing or not the final one, a file is unavailable.
+    """
+    model = ledger.get_model(int(body["modelId"]))
+    spec_bytes = inputs.spec_path.read_bytes()
+    policy = emission_policy(model, inputs.spec_path, spec_bytes)
+    round_id = int(body["roundId"])
+    previous = inputs.previous or round_path.with_name(f"round-{round_id - 1}.json")
+    fetch = inputs.fetch or FetchSettings(base_dir=inputs.data_dir)
+    counted = [bytes.fromhex(h[2:]) for h in body["method"].get("revealedEvalHashes", [])]
+    published = revealed_on_chain(ledger, model.model_id, round_id, int(ledger.chain.w3.eth.block_number))
+    revealed = revealed_files(counted, inputs.revealed, published, fetch)
+    seed = int(body["method"]["seed"]) if body["method"].get("seed") is not None else None
+    before = _measure_before(ledger, model, round_id - 1, previous, inputs.spec_path, spec_bytes, inputs.eval_path, seed,
+                             revealed, fetch)
+    finalized_cumulative = int(body["cumulativeEmission"]) - int(body["emission"])
+    return _improvement_emission(model, policy, report, before, round_id - 1, finalized_cumulative)
+
+
 # ----- sign
 
 
@@ -519,6 +702,9 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     problems = commitment_problems(ledger, body)
     if problems:
         raise RoundError(problems[0])
+    problems = emission_problems(body)
+    if problems:
+        raise RoundError(f"emission: {problems[0]}")
 
 
 def unlisted_payees(body: dict[str, Any], entries: Sequence[ScoreEntry]) -> list[str]:
@@ -555,6 +741,9 @@ class RecomputeInputs:
     data_dir: Path
     revealed: tuple[Path, ...] = ()
     fetch: FetchSettings | None = None
+    #: The previous final round's file, for U_before under the improvement emission policy (default: the
+    #: `round-<N-1>.json` beside the round file).
+    previous: Path | None = None
 
 
 def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
@@ -570,19 +759,39 @@ def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
     if not ledger.distributor.functions.isOracle(oracle.address).call():
         raise InputError(f"{oracle.address} is not an oracle of distributor {ledger.distributor.address}")
     if recompute is not None:
-        shares = recompute_shares(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
+        report = recompute_report(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
                                   recompute.data_dir, recompute.revealed, recompute.fetch)
+        shares = quantize(report.scores())
         stated = {e.account: e.score for e in round_file.score_entries}
         if shares != stated:
             differ = sorted(a for a in set(shares) | set(stated) if shares.get(a) != stated.get(a))
             raise RoundError(f"recomputed scores differ from the round file's for {len(differ)} accounts (first: "
                              f"{differ[0]}: file {stated.get(differ[0])}, recomputed {shares.get(differ[0])}); not signed")
+        _check_recomputed_emission(ledger, round_file.body, report, recompute, path)
     signature = sign_round(oracle.key, ledger.chain.chain_id, ledger.distributor.address, round_file.round)
     signed = [s for s in round_file.signatures if s != signature] + [signature]
     ordered = order_signatures(ledger.chain.chain_id, ledger.distributor.address, round_file.round, signed)
     updated = RoundFile(round_file.body, round_file.round_file_hash, tuple(s for _, s in ordered))
     write_round_file(path, updated)
     return updated
+
+
+def _check_recomputed_emission(ledger: OpenLedger, body: dict[str, Any], report: AttributionReport,
+                               recompute: RecomputeInputs, path: Path) -> None:
+    """Refuse to sign an improvement-policy round whose emission block is not the one recomputed here: the
+    scores alone do not say how much the round mints."""
+    model = ledger.get_model(int(body["modelId"]))
+    policy = emission_policy(model, recompute.spec_path, recompute.spec_path.read_bytes())
+    problems = emission_problems(body, policy)
+    if problems:
+        raise RoundError(f"emission: {problems[0]}; not signed")
+    if not policy.improvement:
+        return
+    recomputed = recompute_improvement(ledger, body, report, recompute, path)
+    differ = sorted(k for k in _BLOCK_KEYS if recomputed.get(k) != body[EMISSION_BLOCK].get(k))
+    if differ:
+        raise RoundError(f"recomputed emission block differs in {', '.join(differ)} (file {differ[0]} "
+                         f"{body[EMISSION_BLOCK].get(differ[0])}, recomputed {recomputed.get(differ[0])}); not signed")
 
 
 # ----- submit, publish, finalize

@@ -9,7 +9,7 @@ contribution files, the attribution itself is recomputed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
+from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.oracle import (
-    ROUND_FILE_VERSION, RecomputeInputs, commitment_problems, load_round_json, recompute_report, unlisted_payees,
+    EMISSION_BLOCK, ROUND_FILE_VERSION, RecomputeInputs, commitment_problems, emission_policy, emission_problems,
+    load_round_json, recompute_improvement, recompute_report, unlisted_payees,
 )
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
@@ -92,6 +94,9 @@ def verify_round(
     history = round_history(ledger, model_id)
     record = _find_record(history, round_id, data)
     stated = _stated_entries(body) if body is not None else None
+    if attribution is not None and attribution.previous is None and round_file_path is not None:
+        # U_before (improvement emission) values the previous round's inputs: its file sits beside this one.
+        attribution = replace(attribution, previous=round_file_path.with_name(f"round-{round_id - 1}.json"))
     if data is not None:
         _check_file(result, ledger, data, stated or [], history, record, attribution)
     _check_chain(result, ledger, history, record, body, stated)
@@ -129,7 +134,8 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
                f"{len(entries)} entries hash to {_short('0x' + scores_hash(entries).hex())}")
     _check_allocations(result, entries, emission, "allocations")
-    _check_attribution(result, ledger, body, entries, attribution, record)
+    report = _check_attribution(result, ledger, body, entries, attribution, record)
+    _check_emission(result, ledger, body, history, attribution, report)
     if attribution is not None:
         _check_exclusions(result, body, attribution)
     _check_cumulative(result, body, entries, history)
@@ -186,7 +192,8 @@ def _check_allocations(result: Verification, entries: list[ScoreEntry], emission
 
 
 def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str, Any], entries: list[ScoreEntry],
-                       attribution: RecomputeInputs | None, record: RoundRecord | None) -> None:
+                       attribution: RecomputeInputs | None, record: RoundRecord | None) -> AttributionReport | None:
+    """The attribution recomputed and compared; returns the recomputed report (None if not recomputed)."""
     if attribution is None:
         result.add("attribution", None, "not recomputed: that needs the spec, the evaluation set and the contributions, "
                    "which only the committee reads; a committee member (oracle or guardian) runs verify with --spec, "
@@ -231,6 +238,57 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
     if wrong_rows:
         detail += f"; contributions table differs for {len(wrong_rows)} (first: {wrong_rows[0]})"
     result.add("attribution", same, detail)
+    return report
+
+
+def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, Any], history: list[RoundRecord],
+                    attribution: RecomputeInputs | None, report: AttributionReport | None) -> None:
+    """Emission tied to measured improvement (issue 23): a row only for a round under that policy (or whose
+    spec sets it). Anyone: the block's arithmetic from its recorded utilities, U_now against the file's utility,
+    the minted emission, and the previous round it measured against is the final one on-chain. The committee
+    (spec, evaluation set, data): both utilities recomputed, U_before by valuing the previous final round's
+    inputs on this round's evaluation set."""
+    block = body.get(EMISSION_BLOCK)
+    policy = None
+    if attribution is not None:
+        try:
+            model = ledger.get_model(int(body["modelId"]))
+            policy = emission_policy(model, attribution.spec_path, attribution.spec_path.read_bytes())
+        except (OpenLedgerError, OSError) as exc:
+            result.add("emission", False, f"the spec's emission policy cannot be read: {exc}")
+            return
+    if block is None and (policy is None or not policy.improvement):
+        return  # the fixed policy: the distributor itself bounds the emission by the model's on-chain policy
+    problems = emission_problems(body, policy)
+    if not problems and isinstance(block, dict) and int(block.get("beforeRound", "0")) > 0:
+        before = int(block["beforeRound"])
+        final = [r for r in history if r.round.round_id == before and r.status == "final"]
+        stated = str(block.get("beforeRoundFileHash", "")).lower()
+        if not final or "0x" + final[-1].round.round_file_hash.hex() != stated:
+            problems.append(f"beforeRoundFileHash {_short(stated)} is not the file of model {result.model_id}'s final "
+                            f"round {before}")
+    if problems:
+        result.add("emission", False, "; ".join(problems))
+        return
+    assert isinstance(block, dict)  # emission_problems reports a missing block under the improvement policy
+    formula = (f"min(cap {block['cap']}, rate {block['rate']} x max(0, uNow {block['uNow']} - uBefore "
+               f"{block['uBefore']})) = {block['emission']}")
+    if report is None:
+        who = "" if policy is not None else "; rate and cap as the file states them (give --spec to check them)"
+        result.add("emission", True, f"{formula}, from the recorded utilities; the utilities themselves were not "
+                   f"recomputed (that needs the committee's data){who}")
+        return
+    try:
+        assert attribution is not None and attribution.previous is not None
+        recomputed = recompute_improvement(ledger, body, report, attribution, attribution.previous)
+    except OpenLedgerError as exc:
+        result.add("emission", False, f"could not recompute U_before: {exc}")
+        return
+    differ = sorted(k for k in set(recomputed) | set(block) if recomputed.get(k) != block.get(k))
+    for key in differ:
+        result.differ("(round)", f"emission {key}", block.get(key), recomputed.get(key))
+    result.add("emission", not differ, f"{formula}, both utilities recomputed: identical" if not differ else
+               f"recomputed emission block differs in {', '.join(differ)} (see below)")
 
 
 def _check_exclusions(result: Verification, body: dict[str, Any], attribution: RecomputeInputs) -> None:
