@@ -38,6 +38,7 @@ from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import ensure_deployment
 from openledger_chain.fetch import FetchSettings
 from openledger_chain.oracle import (
+    EMISSION_BLOCK,
     RecomputeInputs,
     claim_from_round_file,
     finalize_round,
@@ -78,6 +79,8 @@ class DemoResult:
     second_round_file: Path
     stake: dict[str, int]
     fees_withdrawn: int
+    #: The improvement-policy model's two round files (round 2 improves nothing and mints 0).
+    improvement_rounds: tuple[Path, Path] | None = None
 
 
 def contributor_account(name: str) -> LocalAccount:
@@ -305,7 +308,69 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
          "verdict": mine.verdict.split(" (")[0]}
         for pair in zip(outsider, guardian) for who, mine in zip(("outsider", "guardian"), pair)
     ])
-    return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn)
+    improvement = _improvement_model(ledger, step, workdir, data_dir, rounds_dir, owner, oracles, deployer, publish,
+                                     member_fetch)
+    return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn, improvement)
+
+
+def _improvement_model(ledger: OpenLedger, step: Step, workdir: Path, data_dir: Path, rounds_dir: Path,
+                       owner: LocalAccount, oracles: list[LocalAccount], guardian: LocalAccount,
+                       publish: Callable[[Path], str],
+                       member_fetch: Callable[[LocalAccount], FetchSettings]) -> tuple[Path, Path]:
+    """Emission tied to measured improvement (issue 23): a second model, whose spec sets
+    `"emission": {"policy": "improvement", ...}`. A second model, not a switch of the first one's spec: the
+    spec's hash is registered with the model and is what binds rate and cap, so a model keeps its policy.
+    Kept small (alice's 80 rows, then a copy of them): round 1 mints for its gain over no data; round 2, on a
+    fresh evaluation set, adds only a jittered copy of alice's rows, improves nothing and mints 0, and still
+    goes through submit, publish and finalize, keeping round 1's root."""
+    spec = json.loads((EXAMPLE_DIR / "spec.json").read_text())
+    spec["emission"] = {"policy": "improvement", "rate": str(5_000 * TOKEN), "cap": str(1_000 * TOKEN)}
+    spec_path = workdir / "spec-improvement.json"
+    spec_path.write_text(json.dumps(spec, indent=2) + "\n")
+    model, _ = ledger.register_model(owner, ModelParams(
+        spec_hash=keccak(spec_path.read_bytes()), spec_uri=spec_path.resolve().as_uri(),
+        payment_token=ledger.deployment.address("DevPaymentToken"), contributor_share_bps=3_000,
+        emission_per_round=1_000 * TOKEN, max_emission=1_000_000 * TOKEN, name="Improvement-paid stake",
+        symbol="IMPSTAKE",
+    ))
+    evals = [workdir / "eval.csv", workdir / "eval2.csv"]
+    joining = [("alice", "alice.csv"), ("copycat", "copycat.csv")]
+    paths: list[Path] = []
+    rows = []
+    for round_id, ((name, filename), eval_path) in enumerate(zip(joining, evals), start=1):
+        who = contributor_account(name)
+        path = data_dir / filename
+        ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak(path.read_bytes()),
+                                     publish(path))
+        ledger.commit_evaluation(owner, model.model_id, round_id, keccak(eval_path.read_bytes()))
+        round_path, round_file = propose_round(
+            ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir,
+            data_dir=data_dir, overwrite=True, fetch=member_fetch(oracles[0]),
+        )
+        for oracle in oracles[:2]:  # each recomputes the scores and both utilities before signing
+            sign_round_file(ledger, round_path, oracle, RecomputeInputs(spec_path, eval_path, data_dir,
+                                                                        fetch=member_fetch(oracle)))
+        submit_round_file(ledger, round_path, oracles[0])
+        ledger.chain.w3.provider.ethereum_tester.time_travel(
+            ledger.chain.w3.eth.get_block("latest")["timestamp"] + CHALLENGE_WINDOW + 1)
+        finalize_round(ledger, model.model_id, guardian)
+        block = round_file.body[EMISSION_BLOCK]
+        root, _, cumulative, _ = ledger.distributor.functions.finalizedRound(model.model_id).call()
+        rows.append({"round": round_id, "adds": f"{name}'s rows" + (" (a copy of alice's)" if round_id == 2 else ""),
+                     "U_before": block["uBefore"][:8], "U_now": block["uNow"][:8], "minted": _fmt(int(block["emission"])),
+                     "root": "0x" + bytes(root).hex()[:12] + "…", "final": f"yes, {_fmt(cumulative)} in all"})
+        paths.append(round_path)
+    step(f"Model {model.model_id} mints by measured improvement: min(1,000, 5,000 x max(0, U_now - U_before)); "
+         "round 2 adds only a copy, improves nothing, mints 0 and keeps round 1's root", rows)
+    guardian_view = verify_round(ledger, round_file_path=paths[1], attribution=RecomputeInputs(
+        spec_path, evals[1], data_dir, fetch=member_fetch(guardian)))
+    outsider_view = verify_round(ledger, round_file_path=paths[1])
+    step(f"verify round 2 of model {model.model_id}: the emission check", [
+        {"who": who, "emission check": {True: "holds", False: "FAILS", None: "not run"}[row.ok], "detail": row.detail}
+        for who, view in (("outsider", outsider_view), ("guardian", guardian_view))
+        for row in view.checks if row.name == "emission"
+    ])
+    return paths[0], paths[1]
 
 
 def _fmt(amount: int) -> str:

@@ -274,7 +274,7 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
     formula = (f"min(cap {block['cap']}, rate {block['rate']} x max(0, uNow {block['uNow']} - uBefore "
                f"{block['uBefore']})) = {block['emission']}")
     if report is None:
-        who = "" if policy is not None else "; rate and cap as the file states them (give --spec to check them)"
+        who = "" if policy is not None else "; rate and cap as the file states them (a committee member's verify checks them against the spec)"
         result.add("emission", True, f"{formula}, from the recorded utilities; the utilities themselves were not "
                    f"recomputed (that needs the committee's data){who}")
         return

@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, li
 
 def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fee(demo) -> None:
     _, result, steps = demo
-    assert len(steps) == 11
+    assert len(steps) == 13
 
     first, second = read_round_file(result.round_file), read_round_file(result.second_round_file)
     assert sum(first.cumulative.values()) == 1_000 * TOKEN and sum(second.cumulative.values()) == 2_000 * TOKEN
@@ -39,7 +39,7 @@ def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fe
     assert result.stake["dave"] == second.cumulative[contributor_account("dave").address]
     # Both rounds pass every check of `verify`: an outsider's, which cannot recompute the attribution from
     # encrypted contributions, and the guardian's, which does.
-    title, verdicts = steps[-1]
+    title, verdicts = next(step for step in steps if "verify both rounds" in step[0])
     assert "verify both rounds" in title and [v["failed"] for v in verdicts] == [0, 0, 0, 0]
     assert [(v["who"], v["attribution"]) for v in verdicts] == [
         ("outsider", "not recomputed (no key)"), ("guardian", "recomputed: identical")] * 2
@@ -50,6 +50,24 @@ def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fe
     withdrawable = sum(report["holders"].values())
     dust = report["to_holders"] - report["held_for_first_holders"] - withdrawable - result.fees_withdrawn
     assert 0 <= dust <= len(result.stake)
+
+
+def test_demo_shows_a_round_that_improves_nothing_minting_zero(demo) -> None:
+    """Issue 23: under the improvement policy, round 2 adds only a copy of alice's rows: U_now = U_before on its
+    evaluation set, it mints 0, keeps round 1's root, is final, and both an outsider and the guardian's
+    recomputation pass its emission check."""
+    _, result, steps = demo
+    first, second = (read_round_file(p) for p in result.improvement_rounds)
+    block = second.body["emissionPolicy"]
+    assert block["uNow"] == block["uBefore"] and second.body["emission"] == "0" and int(first.body["emission"]) > 0
+    assert second.body["merkleRoot"] == first.body["merkleRoot"]
+    root, final_id, cumulative, _ = result.ledger.distributor.functions.finalizedRound(second.round.model_id).call()
+    assert (final_id, cumulative) == (2, int(first.body["emission"]))
+    _, rows = next(step for step in steps if "mints by measured improvement" in step[0])
+    assert [r["minted"] for r in rows] == ["1,000.0000", "0.0000"] and rows[0]["root"] == rows[1]["root"]
+    _, checks = next(step for step in steps if "the emission check" in step[0])
+    assert [(c["who"], c["emission check"]) for c in checks] == [("outsider", "holds"), ("guardian", "holds")]
+    assert "both utilities recomputed: identical" in checks[1]["detail"]
 
 
 def test_demo_command_prints_its_steps(tmp_path: Path) -> None:

@@ -153,7 +153,8 @@ def reveal_eval(network: str, rpc_url: str | None, keystore: Path | None, key_en
               help="The model's spec file (must hash to its registered spec hash).")
 @click.option("--eval", "eval_path", type=EXISTING_FILE, required=True,
               help="The round's evaluation CSV (must hash to the owner's commitment, see `round commit-eval`).")
-@click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round maximum).")
+@click.option("--emission", default=None, help="Stake to mint this round, in tokens (default: the model's per-round "
+              "maximum). Fixed emission policy only: under the spec's improvement policy the measured gain decides it.")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--rounds-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where round files go [default: openledger.toml's rounds_dir, else rounds].")
@@ -207,8 +208,22 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
         err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)
     print_exclusions(round_file.body["contributions"])
     _print_scores(round_file)
+    _print_emission(round_file.body)
     console.print(f"wrote {path} (round {round_file.round.round_id}, root {round_file.body['merkleRoot']}); "
                   "next: each oracle runs `openledger round sign`", highlight=False)
+
+
+def _print_emission(body: dict) -> None:
+    """The improvement policy's arithmetic, one line (nothing under the fixed policy)."""
+    from openledger_chain.oracle import EMISSION_BLOCK
+
+    block = body.get(EMISSION_BLOCK)
+    if block is None:
+        return
+    console.print(f"emission (improvement policy): min(cap {format_amount(int(block['cap']))}, rate "
+                  f"{format_amount(int(block['rate']))} x max(0, U_now {block['uNow']} - U_before {block['uBefore']})) = "
+                  f"{format_amount(int(block['emission']))}; U_before: round {block['beforeRound']}'s data on this "
+                  "round's evaluation set", highlight=False)
 
 
 @round_group.command("sign", short_help="Check a round file (recompute it, with --spec/--eval) and sign it.")
