@@ -278,8 +278,13 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
         result.add("emission", True, f"{formula}, from the recorded utilities; the utilities themselves were not "
                    f"recomputed (that needs the committee's data){who}")
         return
+    assert attribution is not None and attribution.previous is not None
+    if int(block["beforeRound"]) > 0 and not attribution.previous.is_file():
+        result.add("emission", None, f"{formula}, from the recorded utilities; U_before not recomputed: it values the "
+                   f"inputs of round {block['beforeRound']}, whose file {attribution.previous} is not here (put that "
+                   "round's published file beside this one)")
+        return
     try:
-        assert attribution is not None and attribution.previous is not None
         recomputed = recompute_improvement(ledger, body, report, attribution, attribution.previous)
     except OpenLedgerError as exc:
         result.add("emission", False, f"could not recompute U_before: {exc}")

@@ -135,6 +135,11 @@ def test_a_round_that_improves_nothing_mints_zero_end_to_end(ledger, accounts, t
     row = next(c for c in member.checks if c.name == "emission")
     assert row.ok is True and "both utilities recomputed: identical" in row.detail, row.detail
     assert member.ok, [c for c in member.checks if not c.ok]
+    # Without round 1's file a committee member cannot value its inputs: the check is not run, and says why.
+    path1.rename(path1.with_name("elsewhere.json"))
+    member = verify_round(ledger, round_file_path=path2, attribution=_recompute(folder, "eval2.csv"))
+    row = next(c for c in member.checks if c.name == "emission")
+    assert row.ok is None and "U_before not recomputed" in row.detail and "round-1.json is not here" in row.detail
 
 
 def _forge(path: Path, **block: str) -> Path:
