@@ -42,7 +42,7 @@ from openledger_chain.errors import InputError, OpenLedgerError
 from openledger_chain.confidential import COMMITTEE_ONLY, CommitteeOnlyError
 from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.files import parse_json, write_public_file
-from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
+from openledger_chain.history import cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.revealed import (
     RevealedSet,
