@@ -607,6 +607,27 @@ class OpenLedger:
         except ContractRevertError as exc:
             raise self._in_units_of(exc, self.get_model(model_id).payment_token)
 
+    def approve_bond(self, contributor: LocalAccount, model_id: int, count: int = 1) -> int:
+        """Approve the vault for exactly the bonds of `count` registrations in the model (the bond in force in the
+        next block, times `count`); returns that total, 0 (and no transaction) for a model without a bond.
+
+        Raises:
+            InputError: the contributor holds less of the payment token than the bonds.
+        """
+        total = self.bond_amount(model_id) * count
+        if total == 0:
+            return 0
+        model = self.get_model(model_id)
+        token = self.erc20(model.payment_token)
+        balance = int(token.functions.balanceOf(contributor.address).call())
+        if balance < total:
+            decimals, symbol = int(token.functions.decimals().call()), str(token.functions.symbol().call())
+            hint = "; on a local chain `openledger faucet AMOUNT` mints some" if self.chain.is_local else ""
+            raise InputError(f"{contributor.address} holds {_units(balance, decimals)} {symbol}, but the bond of model "
+                             f"{model_id} is {_units(total, decimals)} {symbol}{hint}")
+        self.chain.transact(token.functions.approve(self._vault().address, total), contributor)
+        return total
+
     def bond_of(self, contribution_id: int) -> Bond:
         """The contribution's bond (amount 0, status "none" if it posted none)."""
         if self.bonds is None:
