@@ -15,11 +15,9 @@ from openledger_chain.cli.options import (
     console,
     err_console,
     handle_errors,
-    json_option,
     network_options,
     open_ledger,
     parse_amount,
-    print_rows,
     read_db_option,
     read_source,
     resolve_account,
@@ -181,10 +179,9 @@ def apply(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
 @click.argument("contribution_id", type=ID, required=False)
 @click.option("--all", "claim_all", is_flag=True, help="Every bond of yours that can be claimed now.")
 @read_db_option
-@json_option
 @handle_errors
 def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-          contribution_id: int | None, claim_all: bool, db_url: str | None, as_json: bool) -> None:
+          contribution_id: int | None, claim_all: bool, db_url: str | None) -> None:
     """Claim back the bond of CONTRIBUTION_ID, or with --all every bond of yours that is claimable: released by a
     final round, or refundable because the contribution was withdrawn and a later round is final."""
     if (contribution_id is None) == (not claim_all):
@@ -205,9 +202,6 @@ def claim(network: str, rpc_url: str | None, keystore: Path | None, key_env: str
             abort(f"contribution {contribution_id} {why}: nothing to claim")
         ids = [contribution_id]
     claimed = claim_bonds(ledger, contributor, ids)
-    if as_json:
-        print_rows("", [{"contributionId": c, "amount": a} for c, a in claimed], True)
-        return
     for cid, amount in claimed:
         model_id = ledger.get_contribution(cid).model_id
         decimals, symbol = payment_units(ledger, model_id)
