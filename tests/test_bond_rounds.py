@@ -128,6 +128,8 @@ def test_a_final_rounds_decisions_release_and_forfeit_and_apply_once(ledger, acc
         apply_round_bonds(ledger, path, accounts.payer)  # signed nowhere yet: nothing on chain
     _sign_submit_finalize(ledger, accounts, path)
     before = int(token.functions.balanceOf(stake.address).call())
+    # The submitted round's bondsRoot is the file's (history reads BondsRootSubmitted): verify holds.
+    assert verify_round(ledger, round_file_path=path).ok
     applied = apply_round_bonds(ledger, path, accounts.payer)  # anyone sends them
     assert sorted(applied.released) == sorted([ids["alice.csv"], ids["bob.csv"]])
     assert applied.forfeited == [ids["mallory.csv"]] and applied.skipped == []
