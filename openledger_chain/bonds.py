@@ -72,7 +72,7 @@ def apply_round_bonds(ledger: OpenLedger, path: Path, sender: LocalAccount) -> A
     if not todo:
         return AppliedBonds([], [], skipped, None)
     receipt = ledger.apply_bond_decisions(sender, round_.model_id, round_.round_id, todo)
-    vault = ledger._vault()
+    vault = ledger.bond_vault()
     released = [int(e["args"]["contributionId"]) for e in vault.events.BondReleased().process_receipt(receipt, errors=DISCARD)]
     forfeited = [int(e["args"]["contributionId"])
                  for e in vault.events.BondForfeited().process_receipt(receipt, errors=DISCARD)]

@@ -583,7 +583,8 @@ class OpenLedger:
 
     # ----- contribution bonds (issue 23)
 
-    def _vault(self) -> Contract:
+    def bond_vault(self) -> Contract:
+        """The ContributionBonds vault; raises DeploymentError on a deployment made before it existed."""
         if self.bonds is None:
             raise DeploymentError(f"the deployment on {self.chain.network} has no ContributionBonds vault (it predates "
                                   "bonds); the deployer redeploys with `openledger deploy --force`")
@@ -603,7 +604,7 @@ class OpenLedger:
     def set_bond_policy(self, owner: LocalAccount, model_id: int, amount: int) -> TxReceipt:
         """Set the bond per registration (a cut at once, a raise after the contract's delay; 0: none)."""
         try:
-            return self.chain.transact(self._vault().functions.setBondPolicy(model_id, amount), owner)
+            return self.chain.transact(self.bond_vault().functions.setBondPolicy(model_id, amount), owner)
         except ContractRevertError as exc:
             raise self._in_units_of(exc, self.get_model(model_id).payment_token)
 
@@ -625,7 +626,7 @@ class OpenLedger:
             hint = "; on a local chain `openledger faucet AMOUNT` mints some" if self.chain.is_local else ""
             raise InputError(f"{contributor.address} holds {_units(balance, decimals)} {symbol}, but the bond of model "
                              f"{model_id} is {_units(total, decimals)} {symbol}{hint}")
-        self.chain.transact(token.functions.approve(self._vault().address, total), contributor)
+        self.chain.transact(token.functions.approve(self.bond_vault().address, total), contributor)
         return total
 
     def bond_of(self, contribution_id: int) -> Bond:
@@ -643,12 +644,12 @@ class OpenLedger:
                              decisions: Sequence[tuple[int, int, Sequence[bytes]]]) -> TxReceipt:
         """Send final round `round_id`'s decisions `(contribution id, decision code, proof)`; anyone may."""
         return self.chain.transact(
-            self._vault().functions.applyBondDecisions(model_id, round_id, [(c, d, list(p)) for c, d, p in decisions]),
+            self.bond_vault().functions.applyBondDecisions(model_id, round_id, [(c, d, list(p)) for c, d, p in decisions]),
             sender)
 
     def claim_bond(self, contributor: LocalAccount, contribution_id: int) -> tuple[int, TxReceipt]:
         """Take back a released bond (or a withdrawn contribution's refund); returns (amount, receipt)."""
-        vault = self._vault()
+        vault = self.bond_vault()
         receipt = self.chain.transact(vault.functions.claimBond(contribution_id), contributor)
         (event,) = vault.events.BondClaimed().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["amount"]), receipt

@@ -117,7 +117,7 @@ def set_bond(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     if units >= 2**96:
         abort(f"a bond of {amount} {symbol} is over the vault's limit (2**96 base units); choose a smaller AMOUNT", 2)
     receipt = ledger.set_bond_policy(owner, model_id, units)
-    (event,) = ledger._vault().events.BondPolicySet().process_receipt(receipt)
+    (event,) = ledger.bond_vault().events.BondPolicySet().process_receipt(receipt)
     start = int(event["args"]["effectiveFrom"])
     when = "now" if start <= int(receipt["blockNumber"]) else f"from block {start}"
     console.print(f"bond of model {model_id}: {_amount(units, decimals, symbol)} per contribution, {when} "
