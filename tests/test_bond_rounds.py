@@ -155,6 +155,12 @@ def test_the_next_round_does_not_decide_bonds_an_earlier_round_decided(ledger, a
     model, workdir, ids, _ = bonded
     path, _ = _propose(ledger, model, workdir)
     _sign_submit_finalize(ledger, accounts, path)
+    # Without round 1's file the proposer cannot know which bonds it decided: refused, with the way out.
+    published = path.read_text()
+    path.unlink()
+    with pytest.raises(RoundError, match="round 1 of model .* decided bonds .* put the published round file there"):
+        _propose(ledger, model, workdir)
+    path.write_text(published)
     _, round2 = _propose(ledger, model, workdir)
     assert round2.body["bonds"]["decisions"] == [] and int(round2.body["bondsRoot"], 16) == 0
 
