@@ -232,3 +232,21 @@ def test_a_model_without_a_bond_policy_decides_no_bond(ledger, accounts, tmp_pat
         assert ledger.bond_of(cid).status == "none"
     _, round_file = _propose(ledger, model, tmp_path)
     assert round_file.body["bonds"]["decisions"] == [] and int(round_file.body["bondsRoot"], 16) == 0
+
+
+def test_a_withdrawn_contribution_is_not_decided_and_its_bond_is_refunded_after_the_next_round(
+        ledger, accounts, bonded) -> None:
+    """Withdrawn before round 1: no round decides its bond (the vault keeps it forfeitable by round 1 only); once
+    round 2 is final its contributor takes it back, and `bond_standing` lists it as claimable then, not before."""
+    model, workdir, ids, mallory = bonded
+    ledger.withdraw_contribution(mallory, ids["mallory.csv"])
+    path1, round1 = _propose(ledger, model, workdir)
+    assert str(ids["mallory.csv"]) not in {d["id"] for d in round1.body["bonds"]["decisions"]}
+    _sign_submit_finalize(ledger, accounts, path1)
+    assert bond_standing(ledger, mallory.address, model.model_id).claimable == []
+    path2, _ = _propose(ledger, model, workdir)
+    _sign_submit_finalize(ledger, accounts, path2)
+    standing = bond_standing(ledger, mallory.address, model.model_id)
+    assert standing.held == BOND and standing.claimable == [ids["mallory.csv"]]
+    assert claim_bonds(ledger, mallory, standing.claimable) == [(ids["mallory.csv"], BOND)]
+    assert ledger.bond_of(ids["mallory.csv"]).status == "paid"
