@@ -382,6 +382,41 @@ def _bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: At
     return root, block
 
 
+def _require_bonds_root(ledger: OpenLedger, body: dict[str, Any]) -> None:
+    """What an oracle checks of the bond decisions before signing, without data: they hash to the signed
+    `bondsRoot`, and each amount is the bond the vault holds for that contribution.
+
+    Raises:
+        RoundError: the first inconsistency found.
+    """
+    decisions = body.get("bonds", {}).get("decisions", [])
+    root = bonds_root([(int(d["id"]), d["outcome"]) for d in decisions])
+    if root != body.get("bondsRoot", ZERO_BONDS_ROOT):
+        raise RoundError(f"the round file's bond decisions hash to {root}, not to its bondsRoot {body.get('bondsRoot')}")
+    for d in decisions:
+        if ledger.bond_of(int(d["id"])).amount != int(d["amount"]):
+            raise RoundError(f"the round file lists a bond of {d['amount']} for contribution {d['id']}, the vault "
+                             f"holds {ledger.bond_of(int(d['id'])).amount}")
+
+
+def _require_bond_decisions(body: dict[str, Any], report: AttributionReport) -> None:
+    """With the recomputed attribution: every listed bond decision is the one the forfeiture rule gives (an oracle
+    must not sign a forged forfeiture any more than a forged score).
+
+    Raises:
+        RoundError: naming the first decision that differs.
+    """
+    excluded = {i["id"]: str(i["excluded"]) for i in body["inputs"] if "excluded" in i}
+    expected = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    for d in body.get("bonds", {}).get("decisions", []):
+        want = expected.get(d["id"])
+        if want is None or want.outcome != d["outcome"] or (d["outcome"] == "forfeited" and want.reason != d["reason"]):
+            shown = "undecided" if want is None else f"{want.outcome}" + (f" ({want.reason})" if want.reason else "")
+            raise RoundError(f"the round file's bond decision for contribution {d['id']} is {d['outcome']}"
+                             + (f" ({d['reason']})" if d.get("reason") else "") + f", the forfeiture rule gives "
+                             f"{shown}; not signed")
+
+
 def _model_ever_had_bonds(ledger: OpenLedger, model_id: int) -> bool:
     """Whether the model's owner ever set a bond policy (one log query; a model without one reads no bond)."""
     if ledger.bonds is None:
@@ -596,6 +631,7 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     problems = commitment_problems(ledger, body)
     if problems:
         raise RoundError(problems[0])
+    _require_bonds_root(ledger, body)
 
 
 def unlisted_payees(body: dict[str, Any], entries: Sequence[ScoreEntry]) -> list[str]:
@@ -647,8 +683,10 @@ def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
     if not ledger.distributor.functions.isOracle(oracle.address).call():
         raise InputError(f"{oracle.address} is not an oracle of distributor {ledger.distributor.address}")
     if recompute is not None:
-        shares = recompute_shares(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
+        report = recompute_report(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
                                   recompute.data_dir, recompute.revealed, recompute.fetch)
+        shares = quantize(report.scores())
+        _require_bond_decisions(round_file.body, report)
         stated = {e.account: e.score for e in round_file.score_entries}
         if shares != stated:
             differ = sorted(a for a in set(shares) | set(stated) if shares.get(a) != stated.get(a))

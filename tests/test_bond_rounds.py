@@ -250,3 +250,24 @@ def test_a_withdrawn_contribution_is_not_decided_and_its_bond_is_refunded_after_
     assert standing.held == BOND and standing.claimable == [ids["mallory.csv"]]
     assert claim_bonds(ledger, mallory, standing.claimable) == [(ids["mallory.csv"], BOND)]
     assert ledger.bond_of(ids["mallory.csv"]).status == "paid"
+
+
+def test_an_oracle_refuses_to_sign_a_forged_forfeiture(ledger, accounts, bonded) -> None:
+    """The proposer forfeits alice's bond (root and hash made consistent): an oracle that recomputes refuses to
+    sign it, naming the decision; one that does not recompute still refuses decisions that miss the root."""
+    model, workdir, ids, _ = bonded
+    path, round_file = _propose(ledger, model, workdir)
+    body = json.loads(json.dumps(round_file.body))
+    for d in body["bonds"]["decisions"]:
+        if int(d["id"]) == ids["alice.csv"]:
+            d["outcome"], d["reason"] = "forfeited", "harmful"
+    _resign(path, body)  # decisions edited, bondsRoot not
+    with pytest.raises(RoundError, match="hash to .* not to its bondsRoot"):
+        sign_round_file(ledger, path, accounts.oracles[0])
+    body["bondsRoot"] = bonds_root([(int(d["id"]), d["outcome"]) for d in body["bonds"]["decisions"]])
+    _resign(path, body)
+    inputs = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    with pytest.raises(RoundError, match=f"bond decision for contribution {ids['alice.csv']} is forfeited "
+                                         r"\(harmful\), the forfeiture rule gives released; not signed"):
+        sign_round_file(ledger, path, accounts.oracles[0], inputs)
+    assert read_round_file(path).signatures == ()
