@@ -35,6 +35,9 @@ from openledger_chain.types import (
     Model,
     ModelId,
     ModelParams,
+    Bond,
+    BondPolicy,
+    BOND_STATUSES,
     PendingRound,
     ScoreList,
     SignedContribution,
@@ -78,6 +81,9 @@ class OpenLedger:
         committee = deployment.contracts.get("CommitteeKeys")
         self.committee_keys: Contract | None = (
             self._contract("CommitteeKeys", committee.address) if committee is not None else None)
+        # Deployments made before the bond vault existed lack it: None, and every model posts no bond.
+        vault = deployment.contracts.get("ContributionBonds")
+        self.bonds: Contract | None = self._contract("ContributionBonds", vault.address) if vault is not None else None
         self._decoder: EventDecoder | None = None
 
     # ----- events
@@ -574,6 +580,79 @@ class OpenLedger:
             "stake_supply": int(stake.functions.totalSupply().call()),
             "holders": {a: int(stake.functions.feesOf(to_checksum_address(a)).call()) for a in accounts},
         }
+
+    # ----- contribution bonds (issue 23)
+
+    def bond_vault(self) -> Contract:
+        """The ContributionBonds vault; raises DeploymentError on a deployment made before it existed."""
+        if self.bonds is None:
+            raise DeploymentError(f"the deployment on {self.chain.network} has no ContributionBonds vault (it predates "
+                                  "bonds); the deployer redeploys with `openledger deploy --force`")
+        return self.bonds
+
+    def bond_policy(self, model_id: int) -> BondPolicy:
+        """The model's bond policy (all zero: no bond, also on a deployment without a vault)."""
+        if self.bonds is None:
+            return BondPolicy(0, 0, 0)
+        amount, pending_amount, pending_from = self.bonds.functions.bondPolicy(model_id).call()
+        return BondPolicy(int(amount), int(pending_amount), int(pending_from))
+
+    def bond_amount(self, model_id: int) -> int:
+        """The bond a registration in the model mined in the next block posts (0: none)."""
+        return self.bond_policy(model_id).amount_at(int(self.chain.w3.eth.block_number) + 1)
+
+    def set_bond_policy(self, owner: LocalAccount, model_id: int, amount: int) -> TxReceipt:
+        """Set the bond per registration (a cut at once, a raise after the contract's delay; 0: none)."""
+        try:
+            return self.chain.transact(self.bond_vault().functions.setBondPolicy(model_id, amount), owner)
+        except ContractRevertError as exc:
+            raise self._in_units_of(exc, self.get_model(model_id).payment_token)
+
+    def approve_bond(self, contributor: LocalAccount, model_id: int, count: int = 1) -> int:
+        """Approve the vault for exactly the bonds of `count` registrations in the model (the bond in force in the
+        next block, times `count`); returns that total, 0 (and no transaction) for a model without a bond.
+
+        Raises:
+            InputError: the contributor holds less of the payment token than the bonds.
+        """
+        total = self.bond_amount(model_id) * count
+        if total == 0:
+            return 0
+        model = self.get_model(model_id)
+        token = self.erc20(model.payment_token)
+        balance = int(token.functions.balanceOf(contributor.address).call())
+        if balance < total:
+            decimals, symbol = int(token.functions.decimals().call()), str(token.functions.symbol().call())
+            hint = "; on a local chain `openledger faucet AMOUNT` mints some" if self.chain.is_local else ""
+            raise InputError(f"{contributor.address} holds {_units(balance, decimals)} {symbol}, but the bond of model "
+                             f"{model_id} is {_units(total, decimals)} {symbol}{hint}")
+        self.chain.transact(token.functions.approve(self.bond_vault().address, total), contributor)
+        return total
+
+    def bond_of(self, contribution_id: int) -> Bond:
+        """The contribution's bond (amount 0, status "none" if it posted none)."""
+        if self.bonds is None:
+            return Bond(ContributionId(contribution_id), 0, 0, "none")
+        amount, until, status = self.bonds.functions.bondOf(contribution_id).call()
+        return Bond(ContributionId(contribution_id), int(amount), int(until), BOND_STATUSES[int(status)])
+
+    def bonds_root(self, model_id: int, round_id: int) -> bytes:
+        """The final round's bonds root (32 zero bytes: not final, or it decides no bond)."""
+        return bytes(self.distributor.functions.bondsRoot(model_id, round_id).call())
+
+    def apply_bond_decisions(self, sender: LocalAccount, model_id: int, round_id: int,
+                             decisions: Sequence[tuple[int, int, Sequence[bytes]]]) -> TxReceipt:
+        """Send final round `round_id`'s decisions `(contribution id, decision code, proof)`; anyone may."""
+        return self.chain.transact(
+            self.bond_vault().functions.applyBondDecisions(model_id, round_id, [(c, d, list(p)) for c, d, p in decisions]),
+            sender)
+
+    def claim_bond(self, contributor: LocalAccount, contribution_id: int) -> tuple[int, TxReceipt]:
+        """Take back a released bond (or a withdrawn contribution's refund); returns (amount, receipt)."""
+        vault = self.bond_vault()
+        receipt = self.chain.transact(vault.functions.claimBond(contribution_id), contributor)
+        (event,) = vault.events.BondClaimed().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["amount"]), receipt
 
 
 def _ascending_wraps(members: Sequence[str], wraps: Sequence[bytes]) -> tuple[list[str], list[bytes]]:

@@ -21,7 +21,7 @@ import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from openledger_chain.bonds import apply_round_bonds, claim_bonds
 from openledger_chain.chain import Chain, connect, dev_accounts
 from openledger_chain.claims import claim_from_chain
 from openledger_chain.committee import committee_identities, contributor_recipient, read_committee, rewrap
@@ -53,6 +54,9 @@ from openledger_chain.verify import verify_round
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "attribution"
 TOKEN = 10**18
 CHALLENGE_WINDOW = 3600
+#: The model's bond per contribution (issue 23), in the payment token; a raise from none waits this many blocks.
+BOND = 5 * TOKEN
+BOND_RAISE_DELAY_BLOCKS = 257
 
 # (name, kind, file in examples/attribution); compute and evaluation claims are written by the demo,
 # since they carry the model owner's signature over the model id.
@@ -81,6 +85,8 @@ class DemoResult:
     fees_withdrawn: int
     #: The improvement-policy model's two round files (round 2 improves nothing and mints 0).
     improvement_rounds: tuple[Path, Path] | None = None
+    # Issue 23: each contributor's bond, as the rounds decided it ("released (claimed back)", "forfeited: ...").
+    bonds: dict[str, str] = field(default_factory=dict)
 
 
 def contributor_account(name: str) -> LocalAccount:
@@ -178,6 +184,8 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
         "owner": model.owner, "stake token": model.stake_token, "fees to stake holders": "30%",
         "stake per round": f"{model.emission_per_round // TOKEN} STAKE",
     }])
+    token = ledger.erc20(payment_token)
+    _set_bond(ledger, owner, model.model_id, step)
 
     rows = []
     for name, kind, filename in CONTRIBUTIONS:
@@ -189,15 +197,15 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
             attestation = sign_owner_attestation(owner, model.model_id, kind.name.lower(), people[name].address, units)
             path.write_text(json.dumps({"units": units, "attestation": attestation}, indent=2) + "\n")
         content_hash = keccak(path.read_bytes())
+        bond = _post_bond(ledger, token, people[name], model.model_id)
         contribution_id, receipt = ledger.register_contribution(
             people[name], model.model_id, kind, content_hash, publish(path)
         )
         rows.append({"id": contribution_id, "contributor": name, "kind": kind.name.lower(),
-                     "content hash": "0x" + content_hash.hex()[:16] + "…", "gas": receipt["gasUsed"]})
+                     "content hash": "0x" + content_hash.hex()[:16] + "…", "bond": _fmt(bond), "gas": receipt["gasUsed"]})
     step("Registered contributions, each encrypted to the committee and served over HTTP (one of each kind; "
          "mallory flips labels, copycat copies alice)", rows)
 
-    token = ledger.erc20(payment_token)
     chain.transact(token.functions.mint(payer.address, 1_000 * TOKEN), payer)
     ledger.pay_usage(payer, model.model_id, 100 * TOKEN)
     report = ledger.fee_report(model.model_id)
@@ -240,6 +248,9 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
         for name, amount in stake.items()
     ])
 
+    bonds: dict[str, str] = {}
+    _settle_bonds(ledger, round_path, payer, people, model.model_id, 1, bonds, step)
+
     best = max(stake, key=lambda n: stake[n])
     withdrawn, _ = ledger.withdraw_fees(people[best], model.model_id)
     report = ledger.fee_report(model.model_id)
@@ -257,6 +268,7 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     people["dave"] = newcomer
     dave_path = data_dir / "dave.csv"
     shutil.copyfile(EXAMPLE_DIR / "dave.csv", dave_path)
+    _post_bond(ledger, token, newcomer, model.model_id)
     ledger.register_contribution(newcomer, model.model_id, ContributionKind.DATA, keccak(dave_path.read_bytes()),
                                  publish(dave_path))
     eval2_path = workdir / "eval2.csv"
@@ -287,6 +299,7 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
                      "cumulative": _fmt(total), "claimed now": _fmt(claimed),
                      "how": "proof from the chain alone" if name == "dave" else "round file"})
     step("Round 2 on a fresh evaluation set (dave joined; everyone re-valued); each claims the difference", rows)
+    _settle_bonds(ledger, second_path, payer, people, model.model_id, 2, bonds, step)
 
     ledger.pay_usage(payer, model.model_id, 50 * TOKEN)
     step("Fees over both periods (50 more paid after round 2)", [
@@ -310,7 +323,8 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     ])
     improvement = _improvement_model(ledger, step, workdir, data_dir, rounds_dir, owner, oracles, deployer, publish,
                                      member_fetch)
-    return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn, improvement)
+    return DemoResult(ledger, model.model_id, round_path, second_path, stake, withdrawn,
+                      improvement_rounds=improvement, bonds=bonds)
 
 
 def _improvement_model(ledger: OpenLedger, step: Step, workdir: Path, data_dir: Path, rounds_dir: Path,
@@ -371,6 +385,48 @@ def _improvement_model(ledger: OpenLedger, step: Step, workdir: Path, data_dir: 
         for row in view.checks if row.name == "emission"
     ])
     return paths[0], paths[1]
+
+
+# ----- contribution bonds (issue 23)
+
+
+def _set_bond(ledger: OpenLedger, owner: LocalAccount, model_id: int, step: Step) -> None:
+    """The owner requires a bond per contribution; from none it is a raise, in force after the vault's delay."""
+    ledger.set_bond_policy(owner, model_id, BOND)
+    ledger.chain.w3.provider.ethereum_tester.mine_blocks(BOND_RAISE_DELAY_BLOCKS)
+    step(f"The owner requires a bond of {_fmt(BOND)} oUSD per contribution (a raise waits "
+         f"{BOND_RAISE_DELAY_BLOCKS} blocks)", [{
+             "bond": _fmt(ledger.bond_amount(model_id)), "posted": "by each registration, in the payment token",
+             "returned": "after the first round that values it", "forfeited": "to the stake holders, if the round "
+             "judges the data harmful, malformed, an outlier or a copy"}])
+
+
+def _post_bond(ledger: OpenLedger, token: Any, contributor: LocalAccount, model_id: int) -> int:
+    """The contributor gets the bond in dev tokens and approves the vault for exactly it; returns the bond."""
+    bond = ledger.bond_amount(model_id)
+    ledger.chain.transact(token.functions.mint(contributor.address, bond), contributor)
+    return ledger.approve_bond(contributor, model_id)
+
+
+def _settle_bonds(ledger: OpenLedger, round_path: Path, sender: LocalAccount, people: dict[str, LocalAccount],
+                  model_id: int, round_id: int, bonds: dict[str, str], step: Step) -> None:
+    """Anyone sends the final round's bond decisions; contributors whose bond was released claim it back."""
+    applied = apply_round_bonds(ledger, round_path, sender)
+    names = {account.address: name for name, account in people.items()}
+    decisions = json.loads(round_path.read_text())["body"]["bonds"]["decisions"]
+    rows = []
+    for d in decisions:
+        name = names[d["contributor"]]
+        if d["outcome"] == "released":
+            (_, amount), = claim_bonds(ledger, people[name], [int(d["id"])])
+            bonds[name] = "released (claimed back)"
+            rows.append({"contributor": name, "bond": _fmt(amount), "decision": "released", "went to": name})
+        else:
+            bonds[name] = f"forfeited: {d['reason']}"
+            rows.append({"contributor": name, "bond": _fmt(int(d["amount"])), "decision": f"forfeited ({d['reason']})",
+                         "went to": "the stake holders, as fees"})
+    step(f"Round {round_id}'s bond decisions sent by the payer (anyone may); released bonds claimed back, "
+         f"{len(applied.forfeited)} forfeited to the stake holders", rows)
 
 
 def _fmt(amount: int) -> str:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
@@ -225,14 +226,16 @@ def deploy(
     dev_payment_token: bool | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Deployment:
-    """Deploy the admin timelock, registry, distributor (and a dev payment token on local chains) and the
-    committee's key board.
+    """Deploy the admin timelock, registry, distributor (and a dev payment token on local chains), the
+    committee's key board and the contribution bond vault.
 
     Order: AdminTimelock(delay, deployer proposes and executes), ContributionRegistry,
     RewardDistributor(registry, admin=timelock, guardian, oracles, k, window, min window), then the
-    registry names the distributor its one stake minter and the deployer renounces the registry's
-    admin role (its only use was that one call), so no key keeps an instant admin power; then
-    DevPaymentToken if any, and CommitteeKeys(distributor) last (it has no admin at all).
+    registry names the distributor its one stake minter and the bond vault (the address ContributionBonds
+    will be created at); then DevPaymentToken if any, CommitteeKeys(distributor) (it has no admin at all),
+    ContributionBonds(registry) (no admin either: each model's owner sets its bond policy), and last the
+    deployer renounces the registry's admin role (its only uses were those two once-only calls), so no key
+    keeps an instant admin power. A model without a bond policy registers as before (bond 0, no approval).
     """
     step = on_step or (lambda _: None)
     policy = security_policy(
@@ -265,12 +268,24 @@ def deploy(
     )
     step("registry.setStakeMinter(distributor)")
     chain.transact(registry.functions.setStakeMinter(distributor.address), deployer)
+    with_dev_token = dev_payment_token if dev_payment_token is not None else chain.is_local
+    # The bond vault (issue 23) is deployed last, so every earlier address (a function of the deployer's nonce)
+    # is what it was before it existed; the registry names it in the transaction that used to renounce the admin
+    # role, by the address the vault's creation will have, and the role is renounced at the very end.
+    vault_address = _bond_vault_address(chain, deployer.address, later_transactions=1 + int(with_dev_token))
+    step("registry.setBondVault(bond vault)")
+    chain.transact(registry.functions.setBondVault(vault_address), deployer)
+    if with_dev_token:
+        deploy_one("DevPaymentToken")
+    deploy_one("CommitteeKeys", distributor.address)
+    vault = deploy_one("ContributionBonds", registry.address)
+    if vault.address != vault_address:  # another transaction of the deployer's key came in between
+        raise DeploymentError(
+            f"the bond vault was deployed at {vault.address}, not at {vault_address} where the registry expects it "
+            "(another transaction from the deployer's key came in between): run `openledger deploy --force` "
+            "again without using that key meanwhile")
     step("renounce the registry's admin role")
     chain.transact(registry.functions.renounceRole(DEFAULT_ADMIN_ROLE, deployer.address), deployer)
-    if dev_payment_token if dev_payment_token is not None else chain.is_local:
-        deploy_one("DevPaymentToken")
-    # Last, so that every earlier address (a function of the deployer's nonce) is what it was before it existed.
-    deploy_one("CommitteeKeys", distributor.address)
     return Deployment(
         network=chain.network,
         chain_id=chain.chain_id,
@@ -287,6 +302,14 @@ def deploy(
         ),
         contracts=contracts,
     )
+
+
+def _bond_vault_address(chain: Chain, deployer: str, *, later_transactions: int) -> str:
+    """Where the deployer's contract creation lands that follows its next transaction and `later_transactions`
+    more: the CREATE address keccak(rlp([deployer, nonce]))[12:] (eth-utils has no helper for it; rlp is a
+    dependency of eth-account)."""
+    nonce = int(chain.w3.eth.get_transaction_count(deployer, "pending")) + 1 + later_transactions
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
 
 
 def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:

@@ -9,7 +9,7 @@ root the distributor holds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -19,7 +19,9 @@ from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rounds import Round, ScoreEntry, scores_hash
 
 LEAF_ENCODING = ["address", "uint256"]
-ROUND_EVENTS = ("RoundSubmitted", "ScoresPublished", "ScoresReset", "RoundVetoed", "RoundFinalized")
+# BondsRootSubmitted follows RoundSubmitted in the same transaction when the round decides bonds (issue 23).
+ROUND_EVENTS = ("RoundSubmitted", "BondsRootSubmitted", "ScoresPublished", "ScoresReset", "RoundVetoed",
+                "RoundFinalized")
 
 
 @dataclass
@@ -48,8 +50,8 @@ def round_history(ledger: OpenLedger, model_id: int) -> list[RoundRecord]:
 
 
 #: One step of a model's round timeline: ("submitted", the new record), ("scores", (publisher, entries)),
-#: ("reset", publisher), ("vetoed", None) or ("final", None).
-RoundStep = tuple[str, "RoundRecord | tuple[str, list[ScoreEntry]] | str | None"]
+#: ("reset", publisher), ("bonds", the submitted round's bondsRoot), ("vetoed", None) or ("final", None).
+RoundStep = tuple[str, "RoundRecord | tuple[str, list[ScoreEntry]] | str | bytes | None"]
 
 
 def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
@@ -73,6 +75,9 @@ def replay_rounds(timeline: Iterable[RoundStep]) -> list[RoundRecord]:
             assert isinstance(payload, str)
             current.lists.pop(payload, None)
             current.lists[payload] = []  # emptied, and the list touched last
+        elif kind == "bonds":
+            assert isinstance(payload, bytes)
+            current.round = replace(current.round, bonds_root=payload)
         else:  # vetoed or final
             current.status, current = kind, None
     for record in records:
@@ -106,6 +111,8 @@ def _round_step(log: Any, model_id: int) -> RoundStep:
                            for s in args["scores"]])
     if log.event == "ScoresReset":
         return "reset", to_checksum_address(args["oracle"])
+    if log.event == "BondsRootSubmitted":
+        return "bonds", _bytes(args["bondsRoot"])
     return {"RoundVetoed": "vetoed", "RoundFinalized": "final"}[log.event], None
 
 

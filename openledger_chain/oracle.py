@@ -33,6 +33,7 @@ from openledger_chain.attribution import (
     attestation_message,
     attribute,
 )
+from openledger_chain.attribution.bonds import BOND_LEAF_ENCODING, bonds_root, decide_bonds
 from openledger_chain.attribution.emission import improvement_emission, recorded_utility, round_improvement
 from openledger_chain.attribution.engine import ROW_KINDS, AttributionReport
 from openledger_chain.attribution.spec import EmissionPolicy, parse_spec
@@ -81,6 +82,8 @@ FIRST_CHUNK_GUESS = 200
 # for every oracle to recompute and sign, short enough that a replaced draft dies soon (issue 24).
 DEFAULT_ROUND_VALIDITY = 7 * 86_400
 Progress = Callable[[str, int, int], None]
+#: The `bondsRoot` of a round that decides no bond (and of a round file from before bonds).
+ZERO_BONDS_ROOT = "0x" + "00" * 32
 
 
 class RoundError(OpenLedgerError):
@@ -108,6 +111,7 @@ class RoundFile:
             method_hash=bytes.fromhex(b["methodHash"][2:]),
             round_file_hash=self.round_file_hash,
             deadline=int(b["deadline"]),
+            bonds_root=bytes.fromhex(b.get("bondsRoot", ZERO_BONDS_ROOT)[2:]),
         )
 
     @property
@@ -328,6 +332,7 @@ def propose_round(
         "revealedEvalHashes": ["0x" + h.hex() for h in revealed_hashes],
         "scoreScale": SCORE_SCALE,
     })
+    bonds_root_hex, bonds = _bond_decisions(ledger, model_id, round_id, report, inputs, rounds_dir)
     body = to_round_json({
         "version": ROUND_FILE_VERSION,
         "chainId": ledger.chain.chain_id,
@@ -348,6 +353,8 @@ def propose_round(
         "deadline": deadline,
         "cumulative": [{"account": a, "amount": v} for a, v in leaves],
         "merkleRoot": tree.root,
+        "bondsRoot": bonds_root_hex,
+        "bonds": bonds,
     })
     if improvement is not None:
         body[EMISSION_BLOCK] = improvement
@@ -355,6 +362,111 @@ def propose_round(
     round_file = RoundFile(body, canonical_hash(body))
     write_round_file(path, round_file)
     return path, round_file
+
+
+# ----- contribution bonds (issue 23)
+
+
+def _bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: AttributionReport,
+                    inputs: Sequence[dict[str, Any]], rounds_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The bonds this round decides, as (bondsRoot, the round file's `bonds` block).
+
+    A round decides, by :func:`~openledger_chain.attribution.bonds.decide_bonds`, the bonds of the contributions it
+    values or excludes that are still held on chain and that no earlier final round decided (its decisions may not
+    be applied yet: it is read from its round file). A withdrawn contribution's bond is the contract's to refund:
+    the round only forfeits it, and only if the contract still lets it (`roundId <= forfeitableUntilRound`).
+    A file that no committee key opens is held, not forfeited (``keys_complete=False``): a proposer cannot show
+    that it holds every epoch key, and `verify` must recompute the same decisions from the same file.
+    """
+    block = {"leafEncoding": list(BOND_LEAF_ENCODING), "keysComplete": False, "decisions": []}
+    if not _model_ever_had_bonds(ledger, model_id):
+        return ZERO_BONDS_ROOT, block  # no policy was ever set: no contribution of the model posted a bond
+    excluded = {i["id"]: str(i["excluded"]) for i in inputs if "excluded" in i}
+    decided = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    contributors = {i["id"]: i["contributor"] for i in inputs}
+    earlier = _decided_by_earlier_rounds(ledger, model_id, round_id, rounds_dir)
+    for cid in sorted(decided, key=int):
+        decision = decided[cid]
+        if decision.outcome == "held" or cid in earlier:
+            continue
+        bond = ledger.bond_of(int(cid))
+        if bond.status != "held":
+            continue
+        if bond.forfeitable_until_round and (decision.outcome != "forfeited" or round_id > bond.forfeitable_until_round):
+            continue
+        block["decisions"].append({"id": cid, "contributor": contributors[cid], "amount": bond.amount,
+                                   "outcome": decision.outcome, "reason": decision.reason})
+    root = bonds_root([(int(d["id"]), d["outcome"]) for d in block["decisions"]])
+    return root, block
+
+
+def _require_bonds_root(ledger: OpenLedger, body: dict[str, Any]) -> None:
+    """What an oracle checks of the bond decisions before signing, without data: they hash to the signed
+    `bondsRoot`, and each amount is the bond the vault holds for that contribution.
+
+    Raises:
+        RoundError: the first inconsistency found.
+    """
+    decisions = body.get("bonds", {}).get("decisions", [])
+    root = bonds_root([(int(d["id"]), d["outcome"]) for d in decisions])
+    if root != body.get("bondsRoot", ZERO_BONDS_ROOT):
+        raise RoundError(f"the round file's bond decisions hash to {root}, not to its bondsRoot {body.get('bondsRoot')}")
+    for d in decisions:
+        if ledger.bond_of(int(d["id"])).amount != int(d["amount"]):
+            raise RoundError(f"the round file lists a bond of {d['amount']} for contribution {d['id']}, the vault "
+                             f"holds {ledger.bond_of(int(d['id'])).amount}")
+
+
+def _require_bond_decisions(body: dict[str, Any], report: AttributionReport) -> None:
+    """With the recomputed attribution: every listed bond decision is the one the forfeiture rule gives (an oracle
+    must not sign a forged forfeiture any more than a forged score).
+
+    Raises:
+        RoundError: naming the first decision that differs.
+    """
+    excluded = {i["id"]: str(i["excluded"]) for i in body["inputs"] if "excluded" in i}
+    expected = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    for d in body.get("bonds", {}).get("decisions", []):
+        want = expected.get(d["id"])
+        if want is None or want.outcome != d["outcome"] or (d["outcome"] == "forfeited" and want.reason != d["reason"]):
+            shown = "undecided" if want is None else f"{want.outcome}" + (f" ({want.reason})" if want.reason else "")
+            raise RoundError(f"the round file's bond decision for contribution {d['id']} is {d['outcome']}"
+                             + (f" ({d['reason']})" if d.get("reason") else "") + f", the forfeiture rule gives "
+                             f"{shown}; not signed")
+
+
+def _model_ever_had_bonds(ledger: OpenLedger, model_id: int) -> bool:
+    """Whether the model's owner ever set a bond policy (one log query; a model without one reads no bond)."""
+    if ledger.bonds is None:
+        return False
+    start = ledger.deployment.contracts["ContributionBonds"].block_number
+    return bool(ledger.bonds.events.BondPolicySet().get_logs(argument_filters={"modelId": model_id}, from_block=start))
+
+
+def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int, rounds_dir: Path) -> set[str]:
+    """Contribution ids whose bonds an earlier final round of the model decided, from those rounds' files (their
+    roots are on chain; the decisions are published only in the files). Whichever decision is applied first wins
+    on chain, so a second round deciding a bond again could overturn the first.
+
+    Raises:
+        RoundError: an earlier round decided bonds and its round file is missing or does not match its root.
+    """
+    ids: set[str] = set()
+    for earlier in range(1, round_id):
+        root = "0x" + ledger.bonds_root(model_id, earlier).hex()
+        if root == ZERO_BONDS_ROOT:
+            continue
+        path = round_file_path(rounds_dir, ledger.chain.network, model_id, earlier)
+        if not path.is_file():
+            raise RoundError(f"round {earlier} of model {model_id} decided bonds (bondsRoot {root[:10]}…) but its round "
+                             f"file is not at {path}: put the published round file there, so this round does not "
+                             "decide those bonds again")
+        decisions = read_round_file(path).body.get("bonds", {}).get("decisions", [])
+        if bonds_root([(int(d["id"]), d["outcome"]) for d in decisions]) != root:
+            raise RoundError(f"{path} does not list the bond decisions of round {earlier} (they do not hash to its "
+                             f"bondsRoot {root[:10]}…): get the published round file")
+        ids.update(d["id"] for d in decisions)
+    return ids
 
 
 def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest: list[Contribution], eval_path: Path,
@@ -705,6 +817,7 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     problems = emission_problems(body)
     if problems:
         raise RoundError(f"emission: {problems[0]}")
+    _require_bonds_root(ledger, body)
 
 
 def unlisted_payees(body: dict[str, Any], entries: Sequence[ScoreEntry]) -> list[str]:
@@ -762,6 +875,7 @@ def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
         report = recompute_report(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
                                   recompute.data_dir, recompute.revealed, recompute.fetch)
         shares = quantize(report.scores())
+        _require_bond_decisions(round_file.body, report)
         stated = {e.account: e.score for e in round_file.score_entries}
         if shares != stated:
             differ = sorted(a for a in set(shares) | set(stated) if shares.get(a) != stated.get(a))

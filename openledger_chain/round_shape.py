@@ -67,6 +67,34 @@ def check_round_file_shape(data: Any, source: str) -> None:
     _accounts(_list(body, "cumulative", where), where, "body.cumulative", {"amount": _UINT})
     if not isinstance(body.get("tree"), dict):
         raise InputError(f"{where} is malformed: body.tree must be an object (a StandardMerkleTree dump)")
+    _check_bonds(body, where)
+
+
+def _check_bonds(body: dict[str, Any], where: str) -> None:
+    """`bondsRoot` and the `bonds` block (issue 23; absent in files from before bonds): decisions by ascending
+    contribution id, none twice, each released or forfeited."""
+    if "bondsRoot" in body:
+        _match(body["bondsRoot"], _HASH, where, "body.bondsRoot")
+    if "bonds" not in body:
+        return
+    _object(body["bonds"], where, "body.bonds")
+    decisions = body["bonds"].get("decisions")
+    if not isinstance(decisions, list):
+        raise InputError(f"{where} is malformed: body.bonds.decisions must be a list")
+    previous = -1
+    for i, item in enumerate(decisions):
+        field = f"body.bonds.decisions[{i}]"
+        _object(item, where, field)
+        _match(item.get("id"), _UINT, where, f"{field}.id")
+        _match(item.get("contributor"), _ADDRESS, where, f"{field}.contributor")
+        _match(item.get("amount"), _UINT, where, f"{field}.amount")
+        if item.get("outcome") not in ("released", "forfeited"):
+            raise InputError(f"{where} is malformed: {field}.outcome is {_show(item.get('outcome'))}, expected "
+                             "\"released\" or \"forfeited\"")
+        if int(item["id"]) <= previous:
+            raise InputError(f"{where} is malformed: {field}.id {item['id']} is not above the one before it "
+                             "(decisions ascend by contribution id, none twice)")
+        previous = int(item["id"])
 
 
 def _match(value: Any, pattern: re.Pattern[str], where: str, field: str) -> None:

@@ -147,3 +147,36 @@ class SignedContribution:
         """The `IContributionRegistry.SignedContribution` struct, in field order."""
         return (int(self.kind), self.content_hash, self.uri, self.salt, self.contributor, self.deadline,
                 self.signature)
+
+
+# ----- contribution bonds (issue 23)
+
+#: `IContributionBonds.BondStatus` names, by their enum index.
+BOND_STATUSES = ("none", "held", "released", "forfeited", "paid")
+#: `IContributionBonds.BondDecision`: the leaf's `uint8 decision` of each outcome a round can decide.
+BOND_DECISION_CODES = {"released": 1, "forfeited": 2}
+
+
+@dataclass(frozen=True)
+class BondPolicy:
+    """`IContributionBonds.BondPolicy`: `amount` per registration now; a raise to `pending_amount` takes effect
+    at block `pending_from` (0: none pending)."""
+
+    amount: int
+    pending_amount: int
+    pending_from: int
+
+    def amount_at(self, block: int) -> int:
+        """The bond a registration mined in `block` posts (`ContributionBonds.bondAmount`)."""
+        return self.pending_amount if self.pending_from and block >= self.pending_from else self.amount
+
+
+@dataclass(frozen=True)
+class Bond:
+    """`IContributionBonds.Bond` of one contribution: `status` one of :data:`BOND_STATUSES`;
+    `forfeitable_until_round` is 0 unless the contribution was withdrawn."""
+
+    contribution_id: ContributionId
+    amount: int
+    forfeitable_until_round: int
+    status: str

@@ -17,6 +17,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from openledger_chain.attribution.bonds import bonds_root, decide_bonds
+from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
 from openledger_chain.confidential import CommitteeOnlyError
 from openledger_chain.contracts import OpenLedger
@@ -27,8 +29,8 @@ from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulat
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.oracle import (
-    EMISSION_BLOCK, ROUND_FILE_VERSION, RecomputeInputs, commitment_problems, emission_policy, emission_problems,
-    load_round_json, recompute_improvement, recompute_report, unlisted_payees,
+    EMISSION_BLOCK, ROUND_FILE_VERSION, ZERO_BONDS_ROOT, RecomputeInputs, commitment_problems, emission_policy,
+    emission_problems, load_round_json, recompute_improvement, recompute_report, unlisted_payees,
 )
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
@@ -136,6 +138,7 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     _check_allocations(result, entries, emission, "allocations")
     report = _check_attribution(result, ledger, body, entries, attribution, record)
     _check_emission(result, ledger, body, history, attribution, report)
+    _check_bond_decisions(result, ledger, body, report, attribution)
     if attribution is not None:
         _check_exclusions(result, body, attribution)
     _check_cumulative(result, body, entries, history)
@@ -198,7 +201,7 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
         result.add("attribution", None, "not recomputed: that needs the spec, the evaluation set and the contributions, "
                    "which only the committee reads; a committee member (oracle or guardian) runs verify with --spec, "
                    "--eval and its --encryption-key")
-        return
+        return None
     # Exactness from the verifier's own spec (checked against the round's spec hash when recomputing),
     # never from the file: a file that calls itself "sampled" must not switch this check off.
     try:
@@ -207,7 +210,7 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
         method = None  # recompute_report says what is wrong with the spec
     if method in SAMPLED_METHODS:
         result.add("attribution", None, f"skipped: method {method} is sampled, not reproducible exactly")
-        return
+        return None
     try:
         # Attestations count for the owner the oracles saw, not whoever owns the model today.
         owner = None if record is None else ledger.model_owner_at(result.model_id, record.block_number)
@@ -215,10 +218,10 @@ def _check_attribution(result: Verification, ledger: OpenLedger, body: dict[str,
                                   attribution.revealed, attribution.fetch, owner)
     except CommitteeOnlyError as exc:
         result.add("attribution", None, f"not recomputed: {exc}")
-        return
+        return None
     except OpenLedgerError as exc:
         result.add("attribution", False, f"could not recompute: {exc}")
-        return
+        return None
     shares = quantize(report.scores())
     stated = {e.account: e.score for e in entries}
     for account in sorted(set(stated) | set(shares)):
@@ -294,6 +297,54 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
         result.differ("(round)", f"emission {key}", block.get(key), recomputed.get(key))
     result.add("emission", not differ, f"{formula}, both utilities recomputed: identical" if not differ else
                f"recomputed emission block differs in {', '.join(differ)} (see below)")
+def _check_bond_decisions(result: Verification, ledger: OpenLedger, body: dict[str, Any],
+                          report: AttributionReport | None, attribution: RecomputeInputs | None) -> None:
+    """Issue 23. "bonds root", for anyone: the listed decisions hash to the signed `bondsRoot`, each is an input
+    of this round, and its contributor and amount are the bond's on chain. "bond decisions", from the recomputed
+    attribution: each listed outcome (and reason) is what the forfeiture rule gives, so a forged forfeiture fails
+    (a bond the file leaves undecided stays held for a later round, and is not an error)."""
+    decisions = body.get("bonds", {}).get("decisions", [])
+    stated_root = str(body.get("bondsRoot", ZERO_BONDS_ROOT))
+    computed = bonds_root([(int(d["id"]), d["outcome"]) for d in decisions])
+    inputs = {i["id"]: i for i in body["inputs"]}
+    wrong = []
+    for d in decisions:
+        bond = ledger.bond_of(int(d["id"]))
+        item = inputs.get(d["id"])
+        if item is None or to_checksum_address(item["contributor"]) != to_checksum_address(d["contributor"]):
+            wrong.append(f"{d['id']} (not an input of this round by {d['contributor']})")
+        elif bond.amount != int(d["amount"]) or bond.status == "none":
+            wrong.append(f"{d['id']} (amount {d['amount']}, the bond on chain is {bond.amount})")
+    if computed != stated_root:
+        result.add("bonds root", False, f"{len(decisions)} decisions hash to {_short(computed)}, the round signs "
+                   f"{_short(stated_root)}")
+    else:
+        result.add("bonds root", not wrong, f"{len(decisions)} decisions hash to the signed bondsRoot, contributors "
+                   "and amounts as on chain" if not wrong else f"not as on chain: {', '.join(wrong[:3])}")
+    if report is None:
+        if not decisions:
+            return  # nothing to recompute, and nothing the verdict should list as not run
+        result.add("bond decisions", None, "not recomputed: the forfeiture rule needs the recomputed attribution "
+                   "(see the attribution row)")
+        return
+    excluded = {i["id"]: str(i["excluded"]) for i in body["inputs"] if "excluded" in i}
+    keys_complete = bool(body.get("bonds", {}).get("keysComplete", False))
+    if keys_complete:
+        result.add("bond decisions", False, "the file claims the proposer held every committee key (keysComplete); "
+                   "no toolkit can show that, so a file no key opens must be held, not forfeited")
+        return
+    expected = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    differ = []
+    for d in decisions:
+        want = expected.get(d["id"])
+        if want is None or want.outcome != d["outcome"] or (d["outcome"] == "forfeited" and want.reason != d["reason"]):
+            shown = "undecided" if want is None else want.outcome + (f" ({want.reason})" if want.reason else "")
+            differ.append(d["id"])
+            result.differ(to_checksum_address(d["contributor"]), f"bond of contribution {d['id']}",
+                          d["outcome"] + (f" ({d['reason']})" if d.get("reason") else ""), shown)
+    result.add("bond decisions", not differ, f"{len(decisions)} decisions follow from the forfeiture rule"
+               if not differ else f"{len(differ)} decisions do not follow from the forfeiture rule: contributions "
+               f"{', '.join(differ[:5])} (see below)")
 
 
 def _check_exclusions(result: Verification, body: dict[str, Any], attribution: RecomputeInputs) -> None:
@@ -446,7 +497,7 @@ def _round_of(body: dict[str, Any], data: dict[str, Any]) -> Round:
     return Round(int(body["modelId"]), int(body["roundId"]), bytes.fromhex(body["merkleRoot"][2:]),
                  int(body["emission"]), int(body["cumulativeEmission"]), bytes.fromhex(body["scoresHash"][2:]),
                  bytes.fromhex(body["methodHash"][2:]), bytes.fromhex(str(data["roundFileHash"])[2:]),
-                 int(body["deadline"]))
+                 int(body["deadline"]), bytes.fromhex(str(body.get("bondsRoot", ZERO_BONDS_ROOT))[2:]))
 
 
 def _load_json(path: Path) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from gaming_attacks import (  # noqa: E402
     ATTACKS, DATASETS, EMISSION, METHODS, N_HONEST, Round, Split, flip, honest_round, late_copy_all, load, make_split,
     noise_swarm, noise_swarm_realistic, revealed_leak,
 )
-from gaming_report import address, payouts, run_round  # noqa: E402
+from gaming_report import BONDS, address, payouts, run_round  # noqa: E402
 
 from openledger_chain.attribution import attribute  # noqa: E402
 from openledger_chain.attribution.bonds import decide_bonds  # noqa: E402
@@ -50,8 +50,7 @@ from openledger_chain.attribution.emission import improvement_emission  # noqa: 
 METHOD = METHODS["tknn_shapley"]
 #: Expected pay of one contribution in the suite's honest round (10 contributors): the bond unit.
 PER_CONTRIBUTION = EMISSION / N_HONEST
-#: Bonds as fractions of PER_CONTRIBUTION; the first is the default (docs/attribution.md, "Bonds").
-BONDS = (0.25, 0.05, 1.0)
+# BONDS (from gaming_report): fractions of PER_CONTRIBUTION; the first is the default (docs/attribution.md, "Bonds").
 TINY_SIZES = (1, 2, 3, 5, 8, 10)
 #: Attacks held to "loses money" at the default bond, and to "does not gain" (net <= 1.02x).
 MUST_LOSE = ("noise_swarm", "noise_swarm_realistic", "far_junk_majority", "junk_swarm_carrier", "label_flipper")

@@ -44,6 +44,7 @@ from gaming_attacks import (
     DATASETS,
     EMISSION,
     METHODS,
+    N_HONEST,
     REGRESSION_ATTACKS,
     REGRESSION_METHODS,
     REGRESSION_ONLY,
@@ -57,6 +58,11 @@ from gaming_attacks import (
 )
 
 from openledger_chain.attribution import AttributionReport, attribute
+from openledger_chain.attribution.bonds import decide_bonds
+
+#: Contribution bonds (issue 23) as fractions of the expected pay of one contribution in the honest round
+#: (EMISSION / N_HONEST); the first is the default (scripts/bond_report.py prices the attacks at the same three).
+BONDS = (0.25, 0.05, 1.0)
 
 # --- running a round through the engine ---------------------------------------------------------
 
@@ -110,7 +116,8 @@ def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method
     clean_round = honest_round(split)
     clean = payouts(clean_round, run_round(clean_round, split, method, tmp / "clean", baseline))
     rnd = attack(split)
-    paid = payouts(rnd, run_round(rnd, split, method, tmp / "attacked", baseline))
+    attacked = run_round(rnd, split, method, tmp / "attacked", baseline)
+    paid = payouts(rnd, attacked)
     roles = {identity: role for role, identity, _, _ in rnd.entries}
     honest = sum(v for i, v in paid.items() if roles[i] == "honest") / EMISSION
     attacker = sum(v for i, v in paid.items() if roles[i] == "attacker") / EMISSION
@@ -125,7 +132,25 @@ def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method
     worst = -min(changes) if changes else 0.0
     if attack.__name__.startswith("outlier"):
         worst = max(abs(c) for c in changes) if changes else 0.0
-    return {"honest": honest, "attacker": attacker, "gain": gain, "worst_victim": worst, "victim_kept": victim_kept}
+    return {"honest": honest, "attacker": attacker, "gain": gain, "worst_victim": worst, "victim_kept": victim_kept,
+            **bond_counts(rnd, attacked)}
+
+
+def bond_counts(rnd: Round, report: AttributionReport) -> dict:
+    """Bonds posted and forfeited in the attacked round (one bond per contribution), by role."""
+    decisions = decide_bonds(report)
+    lost = [decisions[f"c{i}"].outcome == "forfeited" for i in range(len(rnd.entries))]
+    roles = [role for role, *_ in rnd.entries]
+    return {"posted": roles.count("attacker"),
+            "forfeited": sum(f for f, r in zip(lost, roles) if r == "attacker"),
+            "honest_forfeited": sum(f for f, r in zip(lost, roles) if r == "honest"),
+            "honest_posted": roles.count("honest")}
+
+
+def net_of_bonds(attacker_share: float, forfeited: int) -> list[float]:
+    """The attacker's pay minus its forfeited bonds at each of BONDS, in units of one honest contribution's
+    expected pay (EMISSION / N_HONEST)."""
+    return [attacker_share * N_HONEST - forfeited * b for b in BONDS]
 
 
 def meets(target: str | None, r: dict) -> bool | None:
@@ -180,6 +205,13 @@ def summarize(results: list[dict]) -> dict:
     out["gain"] = max(gains) if gains else None
     kept = [r["victim_kept"] for r in results if r["victim_kept"] is not None]
     out["victim_kept"] = min(kept) if kept else None
+    if "posted" in results[0]:  # net of bonds: the attacker's best seed at each bond
+        nets = [net_of_bonds(r["attacker"], r["forfeited"]) for r in results]
+        out["net"] = [max(n[i] for n in nets) for i in range(len(BONDS))]
+        out["posted"] = max(r["posted"] for r in results)
+        out["forfeited"] = min(r["forfeited"] for r in results)
+        out["honest_forfeited"] = max(r["honest_forfeited"] for r in results)
+        out["honest_posted"] = max(r["honest_posted"] for r in results)
     return out
 
 
@@ -234,6 +266,22 @@ def table(rows: list[dict]) -> str:
         met = "-" if r.get("met") is None else f"{r['target']}: {'met' if r['met'] else '**missed**'}"
         lines.append(f"| {r['method']} | {r['data']} | {r['attack']} | {r['honest']:.3f} | {r['attacker']:.3f} | {gain} | "
                      f"{r['worst_victim']:.1%} | {kept} | {met} |")
+    return "\n".join(lines)
+
+
+def bond_table(rows: list[dict]) -> str:
+    """Net of bonds (issue 23): the attacker's pay minus its forfeited bonds, in units of one honest contribution's
+    expected pay, at the attacker's best seed. The attack column comes first, so this table's rows are not read as
+    the main table's."""
+    head = " | ".join(f"net at {b}" + (" (default)" if i == 0 else "") for i, b in enumerate(BONDS))
+    lines = [f"| attack | method | data | attacker bonds forfeited / posted | {head} | honest bonds forfeited |",
+             "|---|---|---|---:|" + "---:|" * len(BONDS) + "---:|"]
+    for r in rows:
+        if "net" not in r:
+            continue
+        nets = " | ".join(f"{n:+.3f}" for n in r["net"])
+        lines.append(f"| {r['attack']} | {r['method']} | {r['data']} | {r['forfeited']} / {r['posted']} | {nets} | "
+                     f"{r['honest_forfeited']} / {r['honest_posted']} |")
     return "\n".join(lines)
 
 
@@ -311,6 +359,10 @@ def main() -> None:
         rows = run_suite(args.datasets.split(","), args.methods.split(","), args.attacks.split(","), args.seeds, args.baseline,
                          log=lambda s: print(s, file=sys.stderr, flush=True))
     print(table(rows))
+    if not args.baseline and any("net" in r for r in rows):
+        print("\nNet of bonds (pay - forfeited bonds, in units of one honest contribution's expected pay; the "
+              "attacker's best seed):\n")
+        print(bond_table(rows))
     if not args.baseline and not args.rows:
         print("\nCost to an honest round (no attacker), against the same method without the defences:\n")
         print(cost_table(args.datasets.split(","), args.methods.split(","), args.seeds))

@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, li
 
 def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fee(demo) -> None:
     _, result, steps = demo
-    assert len(steps) == 13
+    assert len(steps) == 16  # 11, the bond policy and each round's bond decisions, the improvement model (issue 23)
 
     first, second = read_round_file(result.round_file), read_round_file(result.second_round_file)
     assert sum(first.cumulative.values()) == 1_000 * TOKEN and sum(second.cumulative.values()) == 2_000 * TOKEN
@@ -48,7 +48,9 @@ def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fe
     report = result.ledger.fee_report(result.model_id, [contributor_account(n).address for n in result.stake])
     assert report["paid"] == 200 * TOKEN and report["to_owner"] == 140 * TOKEN
     withdrawable = sum(report["holders"].values())
-    dust = report["to_holders"] - report["held_for_first_holders"] - withdrawable - result.fees_withdrawn
+    # Forfeited bonds are credited to the holders like fees (issue 23): the label flipper's, in round 1.
+    forfeited = sum(5 * TOKEN for outcome in result.bonds.values() if outcome.startswith("forfeited"))
+    dust = report["to_holders"] + forfeited - report["held_for_first_holders"] - withdrawable - result.fees_withdrawn
     assert 0 <= dust <= len(result.stake)
 
 
@@ -68,6 +70,19 @@ def test_demo_shows_a_round_that_improves_nothing_minting_zero(demo) -> None:
     _, checks = next(step for step in steps if "the emission check" in step[0])
     assert [(c["who"], c["emission check"]) for c in checks] == [("outsider", "holds"), ("guardian", "holds")]
     assert "both utilities recomputed: identical" in checks[1]["detail"]
+def test_the_label_flipper_loses_its_bond_to_the_stake_holders(demo) -> None:
+    """Every contributor posted a 5-token bond; round 1 forfeits mallory's (flipped labels: harmful) and
+    releases the honest ones, which their contributors claimed back; dave's is decided by round 2."""
+    _, result, steps = demo
+    assert result.bonds["mallory"] == "forfeited: harmful"
+    for name in ("alice", "bob", "carol", "annie", "tuner", "gpu", "evaluator", "dave"):
+        assert result.bonds[name] == "released (claimed back)", (name, result.bonds[name])
+    titles = [title for title, _ in steps]
+    assert any("Round 1's bond decisions" in t for t in titles) and any("Round 2's bond decisions" in t for t in titles)
+    vault = result.ledger.deployment.address("ContributionBonds")
+    token = result.ledger.erc20(result.ledger.dev_payment_token)
+    held = [b for b in result.bonds.values() if not b.startswith(("forfeited", "released"))]
+    assert token.functions.balanceOf(vault).call() == 5 * TOKEN * len(held)  # nothing left in the vault but held bonds
 
 
 def test_demo_command_prints_its_steps(tmp_path: Path) -> None:

@@ -22,9 +22,10 @@ def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
     data = json.loads(path.read_text())
-    # Deployment order; CommitteeKeys last, so every earlier address is what it was before it existed.
+    # Deployment order; each newer contract last, so every earlier address is what it was before it existed.
     assert list(data["contracts"]) == ["AdminTimelock", "ContributionRegistry", "RewardDistributor",
-                                       "DevPaymentToken", "CommitteeKeys"]
+                                       "DevPaymentToken", "CommitteeKeys", "ContributionBonds"]
+    assert data["contracts"]["ContributionBonds"]["abi"] == load_artifact("ContributionBonds").abi
     assert data["contracts"]["CommitteeKeys"]["abi"] == load_artifact("CommitteeKeys").abi
     token = data["interfaces"]["ModelStakeToken"]
     assert token["abi"] == load_artifact("ModelStakeToken").abi
@@ -67,3 +68,28 @@ def test_round_files_are_written_public(tmp_path):
     path = tmp_path / "rounds" / "round-1.json"
     write_round_file(path, RoundFile(body, b"\x00" * 32))
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_deploy_wires_the_bond_vault_and_keeps_no_admin_key(_deployed, accounts):
+    """The registry names the vault deployed last (its address computed before it existed), the vault answers to
+    that registry, the earlier contracts kept their addresses, and the deployer no longer holds the registry's
+    admin role: nobody can point the registry at another vault."""
+    chain, deployment = _deployed
+    ledger = OpenLedger(chain, deployment)
+    vault = deployment.address("ContributionBonds")
+    assert ledger.registry.functions.bondVault().call() == vault
+    assert ledger.bonds.functions.registry().call() == ledger.registry.address
+    assert deployment.address("DevPaymentToken") == "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707"
+    assert deployment.address("CommitteeKeys") == "0x0165878A594ca255338adfa4d48449f69242Eb8F"
+    assert not ledger.registry.functions.hasRole(b"\x00" * 32, accounts.deployer.address).call()
+
+
+def test_a_file_from_before_the_bond_vault_reads_every_bond_as_none(_deployed, tmp_path):
+    chain, deployment = _deployed
+    data = json.loads(save_deployment(deployment, tmp_path).read_text())
+    del data["contracts"]["ContributionBonds"]
+    (tmp_path / f"{deployment.network}.json").write_text(json.dumps(data))
+    ledger = OpenLedger(chain, read_deployment(deployment.network, tmp_path))
+    assert ledger.bonds is None
+    assert ledger.bond_amount(1) == 0
+    assert ledger.bond_of(1).status == "none"

@@ -53,19 +53,24 @@ levels are measured by ``scripts/bond_report.py`` and published in docs/attribut
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from openledger_chain.attribution.engine import ROW_KINDS, AttributionReport
+from openledger_chain.merkle import StandardMerkleTree
 
 __all__ = [
+    "BOND_LEAF_ENCODING",
+    "DECISION_CODES",
     "FORFEIT_REASONS",
     "MIN_COPY_ROWS",
     "OUTLIER_FRACTION",
     "BondDecision",
     "Outcome",
     "bond_summary",
+    "bonds_root",
+    "bonds_tree",
     "classify_exclusion",
     "decide_bonds",
 ]
@@ -186,3 +191,36 @@ def bond_summary(decisions: Mapping[str, BondDecision]) -> dict[str, Any]:
             out["reasons"][d.reason] = out["reasons"].get(d.reason, 0) + 1
     return out
 
+
+
+# ----- the bonds tree a round signs (its root is the Round's `bondsRoot`)
+
+#: A leaf of the bonds tree: `(uint256 contributionId, uint8 decision)`, as `ContributionBonds` hashes it.
+BOND_LEAF_ENCODING = ("uint256", "uint8")
+#: `IContributionBonds.BondDecision` of each outcome a round decides (a held bond is not in the tree).
+DECISION_CODES = {"released": 1, "forfeited": 2}
+_ZERO_ROOT = "0x" + "00" * 32
+
+
+def bonds_tree(decisions: Sequence[tuple[int, str]]) -> StandardMerkleTree | None:
+    """The OpenZeppelin StandardMerkleTree (double-hashed leaves) of `(contribution id, outcome)` pairs, the
+    tree whose proofs ``ContributionBonds.applyBondDecisions`` checks; None when the round decides no bond.
+
+    Raises:
+        ValueError: an outcome other than ``released`` or ``forfeited``.
+    """
+    if not decisions:
+        return None
+    leaves = []
+    for cid, outcome in decisions:
+        if outcome not in DECISION_CODES:
+            raise ValueError(f"bond decision of contribution {cid} is {outcome!r}; a round decides released or forfeited")
+        leaves.append((int(cid), DECISION_CODES[outcome]))
+    return StandardMerkleTree.of(leaves, list(BOND_LEAF_ENCODING))
+
+
+def bonds_root(decisions: Sequence[tuple[int, str]]) -> str:
+    """The root of :func:`bonds_tree` as 0x hex; 32 zero bytes when the round decides no bond (the contract
+    then has no root for the round, and nothing can be applied from it)."""
+    tree = bonds_tree(decisions)
+    return _ZERO_ROOT if tree is None else tree.root

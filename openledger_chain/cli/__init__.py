@@ -19,7 +19,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     from openledger_chain.cli import (
-        admin, attribute, build, contribute, demo, deploy, fees, index, keys, model, node, rounds, verify, views,
+        admin, attribute, bonds, build, contribute, demo, deploy, fees, index, keys, model, node, rounds, verify, views,
     )
 
     for command in (
@@ -29,6 +29,8 @@ def _register_commands() -> None:
     ):
         main.add_command(command)
     model.model.add_command(views.list_models)
+    main.add_command(bonds.bonds)
+    model.model.add_command(bonds.set_bond)
     rounds.round_group.add_command(views.list_rounds)
     rounds.round_group.add_command(views.show_round)
 

@@ -98,6 +98,9 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
             fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
                    "if it goes online only later")
             check_served(registered_uri, keccak(published.read_bytes()), str(published), settings, fix)
+        from openledger_chain.cli.bonds import approve_bond_for_registration
+
+        bond = approve_bond_for_registration(ledger, contributor, model_id)
         contribution_id, receipt = ledger.register_contribution(
             contributor, model_id, ContributionKind.parse(kind), content_hash, registered_uri
         )
@@ -115,7 +118,7 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
               "bytes)", registered_uri)
     if as_json:
         print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex(),
-                         "published": str(published), "uri": registered_uri}], True)
+                         "published": str(published), "uri": registered_uri, "bond": bond}], True)
         return
     console.print(f"contribution {contribution_id} registered: {kind} 0x{content_hash.hex()} by "
                   f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)

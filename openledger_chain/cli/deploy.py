@@ -46,7 +46,8 @@ def deploy(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
            oracles: tuple[str, ...], threshold: int | None, challenge_window: int, min_challenge_window: int | None,
            admin_delay: int | None, guardian: str | None, force: bool, deployments_dir: Path, as_json: bool) -> None:
     """Deploy AdminTimelock, ContributionRegistry and RewardDistributor (plus a DevPaymentToken on local
-    chains), make the distributor the only stake minter, and record it all. The deployer's key proposes
+    chains), CommitteeKeys and the ContributionBonds vault, make the distributor the only stake minter and the
+    vault the registry's one bond vault, and record it all. The deployer's key proposes
     admin changes through the timelock; the guardian vetoes and pauses at once.
 
     Re-running finds the existing deployment (same chain, same code) and does nothing; --force

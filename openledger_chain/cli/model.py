@@ -108,9 +108,13 @@ def show(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> Non
     the holders' share in basis points."""
     from openledger_chain.views import model_details
 
-    details = model_details(open_ledger(network, rpc_url), model_id)
+    ledger = open_ledger(network, rpc_url)
+    details = model_details(ledger, model_id)
     if as_json:
-        print_rows("", [details | {"decimals": STAKE_DECIMALS}], True)
+        policy = ledger.bond_policy(model_id)  # in the payment token's base units
+        bond = policy.amount_at(int(ledger.chain.w3.eth.block_number) + 1)
+        print_rows("", [details | {"decimals": STAKE_DECIMALS, "bond": bond, "bond_pending": policy.pending_amount,
+                                   "bond_pending_from": policy.pending_from}], True)
         return
     print_rows(f"model {model_id}", [{
         "model": details["model"], "owner": details["owner"],
@@ -120,6 +124,9 @@ def show(network: str, rpc_url: str | None, model_id: int, as_json: bool) -> Non
         "final round": details["final_round"], "stake emitted": format_amount(details["stake_emitted"]),
         "merkle root": details["merkle_root"], "spec hash": details["spec_hash"], "spec uri": details["spec_uri"],
     }])
+    from openledger_chain.cli.bonds import print_bond_policy
+
+    print_bond_policy(ledger, model_id)
     if not details["evaluation_sets"]:
         console.print("no evaluation set committed yet (`openledger round commit-eval`)", highlight=False)
         return

@@ -209,6 +209,9 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     print_exclusions(round_file.body["contributions"])
     _print_scores(round_file)
     _print_emission(round_file.body)
+    from openledger_chain.cli.bonds import print_round_bonds
+
+    print_round_bonds(round_file.body)
     console.print(f"wrote {path} (round {round_file.round.round_id}, root {round_file.body['merkleRoot']}); "
                   "next: each oracle runs `openledger round sign`", highlight=False)
 

@@ -81,11 +81,14 @@ def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
     ledger = open_ledger(network, rpc_url)
     who = account or resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5).address
     round_files = round_files_at_hand(round_file_paths, rounds_dir)
-    rows = account_status(ledger, who, read_source(ledger, db_url), round_files)
+    source = read_source(ledger, db_url)
+    rows = account_status(ledger, who, source, round_files)
     _warn_unmatched(round_files)
     if as_json:
-        print_rows("", [r | {"account": who, "decimals": STAKE_DECIMALS,
-                             "fee_decimals": _decimals(ledger, r["model"])} for r in rows], True)
+        from openledger_chain.bonds import bond_standing
+
+        print_rows("", [r | {"account": who, "decimals": STAKE_DECIMALS, "fee_decimals": _decimals(ledger, r["model"]),
+                             "bonds": bond_standing(ledger, who, r["model"], source).to_json()} for r in rows], True)
         return
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
     print_rows(f"status of {who}", [{
@@ -100,6 +103,16 @@ def status(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
             "contribution": c["contribution"], "model": c["model"], "status": c["status"],
             "result": describe_result(c),
         } for c in results])
+    _print_bonds(ledger, who, source)
+
+
+def _print_bonds(ledger: Any, who: str, source: Any) -> None:
+    """The account's contribution bonds per model (issue 23), when it posted any."""
+    from openledger_chain.cli.bonds import bond_rows
+
+    bonds = bond_rows(ledger, who, None, source)
+    if bonds:
+        print_rows(f"bonds of {who}", bonds)
 
 
 def describe_result(result: Mapping[str, Any]) -> str:

@@ -74,13 +74,18 @@ function main() {
     methodHash: body.methodHash,
     roundFileHash,
     deadline: BigInt(body.deadline),
-    // Issue 23: the round file does not carry bond decisions yet; the toolkit signs a zero root.
-    bondsRoot: body.bondsRoot ?? '0x' + '00'.repeat(32),
+    // Issue 23: the signed root of the bond decisions (a file from before bonds has none: a zero root).
+    bondsRoot: body.bondsRoot ?? ethers.ZeroHash,
   };
   const digest = ethers.TypedDataEncoder.hash(domain, ROUND_TYPES, message);
   const rebuilt = StandardMerkleTree.of(body.cumulative.map(c => [c.account, c.amount]), ['address', 'uint256']);
   const dumped = StandardMerkleTree.load(body.tree);
   dumped.validate();
+  // The bonds tree rebuilt from the listed decisions, as ContributionBonds checks its leaves: (uint256 id, uint8
+  // decision), 1 released, 2 forfeited; no decision, no tree (a zero root).
+  const decisions = (body.bonds && body.bonds.decisions) || [];
+  const bondsRootRebuilt = decisions.length === 0 ? ethers.ZeroHash : StandardMerkleTree.of(
+    decisions.map(d => [d.id, { released: 1, forfeited: 2 }[d.outcome]]), ['uint256', 'uint8']).root;
   const sum = items => items.reduce((total, item) => total + BigInt(item.amount), 0n).toString();
   console.log(JSON.stringify({
     version: body.version,
@@ -96,6 +101,8 @@ function main() {
     emission: body.emission,
     cumulativeEmission: body.cumulativeEmission,
     deadline: body.deadline,
+    bondsRoot: message.bondsRoot,
+    bondsRootRebuilt,
   }));
 }
 
