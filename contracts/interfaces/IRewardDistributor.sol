@@ -200,8 +200,6 @@ interface IRewardDistributor {
     function pendingRound(uint256 modelId) external view returns (PendingRound memory);
     /// @notice Total seconds this contract has been paused (the current pause included).
     function pausedSeconds() external view returns (uint256);
-    /// @notice The root finalized before the latest one; proofs against it still claim (up to its amounts).
-    function previousMerkleRoot(uint256 modelId) external view returns (bytes32);
     /// @notice The model's claimable state: latest finalized root, round id and cumulative emission.
     function finalizedRound(uint256 modelId)
         external

@@ -40,8 +40,8 @@ transaction the machine expects to revert is mined anyway, so the check that it 
 from the hypothesis profile (tests/conftest.py: the default one for `make test`, `pytest
 --hypothesis-profile=long` for 15x the examples); `pytest -s` prints what the run did.
 
-Robust to announced contract changes: a partial `withdrawFees` (pays what the token holds), the
-previous finalized root staying claimable, commit-priority registrations (an earlier commitment
+Robust to announced contract changes: a partial `withdrawFees` (pays what the token holds),
+commit-priority registrations (an earlier commitment
 displacing a later registration), and a rejected transfer of stake to the stake token itself are
 each accepted as outcomes where they could happen; nothing else is.
 """
@@ -1031,20 +1031,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 _, amount, proof = source[0].leaf(others[0])
         return account, amount, proof
 
-    def _claim_errors(
-        self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int
-    ) -> tuple[set[str], bool]:
-        """Errors a claim must revert with (empty: must succeed), and whether it may also succeed (a
-        proof valid only under the previous finalized root, which may stay claimable)."""
+    def _claim_errors(self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int) -> set[str]:
+        """Errors a claim must revert with (empty: must succeed). Only the latest finalized root claims
+        (issue 24, N-5): a proof of any earlier root is refused, whatever its amount."""
         if ref.latest is None:
-            return {"RewardDistributorNoFinalizedRound"}, False
+            return {"RewardDistributorNoFinalizedRound"}
         nothing = {"RewardDistributorNothingToClaim"} if amount <= claimed else set()
         if _verifies(ref.latest.round.merkle_root, account, amount, proof):
-            return nothing, False
-        previous = ref.finalized[-2] if len(ref.finalized) >= 2 else None
-        may_succeed = (previous is not None and not nothing
-                       and _verifies(previous.round.merkle_root, account, amount, proof))
-        return {"RewardDistributorInvalidProof"} | nothing, may_succeed
+            return nothing
+        return {"RewardDistributorInvalidProof"} | nothing
 
     @rule(model=models, user=claimant_or_user, sender=actors,
           variant=st.sampled_from(("latest",) * 4 + ("previous", "oldest", "inflated", "other_proof")))
@@ -1053,10 +1048,8 @@ class LedgerMachine(RuleBasedStateMachine):
         ref = self.refs[model]
         user = self._resolve(ref, user)
         account, amount, proof = self._leaf(ref, user, variant)
-        errors, may_succeed = self._claim_errors(ref, account, amount, proof, ref.claimed.get(account, 0))
+        errors = self._claim_errors(ref, account, amount, proof, ref.claimed.get(account, 0))
         outcome = self._execute(self.env.distributor, "claim", (ref.model_id, account, amount, proof), sender)
-        if may_succeed and outcome.ok:
-            errors = set()
         self._expect(outcome, errors, f"claim({variant}) of {user} for {amount} by {sender}")
         if outcome.ok:
             self._mint(ref, account, amount)
@@ -1073,7 +1066,7 @@ class LedgerMachine(RuleBasedStateMachine):
             claims.append((ref.model_id, account, amount, proof))
             if errors or amount <= running[(model, account)]:
                 continue
-            entry_errors, _ = self._claim_errors(ref, account, amount, proof, running[(model, account)])
+            entry_errors = self._claim_errors(ref, account, amount, proof, running[(model, account)])
             errors |= entry_errors
             running[(model, account)] = amount
         outcome = self._execute(self.env.distributor, "claimMany", (claims,), sender)
