@@ -383,8 +383,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         IModelStakeToken(state.stakeToken).mint(account, amount, state.cumulativeEmission);
     }
 
-    /// @dev Reverts unless `round` is the model's next round and fits its emission policy; caches the
-    /// model's stake token for claims.
+    /// @dev Reverts unless `round` is the model's next round, fits its emission policy and has the owner's
+    /// evaluation commitment; caches the model's stake token for claims.
     function _checkRoundPolicy(Round calldata round) private {
         uint256 modelId = round.modelId;
         IContributionRegistry.Model memory model = registry.getModel(modelId);
@@ -405,6 +405,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         // could only move unclaimed stake between accounts.
         if (round.emission == 0 && round.merkleRoot != state.merkleRoot) {
             revert RewardDistributorZeroEmissionRootChanged(modelId, state.merkleRoot, round.merkleRoot);
+        }
+        // The owner's evaluation commitment must be on-chain before any round that uses it: otherwise k oracles
+        // could value contributions on a set of their own choosing, perhaps one they trained on (issue 24).
+        if (registry.evaluationCommitment(modelId, round.roundId).evalHash == bytes32(0)) {
+            revert RewardDistributorEvaluationNotCommitted(modelId, round.roundId);
         }
         if (state.stakeToken == address(0)) state.stakeToken = model.stakeToken;
     }

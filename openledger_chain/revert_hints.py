@@ -301,6 +301,10 @@ HINTS: dict[str, Hint] = {
     "RewardDistributorEmptyScoreChunk": Hint(
         "a score chunk for round {roundId} of model {modelId} has no entry",
         "publish at least one entry (`openledger round submit` does)"),
+    "RewardDistributorEvaluationNotCommitted": Hint(
+        "the owner of model {modelId} has not committed round {roundId}'s evaluation set, so no round {roundId} "
+        "can be submitted",
+        "the model owner commits it first (`openledger round commit-eval`), then submit again"),
     "RewardDistributorGuardianIsAdmin": Hint(
         "the guardian {guardian} would be the admin: the veto must not be in the admin's hands",
         "name another account as guardian"),

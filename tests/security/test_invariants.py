@@ -17,7 +17,8 @@ After every step (see the `invariant_*` methods):
   fees, and what still-unclaimed stake will be credited); the surplus is only rounding dust;
 - the balances of every possible holder add up to `totalSupply`;
 - the chain agrees with a Python reference model: per-model rounds (finalized and pending, with
-  their published score lists and challenge windows), claims, stake balances, the fee accumulator
+  their published score lists and challenge windows), the owner's evaluation commitments (no round is
+  pending without one), claims, stake balances, the fee accumulator
   and every holder's fees (`FeeModel` of tests/contracts/_helpers.py), payment-token balances;
 - a step whose calls all reverted changed no contract's storage and no value observed.
 
@@ -400,6 +401,7 @@ class ModelRef:
     claimed_under: dict[str, int] = field(default_factory=dict)  # leaf of the round each claim used
     pending_gifts: int = 0  # payment tokens sent straight to the stake token, not accrued yet
     finalizations: int = 0
+    evaluations: set[int] = field(default_factory=set)  # round ids the owner committed an evaluation set for
 
     @property
     def model_id(self) -> int:
@@ -801,6 +803,25 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # ----- rounds
 
+    @rule(model=models, sender=st.one_of(st.sampled_from(OWNER_NAMES), actors), ahead=st.sampled_from((0, 0, 1, 2)))
+    def commit_evaluation(self, model: int, sender: str, ahead: int) -> None:
+        """`sender` commits the evaluation set of the model's round `ahead` after its next one: only the
+        owner, once per round, and only for the next `EVALUATION_LOOKAHEAD + 1` rounds."""
+        ref = self.refs[model]
+        round_id = ref.next_round_id + ahead
+        errors = set()
+        if sender != ref.deployed.spec.owner:
+            errors.add("ContributionRegistryNotModelOwner")
+        if ahead > 1:
+            errors.add("ContributionRegistryEvaluationRoundOutOfRange")
+        if round_id in ref.evaluations:
+            errors.add("ContributionRegistryEvaluationAlreadyCommitted")
+        eval_hash = keccak(text=f"invariants evaluation set {model} {round_id}")
+        outcome = self._execute(self.env.registry, "commitEvaluation", (ref.model_id, round_id, eval_hash), sender)
+        self._expect(outcome, errors, f"commitEvaluation(model {model}, round {round_id}) by {sender}")
+        if outcome.ok:
+            ref.evaluations.add(round_id)
+
     @rule(model=models, amounts=allocation_units, list_zeros=st.booleans(), signing=signings,
           tamper=st.sampled_from(TAMPERS), submitter=actors)
     def submit_round(self, model: int, amounts: tuple[int, ...], list_zeros: bool, signing: str, tamper: str,
@@ -841,6 +862,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if round_.emission == 0 and round_.merkle_root != current_root:
             errors.add("RewardDistributorZeroEmissionRootChanged")
         errors |= self._signature_errors(signing) if not (tamper == "resubmit_vetoed" and ref.vetoed) else set()
+        # The owner's evaluation commitment must be on-chain first (issue 24).
+        if round_.round_id not in ref.evaluations:
+            errors.add("RewardDistributorEvaluationNotCommitted")
         outcome = self._execute(self.env.distributor, "submitRound", (round_.as_tuple(), signatures), submitter)
         self._expect(outcome, errors, f"submitRound(model {model}, round {round_.round_id}, {signing}, {tamper})")
         if outcome.ok:
@@ -858,6 +882,8 @@ class LedgerMachine(RuleBasedStateMachine):
         or vetoed by the guardian (and its signed round replayed)."""
         ref = self.refs[model]
         if ref.pending is None:
+            if ref.next_round_id not in ref.evaluations:
+                self.commit_evaluation(model, ref.deployed.spec.owner, 0)
             self.submit_round(model, amounts, list_zeros, signing, "none", submitter)
         pending = ref.pending
         if pending is not None and not pending.lists.get(publisher) and not pending.complete:
@@ -1175,8 +1201,12 @@ class LedgerMachine(RuleBasedStateMachine):
         obs |= self._views("payment", (roots["payment"], tuple(self.payments)), lambda: {
             ("payment", name): view(state, self.env.payment, "balanceOf", self.addresses[name])
             for name in self.payments})
-        obs |= self._views("registry", (roots["registry"],), lambda: {
-            "contributionCount": view(state, self.env.registry, "contributionCount")})
+        next_ids = tuple(ref.next_round_id for ref in self.refs)
+        obs |= self._views("registry", (roots["registry"], next_ids), lambda: {
+            "contributionCount": view(state, self.env.registry, "contributionCount"),
+            **{(ref.index, "evaluation", round_id): view(
+                state, self.env.registry, "evaluationCommitment", ref.model_id, round_id)["evalHash"]
+               for ref in self.refs for round_id in (ref.next_round_id, ref.next_round_id + 1)}})
         self._previous_observation, self._observation, self._observed_step = self._observation, obs, self._step
         self._previous_roots, self._roots = self._roots, roots
         self._only_reverts = self._sent and not self._succeeded
@@ -1296,6 +1326,11 @@ class LedgerMachine(RuleBasedStateMachine):
                          "cumulativeEmission": ref.cumulative_emission}
             assert obs[i, "finalized"] == finalized, f"model {i}: finalized {obs[i, 'finalized']} != {finalized}"
             self._check_pending(i, obs[i, "pending"], ref.pending)
+            for round_id in (ref.next_round_id, ref.next_round_id + 1):
+                committed = obs[i, "evaluation", round_id] != b"\x00" * 32
+                assert committed == (round_id in ref.evaluations), f"model {i}: evaluation of round {round_id}"
+            if ref.pending is not None:  # issue 24: no round is pending without its owner's evaluation set
+                assert ref.pending.built.round.round_id in ref.evaluations, f"model {i}: round pending uncommitted"
             for name in ORACLE_NAMES:
                 self._check_list(i, name, obs[i, "list", name], ref.pending)
         for name, balance in self.payments.items():

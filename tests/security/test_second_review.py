@@ -3,6 +3,8 @@
 Every test here failed on the contracts before its fix (the commit that added it says so):
 - N-1: an outgoing owner's junk evaluation commitments (for the next round and far future ones)
   stopped the new owner's rounds for good;
+- a round the model's owner committed no evaluation set for was accepted from k oracles (only the CLI
+  checked the commitment);
 - N-4: a zero-emission round whose list had one 0-amount entry moved alice's unclaimed stake to a
   stranger;
 - N-5: a correction round that lowered a leaf had no effect for a whole round (the old proof still claimed
@@ -101,6 +103,26 @@ def test_n1_past_rounds_cannot_be_committed_after_the_fact(ledger, accounts, mod
     ledger.commit_evaluation(accounts.owner, model_id, 3, REAL)
     assert _revert(ledger, ledger.registry.functions.commitEvaluation(model_id, 4, REAL), accounts.owner) == (
         "ContributionRegistryEvaluationRoundOutOfRange", (model_id, 4, 2))
+
+
+# ----------------------------------------------------------------------------- evaluation commitment
+
+
+def test_oracles_cannot_submit_a_round_the_owner_committed_no_evaluation_set_for(ledger, accounts, model):
+    """k oracles sign round 1 and anyone submits it while the model's owner has committed no evaluation set
+    for it (only a set for round 2): refused on-chain, so the oracles cannot value contributions on a set of
+    their own choosing. Once the owner commits round 1's set, the very same signatures go through."""
+    model_id = model.model_id
+    ledger.commit_evaluation(accounts.owner, model_id, 2, REAL)  # another round's set does not count
+    built = build_round(model_id, 1, {accounts.alice.address: E18})
+    signatures = sign(built.round, accounts.oracles[:2], ledger.chain.chain_id, ledger.distributor.address)
+    with pytest.raises(ContractRevertError) as info:
+        submit(ledger, built, accounts.oracles[:2], accounts.stranger, signatures, commit=False)
+    assert revert_of(info) == ("RewardDistributorEvaluationNotCommitted", (model_id, 1))
+    assert ledger.distributor.functions.pendingRound(model_id).call()[5] == 0  # roundId: nothing pending
+    ledger.commit_evaluation(accounts.owner, model_id, 1, REAL)
+    receipt = submit(ledger, built, accounts.oracles[:2], accounts.stranger, signatures, commit=False)
+    assert event_args(ledger.distributor, "RoundSubmitted", receipt)[0]["roundId"] == 1
 
 
 # ----------------------------------------------------------------------------- N-4
