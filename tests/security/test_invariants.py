@@ -16,6 +16,7 @@ After every step (see the `invariant_*` methods):
 - the payment token held by a stake token covers everything it owes (fees of every holder, held
   fees, and what still-unclaimed stake will be credited); the surplus is only rounding dust;
 - the balances of every possible holder add up to `totalSupply`;
+- model owners' fees: credited = withdrawn + held, to the unit, and the registry holds exactly the sum held;
 - the chain agrees with a Python reference model: per-model rounds (finalized and pending, with
   their published score lists and challenge windows), the owner's evaluation commitments (no round is
   pending without one), claims, stake balances, the fee accumulator
@@ -523,6 +524,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.addresses[f"stake_{i}"] = m.stake.address
         self.payments = dict(payments)  # expected payment-token balance per tracked name
         self.commit_blocks: dict[bytes, int] = {}
+        # Owner fees in the payment token (the two models share it): balance per actor, totals credited and paid.
+        self.owner_fees: dict[str, int] = {}
+        self.owner_credited = 0
+        self.owner_withdrawn = 0
         self.contribution_refs: dict[int, ContributionRef] = {}
         self.content_holder: dict[tuple[int, int], int] = {}  # (model, content) -> contribution id
         # content -> (contributor, block of its earliest commitment): who holds it in every model (issue 24, N-3)
@@ -733,7 +738,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         holders_part = amount * ref.deployed.spec.share_bps // MAX_BPS
         self.payments[payer] -= amount
-        self.payments[ref.deployed.spec.owner] += amount - holders_part
+        # The owner's part is credited in the registry and pulled later (withdrawOwnerFees), never pushed.
+        owner = ref.deployed.spec.owner
+        self.payments["registry"] += amount - holders_part
+        self.owner_fees[owner] = self.owner_fees.get(owner, 0) + amount - holders_part
+        self.owner_credited += amount - holders_part
         self.payments[self._stake_name(model)] += holders_part
         if holders_part:  # the registry accrues: everything unaccounted is credited, gifts included
             offered = holders_part + ref.pending_gifts
@@ -775,6 +784,25 @@ class LedgerMachine(RuleBasedStateMachine):
         self.payments[self._stake_name(model)] -= paid
         self.payments[holder] = self.payments.get(holder, 0) + paid
         _count("fees withdrawn")
+
+    @rule(owner=st.one_of(st.sampled_from(OWNER_NAMES), actors), to=st.sampled_from((*PAYER_NAMES, "registry", "zero")))
+    def withdraw_owner_fees(self, owner: str, to: str) -> None:
+        """`owner` pulls all its owner fees to `to` (itself or anyone; the registry itself; the zero address)."""
+        credited = self.owner_fees.get(owner, 0)
+        errors = set()
+        if to in ("zero", "registry"):
+            errors.add("ContributionRegistryInvalidFeeRecipient")
+        if credited == 0:
+            errors.add("ContributionRegistryNoOwnerFees")
+        recipient = ZERO_ADDRESS if to == "zero" else self.addresses[to]
+        outcome = self._execute(self.env.registry, "withdrawOwnerFees", (self.env.payment.address, recipient), owner)
+        self._expect(outcome, errors, f"withdrawOwnerFees by {owner} to {to} (credited {credited})")
+        if outcome.ok:
+            self.owner_fees[owner] = 0
+            self.owner_withdrawn += credited
+            self.payments["registry"] -= credited
+            self.payments[to] = self.payments.get(to, 0) + credited
+            _count("owner fees withdrawn")
 
     # ----- stake transfers
 
@@ -1112,6 +1140,7 @@ class LedgerMachine(RuleBasedStateMachine):
     pay_fees_too = pay_fees
     transfer_stake_too = transfer_stake
     claim_too = claim
+    withdraw_owner_fees_too = withdraw_owner_fees
     oracles_run_round_too = oracles_run_round
 
     # ----- calls nobody in the actor set may make
@@ -1204,6 +1233,8 @@ class LedgerMachine(RuleBasedStateMachine):
         next_ids = tuple(ref.next_round_id for ref in self.refs)
         obs |= self._views("registry", (roots["registry"], next_ids), lambda: {
             "contributionCount": view(state, self.env.registry, "contributionCount"),
+            **{("ownerFees", name): view(state, self.env.registry, "ownerFees", ADDRESSES[name], self.env.payment.address)
+               for name in ACTOR_NAMES},
             **{(ref.index, "evaluation", round_id): view(
                 state, self.env.registry, "evaluationCommitment", ref.model_id, round_id)["evalHash"]
                for ref in self.refs for round_id in (ref.next_round_id, ref.next_round_id + 1)}})
@@ -1266,6 +1297,18 @@ class LedgerMachine(RuleBasedStateMachine):
                         f"model {ref.index}: zero-emission round {after.round.round_id} moved the root"
             if ref.latest is not None:
                 assert obs[ref.index, "finalized"]["merkleRoot"] == ref.latest.round.merkle_root
+
+    @invariant()
+    def invariant_owner_fees_credited_are_withdrawn_or_held(self) -> None:
+        """Owner fees (pull payments, issue 24): every unit credited was withdrawn or is still held, to the
+        unit; each actor's on-chain balance is the reference's; the registry holds exactly what it owes."""
+        obs = self._observe()
+        held = sum(obs["ownerFees", name] for name in ACTOR_NAMES)
+        assert self.owner_credited == self.owner_withdrawn + held, (
+            f"owner fees: credited {self.owner_credited} != withdrawn {self.owner_withdrawn} + held {held}")
+        for name in ACTOR_NAMES:
+            assert obs["ownerFees", name] == self.owner_fees.get(name, 0), f"ownerFees of {name}"
+        assert obs["payment", "registry"] == held, f"registry holds {obs['payment', 'registry']}, owes {held}"
 
     @invariant()
     def invariant_balances_sum_to_supply(self) -> None:
@@ -1421,6 +1464,18 @@ REPLAYED_SEQUENCES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "fees_held_past_the_credit_bound": [
         *[("pay_fees", {"model": 0, "payer": "alice", "amount": 10**41, "how": "pay_usage"})] * 4,
         ("oracles_run_round", {"model": 0, "amounts": (10, 0, 0, 0), "then": "finalize", **_ROUND}),
+    ],
+    # Owner fees (pull payments, issue 24): credited by payments of both models, withdrawn to another payer,
+    # refused to the registry itself and when nothing is left.
+    "owner_fees_credited_then_withdrawn": [
+        ("pay_fees", {"model": 0, "payer": "alice", "amount": 10**18 + 7, "how": "pay_usage"}),
+        ("pay_fees", {"model": 1, "payer": "bob", "amount": 3, "how": "pay_usage"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "registry"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "carol"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "owner_a"}),
+        ("pay_fees", {"model": 0, "payer": "dave", "amount": 10**20, "how": "pay_usage"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "owner_a"}),
+        ("withdraw_owner_fees", {"owner": "alice", "to": "alice"}),
     ],
     # A round allocating 1 wei of stake, then two usage payments within the bound.
     "fee_per_share_over_a_one_wei_fee_supply": [
