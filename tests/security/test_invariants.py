@@ -30,6 +30,13 @@ contributions are twice as likely as the others; and "someone owed fees", "a sta
 with stake to claim" stand for an actor that has something to withdraw, send or claim. Hand-made
 contract mutants (fee settlement, recycling and accrual accounting, claim amounts, challenge-window
 boundaries, permission checks, vetoed-round replay, duplicate content) make a default run fail.
+Issue 24's remaining items (2026-12-07), ten mutants applied by hand to a copy, a default run each: 9
+caught (a claim without its proof check, previous-root claims restored, no evaluation commitment
+required, the commitment of the wrong round read, a zero-emission round changing the root, the owner
+share pushed again, credited to the payer, a withdrawal that does not zero the balance, a withdrawal to
+the registry itself); 1 survived: crediting the owner the amount sent instead of what arrived, the same
+thing with this suite's plain payment token (tests/security/test_reentrancy.py's fee-on-transfer test
+catches it).
 `REPLAYED_SEQUENCES` (at the end) replays, rule by rule, sequences that random search seldom reaches
 in a default run.
 
