@@ -37,14 +37,14 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
 
     /* STORAGE */
 
-    /// @dev What a claim reads, packed into two slots: the root, then the token and the mint cap. The
-    /// previous root is read only when a proof fails against the latest one.
+    /// @dev What a claim reads, packed into two slots: the root, then the token and the mint cap. Only the
+    /// latest final root claims (issue 24, N-5): a previous root would let a leaf a correction round lowered
+    /// still mint its old amount, and then an honest claim of the new tree could exceed the mint cap.
     struct ClaimState {
         bytes32 merkleRoot;
         address stakeToken;
         uint96 cumulativeEmission;
         uint64 roundId;
-        bytes32 previousMerkleRoot;
     }
 
     mapping(address account => bool) private _isOracle;
@@ -149,11 +149,6 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
     {
         ClaimState storage state = _finalized[modelId];
         return (state.merkleRoot, state.roundId, state.cumulativeEmission, state.stakeToken);
-    }
-
-    /// @inheritdoc IRewardDistributor
-    function previousMerkleRoot(uint256 modelId) external view returns (bytes32) {
-        return _finalized[modelId].previousMerkleRoot;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -323,9 +318,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         if (block.timestamp < endsAt) revert RewardDistributorChallengeWindowOpen(endsAt);
         if (pending.scoresPublisher == address(0)) revert RewardDistributorScoresIncomplete(modelId, pending.roundId);
         ClaimState storage state = _finalized[modelId];
-        // Claims in flight against the old root still succeed (audit L-2): cumulative amounts make
-        // that safe, since the mint cap is the new cumulative emission and claimed amounts only grow.
-        state.previousMerkleRoot = state.merkleRoot;
+        // The old root stops claiming here (N-5). A claim in flight against it reverts with InvalidProof and
+        // is redone with a proof of the new tree, which holds at least the old cumulative amount of every
+        // account a round did not correct (cumulative amounts only grow), so nothing is lost by waiting.
         state.merkleRoot = pending.merkleRoot;
         state.cumulativeEmission = pending.cumulativeEmission;
         state.roundId = pending.roundId;
@@ -370,11 +365,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         if (root == bytes32(0)) revert RewardDistributorNoFinalizedRound(modelId);
         // OpenZeppelin StandardMerkleTree leaf: double hash, so no inner node can pass as a leaf.
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
+        // Only the latest final root (N-5): see {ClaimState}.
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
-            bytes32 previousRoot = state.previousMerkleRoot;
-            if (previousRoot == bytes32(0) || !MerkleProof.verifyCalldata(proof, previousRoot, leaf)) {
-                revert RewardDistributorInvalidProof(modelId, account, cumulativeAmount);
-            }
+            revert RewardDistributorInvalidProof(modelId, account, cumulativeAmount);
         }
         uint256 alreadyClaimed = _claimed[modelId][account];
         if (cumulativeAmount <= alreadyClaimed) {
@@ -390,8 +383,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         IModelStakeToken(state.stakeToken).mint(account, amount, state.cumulativeEmission);
     }
 
-    /// @dev Reverts unless `round` is the model's next round and fits its emission policy; caches the
-    /// model's stake token for claims.
+    /// @dev Reverts unless `round` is the model's next round, fits its emission policy and has the owner's
+    /// evaluation commitment; caches the model's stake token for claims.
     function _checkRoundPolicy(Round calldata round) private {
         uint256 modelId = round.modelId;
         IContributionRegistry.Model memory model = registry.getModel(modelId);
@@ -412,6 +405,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable, EIP71
         // could only move unclaimed stake between accounts.
         if (round.emission == 0 && round.merkleRoot != state.merkleRoot) {
             revert RewardDistributorZeroEmissionRootChanged(modelId, state.merkleRoot, round.merkleRoot);
+        }
+        // The owner's evaluation commitment must be on-chain before any round that uses it: otherwise k oracles
+        // could value contributions on a set of their own choosing, perhaps one they trained on (issue 24).
+        if (registry.evaluationCommitment(modelId, round.roundId).evalHash == bytes32(0)) {
+            revert RewardDistributorEvaluationNotCommitted(modelId, round.roundId);
         }
         if (state.stakeToken == address(0)) state.stakeToken = model.stakeToken;
     }

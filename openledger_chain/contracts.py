@@ -565,14 +565,37 @@ class OpenLedger:
         (event,) = token.events.FeesWithdrawn().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["amount"]), receipt
 
+    def owner_fees(self, owner: str, token: str) -> int:
+        """Usage fees in `token` credited to `owner` as a model owner and not withdrawn yet."""
+        return int(self.registry.functions.ownerFees(to_checksum_address(owner), to_checksum_address(token)).call())
+
+    def withdraw_owner_fees(self, owner: LocalAccount, token: str, to: str | None = None) -> tuple[int, TxReceipt]:
+        """Send all of `owner`'s model-owner fees in `token` to `to` (default: the owner); returns (amount, receipt).
+
+        Raises:
+            ContractRevertError: `ContributionRegistryNoOwnerFees` (nothing credited), or the token's own
+                error when it refuses the transfer (then withdraw `to` another address).
+        """
+        recipient = to_checksum_address(to or owner.address)
+        function = self.registry.functions.withdrawOwnerFees(to_checksum_address(token), recipient)
+        try:
+            receipt = self.chain.transact(function, owner)
+        except ContractRevertError as exc:
+            raise self._in_units_of(exc, token)
+        (event,) = self.registry.events.OwnerFeesWithdrawn().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["amount"]), receipt
+
     def fee_report(self, model_id: int, accounts: Sequence[str] = ()) -> dict[str, Any]:
-        """Where a model's usage fees went: owner's total received, held for first holders, per-holder fees."""
+        """Where a model's usage fees went: owner's total credited (and what its current owner has not withdrawn
+        yet, in the model's payment token, from every model it owns), held for first holders, per-holder fees."""
         model = self.get_model(model_id)
         stake = self.stake_token(model_id)
         payments = [p.args for p in self.events(self.registry.address, ("UsagePaid",)) if p.args["modelId"] == model_id]
         return {
             "model_id": model_id,
             "payment_token": model.payment_token,
+            "owner": model.owner,
+            "owner_pending": self.owner_fees(model.owner, model.payment_token),
             "paid": sum(int(p["amount"]) for p in payments),
             "to_owner": sum(int(p["ownerAmount"]) for p in payments),
             "to_holders": sum(int(p["holdersAmount"]) for p in payments),

@@ -254,6 +254,12 @@ HINTS: dict[str, Hint] = {
         "an address given is the zero address", "give a real address (payment token, owner, minter)"),
     "ContributionRegistryZeroContentHash": Hint(
         "a content hash of zero", "register the keccak256 of the file (`openledger contribute FILE` computes it)"),
+    "ContributionRegistryInvalidFeeRecipient": Hint(
+        "owner fees cannot be sent to {to} (the zero address or the registry itself, where nobody could withdraw them)",
+        "give another address with --to"),
+    "ContributionRegistryNoOwnerFees": Hint(
+        "{owner} has no model-owner fees in the token {token} to withdraw",
+        "owner fees are credited by usage payments of a model {owner} owns; see `openledger fees show --model ID`"),
     "ContributionRegistryZeroPayment": Hint("a usage payment of 0", "pay a positive amount"),
     "InvalidAccountNonce": Hint(
         "the signature uses a spent or future nonce of {account} (its current nonce is {currentNonce})",
@@ -272,6 +278,9 @@ HINTS: dict[str, Hint] = {
         "an account renounces only its own role: the confirmation must be the caller's address",
         "renounce from the account that holds the role, passing its own address"),
     "AccessControlUnauthorizedAccount": Hint("{account} does not hold {neededRole}", _role_holder),
+    "BlacklistPaymentTokenBlacklisted": Hint(
+        "the payment token refuses {account} (a blacklist, as USDC and USDT keep)",
+        "send to or from another address (owner fees: `openledger fees withdraw-owner --to ADDRESS`)"),
     # ----- RewardDistributor
     "EnforcedPause": Hint(
         "the contract is paused",
@@ -301,6 +310,10 @@ HINTS: dict[str, Hint] = {
     "RewardDistributorEmptyScoreChunk": Hint(
         "a score chunk for round {roundId} of model {modelId} has no entry",
         "publish at least one entry (`openledger round submit` does)"),
+    "RewardDistributorEvaluationNotCommitted": Hint(
+        "the owner of model {modelId} has not committed round {roundId}'s evaluation set, so no round {roundId} "
+        "can be submitted",
+        "the model owner commits it first (`openledger round commit-eval`), then submit again"),
     "RewardDistributorGuardianIsAdmin": Hint(
         "the guardian {guardian} would be the admin: the veto must not be in the admin's hands",
         "name another account as guardian"),

@@ -54,7 +54,7 @@ from eth_utils import keccak, to_checksum_address
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "contracts"))
 
-from _round_helpers import BuiltRound, admin, build_round, finalize, publish, sign  # noqa: E402
+from _round_helpers import BuiltRound, admin, build_round, commit_evaluation, finalize, publish, sign  # noqa: E402
 
 from openledger_chain.chain import Chain, connect, dev_accounts  # noqa: E402
 from openledger_chain.contracts import OpenLedger, new_salt  # noqa: E402
@@ -218,6 +218,8 @@ class Bench:
         return model, receipt["gasUsed"]
 
     def submit(self, built: BuiltRound, k: int) -> int:
+        # submitRound requires the owner's evaluation commitment (issue 24): a transaction of its own, not measured.
+        commit_evaluation(self.ledger, built.round.model_id, built.round.round_id, self.owner)
         signatures = sign(built.round, self.oracles[:k], self.chain.chain_id, self.d.address)
         return self.tx(self.d.functions.submitRound(built.round.as_tuple(), signatures), self.relayer)["gasUsed"]
 
@@ -341,6 +343,7 @@ def measure_bonds(b: Bench, uri: str, log: Callable[[str], None]) -> None:
     built = build_round(model_id, 1, {contributors[2].address: 100 * E18})
     built = built.with_round(bonds_root=bytes.fromhex(tree.root[2:]))
     lite = type("Lite", (), {"chain": chain, "distributor": dist})()
+    commit_evaluation(lite, model_id, 1, owner)
     signatures = sign(built.round, b.oracles[:1], chain.chain_id, dist.address)
     submit_gas = b.tx(dist.functions.submitRound(built.round.as_tuple(), signatures), b.relayer)["gasUsed"]
     b.add("submitRound with a bondsRoot, k=1", submit_gas, "one more slot than a round that decides no bond")

@@ -151,6 +151,13 @@ interface IContributionRegistry {
         uint256 indexed modelId, address indexed payer, uint256 amount, uint256 ownerAmount, uint256 holdersAmount
     );
 
+    /// @notice Emitted when `amount` of `token`, the owner's share of a usage payment for `modelId`, is credited
+    /// to `owner`'s balance in the registry (withdrawn with {withdrawOwnerFees}).
+    event OwnerFeesCredited(uint256 indexed modelId, address indexed owner, address indexed token, uint256 amount);
+
+    /// @notice Emitted when `owner` withdraws its whole `amount` of `token` fees, sent to `to`.
+    event OwnerFeesWithdrawn(address indexed owner, address indexed token, address indexed to, uint256 amount);
+
     /* ERRORS */
 
     /// @notice Thrown when the stake minter is already set to `minter`.
@@ -195,6 +202,10 @@ interface IContributionRegistry {
     error ContributionRegistryAlreadyWithdrawn(uint256 contributionId);
     /// @notice Thrown when a usage payment is zero.
     error ContributionRegistryZeroPayment();
+    /// @notice Thrown when `owner` withdraws owner fees in `token` but has none.
+    error ContributionRegistryNoOwnerFees(address owner, address token);
+    /// @notice Thrown when owner fees would be withdrawn to the zero address or to the registry itself.
+    error ContributionRegistryInvalidFeeRecipient(address to);
     /// @notice Thrown when entry `index` (from 0) of a {registerContributionsFor} batch is invalid; `reason` is
     /// the error that entry alone would revert with (an encoded custom error). Nothing of the batch is kept.
     error ContributionRegistryBatchEntryInvalid(uint256 index, bytes reason);
@@ -255,6 +266,8 @@ interface IContributionRegistry {
     function nonces(address contributor) external view returns (uint256);
     /// @notice Round `roundId`'s committed evaluation-set hash and its block; zeros if not committed.
     function evaluationCommitment(uint256 modelId, uint256 roundId) external view returns (EvaluationCommitment memory);
+    /// @notice The usage fees in `token` credited to `owner` as a model owner and not withdrawn yet.
+    function ownerFees(address owner, address token) external view returns (uint256);
 
     /* ACTIONS */
 
@@ -362,7 +375,16 @@ interface IContributionRegistry {
     function withdrawContribution(uint256 contributionId) external;
 
     /// @notice Pulls `amount` of the model's payment token from the caller and splits it between the
-    /// model owner and the stake holders by the model's `contributorShareBps` (holders rounded down).
-    /// @dev Emits {UsagePaid}.
+    /// model owner and the stake holders by the model's `contributorShareBps` (holders rounded down). The
+    /// owner's share is credited to the owner's balance here, not sent: an owner the payment token refuses
+    /// (a blacklist, a reverting hook) cannot block usage payments. The credit is what arrived.
+    /// @dev Emits {UsagePaid}, and {OwnerFeesCredited} when the owner's share is not zero.
     function payUsage(uint256 modelId, uint256 amount) external;
+
+    /// @notice Sends the caller all its owner fees in `token` to `to` (the caller itself, or another address
+    /// if the token refuses the caller); returns the amount. Credits stay with the account that owned the
+    /// model when each payment was made, whoever owns it later.
+    /// @dev Requirements: the caller has owner fees in `token`; `to` is neither the zero address nor the registry.
+    /// Emits {OwnerFeesWithdrawn}.
+    function withdrawOwnerFees(address token, address to) external returns (uint256 amount);
 }

@@ -155,6 +155,9 @@ interface IRewardDistributor {
     /// zero before the first final round): with no new stake, a new tree could only move stake between
     /// accounts (issue 24, N-4).
     error RewardDistributorZeroEmissionRootChanged(uint256 modelId, bytes32 currentRoot, bytes32 merkleRoot);
+    /// @notice Thrown when the model's owner has not committed round `roundId`'s evaluation set on the registry
+    /// ({IContributionRegistry-commitEvaluation}): no round is valued on a set the owner did not fix first.
+    error RewardDistributorEvaluationNotCommitted(uint256 modelId, uint256 roundId);
     /// @notice Thrown when a signed round is submitted after its `deadline` (at `timestamp`).
     error RewardDistributorRoundExpired(uint256 deadline, uint256 timestamp);
     /// @notice Thrown when signers are not strictly ascending (which also rejects duplicates).
@@ -200,8 +203,6 @@ interface IRewardDistributor {
     function pendingRound(uint256 modelId) external view returns (PendingRound memory);
     /// @notice Total seconds this contract has been paused (the current pause included).
     function pausedSeconds() external view returns (uint256);
-    /// @notice The root finalized before the latest one; proofs against it still claim (up to its amounts).
-    function previousMerkleRoot(uint256 modelId) external view returns (bytes32);
     /// @notice The model's claimable state: latest finalized root, round id and cumulative emission.
     function finalizedRound(uint256 modelId)
         external
@@ -222,7 +223,8 @@ interface IRewardDistributor {
     /// @notice Accepts `round` if at least {threshold} oracles signed it, in strictly ascending signer order.
     /// @dev Requirements: `block.timestamp` <= `round.deadline`; the round id is the model's next, no round is
     /// pending, the cumulative emission adds up and the model's emission policy holds; a round with zero
-    /// emission keeps the model's current root. Emits {RoundSubmitted}.
+    /// emission keeps the model's current root; the model's owner has committed the round's evaluation set
+    /// on the registry. Emits {RoundSubmitted}.
     function submitRound(Round calldata round, bytes[] calldata signatures) external;
 
     /// @notice Appends the next chunk to the caller's own score list of the pending round, entries in strictly

@@ -1,4 +1,4 @@
-"""`openledger usage pay`, `openledger fees show|withdraw` and the local `openledger faucet`."""
+"""`openledger usage pay`, `openledger fees show|withdraw|withdraw-owner` and the local `openledger faucet`."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str |
 
     (event,) = ledger.registry.events.UsagePaid().process_receipt(receipt, errors=DISCARD)
     args = event["args"]
-    console.print(f"paid {format_amount(args['amount'])}: {format_amount(args['ownerAmount'])} to the owner, "
+    console.print(f"paid {format_amount(args['amount'])}: {format_amount(args['ownerAmount'])} credited to the owner, "
                   f"{format_amount(args['holdersAmount'])} to stake holders (gas {receipt['gasUsed']})")
 
 
@@ -68,9 +68,9 @@ def faucet(network: str, rpc_url: str | None, keystore: Path | None, key_env: st
     console.print(f"minted {amount} oUSD to {account.address}")
 
 
-@click.group("fees", short_help="Show and withdraw stake holders' usage fees.")
+@click.group("fees", short_help="Show and withdraw usage fees (stake holders' and the model owner's).")
 def fees() -> None:
-    """Fees earned by stake holders of a model."""
+    """Fees earned by stake holders of a model, and by its owner."""
 
 
 @fees.command("show", short_help="Where a model's usage fees went.")
@@ -80,8 +80,8 @@ def fees() -> None:
 @json_option
 @handle_errors
 def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, ...], as_json: bool) -> None:
-    """Totals paid, sent to the owner, credited to stake holders, held for the first holders; and
-    per-holder withdrawable fees for each --account."""
+    """Totals paid, credited to the owner (and what the owner has not withdrawn yet, in this payment token),
+    credited to stake holders, held for the first holders; and per-holder withdrawable fees for each --account."""
     ledger = open_ledger(network, rpc_url)
     report = ledger.fee_report(model_id, accounts)
     if as_json:
@@ -89,6 +89,7 @@ def show(network: str, rpc_url: str | None, model_id: int, accounts: tuple[str, 
         return
     print_rows(f"usage fees of model {model_id}", [{
         "paid": format_amount(report["paid"]), "to owner": format_amount(report["to_owner"]),
+        "owner's to withdraw": format_amount(report["owner_pending"]),
         "to stake holders": format_amount(report["to_holders"]),
         "held for first holders": format_amount(report["held_for_first_holders"]),
         "stake supply": format_amount(report["stake_supply"]),
@@ -109,3 +110,22 @@ def withdraw(network: str, rpc_url: str | None, keystore: Path | None, key_env: 
     holder = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
     amount, receipt = ledger.withdraw_fees(holder, model_id)
     console.print(f"withdrew {format_amount(amount)} to {holder.address} (gas {receipt['gasUsed']})")
+
+
+@fees.command("withdraw-owner", short_help="Withdraw a model owner's share of usage fees.")
+@network_options
+@account_options(4, "model owner")
+@click.option("--model", "model_id", type=ID, required=True,
+              help="A model whose payment token to withdraw in (all the signer's owner fees in that token).")
+@click.option("--to", "to", type=ADDRESS, default=None,
+              help="Send the fees here instead of the signer (e.g. when the payment token refuses the signer).")
+@handle_errors
+def withdraw_owner(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None,
+                   dev_account: int | None, model_id: int, to: str | None) -> None:
+    """Send the signing account's owner share of usage fees, in MODEL's payment token, to itself or --to.
+    Usage payments credit the share to whoever owns the model at the time; nothing is pushed to the owner."""
+    ledger = open_ledger(network, rpc_url)
+    owner = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=4)
+    token = ledger.get_model(model_id).payment_token
+    amount, receipt = ledger.withdraw_owner_fees(owner, token, to)
+    console.print(f"withdrew {format_amount(amount)} of owner fees to {to or owner.address} (gas {receipt['gasUsed']})")

@@ -6,6 +6,9 @@ signatures in strictly ascending signer order.
 
 Anyone may submit a signed round, but only oracles publish (or reset) score lists, each its own, so
 `publish` and `reset` must be sent by an oracle; `run_round` publishes with its first signer.
+
+`submitRound` requires the model owner's evaluation commitment for the round (issue 24): `submit` makes it
+first (`commit_evaluation`, a fixed test hash, by the owner's real key) unless told not to.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
+from openledger_chain.build import load_artifact
+from openledger_chain.chain import dev_accounts
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rounds import Round, ScoreEntry, order_signatures, scores_hash, sign_round, sorted_score_entries
@@ -31,6 +36,8 @@ PENDING_FIELDS = ("merkleRoot", "scoresHash", "digest", "emission", "cumulativeE
 # `IRewardDistributor.ScoreList` (one oracle's own score list), in ABI order.
 LIST_FIELDS = ("runningHash", "lastAccount", "amount", "digest", "count")
 ZERO_ADDRESS = "0x" + "00" * 20
+# The evaluation-set hash `commit_evaluation` commits for every round (the contracts only need it non-zero).
+EVAL_HASH = b"\xe7" * 32
 # Rounds built here stay submittable for ever unless a test sets a `deadline` (tests travel in time freely).
 FAR_DEADLINE = 2**40
 
@@ -105,13 +112,48 @@ def sign(
     return [signature for _, signature in order_signatures(chain_id, distributor, round_, signatures)]
 
 
+def commit_evaluation(
+    ledger: OpenLedger, model_id: int, round_id: int, owner: LocalAccount | None = None
+) -> TxReceipt | None:
+    """The model owner commits `EVAL_HASH` as round `round_id`'s evaluation set, unless a set is committed
+    already or the registry would refuse any commitment for it (no such model, a round outside the next
+    `EVALUATION_LOOKAHEAD + 1`): then None, and an attack test's `submitRound` meets the check it aims at.
+    `owner` defaults to the dev account that owns the model. Only `ledger.chain` and `ledger.distributor`
+    are used (the registry is the distributor's), so a bare stack of contracts works too.
+
+    Raises:
+        LookupError: the model's owner is none of the dev accounts and no `owner` was given.
+    """
+    address = ledger.distributor.functions.registry().call()
+    registry = ledger.chain.w3.eth.contract(address=address, abi=load_artifact("ContributionRegistry").abi).functions
+    next_round = int(ledger.distributor.functions.finalizedRound(model_id).call()[1]) + 1
+    in_range = next_round <= round_id <= next_round + int(registry.EVALUATION_LOOKAHEAD().call())
+    if not 1 <= model_id <= int(registry.modelCount().call()) or not in_range:
+        return None
+    if bytes(registry.evaluationCommitment(model_id, round_id).call()[0]) != bytes(32):
+        return None
+    if owner is None:
+        owner_address = registry.getModel(model_id).call()[0]
+        owner = next((a for a in dev_accounts() if a.address == owner_address), None)
+        if owner is None:
+            raise LookupError(f"model {model_id}'s owner {owner_address} is not a dev account: pass its key as `owner`")
+    return ledger.chain.transact(registry.commitEvaluation(model_id, round_id, EVAL_HASH), owner)
+
+
 def submit(
     ledger: OpenLedger,
     built: BuiltRound,
     signers: Sequence[LocalAccount],
     sender: LocalAccount,
     signatures: Sequence[bytes] | None = None,
+    *,
+    commit: bool = True,
+    owner: LocalAccount | None = None,
 ) -> TxReceipt:
+    """Submit `built` signed by `signers` (or with `signatures`) from `sender`; with `commit`, the model's
+    `owner` first commits the round's evaluation set if it has not (see `commit_evaluation`)."""
+    if commit:
+        commit_evaluation(ledger, built.round.model_id, built.round.round_id, owner)
     if signatures is None:
         signatures = sign(built.round, signers, ledger.chain.chain_id, ledger.distributor.address)
     function = ledger.distributor.functions.submitRound(built.round.as_tuple(), list(signatures))
@@ -182,10 +224,12 @@ def run_round(
     sender: LocalAccount,
     chunk: int = 100,
     publisher: LocalAccount | None = None,
+    owner: LocalAccount | None = None,
 ) -> BuiltRound:
     """Submit and finalize `built` from `sender`, publishing its scores from `publisher` (default: the
-    first signer, an oracle); returns it for chaining."""
-    submit(ledger, built, signers, sender)
+    first signer, an oracle); the model's `owner` commits the evaluation set first if needed; returns it
+    for chaining."""
+    submit(ledger, built, signers, sender, owner=owner)
     publish(ledger, built, publisher or signers[0], chunk)
     finalize(ledger, built.round.model_id, sender)
     return built

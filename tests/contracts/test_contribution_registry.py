@@ -733,16 +733,20 @@ def test_pay_usage_splits_by_share_rounding_holders_down(chain, accounts, share_
     setup.give_payment(accounts.payer, amount)
     payment = setup.payment.functions
     holders = (amount * share_bps) // MAX_BPS  # floor: the owner gets the remainder
-    owner_before = payment.balanceOf(accounts.owner.address).call()
     receipt = setup.pay(accounts.payer, amount)
     assert event_args(setup.registry, "UsagePaid", receipt) == [{
         "modelId": setup.model_id, "payer": accounts.payer.address, "amount": amount,
         "ownerAmount": amount - holders, "holdersAmount": holders,
     }]
-    assert payment.balanceOf(accounts.owner.address).call() - owner_before == amount - holders
+    # The owner's part is credited in the registry (pulled later with withdrawOwnerFees), not sent.
+    credited = event_args(setup.registry, "OwnerFeesCredited", receipt)
+    assert credited == ([{"modelId": setup.model_id, "owner": accounts.owner.address,
+                          "token": setup.payment.address, "amount": amount - holders}] if amount - holders else [])
+    assert setup.registry.functions.ownerFees(accounts.owner.address, setup.payment.address).call() == amount - holders
+    assert payment.balanceOf(accounts.owner.address).call() == 0
     assert payment.balanceOf(setup.stake.address).call() == holders
     assert payment.balanceOf(accounts.payer.address).call() == 0
-    assert payment.balanceOf(setup.registry.address).call() == 0
+    assert payment.balanceOf(setup.registry.address).call() == amount - holders
     # No round is final yet: the holders' part is held for the first round's stake.
     assert setup.stake.functions.heldFees().call() == holders
     held_events = event_args(setup.stake, "FeesHeld", receipt)

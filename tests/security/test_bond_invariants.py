@@ -177,6 +177,10 @@ class BondMachine(RuleBasedStateMachine):
         if tree is not None:
             built = built.with_round(bonds_root=bytes.fromhex(tree.root[2:]))
         signatures = sign(built.round, self.a.oracles[:2], self.env.chain.chain_id, self.env.distributor.address)
+        # submitRound requires the owner's evaluation commitment (issue 24); a vetoed round's id keeps its own.
+        registry = self.env.registry.functions
+        if registry.evaluationCommitment(self.env.model_id, round_id).call()[0] == b"\x00" * 32:
+            self.tx(registry.commitEvaluation(self.env.model_id, round_id, keccak(text=f"eval {round_id}")), self.a.owner)
         self.tx(self.env.distributor.functions.submitRound(built.round.as_tuple(), signatures), self.a.deployer)
         publish(SimpleNamespace(chain=self.env.chain, distributor=self.env.distributor), built, self.a.oracles[0])
         self.pending = RoundRef(built, tree, decisions)

@@ -1,4 +1,4 @@
-"""Audit L-2 (a new root voided every claim in flight), I-1 (pausing did not stop the challenge clock)
+"""Claims only at the latest root (issue 24, N-5, which reverses audit L-2), I-1 (pausing did not stop the challenge clock)
 and I-3 (a model's owner could never change)."""
 
 from __future__ import annotations
@@ -30,31 +30,35 @@ def _balance(ledger, model, account):
     return ledger.stake_token(model.model_id).functions.balanceOf(account).call()
 
 
-def test_claims_against_the_previous_root_still_succeed(ledger, accounts, model):
+def test_only_the_latest_root_claims(ledger, accounts, model):
+    """Issue 24, N-5 replaces audit L-2's previous-root claims: a proof built before round 2 became final is
+    refused after it (the proof is rebuilt against the new tree, which still holds the old amount)."""
     first, second = _two_rounds(ledger, accounts, model)
-    assert ledger.distributor.functions.previousMerkleRoot(model.model_id).call() == first.round.merkle_root
-    # A claim (and a claimMany) built before round 2 became final lands after it.
-    claim(ledger, first, accounts.alice.address, accounts.bob)
-    batch = [(model.model_id, *first.leaf(accounts.bob.address))]
-    ledger.chain.transact(ledger.distributor.functions.claimMany(batch), accounts.stranger)
-    assert _balance(ledger, model, accounts.alice.address) == _balance(ledger, model, accounts.bob.address) \
-        == EMISSION_PER_ROUND // 2
-    # The same leaves again claim nothing more; the new root tops them up to round 2's amounts.
+    assert "previousMerkleRoot" not in {f["name"] for f in ledger.distributor.abi if f.get("type") == "function"}
     with pytest.raises(ContractRevertError) as info:
-        claim(ledger, first, accounts.alice.address, accounts.alice)
-    assert revert_of(info)[0] == "RewardDistributorNothingToClaim"
+        claim(ledger, first, accounts.alice.address, accounts.bob)
+    assert revert_of(info) == ("RewardDistributorInvalidProof",
+                               (model.model_id, accounts.alice.address, EMISSION_PER_ROUND // 2))
+    # claimMany skips only what is already claimed: a stale proof in a batch voids it like a single claim.
+    batch = [(model.model_id, *first.leaf(accounts.bob.address))]
+    with pytest.raises(ContractRevertError) as info:
+        ledger.chain.transact(ledger.distributor.functions.claimMany(batch), accounts.stranger)
+    assert revert_of(info)[0] == "RewardDistributorInvalidProof"
     claim(ledger, second, accounts.alice.address, accounts.alice)
     assert _balance(ledger, model, accounts.alice.address) == EMISSION_PER_ROUND
+    assert _balance(ledger, model, accounts.bob.address) == 0
 
 
-def test_a_root_two_rounds_old_is_no_longer_claimable(ledger, accounts, model):
+def test_no_earlier_root_claims_after_a_later_round(ledger, accounts, model):
     first, second = _two_rounds(ledger, accounts, model)
     third = build_round(model.model_id, 3, {accounts.carol.address: EMISSION_PER_ROUND}, previous=second)
     run_round(ledger, third, accounts.oracles[:2], accounts.payer)
-    with pytest.raises(ContractRevertError) as info:
-        claim(ledger, first, accounts.alice.address, accounts.alice)
-    assert revert_of(info)[0] == "RewardDistributorInvalidProof"
-    claim(ledger, second, accounts.alice.address, accounts.alice)
+    for stale in (first, second):
+        with pytest.raises(ContractRevertError) as info:
+            claim(ledger, stale, accounts.alice.address, accounts.alice)
+        assert revert_of(info)[0] == "RewardDistributorInvalidProof"
+    claim(ledger, third, accounts.alice.address, accounts.alice)
+    assert _balance(ledger, model, accounts.alice.address) == EMISSION_PER_ROUND
 
 
 def test_pause_stops_the_challenge_clock(ledger, accounts, model):
@@ -110,12 +114,12 @@ def test_model_ownership_moves_in_two_steps(ledger, accounts, model):
         {"modelId": model.model_id, "previousOwner": owner.address, "newOwner": heir.address}]
     assert ledger.get_model(model.model_id).owner == heir.address
     assert registry.functions.pendingModelOwner(model.model_id).call() == "0x" + "00" * 20
-    # Usage fees' owner share now goes to the new owner; the old one has no owner powers left.
+    # Usage fees' owner share is now credited to the new owner; the old one has no owner powers left.
     token = ledger.erc20(ledger.dev_payment_token)
-    before = token.functions.balanceOf(heir.address).call()
     ledger.chain.transact(token.functions.mint(accounts.payer.address, 10_000), accounts.payer)
     ledger.pay_usage(accounts.payer, model.model_id, 10_000)
-    assert token.functions.balanceOf(heir.address).call() - before == 7_000
+    assert (ledger.owner_fees(heir.address, token.address), ledger.owner_fees(owner.address, token.address)) \
+        == (7_000, 0)
     with pytest.raises(ContractRevertError) as info:
         ledger.commit_evaluation(owner, model.model_id, 1, b"\x01" * 32)
     assert revert_of(info) == ("ContributionRegistryNotModelOwner", (model.model_id, owner.address))

@@ -16,8 +16,10 @@ After every step (see the `invariant_*` methods):
 - the payment token held by a stake token covers everything it owes (fees of every holder, held
   fees, and what still-unclaimed stake will be credited); the surplus is only rounding dust;
 - the balances of every possible holder add up to `totalSupply`;
+- model owners' fees: credited = withdrawn + held, to the unit, and the registry holds exactly the sum held;
 - the chain agrees with a Python reference model: per-model rounds (finalized and pending, with
-  their published score lists and challenge windows), claims, stake balances, the fee accumulator
+  their published score lists and challenge windows), the owner's evaluation commitments (no round is
+  pending without one), claims, stake balances, the fee accumulator
   and every holder's fees (`FeeModel` of tests/contracts/_helpers.py), payment-token balances;
 - a step whose calls all reverted changed no contract's storage and no value observed.
 
@@ -28,6 +30,13 @@ contributions are twice as likely as the others; and "someone owed fees", "a sta
 with stake to claim" stand for an actor that has something to withdraw, send or claim. Hand-made
 contract mutants (fee settlement, recycling and accrual accounting, claim amounts, challenge-window
 boundaries, permission checks, vetoed-round replay, duplicate content) make a default run fail.
+Issue 24's remaining items (2026-12-07), ten mutants applied by hand to a copy, a default run each: 9
+caught (a claim without its proof check, previous-root claims restored, no evaluation commitment
+required, the commitment of the wrong round read, a zero-emission round changing the root, the owner
+share pushed again, credited to the payer, a withdrawal that does not zero the balance, a withdrawal to
+the registry itself); 1 survived: crediting the owner the amount sent instead of what arrived, the same
+thing with this suite's plain payment token (tests/security/test_reentrancy.py's fee-on-transfer test
+catches it).
 `REPLAYED_SEQUENCES` (at the end) replays, rule by rule, sequences that random search seldom reaches
 in a default run.
 
@@ -40,8 +49,8 @@ transaction the machine expects to revert is mined anyway, so the check that it 
 from the hypothesis profile (tests/conftest.py: the default one for `make test`, `pytest
 --hypothesis-profile=long` for 15x the examples); `pytest -s` prints what the run did.
 
-Robust to announced contract changes: a partial `withdrawFees` (pays what the token holds), the
-previous finalized root staying claimable, commit-priority registrations (an earlier commitment
+Robust to announced contract changes: a partial `withdrawFees` (pays what the token holds),
+commit-priority registrations (an earlier commitment
 displacing a later registration), and a rejected transfer of stake to the stake token itself are
 each accepted as outcomes where they could happen; nothing else is.
 """
@@ -400,6 +409,7 @@ class ModelRef:
     claimed_under: dict[str, int] = field(default_factory=dict)  # leaf of the round each claim used
     pending_gifts: int = 0  # payment tokens sent straight to the stake token, not accrued yet
     finalizations: int = 0
+    evaluations: set[int] = field(default_factory=set)  # round ids the owner committed an evaluation set for
 
     @property
     def model_id(self) -> int:
@@ -521,6 +531,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.addresses[f"stake_{i}"] = m.stake.address
         self.payments = dict(payments)  # expected payment-token balance per tracked name
         self.commit_blocks: dict[bytes, int] = {}
+        # Owner fees in the payment token (the two models share it): balance per actor, totals credited and paid.
+        self.owner_fees: dict[str, int] = {}
+        self.owner_credited = 0
+        self.owner_withdrawn = 0
         self.contribution_refs: dict[int, ContributionRef] = {}
         self.content_holder: dict[tuple[int, int], int] = {}  # (model, content) -> contribution id
         # content -> (contributor, block of its earliest commitment): who holds it in every model (issue 24, N-3)
@@ -731,7 +745,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         holders_part = amount * ref.deployed.spec.share_bps // MAX_BPS
         self.payments[payer] -= amount
-        self.payments[ref.deployed.spec.owner] += amount - holders_part
+        # The owner's part is credited in the registry and pulled later (withdrawOwnerFees), never pushed.
+        owner = ref.deployed.spec.owner
+        self.payments["registry"] += amount - holders_part
+        self.owner_fees[owner] = self.owner_fees.get(owner, 0) + amount - holders_part
+        self.owner_credited += amount - holders_part
         self.payments[self._stake_name(model)] += holders_part
         if holders_part:  # the registry accrues: everything unaccounted is credited, gifts included
             offered = holders_part + ref.pending_gifts
@@ -774,6 +792,25 @@ class LedgerMachine(RuleBasedStateMachine):
         self.payments[holder] = self.payments.get(holder, 0) + paid
         _count("fees withdrawn")
 
+    @rule(owner=st.one_of(st.sampled_from(OWNER_NAMES), actors), to=st.sampled_from((*PAYER_NAMES, "registry", "zero")))
+    def withdraw_owner_fees(self, owner: str, to: str) -> None:
+        """`owner` pulls all its owner fees to `to` (itself or anyone; the registry itself; the zero address)."""
+        credited = self.owner_fees.get(owner, 0)
+        errors = set()
+        if to in ("zero", "registry"):
+            errors.add("ContributionRegistryInvalidFeeRecipient")
+        if credited == 0:
+            errors.add("ContributionRegistryNoOwnerFees")
+        recipient = ZERO_ADDRESS if to == "zero" else self.addresses[to]
+        outcome = self._execute(self.env.registry, "withdrawOwnerFees", (self.env.payment.address, recipient), owner)
+        self._expect(outcome, errors, f"withdrawOwnerFees by {owner} to {to} (credited {credited})")
+        if outcome.ok:
+            self.owner_fees[owner] = 0
+            self.owner_withdrawn += credited
+            self.payments["registry"] -= credited
+            self.payments[to] = self.payments.get(to, 0) + credited
+            _count("owner fees withdrawn")
+
     # ----- stake transfers
 
     @rule(model=models, sender=holder_or_anyone, recipient=st.sampled_from(STAKE_RECIPIENTS),
@@ -800,6 +837,25 @@ class LedgerMachine(RuleBasedStateMachine):
             ref.fees.transfer(source, to, amount)
 
     # ----- rounds
+
+    @rule(model=models, sender=st.one_of(st.sampled_from(OWNER_NAMES), actors), ahead=st.sampled_from((0, 0, 1, 2)))
+    def commit_evaluation(self, model: int, sender: str, ahead: int) -> None:
+        """`sender` commits the evaluation set of the model's round `ahead` after its next one: only the
+        owner, once per round, and only for the next `EVALUATION_LOOKAHEAD + 1` rounds."""
+        ref = self.refs[model]
+        round_id = ref.next_round_id + ahead
+        errors = set()
+        if sender != ref.deployed.spec.owner:
+            errors.add("ContributionRegistryNotModelOwner")
+        if ahead > 1:
+            errors.add("ContributionRegistryEvaluationRoundOutOfRange")
+        if round_id in ref.evaluations:
+            errors.add("ContributionRegistryEvaluationAlreadyCommitted")
+        eval_hash = keccak(text=f"invariants evaluation set {model} {round_id}")
+        outcome = self._execute(self.env.registry, "commitEvaluation", (ref.model_id, round_id, eval_hash), sender)
+        self._expect(outcome, errors, f"commitEvaluation(model {model}, round {round_id}) by {sender}")
+        if outcome.ok:
+            ref.evaluations.add(round_id)
 
     @rule(model=models, amounts=allocation_units, list_zeros=st.booleans(), signing=signings,
           tamper=st.sampled_from(TAMPERS), submitter=actors)
@@ -841,6 +897,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if round_.emission == 0 and round_.merkle_root != current_root:
             errors.add("RewardDistributorZeroEmissionRootChanged")
         errors |= self._signature_errors(signing) if not (tamper == "resubmit_vetoed" and ref.vetoed) else set()
+        # The owner's evaluation commitment must be on-chain first (issue 24).
+        if round_.round_id not in ref.evaluations:
+            errors.add("RewardDistributorEvaluationNotCommitted")
         outcome = self._execute(self.env.distributor, "submitRound", (round_.as_tuple(), signatures), submitter)
         self._expect(outcome, errors, f"submitRound(model {model}, round {round_.round_id}, {signing}, {tamper})")
         if outcome.ok:
@@ -858,6 +917,8 @@ class LedgerMachine(RuleBasedStateMachine):
         or vetoed by the guardian (and its signed round replayed)."""
         ref = self.refs[model]
         if ref.pending is None:
+            if ref.next_round_id not in ref.evaluations:
+                self.commit_evaluation(model, ref.deployed.spec.owner, 0)
             self.submit_round(model, amounts, list_zeros, signing, "none", submitter)
         pending = ref.pending
         if pending is not None and not pending.lists.get(publisher) and not pending.complete:
@@ -1031,20 +1092,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 _, amount, proof = source[0].leaf(others[0])
         return account, amount, proof
 
-    def _claim_errors(
-        self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int
-    ) -> tuple[set[str], bool]:
-        """Errors a claim must revert with (empty: must succeed), and whether it may also succeed (a
-        proof valid only under the previous finalized root, which may stay claimable)."""
+    def _claim_errors(self, ref: ModelRef, account: str, amount: int, proof: list[bytes], claimed: int) -> set[str]:
+        """Errors a claim must revert with (empty: must succeed). Only the latest finalized root claims
+        (issue 24, N-5): a proof of any earlier root is refused, whatever its amount."""
         if ref.latest is None:
-            return {"RewardDistributorNoFinalizedRound"}, False
+            return {"RewardDistributorNoFinalizedRound"}
         nothing = {"RewardDistributorNothingToClaim"} if amount <= claimed else set()
         if _verifies(ref.latest.round.merkle_root, account, amount, proof):
-            return nothing, False
-        previous = ref.finalized[-2] if len(ref.finalized) >= 2 else None
-        may_succeed = (previous is not None and not nothing
-                       and _verifies(previous.round.merkle_root, account, amount, proof))
-        return {"RewardDistributorInvalidProof"} | nothing, may_succeed
+            return nothing
+        return {"RewardDistributorInvalidProof"} | nothing
 
     @rule(model=models, user=claimant_or_user, sender=actors,
           variant=st.sampled_from(("latest",) * 4 + ("previous", "oldest", "inflated", "other_proof")))
@@ -1053,10 +1109,8 @@ class LedgerMachine(RuleBasedStateMachine):
         ref = self.refs[model]
         user = self._resolve(ref, user)
         account, amount, proof = self._leaf(ref, user, variant)
-        errors, may_succeed = self._claim_errors(ref, account, amount, proof, ref.claimed.get(account, 0))
+        errors = self._claim_errors(ref, account, amount, proof, ref.claimed.get(account, 0))
         outcome = self._execute(self.env.distributor, "claim", (ref.model_id, account, amount, proof), sender)
-        if may_succeed and outcome.ok:
-            errors = set()
         self._expect(outcome, errors, f"claim({variant}) of {user} for {amount} by {sender}")
         if outcome.ok:
             self._mint(ref, account, amount)
@@ -1073,7 +1127,7 @@ class LedgerMachine(RuleBasedStateMachine):
             claims.append((ref.model_id, account, amount, proof))
             if errors or amount <= running[(model, account)]:
                 continue
-            entry_errors, _ = self._claim_errors(ref, account, amount, proof, running[(model, account)])
+            entry_errors = self._claim_errors(ref, account, amount, proof, running[(model, account)])
             errors |= entry_errors
             running[(model, account)] = amount
         outcome = self._execute(self.env.distributor, "claimMany", (claims,), sender)
@@ -1093,6 +1147,7 @@ class LedgerMachine(RuleBasedStateMachine):
     pay_fees_too = pay_fees
     transfer_stake_too = transfer_stake
     claim_too = claim
+    withdraw_owner_fees_too = withdraw_owner_fees
     oracles_run_round_too = oracles_run_round
 
     # ----- calls nobody in the actor set may make
@@ -1182,8 +1237,14 @@ class LedgerMachine(RuleBasedStateMachine):
         obs |= self._views("payment", (roots["payment"], tuple(self.payments)), lambda: {
             ("payment", name): view(state, self.env.payment, "balanceOf", self.addresses[name])
             for name in self.payments})
-        obs |= self._views("registry", (roots["registry"],), lambda: {
-            "contributionCount": view(state, self.env.registry, "contributionCount")})
+        next_ids = tuple(ref.next_round_id for ref in self.refs)
+        obs |= self._views("registry", (roots["registry"], next_ids), lambda: {
+            "contributionCount": view(state, self.env.registry, "contributionCount"),
+            **{("ownerFees", name): view(state, self.env.registry, "ownerFees", ADDRESSES[name], self.env.payment.address)
+               for name in ACTOR_NAMES},
+            **{(ref.index, "evaluation", round_id): view(
+                state, self.env.registry, "evaluationCommitment", ref.model_id, round_id)["evalHash"]
+               for ref in self.refs for round_id in (ref.next_round_id, ref.next_round_id + 1)}})
         self._previous_observation, self._observation, self._observed_step = self._observation, obs, self._step
         self._previous_roots, self._roots = self._roots, roots
         self._only_reverts = self._sent and not self._succeeded
@@ -1245,6 +1306,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert obs[ref.index, "finalized"]["merkleRoot"] == ref.latest.round.merkle_root
 
     @invariant()
+    def invariant_owner_fees_credited_are_withdrawn_or_held(self) -> None:
+        """Owner fees (pull payments, issue 24): every unit credited was withdrawn or is still held, to the
+        unit; each actor's on-chain balance is the reference's; the registry holds exactly what it owes."""
+        obs = self._observe()
+        held = sum(obs["ownerFees", name] for name in ACTOR_NAMES)
+        assert self.owner_credited == self.owner_withdrawn + held, (
+            f"owner fees: credited {self.owner_credited} != withdrawn {self.owner_withdrawn} + held {held}")
+        for name in ACTOR_NAMES:
+            assert obs["ownerFees", name] == self.owner_fees.get(name, 0), f"ownerFees of {name}"
+        assert obs["payment", "registry"] == held, f"registry holds {obs['payment', 'registry']}, owes {held}"
+
+    @invariant()
     def invariant_balances_sum_to_supply(self) -> None:
         obs = self._observe()
         for ref in self.refs:
@@ -1303,6 +1376,11 @@ class LedgerMachine(RuleBasedStateMachine):
                          "cumulativeEmission": ref.cumulative_emission}
             assert obs[i, "finalized"] == finalized, f"model {i}: finalized {obs[i, 'finalized']} != {finalized}"
             self._check_pending(i, obs[i, "pending"], ref.pending)
+            for round_id in (ref.next_round_id, ref.next_round_id + 1):
+                committed = obs[i, "evaluation", round_id] != b"\x00" * 32
+                assert committed == (round_id in ref.evaluations), f"model {i}: evaluation of round {round_id}"
+            if ref.pending is not None:  # issue 24: no round is pending without its owner's evaluation set
+                assert ref.pending.built.round.round_id in ref.evaluations, f"model {i}: round pending uncommitted"
             for name in ORACLE_NAMES:
                 self._check_list(i, name, obs[i, "list", name], ref.pending)
         for name, balance in self.payments.items():
@@ -1393,6 +1471,18 @@ REPLAYED_SEQUENCES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "fees_held_past_the_credit_bound": [
         *[("pay_fees", {"model": 0, "payer": "alice", "amount": 10**41, "how": "pay_usage"})] * 4,
         ("oracles_run_round", {"model": 0, "amounts": (10, 0, 0, 0), "then": "finalize", **_ROUND}),
+    ],
+    # Owner fees (pull payments, issue 24): credited by payments of both models, withdrawn to another payer,
+    # refused to the registry itself and when nothing is left.
+    "owner_fees_credited_then_withdrawn": [
+        ("pay_fees", {"model": 0, "payer": "alice", "amount": 10**18 + 7, "how": "pay_usage"}),
+        ("pay_fees", {"model": 1, "payer": "bob", "amount": 3, "how": "pay_usage"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "registry"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "carol"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "owner_a"}),
+        ("pay_fees", {"model": 0, "payer": "dave", "amount": 10**20, "how": "pay_usage"}),
+        ("withdraw_owner_fees", {"owner": "owner_a", "to": "owner_a"}),
+        ("withdraw_owner_fees", {"owner": "alice", "to": "alice"}),
     ],
     # A round allocating 1 wei of stake, then two usage payments within the bound.
     "fee_per_share_over_a_one_wei_fee_supply": [

@@ -80,14 +80,15 @@ def test_pay_usage_rejects_reentrant_pay_usage(evil: StakeSetup, accounts, befor
 
     # Swallowing the failure instead: the outer payment goes through exactly once.
     _arm(evil, evil.registry.address, inner, before_move=before_move, bubble=False, sender=accounts.stranger)
-    owner_before = _balance(evil, accounts.owner.address)
     receipt = evil.pay(accounts.payer, 1_000_000)
     assert bytes(token.functions.lastCallbackError().call()) == REENTRANT_CALL
     assert token.functions.callbackCount().call() == 1
     assert len(event_args(evil.registry, "UsagePaid", receipt)) == 1
     assert _balance(evil, accounts.payer.address) == 0
     assert _balance(evil, token.address) == 1_000_000  # the attacker paid nothing
-    assert _balance(evil, accounts.owner.address) - owner_before == 1_000_000 - _holders_part(1_000_000)
+    owner_part = 1_000_000 - _holders_part(1_000_000)  # credited once, held by the registry
+    assert evil.registry.functions.ownerFees(accounts.owner.address, token.address).call() == owner_part
+    assert _balance(evil, evil.registry.address) == owner_part
     assert _balance(evil, evil.stake.address) == _holders_part(1_000_000)
     assert _fees(evil, accounts.alice.address) == _holders_part(1_000_000)  # the only holder
 
@@ -190,8 +191,6 @@ def test_fee_on_transfer_token_credits_holders_only_what_arrived(chain, accounts
     setup.mint(alice.address, 3 * E18)
     setup.mint(bob.address, E18)
     setup.give_payment(accounts.payer, 10**9)
-    owner_before = _balance(setup, accounts.owner.address)
-
     amount = 10**9
     receipt = setup.pay(accounts.payer, amount)
     holders = _holders_part(amount)
@@ -202,7 +201,11 @@ def test_fee_on_transfer_token_credits_holders_only_what_arrived(chain, accounts
     assert event_args(setup.stake, "FeesAccrued", receipt) == [
         {"amount": arrived, "feePerShare": arrived * FEE_PRECISION // (4 * E18)}
     ]
-    assert _balance(setup, accounts.owner.address) - owner_before == owner_part - owner_part * fee_bps // MAX_BPS
+    # The owner is credited what reached the registry, so the registry always holds every credit.
+    owner_arrived = owner_part - owner_part * fee_bps // MAX_BPS
+    assert event_args(setup.registry, "OwnerFeesCredited", receipt)[0]["amount"] == owner_arrived
+    assert setup.registry.functions.ownerFees(accounts.owner.address, setup.payment.address).call() == owner_arrived
+    assert _balance(setup, setup.registry.address) == owner_arrived
     alice_owed, bob_owed = _fees(setup, alice.address), _fees(setup, bob.address)
     assert 0 <= arrived - (alice_owed + bob_owed) <= 2
     assert alice_owed == 3 * E18 * (arrived * FEE_PRECISION // (4 * E18)) // FEE_PRECISION

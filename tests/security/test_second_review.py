@@ -3,8 +3,12 @@
 Every test here failed on the contracts before its fix (the commit that added it says so):
 - N-1: an outgoing owner's junk evaluation commitments (for the next round and far future ones)
   stopped the new owner's rounds for good;
+- a round the model's owner committed no evaluation set for was accepted from k oracles (only the CLI
+  checked the commitment);
 - N-4: a zero-emission round whose list had one 0-amount entry moved alice's unclaimed stake to a
   stranger;
+- N-5: a correction round that lowered a leaf had no effect for a whole round (the old proof still claimed
+  the old amount against the previous root), after which an honest claim of the new tree exceeded the cap;
 - stale drafts: anything k oracles ever signed for round N could be submitted first by anyone, at any
   time (the signed `Round` now carries a `deadline`);
 - N-6: stake sent to the distributor or the registry earned fees nobody could withdraw;
@@ -101,6 +105,26 @@ def test_n1_past_rounds_cannot_be_committed_after_the_fact(ledger, accounts, mod
         "ContributionRegistryEvaluationRoundOutOfRange", (model_id, 4, 2))
 
 
+# ----------------------------------------------------------------------------- evaluation commitment
+
+
+def test_oracles_cannot_submit_a_round_the_owner_committed_no_evaluation_set_for(ledger, accounts, model):
+    """k oracles sign round 1 and anyone submits it while the model's owner has committed no evaluation set
+    for it (only a set for round 2): refused on-chain, so the oracles cannot value contributions on a set of
+    their own choosing. Once the owner commits round 1's set, the very same signatures go through."""
+    model_id = model.model_id
+    ledger.commit_evaluation(accounts.owner, model_id, 2, REAL)  # another round's set does not count
+    built = build_round(model_id, 1, {accounts.alice.address: E18})
+    signatures = sign(built.round, accounts.oracles[:2], ledger.chain.chain_id, ledger.distributor.address)
+    with pytest.raises(ContractRevertError) as info:
+        submit(ledger, built, accounts.oracles[:2], accounts.stranger, signatures, commit=False)
+    assert revert_of(info) == ("RewardDistributorEvaluationNotCommitted", (model_id, 1))
+    assert ledger.distributor.functions.pendingRound(model_id).call()[5] == 0  # roundId: nothing pending
+    ledger.commit_evaluation(accounts.owner, model_id, 1, REAL)
+    receipt = submit(ledger, built, accounts.oracles[:2], accounts.stranger, signatures, commit=False)
+    assert event_args(ledger.distributor, "RoundSubmitted", receipt)[0]["roundId"] == 1
+
+
 # ----------------------------------------------------------------------------- N-4
 
 
@@ -122,6 +146,32 @@ def test_n4_a_zero_emission_round_cannot_move_unclaimed_stake(ledger, accounts, 
     run_round(ledger, same, accounts.oracles[:2], accounts.payer)
     claim(ledger, same, alice, accounts.alice)
     assert ledger.stake_token(model.model_id).functions.balanceOf(alice).call() == 600 * E18
+
+
+# ----------------------------------------------------------------------------- N-5
+
+
+def test_n5_a_correction_round_takes_effect_at_once(ledger, accounts, model):
+    """Round 2 corrects alice's leaf from 600 down to 100 (her data was found copied) and moves the 500 to
+    carol. With previous-root claims alice still minted 600 with her round 1 proof after round 2 was final,
+    and then carol's honest claim of her new leaf exceeded the mint cap (1,000 + 100 - 600 - 400 < 600)."""
+    alice, bob, carol = accounts.alice.address, accounts.bob.address, accounts.carol.address
+    first = run_round(ledger, build_round(model.model_id, 1, {alice: 600 * E18, bob: 400 * E18}),
+                      accounts.oracles[:2], accounts.payer)
+    corrected = dataclasses.replace(first, cumulative={alice: 100 * E18, bob: 400 * E18, carol: 500 * E18})
+    second = run_round(ledger, build_round(model.model_id, 2, {carol: 100 * E18}, previous=corrected),
+                       accounts.oracles[:2], accounts.payer)
+    assert second.round.cumulative_emission == 1_100 * E18 == sum(second.leaves.values())
+    # Alice's old proof is refused: the correction holds from the moment round 2 is final.
+    with pytest.raises(ContractRevertError) as info:
+        claim(ledger, first, alice, accounts.alice)
+    assert revert_of(info) == ("RewardDistributorInvalidProof", (model.model_id, alice, 600 * E18))
+    # Every leaf of the new tree claims in full, so the cap is exactly reached, never exceeded.
+    for account, sender in ((carol, accounts.carol), (bob, accounts.bob), (alice, accounts.alice)):
+        claim(ledger, second, account, sender)
+    token = ledger.stake_token(model.model_id)
+    assert [token.functions.balanceOf(a).call() for a in (alice, bob, carol)] == [100 * E18, 400 * E18, 600 * E18]
+    assert token.functions.totalSupply().call() == second.round.cumulative_emission
 
 
 # ----------------------------------------------------------------------------- signed drafts expire
