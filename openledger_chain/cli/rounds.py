@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -206,9 +207,20 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     for item in excluded:
         err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)
     print_exclusions(round_file.body["contributions"])
+    _print_unsettled(round_file.body)
     _print_scores(round_file)
     console.print(f"wrote {path} (round {round_file.round.round_id}, root {round_file.body['merkleRoot']}); "
                   "next: each oracle runs `openledger round sign`", highlight=False)
+
+
+def _print_unsettled(body: dict[str, Any]) -> None:
+    """Registrations still displaceable at the snapshot: left for a later round, said once."""
+    from openledger_chain.oracle import unsettled_note
+    from openledger_chain.types import ContributionId
+
+    unsettled = {ContributionId(int(u["id"])): int(u["settlesAt"]) for u in body.get("unsettled", [])}
+    if unsettled:
+        err_console.print(f"[yellow]note[/]: {unsettled_note(unsettled)}", highlight=False)
 
 
 @round_group.command("sign", short_help="Check a round file (recompute it, with --spec/--eval) and sign it.")
