@@ -34,7 +34,7 @@ from openledger_chain.deployments import load_deployment
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 ROUND_FILE = "rounds/localhost/model-1/round-1.json"
 ORACLE = dev_accounts()[1]
-MULTI = {"model", "round", "keys"}
+MULTI = {"model", "round", "keys", "node"}
 
 
 def _cli(url: str, *args: str) -> str:
