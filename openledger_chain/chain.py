@@ -386,6 +386,32 @@ class Chain:
         block = self.w3.eth.get_block("latest")
         return int(block["number"]), int(block["timestamp"])
 
+    def mine_blocks(self, count: int) -> int:
+        """Mine `count` empty blocks on a local chain (the embedded one included) and return the latest block
+        number: what a registration waits out before rounds count it (`openledger_chain.settlement`). One call
+        however many blocks: the embedded chain's `mine_blocks`, anvil's `anvil_mine` (hardhat: `hardhat_mine`).
+
+        Raises:
+            InputError: the chain is not local (see `require_local_node`).
+            ChainError: the node refused to mine.
+        """
+        if count < 0:
+            raise InputError(f"cannot mine {count} blocks; give a number of blocks >= 0")
+        if self.network == EMBEDDED:
+            self.w3.provider.ethereum_tester.mine_blocks(count)  # type: ignore[attr-defined]
+            return int(self.w3.eth.block_number)
+        self.require_local_node("mine blocks")
+        if count:
+            errors = []
+            for method in ("anvil_mine", "hardhat_mine"):
+                response = self.w3.provider.make_request(RPCEndpoint(method), [hex(count)])
+                if "error" not in response:
+                    break
+                errors.append(f"{method}: {response['error']}")
+            else:
+                raise ChainError(f"the node at {self.rpc_url} mines no blocks on request ({'; '.join(errors)})")
+        return int(self.w3.eth.block_number)
+
     def require_local_node(self, what: str) -> None:
         """Refuse, in one line, to `what` anywhere but a local node another process can reach.
 

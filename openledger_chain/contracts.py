@@ -61,11 +61,20 @@ GUARDIAN_ROLE = "0x" + keccak(text="GUARDIAN_ROLE").hex()
 @dataclass(frozen=True)
 class RelayedBatches:
     """What `OpenLedger.register_contributions_for` did: the contribution ids registered (in entry order), one
-    receipt per batch transaction, and the entries left out as invalid with the error each alone reverts with."""
+    receipt per batch transaction, the entries left out as invalid with the error each alone reverts with, and
+    the entries the registry skipped (`BatchEntrySkipped`) because their contributor already held the content
+    in the model, each with the contribution that holds it: sent, but not registered by this batch."""
 
     contribution_ids: list[ContributionId]
     receipts: list[TxReceipt]
     skipped: list[tuple[SignedContribution, ContractRevertError]] = field(default_factory=list)
+    already_registered: list[tuple[SignedContribution, ContributionId]] = field(default_factory=list)
+
+    def skip_reasons(self) -> list[tuple[SignedContribution, str]]:
+        """Every entry not registered by these batches, with the reason in one line, in the order found."""
+        return ([(entry, f"invalid: {error}") for entry, error in self.skipped]
+                + [(entry, f"already registered as contribution {held} (its contributor holds this content in the "
+                           "model): nothing to do") for entry, held in self.already_registered])
 
 
 class OpenLedger:
@@ -457,7 +466,27 @@ class OpenLedger:
             lambda chunk: Calldata.of(self.registry, "registerContributionsFor", model_id, [r.as_tuple() for r in chunk]),
             relayer, gas_target=gas_target, first_guess=20, on_revert=drop_invalid, progress=progress)
         ids = [cid for receipt in receipts for cid in self._contribution_ids(receipt)]
-        return RelayedBatches(ids, receipts, skipped)
+        return RelayedBatches(ids, receipts, skipped, self._already_registered(receipts))
+
+    def _already_registered(self, receipts: Sequence[TxReceipt]) -> list[tuple[SignedContribution, ContributionId]]:
+        """The entries each batch's `BatchEntrySkipped` events name, read back from the batch's own calldata
+        (the event gives the entry's index within its transaction, and the chunking is the chain module's)."""
+        found: list[tuple[SignedContribution, ContributionId]] = []
+        for receipt in receipts:
+            events = self.registry.events.BatchEntrySkipped().process_receipt(receipt, errors=DISCARD)
+            if not events:
+                continue
+            sent = self.chain.w3.eth.get_transaction(receipt["transactionHash"])
+            _, params = self.registry.decode_function_input(sent["input"])
+            entries = params["registrations"]
+            for event in events:
+                sent_entry = entries[event["args"]["index"]]  # web3 decodes the struct as a dict by field name
+                entry = SignedContribution(
+                    to_checksum_address(sent_entry["contributor"]), ContributionKind(sent_entry["kind"]),
+                    bytes(sent_entry["contentHash"]), sent_entry["uri"], bytes(sent_entry["salt"]),
+                    int(sent_entry["deadline"]), bytes(sent_entry["signature"]))
+                found.append((entry, ContributionId(event["args"]["contributionId"])))
+        return found
 
     def commit_evaluation(self, owner: LocalAccount, model_id: int, round_id: int, eval_hash: bytes) -> TxReceipt:
         """Commit the keccak256 hash of round `round_id`'s evaluation set (the model owner, once)."""

@@ -57,6 +57,8 @@ CHALLENGE_WINDOW = 3600
 #: The model's bond per contribution (issue 23), in the payment token; a raise from none waits this many blocks.
 BOND = 5 * TOKEN
 BOND_RAISE_DELAY_BLOCKS = 257
+# ContributionRegistry.REVEAL_PERIOD_BLOCKS: how long an older commitment can still displace a registration.
+REVEAL_PERIOD_BLOCKS = 256
 
 # (name, kind, file in examples/attribution); compute and evaluation claims are written by the demo,
 # since they carry the model owner's signature over the model id.
@@ -214,6 +216,10 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
         "held for the first round's stake holders": _fmt(report["held_for_first_holders"]),
     }])
 
+    # A registration counts in a round once no older commitment can displace it (256 blocks after its own
+    # commitment): on a real chain the time until the next round; here, blocks mined at once.
+    chain.mine_blocks(REVEAL_PERIOD_BLOCKS)
+
     rounds_dir = workdir / "rounds"
     ledger.commit_evaluation(owner, model.model_id, 1, keccak(eval_path.read_bytes()))
     # Every demo runs on a fresh chain: a round file left by an earlier run is stale.
@@ -227,7 +233,8 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     submitted = submit_round_file(ledger, round_path, oracles[0])
     scores = {s["account"]: s for s in round_file.body["scores"]}
     values = {c["contributor"]: float(c["value"]) for c in round_file.body["contributions"]}
-    step(f"Round 1 proposed on the evaluation set the owner committed, recomputed and signed by 2 of 3 oracles, submitted; "
+    step(f"Round 1 proposed once every registration settled ({REVEAL_PERIOD_BLOCKS} blocks mined), on the "
+         f"evaluation set the owner committed, recomputed and signed by 2 of 3 oracles, submitted; "
          f"{submitted.published_entries} scores published on-chain", [
         {"contributor": name, "kind": kind.name.lower(), "value": f"{values[people[name].address]:+.4f}",
          "stake": _fmt(int(scores[people[name].address]["amount"]))}
@@ -271,6 +278,7 @@ def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain
     _post_bond(ledger, token, newcomer, model.model_id)
     ledger.register_contribution(newcomer, model.model_id, ContributionKind.DATA, keccak(dave_path.read_bytes()),
                                  publish(dave_path))
+    chain.mine_blocks(REVEAL_PERIOD_BLOCKS)  # dave's registration settles before round 2 reads the registry
     eval2_path = workdir / "eval2.csv"
     shutil.copyfile(EXAMPLE_DIR / "eval2.csv", eval2_path)
     ledger.commit_evaluation(owner, model.model_id, 2, keccak(eval2_path.read_bytes()))

@@ -32,6 +32,10 @@ PUBLIC_MIN_CHALLENGE_WINDOW = 3600
 # becomes final, and holders can claim it, before the change takes effect.
 ADMIN_DELAY_MARGIN = 24 * 3600
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
+# The deployment file's format and the contracts it records: 4 = the h-v4 contracts (registration settlement
+# events, relayed batches that report skipped entries, replaceable evaluations, ContributionBonds). An older file
+# names contracts whose ABI and rules this package no longer speaks, so it is refused rather than half-used.
+DEPLOYMENT_FILE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Deployment:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "version": DEPLOYMENT_FILE_VERSION,
             "network": self.network,
             "chainId": self.chain_id,
             "deployer": self.deployer,
@@ -331,11 +336,35 @@ def read_deployment(network: str, directory: Path = DEPLOYMENTS_DIR) -> Deployme
             f"no deployment for network {network!r} ({path} missing): get {path} from the deployer (whoever ran "
             "`openledger deploy` on this chain); only the deployer runs `openledger deploy`, once per chain")
     try:
-        return Deployment.from_json(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        _check_file_version(path, data)
+        return Deployment.from_json(data)
+    except DeploymentError:
+        raise
     except (ValueError, KeyError, TypeError) as exc:
         raise DeploymentError(
             f"{path} is malformed ({exc}): get an intact copy from the deployer (deployers: restore the copy you "
             "published; `openledger deploy --force` would make a second, separate deployment)") from exc
+
+
+def _check_file_version(path: Path, data: Any) -> None:
+    """Refuse a deployment file of another format version (checked before any other field, so an old file gets
+    this advice instead of a "malformed" one about a field it never had).
+
+    Raises:
+        DeploymentError: naming the version found and the fix.
+    """
+    if not isinstance(data, dict):
+        return  # from_json reports the malformed file
+    version = data.get("version")
+    if version == DEPLOYMENT_FILE_VERSION:
+        return
+    found = "has no version (written before versions existed)" if version is None else f"is version {version!r}"
+    newer = isinstance(version, int) and not isinstance(version, bool) and version > DEPLOYMENT_FILE_VERSION
+    fix = ("upgrade openledger-chain to read it" if newer else
+           "these contracts changed: the deployer runs `openledger deploy --force`; everyone else gets the new "
+           f"{path} from the deployer")
+    raise DeploymentError(f"{path} {found}, this openledger reads version {DEPLOYMENT_FILE_VERSION}: {fix}")
 
 
 def load_deployment(chain: Chain, directory: Path = DEPLOYMENTS_DIR) -> Deployment:

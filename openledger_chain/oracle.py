@@ -13,7 +13,7 @@ and it is part of the signed round, so a signature covers every score and every 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,9 @@ from openledger_chain.rounds import (
     sorted_score_entries,
     to_round_json,
 )
+from openledger_chain.settlement import settlements, unsettled_at
 from openledger_chain.sources import EventSource, chain_unless_given
-from openledger_chain.types import Model
+from openledger_chain.types import ContributionId, Model
 from openledger_chain.units import format_amount
 
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
@@ -179,7 +180,7 @@ def load_round_json(path: Path) -> Any:
 
 def gather_manifest(
     ledger: OpenLedger, model_id: int, fetch: FetchSettings, source: EventSource | None = None,
-    only: set[str] | None = None,
+    only: set[str] | None = None, held_back: Collection[int] = (),
 ) -> tuple[list[Contribution], list[dict[str, Any]]]:
     """Fetch every active contribution of the model and check it against its registered content hash.
 
@@ -188,12 +189,15 @@ def gather_manifest(
     listed with the reason: it never fails the round. The registrations are read from `source` (default: a
     chain scan; `openledger_chain.indexer.reads.IndexSource` reads an index when it is current). With `only`
     (contribution ids), exactly those, withdrawn or displaced since or not: what recomputing a past round
-    needs.
+    needs. `held_back` (ids) are left out entirely, neither fetched nor listed: registrations not settled yet
+    at the round's snapshot (`openledger_chain.settlement`), which count from a later round.
     """
     manifest: list[Contribution] = []
     inputs: list[dict[str, Any]] = []
     for c in chain_unless_given(ledger, source).contributions(model_id):
         if (str(c.contribution_id) not in only) if only is not None else (c.withdrawn or c.displaced):
+            continue
+        if c.contribution_id in held_back:
             continue
         entry = {
             "id": str(c.contribution_id),
@@ -291,12 +295,17 @@ def propose_round(
     if path.exists() and not overwrite:
         raise RoundError(f"{path} already exists (round {round_id} was proposed before, maybe signed); "
                          "sign and submit it, or propose again with --overwrite to replace it")
-    manifest, inputs = gather_manifest(ledger, model_id, fetch, source)
+    # Registrations an older commitment could still displace after the snapshot wait for a later round.
+    unsettled = unsettled_at(settlements(ledger, model_id), registry_block)
+    manifest, inputs = gather_manifest(ledger, model_id, fetch, source, held_back=set(unsettled))
     locked = [i["id"] for i in inputs if i.get("excluded") == COMMITTEE_ONLY]
     if locked:
         raise CommitteeOnlyError(f"{len(locked)} contributions (first: {locked[0]}) are encrypted to the committee and "
                                  "no committee key is held here; propose as a committee member (--encryption-key)")
     if not manifest:
+        if unsettled:
+            raise RoundError(f"model {model_id} has no settled contribution yet: {unsettled_note(unsettled)}; "
+                             f"propose again at block {max(unsettled.values())} or later (it is block {registry_block})")
         raise RoundError(f"model {model_id} has no contribution whose file is available and matches its hash")
     previous_file = round_file_path(rounds_dir, ledger.chain.network, model_id, last_round_id) if last_round_id else None
     before = (_measure_before(ledger, model, last_round_id, previous_file, spec_path, spec_bytes, eval_path, seed,
@@ -345,6 +354,8 @@ def propose_round(
         "utility": report.utility,
         "inputs": inputs,
         "registryBlock": registry_block,
+        # Registered but still displaceable at registryBlock: not inputs of this round (docs/round-file.md).
+        "unsettled": [{"id": cid, "settlesAt": block} for cid, block in unsettled.items()],
         "contributions": report.to_json()["contributions"],
         "scores": [{"account": e.account, "score": e.score, "amount": e.amount} for e in entries],
         "scoresHash": "0x" + scores_hash(entries).hex(),
@@ -467,6 +478,18 @@ def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int,
                              f"bondsRoot {root[:10]}…): get the published round file")
         ids.update(d["id"] for d in decisions)
     return ids
+
+
+def unsettled_note(unsettled: dict[ContributionId, int]) -> str:
+    """"N contributions settle at block B and count from the next round" (B: the last of them), for propose's
+    output and errors."""
+    first, last = min(unsettled.values()), max(unsettled.values())
+    blocks = f"block {last}" if first == last else f"blocks {first} to {last}"
+    if len(unsettled) == 1:
+        return f"1 contribution settles at {blocks} and counts from the next round (until then an older commitment " \
+               "can displace it)"
+    return (f"{len(unsettled)} contributions settle at {blocks} and count from the next round (until then an older "
+            "commitment can displace them)")
 
 
 def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest: list[Contribution], eval_path: Path,

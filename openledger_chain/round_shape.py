@@ -63,6 +63,11 @@ def check_round_file_shape(data: Any, source: str) -> None:
         ids.append(int(item["id"]))
     if len(set(ids)) != len(ids):
         raise InputError(f"{where} is malformed: body.inputs lists a contribution id twice")
+    if "unsettled" in body:  # registrations still displaceable at registryBlock (openledger_chain.settlement)
+        for i, item in enumerate(_list(body, "unsettled", where)):
+            _object(item, where, f"body.unsettled[{i}]")
+            for key in ("id", "settlesAt"):
+                _match(item.get(key), _UINT, where, f"body.unsettled[{i}].{key}")
     _accounts(_list(body, "scores", where), where, "body.scores", {"score": _INT, "amount": _UINT})
     _accounts(_list(body, "cumulative", where), where, "body.cumulative", {"amount": _UINT})
     if not isinstance(body.get("tree"), dict):

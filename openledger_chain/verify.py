@@ -34,6 +34,8 @@ from openledger_chain.oracle import (
 )
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
+from openledger_chain.settlement import Settlement, settlements
+from openledger_chain.types import ContributionId
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     network_ok = int(body["chainId"]) == ledger.chain.chain_id and \
         to_checksum_address(body["distributor"]) == ledger.distributor.address
     result.add("network", network_ok, f"chain id {body['chainId']}, distributor {body['distributor']}")
-    _check_inputs(result, ledger, body, record, entries)
+    settled = settlements(ledger, int(body["modelId"]))
+    _check_inputs(result, ledger, body, record, entries, settled)
+    _check_settlement(result, body, settled)
     _check_commitments(result, ledger, body)
     emission = int(body["emission"])
     result.add("scores hash", "0x" + scores_hash(entries).hex() == body["scoresHash"],
@@ -146,7 +150,7 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
 
 
 def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any], record: RoundRecord | None,
-                  entries: list[ScoreEntry]) -> None:
+                  entries: list[ScoreEntry], settled: dict[ContributionId, Settlement]) -> None:
     registered = {c.contribution_id: c for c in ledger.contributions(int(body["modelId"]))}
     listed = {int(i["id"]): i for i in body["inputs"]}
     wrong = []
@@ -161,19 +165,60 @@ def _check_inputs(result: Verification, ledger: OpenLedger, body: dict[str, Any]
     read_at = int(body["registryBlock"]) if "registryBlock" in body else None
     cutoffs = [b for b in (read_at, submitted) if b is not None]
     cutoff = min(cutoffs) if cutoffs else None
+    # A registration still displaceable at registryBlock belongs to a later round (the "settlement" check).
     missing = [cid for cid, c in registered.items() if cid not in listed and not c.withdrawn and not c.displaced
-               and (cutoff is None or c.block_number <= cutoff)]
+               and (cutoff is None or c.block_number <= cutoff)
+               and (read_at is None or cid not in settled or settled[cid].settled_at(read_at))]
     future = read_at is not None and submitted is not None and read_at > submitted
-    detail = f"{len(listed)} inputs match the registry" if not (wrong or missing or future) else \
+    # Nor after the chain's head: a snapshot nobody could have read (it would leave out as "unsettled" what
+    # settled since).
+    head = int(ledger.chain.w3.eth.block_number)
+    ahead = read_at is not None and read_at > head
+    detail = f"{len(listed)} inputs match the registry" if not (wrong or missing or future or ahead) else \
         f"not as registered: {wrong or 'none'}; registered but left out: {missing or 'none'}" + (
-            f"; registryBlock {read_at} is after the submission block {submitted}" if future else "")
-    result.add("inputs", not (wrong or missing or future), detail)
+            f"; registryBlock {read_at} is after the submission block {submitted}" if future else "") + (
+            f"; registryBlock {read_at} is after the chain's head {head}" if ahead else "")
+    result.add("inputs", not (wrong or missing or future or ahead), detail)
     # Whatever else a file claims, only the contributors of its inputs can be paid.
     strangers = unlisted_payees(body, entries)
     for account in strangers:
         result.differ(account, "payee", "scored", "not a contributor of any input")
     result.add("payees", not strangers, "every scored account contributed an input" if not strangers
                else f"{len(strangers)} scored accounts contributed no input (see below)")
+
+
+def _check_settlement(result: Verification, body: dict[str, Any], settled: dict[ContributionId, Settlement]) -> None:
+    """Every input was settled at the round's snapshot (`registryBlock`): no older commitment could displace it
+    after the round counted it. And every registration the file leaves out as unsettled really was, at the
+    block the chain gives (the same cutoff `propose` applies, recomputed from the registry's events)."""
+    if "registryBlock" not in body:
+        result.add("settlement", None, "not checked: the round file has no registryBlock (an older proposal)")
+        return
+    read_at = int(body["registryBlock"])
+    counted = [int(i["id"]) for i in body["inputs"]]
+    early = [cid for cid in counted if cid in settled and not settled[cid].settled_at(read_at)]
+    stated = {int(u["id"]): int(u["settlesAt"]) for u in body.get("unsettled", [])}
+    wrong = [cid for cid, block in stated.items()
+             if cid not in settled or settled[cid].settles_at != block or settled[cid].settled_at(read_at)]
+    # The proposer saw every registration up to registryBlock: one still active (withdrawals and displacements are
+    # final, so it was active then) and unsettled at it is listed, so its contributor learns when it counts.
+    unlisted = [cid for cid, s in settled.items() if s.active and s.registered_at <= read_at
+                and not s.settled_at(read_at) and cid not in stated and cid not in counted]
+    problems = []
+    if unlisted:
+        problems.append(f"does not list {len(unlisted)} contributions registered by registryBlock {read_at} and not "
+                        f"settled at it (first: {unlisted[0]}, settles at block {settled[unlisted[0]].settles_at})")
+    if early:
+        first = settled[early[0]]
+        problems.append(f"counts {len(early)} contributions not settled at registryBlock {read_at} (first: "
+                        f"{early[0]}, displaceable until block {first.settles_at})")
+    if wrong:
+        cid = wrong[0]
+        actual = f"settles at block {settled[cid].settles_at}" if cid in settled else "is not registered in the model"
+        problems.append(f"lists {len(wrong)} contributions as unsettled that are not as stated (first: {cid}, stated "
+                        f"block {stated[cid]}, {actual})")
+    result.add("settlement", not problems, "; ".join(problems) or
+               f"every input settled at registryBlock {read_at}; {len(stated)} left for a later round as unsettled")
 
 
 def _check_commitments(result: Verification, ledger: OpenLedger, body: dict[str, Any]) -> None:

@@ -61,15 +61,20 @@ def model_details(ledger: OpenLedger, model_id: int) -> dict[str, Any]:
     row = _model_row(ledger, model_id)
     root = ledger.distributor.functions.finalizedRound(model_id).call()[0]
     logs = [log for log in ledger.events(ledger.registry.address,
-                                         ("ModelRegistered", "EvaluationCommitted", "EvaluationRevealed"))
+                                         ("ModelRegistered", "EvaluationCommitted", "EvaluationRevealed",
+                                          "EvaluationReplaced"))
             if log.args["modelId"] == model_id]
     registered = next(log.args for log in logs if log.event == "ModelRegistered")
     evaluation: dict[int, dict[str, Any]] = {}
     for log in logs:
-        if log.event == "EvaluationCommitted":
+        if log.event == "EvaluationCommitted":  # a replacement's commitment takes the place of the one before
+            replaced = evaluation.get(int(log.args["roundId"]), {}).get("replaced", [])
             evaluation[int(log.args["roundId"])] = {
                 "round": int(log.args["roundId"]), "eval_hash": _hex(log.args["evalHash"]),
-                "committed_block": log.block_number, "revealed_uri": None, "revealed_block": None}
+                "committed_block": log.block_number, "revealed_uri": None, "revealed_block": None,
+                "replaced": replaced}
+        elif log.event == "EvaluationReplaced" and int(log.args["roundId"]) in evaluation:
+            evaluation[int(log.args["roundId"])]["replaced"].append(_hex(log.args["previousEvalHash"]))
         elif log.event == "EvaluationRevealed" and int(log.args["roundId"]) in evaluation:
             evaluation[int(log.args["roundId"])] |= {"revealed_uri": log.args["uri"],
                                                      "revealed_block": log.block_number}

@@ -216,6 +216,7 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
         result |= {"onboard_s": round(time.perf_counter() - started, 1), "onboard_txs": onboard_txs,
                    "onboard_gas_per_contributor": onboard_gas // contributors}
         result["fetch_s"] = round(time_fetch(ledger, model.model_id, folder), 2)
+        chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS) before propose
         log(f"  fetch (in this process, best of 3): {result['fetch_s']} s")
         round_file = "rounds/localhost/model-1/round-1.json"
         check = ["--spec", "spec.json", "--eval", "eval.csv"]  # sign reruns the attribution before it signs

@@ -8,6 +8,8 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from _ledger_setup import settle_registrations
+
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.types import ContributionKind, Model, ModelParams
 
@@ -28,4 +30,5 @@ def example_model(ledger: OpenLedger, owner: LocalAccount, folder: Path, extra_f
     for name, who in contributions.items():
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((folder / name).read_bytes()),
                                      name)
+    settle_registrations(ledger.chain)  # rounds count registrations no older commitment can displace
     return model

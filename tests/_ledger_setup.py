@@ -4,6 +4,7 @@ so that test files can import them: a `conftest` module name is not unique acros
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -27,3 +28,14 @@ class Accounts:
     carol: LocalAccount
     payer: LocalAccount
     stranger: LocalAccount
+
+
+#: `ContributionRegistry.REVEAL_PERIOD_BLOCKS`: for this many blocks after its commitment a registration can
+#: still be displaced by an older commitment, so `round propose` counts it only after them.
+REVEAL_PERIOD_BLOCKS = 256
+
+
+def settle_registrations(chain: Any) -> int:
+    """Mine the blocks after which every registration made so far is settled (the embedded chain: about a
+    second for 256 blocks; anvil: one `anvil_mine` call); returns the latest block number."""
+    return int(chain.mine_blocks(REVEAL_PERIOD_BLOCKS))

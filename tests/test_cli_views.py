@@ -69,6 +69,7 @@ def round_one(ledger: OpenLedger, accounts: Accounts, tmp_path: Path, cli: Run) 
                       (accounts.carol, "copycat.csv")):
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((tmp_path / name).read_bytes()),
                                      name)
+    ledger.chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
     path, _ = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
                             rounds_dir=tmp_path / "rounds", data_dir=tmp_path)

@@ -8,9 +8,12 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
+
 from openledger_chain.build import load_artifact
 from openledger_chain.contracts import OpenLedger
-from openledger_chain.deployments import read_deployment, save_deployment
+from openledger_chain.deployments import DEPLOYMENT_FILE_VERSION, load_deployment, read_deployment, save_deployment
+from openledger_chain.errors import DeploymentError
 from openledger_chain.oracle import RoundFile, write_round_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +25,7 @@ def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
     data = json.loads(path.read_text())
+    assert data["version"] == DEPLOYMENT_FILE_VERSION == 4
     # Deployment order; each newer contract last, so every earlier address is what it was before it existed.
     assert list(data["contracts"]) == ["AdminTimelock", "ContributionRegistry", "RewardDistributor",
                                        "DevPaymentToken", "CommitteeKeys", "ContributionBonds"]
@@ -38,9 +42,37 @@ def test_deployment_file_is_public_and_self_contained(_deployed, tmp_path):
     assert read_deployment(deployment.network, tmp_path) == deployment
 
 
-def test_a_file_from_before_committee_keys_still_loads(_deployed, tmp_path):
-    """A deployment written before CommitteeKeys existed reads back without it: only the committee methods
-    fail (tests/contracts/test_committee_keys.py), everything else works as before."""
+@pytest.mark.parametrize("version, found, fix", [
+    (None, "has no version (written before versions existed)", "the deployer runs `openledger deploy --force`"),
+    (3, "is version 3", "the deployer runs `openledger deploy --force`"),
+    ("4", "is version '4'", "the deployer runs `openledger deploy --force`"),
+    (5, "is version 5", "upgrade openledger-chain to read it"),
+])
+def test_a_file_of_another_version_is_refused_with_the_fix(_deployed, tmp_path, version, found, fix):
+    """A file from older contracts names ABIs and rules this package no longer speaks (no settlement events, no
+    skipped batch entries): refused in one line that names the fix, even though its contracts are live."""
+    chain, deployment = _deployed
+    path = save_deployment(deployment, tmp_path)
+    data = json.loads(path.read_text())
+    if version is None:
+        del data["version"]
+    else:
+        data["version"] = version
+    path.write_text(json.dumps(data))
+    for read in (lambda: read_deployment(deployment.network, tmp_path), lambda: load_deployment(chain, tmp_path)):
+        with pytest.raises(DeploymentError) as refused:
+            read()
+        message = str(refused.value)
+        assert message.startswith(f"{path} {found}, this openledger reads version 4: "), message
+        assert fix in message
+        assert "\n" not in message and "malformed" not in message
+    # Nothing was rewritten: the refusal leaves the file as it was.
+    assert json.loads(path.read_text()) == data
+
+
+def test_a_version_4_file_without_committee_keys_still_loads(_deployed, tmp_path):
+    """A deployment without CommitteeKeys reads back without it: only the committee methods fail
+    (tests/contracts/test_committee_keys.py), everything else works as before."""
     chain, deployment = _deployed
     data = json.loads(save_deployment(deployment, tmp_path).read_text())
     del data["contracts"]["CommitteeKeys"]

@@ -150,6 +150,7 @@ def test_a_round_runs_with_remote_contributions_and_excludes_the_bad_ones(ledger
     ledger.register_contribution(accounts.carol, model.model_id, ContributionKind.DATA, keccak(b"nowhere"),
                                  f"{server}/nowhere.csv")
     ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA, keccak(b"oops"), "http://[oops")
+    ledger.chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
     _, round_file = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
                                   rounds_dir=tmp_path / "rounds", fetch=_settings(tmp_path, server, max_bytes=10**6))

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak, to_checksum_address
 
+from _ledger_setup import settle_registrations
+
 from openledger_chain.chain import dev_accounts
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.errors import ContractRevertError, InputError
@@ -44,6 +46,7 @@ def setup(ledger: OpenLedger, accounts, tmp_path: Path):
     for filename, who in people.items():
         path = tmp_path / filename
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak(path.read_bytes()), filename)
+    settle_registrations(ledger.chain)  # propose counts only registrations no older commitment can displace
     return model, tmp_path
 
 
@@ -309,6 +312,7 @@ def test_a_malformed_contribution_is_left_out_instead_of_blocking_the_round(ledg
     bad = workdir / "bad.csv"
     bad.write_text(content)
     ledger.register_contribution(accounts.stranger, model.model_id, ContributionKind.DATA, keccak(bad.read_bytes()), "bad.csv")
+    settle_registrations(ledger.chain)
     _, round_file = _propose(ledger, model, workdir)
     (entry,) = [i for i in round_file.body["inputs"] if i["uri"] == "bad.csv"]
     # The round file is public: it says where and what, never the local path or a value of the file.

@@ -31,6 +31,7 @@ def test_a_uri_that_is_not_utf8_is_read_replaced_and_its_contribution_left_out(l
 
     model, workdir = setup
     _register_raw_uri(ledger, accounts.stranger, model.model_id, keccak(b"junk"), NOT_UTF8)
+    ledger.chain.mine_blocks(256)  # the registration settles (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     (odd,) = [c for c in ledger.contributions(model.model_id) if c.contributor == accounts.stranger.address]
     assert odd.uri == "ipfs://\ufffd\ufffd"  # was: UnicodeDecodeError for every reader of the registry
     _, round_file = _propose(ledger, model, workdir)

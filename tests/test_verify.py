@@ -155,6 +155,7 @@ def test_attestations_are_checked_against_the_owner_the_oracles_saw(ledger, acco
     (workdir / "compute.json").write_text(json.dumps(claim))
     ledger.register_contribution(worker, model.model_id, ContributionKind.COMPUTE,
                                  keccak((workdir / "compute.json").read_bytes()), "compute.json")
+    ledger.chain.mine_blocks(256)  # the registration settles (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     _, _, path = _proposed(ledger, accounts, setup)
     assert read_round_file(path).cumulative[worker.address] > 0
     _sign_and_submit(ledger, accounts, path)

@@ -120,17 +120,29 @@ def fund(network: str, rpc_url: str | None, address: str, amount: str) -> None:
                   f"{format_amount(balance)} ETH", highlight=False)
 
 
-@node.command("advance-time", short_help="Move a local chain's clock forward, past a challenge window.")
+@node.command("advance-time",
+              short_help="Move a local chain's clock forward (past a challenge window) or mine blocks.")
 @network_options
-@click.argument("seconds", type=click.IntRange(min=1))
+@click.argument("seconds", type=click.IntRange(min=1), required=False)
+@click.option("--blocks", type=click.IntRange(min=1), default=None,
+              help="Also mine N empty blocks (e.g. 256: registrations settle, and rounds count them).")
 @handle_errors
-def advance_time(network: str, rpc_url: str | None, seconds: int) -> None:
+def advance_time(network: str, rpc_url: str | None, seconds: int | None, blocks: int | None) -> None:
     """Move the clock of a local node SECONDS forward and mine a block at the new time (`evm_increaseTime`,
     `evm_mine`): a round's challenge window then passes at once (`openledger round finalize`), as does an
-    admin change's timelock delay. Later blocks keep the offset. Refused on any chain that is not local."""
+    admin change's timelock delay. Later blocks keep the offset. With --blocks N, mine N empty blocks
+    (`anvil_mine`), as a registration waits out the 256 blocks in which an older commitment could still
+    displace it before `round propose` counts it. Refused on any chain that is not local."""
+    if seconds is None and blocks is None:
+        abort("give SECONDS to move the clock, or --blocks N to mine blocks (or both)", 2)
     chain = _local_node(network, rpc_url)
-    number, timestamp = chain.advance_time(seconds)
-    console.print(f"moved the clock of {network} forward {seconds} s", highlight=False)
+    if seconds is not None:
+        number, timestamp = chain.advance_time(seconds)
+        console.print(f"moved the clock of {network} forward {seconds} s", highlight=False)
+    if blocks is not None:
+        number = chain.mine_blocks(blocks)
+        timestamp = int(chain.w3.eth.get_block(number)["timestamp"])
+        console.print(f"mined {blocks} blocks on {network}", highlight=False)
     at = datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
     console.print(f"block {number} is at {at}", highlight=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -207,6 +208,7 @@ def propose(network: str, rpc_url: str | None, model_id: int, spec_path: Path, e
     for item in excluded:
         err_console.print(f"[yellow]excluded[/] contribution {item['id']}: {item['excluded']}", highlight=False)
     print_exclusions(round_file.body["contributions"])
+    _print_unsettled(round_file.body)
     _print_scores(round_file)
     _print_emission(round_file.body)
     from openledger_chain.cli.bonds import print_round_bonds
@@ -227,6 +229,16 @@ def _print_emission(body: dict) -> None:
                   f"{format_amount(int(block['rate']))} x max(0, U_now {block['uNow']} - U_before {block['uBefore']})) = "
                   f"{format_amount(int(block['emission']))}; U_before: round {block['beforeRound']}'s data on this "
                   "round's evaluation set", highlight=False)
+
+
+def _print_unsettled(body: dict[str, Any]) -> None:
+    """Registrations still displaceable at the snapshot: left for a later round, said once."""
+    from openledger_chain.oracle import unsettled_note
+    from openledger_chain.types import ContributionId
+
+    unsettled = {ContributionId(int(u["id"])): int(u["settlesAt"]) for u in body.get("unsettled", [])}
+    if unsettled:
+        err_console.print(f"[yellow]note[/]: {unsettled_note(unsettled)}", highlight=False)
 
 
 @round_group.command("sign", short_help="Check a round file (recompute it, with --spec/--eval) and sign it.")

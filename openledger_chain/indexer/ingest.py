@@ -93,7 +93,8 @@ class Indexer:
         #: True while `follow` waits for a node that stopped answering.
         self.waiting_for_node = False
         self.decoder = EventDecoder(load_artifact(n).abi for n in
-                                    ("ContributionRegistry", "RewardDistributor", "ModelStakeToken"))
+                                    ("ContributionRegistry", "RewardDistributor", "ModelStakeToken",
+                                     "ContributionBonds"))
         with engine.begin() as connection:
             try:
                 schema.migrate(connection)
@@ -205,21 +206,31 @@ class Indexer:
         which no later run could tell apart (red team). Such a read is retried."""
         for _ in range(_READ_ATTEMPTS):
             end_hash = "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex()
-            decoded, tokens = self._read_range(start, end)
+            decoded, tokens, vaults = self._read_range(start, end)
             if "0x" + bytes(self.w3.eth.get_block(end)["hash"]).hex() == end_hash and \
                     all(d.block_hash == end_hash for d in decoded if d.block_number == end):
                 break
         else:
             raise IndexerError(f"blocks {start}-{end} kept reorganising while being read; run the indexer again")
-        self._store(decoded, tokens, end, end_hash)
+        self._store(decoded, tokens, vaults, end, end_hash)
 
-    def _read_range(self, start: int, end: int) -> tuple[list[DecodedLog], dict[str, int]]:
-        """The decoded logs of [start, end] (registry, distributor and every stake token), and the tokens."""
+    def _read_range(self, start: int, end: int) -> tuple[list[DecodedLog], dict[str, int], set[str]]:
+        """The decoded logs of [start, end] (registry, distributor, every stake token and bond vault), the tokens
+        and the vaults."""
         with self.engine.connect() as connection:
             tokens = self._stake_tokens(connection)
+            vaults = self._bond_vaults(connection)
         decoded: list[DecodedLog] = []
-        for _, _, logs in get_logs(self.w3, [self.registry, self.distributor, *tokens], start, end, self.batch_blocks):
+        for _, _, logs in get_logs(self.w3, [self.registry, self.distributor, *tokens, *vaults], start, end,
+                                   self.batch_blocks):
             decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
+        # A bond vault the registry names in this range: its logs from the deployment's first block, since its
+        # owners may set bond policies before the registry names it (re-read rows are no-ops).
+        for vault in {d.args["bondVault"] for d in decoded if d.event == "BondVaultSet" and d.address == self.registry}:
+            if vault not in vaults:
+                for _, _, logs in get_logs(self.w3, [vault], self.first_block, end, self.batch_blocks):
+                    decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
+                vaults.add(vault)
         # Stake tokens created in this range: their own logs, from the block that created them.
         new_tokens = {d.args["stakeToken"]: (d.args["modelId"], d.block_number) for d in decoded
                       if d.event == "ModelRegistered" and d.address == self.registry}
@@ -228,16 +239,17 @@ class Indexer:
                 decoded.extend(d for d in map(self.decoder.decode, logs) if d is not None)
         tokens |= {token: model_id for token, (model_id, _) in new_tokens.items()}
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
-        return decoded, tokens
+        return decoded, tokens, vaults
 
-    def _store(self, decoded: list[DecodedLog], tokens: dict[str, int], end: int, end_hash: str) -> None:
+    def _store(self, decoded: list[DecodedLog], tokens: dict[str, int], vaults: set[str], end: int,
+               end_hash: str) -> None:
         with self.engine.connect() as connection:
             recorded = connection.execute(select(schema.indexed_chain.c.id)).first() is not None
         identity = None if recorded else self._identity()
         with self.engine.begin() as connection:
             if identity is not None:  # the first batch records which chain and deployment the index is of
                 connection.execute(schema.indexed_chain.insert().values(identity))
-            for table, rows in _rows_by_table(decoded, self.registry, self.distributor, tokens).items():
+            for table, rows in _rows_by_table(decoded, self.registry, self.distributor, tokens, vaults).items():
                 self._insert_ignoring_duplicates(connection, table, rows)
             hashes = {d.block_number: d.block_hash for d in decoded} | {end: end_hash}
             self._insert_ignoring_duplicates(connection, schema.blocks,
@@ -355,6 +367,10 @@ class Indexer:
         return connection.execute(select(schema.checkpoint.c.block_number)).scalar()
 
     @staticmethod
+    def _bond_vaults(connection: Connection) -> set[str]:
+        return set(connection.execute(select(schema.bond_vaults.c.vault)).scalars())
+
+    @staticmethod
     def _stake_tokens(connection: Connection) -> dict[str, int]:
         return {r.stake_token: r.model_id for r in connection.execute(select(schema.models.c.stake_token,
                                                                              schema.models.c.model_id))}
@@ -385,8 +401,8 @@ def _short(block_hash: str | None) -> str:
     return "no such block" if block_hash is None else block_hash[:10] + "…"
 
 
-def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
-                   tokens: dict[str, int]) -> dict[Any, list[dict[str, Any]]]:
+def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str, tokens: dict[str, int],
+                   vaults: set[str] = frozenset()) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = {}
 
     def add(table: Any, log: DecodedLog, **values: Any) -> None:
@@ -415,9 +431,18 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
                     change="displaced", by_contribution_id=a["byContributionId"])
             elif event == "ContributionCommitted":
                 add(schema.commitments, log, commitment=a["commitment"], committer=a["committer"])
-            elif event in ("EvaluationCommitted", "EvaluationRevealed"):
+            elif event in ("EvaluationCommitted", "EvaluationRevealed", "EvaluationReplaced"):
                 add(schema.evaluations, log, model_id=a["modelId"], round_id=a["roundId"],
-                    event=event.removeprefix("Evaluation").lower(), eval_hash=a["evalHash"], uri=a.get("uri"))
+                    event=event.removeprefix("Evaluation").lower(), eval_hash=a["evalHash"], uri=a.get("uri"),
+                    previous_eval_hash=a.get("previousEvalHash"))
+            elif event == "ContentClaimed":
+                add(schema.content_claims, log, content_hash=a["contentHash"], contributor=a["contributor"],
+                    committed_at=a["committedAt"])
+            elif event == "BatchEntrySkipped":
+                add(schema.batch_skips, log, model_id=a["modelId"], entry_index=a["index"],
+                    contributor=a["contributor"], contribution_id=a["contributionId"])
+            elif event == "BondVaultSet":
+                add(schema.bond_vaults, log, vault=a["bondVault"])
             elif event == "UsagePaid":
                 add(schema.usage_payments, log, model_id=a["modelId"], payer=a["payer"], amount=a["amount"],
                     owner_amount=a["ownerAmount"], holders_amount=a["holdersAmount"])
@@ -441,6 +466,22 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str,
             elif event == "Claimed":
                 add(schema.claims, log, model_id=a["modelId"], account=a["account"], amount=a["amount"],
                     cumulative_amount=a["cumulativeAmount"])
+        elif log.address in vaults:
+            if event == "BondPolicySet":
+                add(schema.bond_policies, log, model_id=a["modelId"], amount=a["amount"],
+                    effective_from=a["effectiveFrom"])
+            elif event == "BondPosted":
+                add(schema.bonds, log, contribution_id=a["contributionId"], model_id=a["modelId"],
+                    contributor=a["contributor"], amount=a["amount"])
+            elif event in ("BondReleased", "BondForfeited"):
+                add(schema.bond_events, log, contribution_id=a["contributionId"],
+                    event=event.removeprefix("Bond").lower(), round_id=a["roundId"], amount=a["amount"], refund=None)
+            elif event == "BondRefundScheduled":
+                add(schema.bond_events, log, contribution_id=a["contributionId"], event="refund_scheduled",
+                    round_id=a["forfeitableUntilRound"], amount=None, refund=None)
+            elif event == "BondClaimed":
+                add(schema.bond_events, log, contribution_id=a["contributionId"], event="claimed", round_id=None,
+                    amount=a["amount"], refund=int(a["refund"]))
         elif log.address in tokens:
             model_id = tokens[log.address]
             if event == "Transfer":

@@ -167,3 +167,104 @@ def _rounds_current(ledger: Any, model_id: int, records: list[RoundRecord]) -> b
     # Every oracle's list as indexed must be its list on-chain (one call per oracle that published).
     lists = open_records[-1].lists
     return all(len(entries) == ledger.score_list(model_id, publisher).count for publisher, entries in lists.items())
+
+
+# ----- the h-v4 contracts' events (schema version 5)
+
+
+@dataclass(frozen=True)
+class IndexedBond:
+    """One contribution's bond as its events tell it (`IContributionBonds.BondStatus`, by name): `held` until a
+    final round decides it, `released` or `forfeited` then, `paid` once its contributor took it back (`refund`:
+    the refund of a withdrawn contribution's bond). `decided_in` is the deciding round; `forfeitable_until` the
+    last round that may still forfeit a withdrawn contribution's bond (None: not withdrawn)."""
+
+    contribution_id: ContributionId
+    model_id: ModelId
+    contributor: str
+    amount: int
+    status: str
+    decided_in: int | None = None
+    forfeitable_until: int | None = None
+    refund: bool = False
+    posted_block: int = 0
+
+
+def bonds_of(engine: Engine, contributor: str | None = None, model_id: int | None = None) -> list[IndexedBond]:
+    """The bonds posted (by `contributor`, in `model_id`, when given), by contribution id, each with its status."""
+    b, e = schema.bonds, schema.bond_events
+    query = select(b)
+    if contributor is not None:
+        query = query.where(b.c.contributor == contributor)
+    if model_id is not None:
+        query = query.where(b.c.model_id == model_id)
+    with engine.connect() as connection:
+        posted = connection.execute(query.order_by(b.c.contribution_id)).all()
+        ids = [row.contribution_id for row in posted]
+        events = connection.execute(select(e).where(e.c.contribution_id.in_(ids))
+                                    .order_by(e.c.block_number, e.c.log_index)).all() if ids else []
+    by_id: dict[int, list[Any]] = {}
+    for event in events:
+        by_id.setdefault(event.contribution_id, []).append(event)
+    out = []
+    for row in posted:
+        status, decided_in, until, refund = "held", None, None, False
+        for event in by_id.get(row.contribution_id, []):  # in chain order: the last status change stands
+            if event.event in ("released", "forfeited"):
+                status, decided_in = event.event, event.round_id
+            elif event.event == "refund_scheduled":
+                until = event.round_id
+            elif event.event == "claimed":
+                status, refund = "paid", bool(event.refund)
+        out.append(IndexedBond(ContributionId(row.contribution_id), ModelId(row.model_id), row.contributor,
+                               row.amount, status, decided_in, until, refund, row.block_number))
+    return out
+
+
+def bond_policy_history(engine: Engine, model_id: int) -> list[tuple[int, int]]:
+    """The model's bond policies as set, oldest first: (amount, block it applies from)."""
+    p = schema.bond_policies
+    with engine.connect() as connection:
+        rows = connection.execute(select(p.c.amount, p.c.effective_from).where(p.c.model_id == model_id)
+                                  .order_by(p.c.block_number, p.c.log_index)).all()
+    return [(int(r.amount), int(r.effective_from)) for r in rows]
+
+
+def evaluation_sets(engine: Engine, model_id: int) -> dict[int, dict[str, Any]]:
+    """Each round's evaluation set as the chain holds it now: the last committed hash (a replacement's, when a new
+    owner replaced a predecessor's), the hashes it replaced, and where it was revealed (None while it is not)."""
+    ev = schema.evaluations
+    with engine.connect() as connection:
+        rows = connection.execute(select(ev).where(ev.c.model_id == model_id)
+                                  .order_by(ev.c.block_number, ev.c.log_index)).all()
+    sets: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.event == "committed":
+            entry = sets.setdefault(row.round_id, {"replaced": []})
+            entry |= {"eval_hash": row.eval_hash, "committed_block": row.block_number, "revealed_uri": None}
+        elif row.event == "replaced" and row.round_id in sets:
+            sets[row.round_id]["replaced"].append(row.previous_eval_hash)
+        elif row.event == "revealed" and row.round_id in sets:
+            sets[row.round_id]["revealed_uri"] = row.uri
+    return sets
+
+
+def skipped_batch_entries(engine: Engine, contributor: str | None = None) -> list[dict[str, Any]]:
+    """Relayed batch entries the registry skipped because their contributor already held the content (each with
+    the contribution that holds it), oldest first."""
+    k = schema.batch_skips
+    query = select(k) if contributor is None else select(k).where(k.c.contributor == contributor)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(k.c.block_number, k.c.log_index)).all()
+    return [{"model_id": r.model_id, "index": r.entry_index, "contributor": r.contributor,
+             "contribution_id": r.contribution_id, "tx_hash": r.tx_hash, "block_number": r.block_number}
+            for r in rows]
+
+
+def content_claim(engine: Engine, content_hash: str) -> tuple[str, int] | None:
+    """Who holds `content_hash` across models and from which commitment block (the last `ContentClaimed`)."""
+    c = schema.content_claims
+    with engine.connect() as connection:
+        row = connection.execute(select(c).where(c.c.content_hash == content_hash)
+                                 .order_by(c.c.block_number.desc(), c.c.log_index.desc()).limit(1)).first()
+    return None if row is None else (row.contributor, int(row.committed_at))

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Uint256(TypeDecorator):
@@ -95,10 +95,40 @@ contribution_changes = _event_table(  # withdrawals and displacements
     Column("change", String(16), nullable=False), Column("by_contribution_id", BigInteger),
 )
 commitments = _event_table("commitments", Column("commitment", HASH, index=True), Column("committer", ADDRESS))
-evaluations = _event_table(
+evaluations = _event_table(  # committed, revealed, replaced (eval_hash: the replacing hash)
     "evaluations",
     Column("model_id", BigInteger, index=True), Column("round_id", BigInteger), Column("event", String(16)),
     Column("eval_hash", HASH), Column("uri", Text),
+    Column("previous_eval_hash", HASH),  # schema version 5: the hash an EvaluationReplaced took the place of
+)
+# Schema version 5 (the h-v4 contracts): content claims across models, relayed batch entries skipped as already
+# registered, and the bond vault's events (its address comes from the registry's BondVaultSet).
+content_claims = _event_table(
+    "content_claims",
+    Column("content_hash", HASH, nullable=False, index=True), Column("contributor", ADDRESS, index=True),
+    Column("committed_at", BigInteger, nullable=False),
+)
+batch_skips = _event_table(
+    "batch_skips",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("entry_index", Integer, nullable=False),
+    Column("contributor", ADDRESS, index=True), Column("contribution_id", BigInteger, nullable=False),
+)
+bond_vaults = _event_table("bond_vaults", Column("vault", ADDRESS, nullable=False))
+bond_policies = _event_table(
+    "bond_policies",
+    Column("model_id", BigInteger, nullable=False, index=True), Column("amount", Uint256),
+    Column("effective_from", BigInteger),
+)
+bonds = _event_table(  # BondPosted
+    "bonds",
+    Column("contribution_id", BigInteger, nullable=False, index=True), Column("model_id", BigInteger, index=True),
+    Column("contributor", ADDRESS, index=True), Column("amount", Uint256),
+)
+bond_events = _event_table(  # BondReleased, BondForfeited, BondRefundScheduled, BondClaimed
+    "bond_events",
+    Column("contribution_id", BigInteger, nullable=False, index=True), Column("event", String(20), nullable=False),
+    Column("round_id", BigInteger),  # the deciding round (released, forfeited), or the last forfeitable one
+    Column("amount", Uint256), Column("refund", Integer),  # claimed: 1 when it was a withdrawal's refund
 )
 rounds = _event_table(
     "rounds",
@@ -164,7 +194,8 @@ indexed_chain = Table(  # what the index is of, written with its first batch and
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
-                round_events, scores, claims, usage_payments, fee_events, stake_transfers]
+                round_events, scores, claims, usage_payments, fee_events, stake_transfers, content_claims,
+                batch_skips, bond_vaults, bond_policies, bonds, bond_events]
 
 # Ordered migrations: MIGRATIONS[v] takes a database at version v to v + 1. An empty database (version 0)
 # gets the current schema at once.
@@ -188,8 +219,16 @@ def _add_round_deadline(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE rounds ADD COLUMN deadline {kind}"))
 
 
+def _add_settlement_and_bond_tables(connection: Connection) -> None:
+    """Version 5: the h-v4 contracts' events (content claims, skipped batch entries, replaced evaluations, bonds).
+    Rows indexed before stay; the logs of these events before the migration are read by `index run --reset`."""
+    for table in (content_claims, batch_skips, bond_vaults, bond_policies, bonds, bond_events):
+        table.create(connection, checkfirst=True)
+    connection.execute(text("ALTER TABLE evaluations ADD COLUMN previous_eval_hash VARCHAR(66)"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _add_publisher_columns, 2: _add_indexed_chain, 3: _add_round_deadline}
+    1: _add_publisher_columns, 2: _add_indexed_chain, 3: _add_round_deadline, 4: _add_settlement_and_bond_tables}
 
 
 def migrate(connection: Connection) -> int:

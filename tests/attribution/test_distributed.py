@@ -179,6 +179,7 @@ def test_round_propose_on_dask_writes_the_same_round_file(
     for name, who in (("alice.csv", accounts.alice), ("bob.csv", accounts.bob), ("carol.csv", accounts.carol)):
         content = keccak((root / name).read_bytes())
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, content, name)
+    ledger.chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((root / "eval.csv").read_bytes()))
     args = dict(spec_path=spec, eval_path=root / "eval.csv", rounds_dir=root / "rounds", data_dir=root)
     path, _ = propose_round(ledger, model.model_id, **args)

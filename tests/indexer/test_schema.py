@@ -1,10 +1,19 @@
-"""Schema versions: an empty database gets the current schema; indexes of versions 1, 2 and 3 are migrated in place."""
+"""Schema versions: an empty database gets the current schema; indexes of versions 1 to 4 are migrated in place."""
 
 from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, select, text
 
 from openledger_chain.indexer import schema
+
+V5_TABLES = ("content_claims", "batch_skips", "bond_vaults", "bond_policies", "bonds", "bond_events")
+
+
+def _drop_version_5(connection) -> None:  # type: ignore[no-untyped-def]
+    """Today's tables as of version 4: without the h-v4 contracts' event tables and the replaced hash."""
+    for table in V5_TABLES:
+        schema.metadata.tables[table].drop(connection)
+    connection.execute(text("ALTER TABLE evaluations DROP COLUMN previous_eval_hash"))
 
 
 def test_an_empty_database_gets_the_current_schema(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -22,6 +31,7 @@ def test_version_1_gains_the_publisher_columns_and_keeps_its_rows(tmp_path) -> N
     with engine.begin() as connection:
         # Version 1's tables: today's, less the publisher columns and the rounds' deadline (version 4).
         schema.metadata.create_all(connection)
+        _drop_version_5(connection)
         for table in ("scores", "round_events"):
             connection.execute(text(f"ALTER TABLE {table} DROP COLUMN publisher"))
         connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))
@@ -42,6 +52,7 @@ def test_version_2_gains_the_indexed_chain_table_and_keeps_its_rows(tmp_path) ->
     engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
     with engine.begin() as connection:
         schema.metadata.create_all(connection)
+        _drop_version_5(connection)
         schema.indexed_chain.drop(connection)
         connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))  # version 4
         connection.execute(text("INSERT INTO schema_version (version) VALUES (2)"))
@@ -59,11 +70,28 @@ def test_version_3_gains_the_round_deadline_and_keeps_its_rows(tmp_path) -> None
     engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
     with engine.begin() as connection:
         schema.metadata.create_all(connection)
+        _drop_version_5(connection)
         connection.execute(text("ALTER TABLE rounds DROP COLUMN deadline"))
         connection.execute(text("INSERT INTO schema_version (version) VALUES (3)"))
         connection.execute(text("INSERT INTO rounds (block_number, tx_hash, log_index, model_id, round_id) "
                                 "VALUES (7, '0xab', 0, 1, 1)"))
         assert schema.migrate(connection) == 3
-        assert connection.execute(select(schema.schema_version.c.version)).scalar() == 4
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION
         rows = connection.execute(select(schema.rounds.c.round_id, schema.rounds.c.deadline)).all()
     assert [tuple(r) for r in rows] == [(1, None)]
+
+
+def test_version_4_gains_the_h_v4_event_tables_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Version 5: content claims, skipped batch entries, replaced evaluations and the bond vault's events."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection)
+        _drop_version_5(connection)
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (4)"))
+        connection.execute(text("INSERT INTO evaluations (block_number, tx_hash, log_index, model_id, round_id, "
+                                "event, eval_hash) VALUES (7, '0xab', 0, 1, 1, 'committed', '0xcd')"))
+        assert schema.migrate(connection) == 4
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION == 5
+        rows = connection.execute(select(schema.evaluations.c.eval_hash, schema.evaluations.c.previous_eval_hash)).all()
+    assert [tuple(r) for r in rows] == [("0xcd", None)]
+    assert set(V5_TABLES) <= set(inspect(engine).get_table_names())

@@ -156,6 +156,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
                      ["model", "register", "--spec", "spec.json", "--symbol", "B"],
                      ["contribute", "--model", "1", "alice.csv"],
                      ["contribute", "--model", "1", "--dev-account", "6", "bob.csv"],
+                     ["node", "advance-time", "--blocks", "256"],  # the registrations settle
                      ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"],
                      ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv"],
                      ["round", "sign", *RECOMPUTE, ROUND], ["round", "sign", "--dev-account", "2", *RECOMPUTE, ROUND],

@@ -17,7 +17,7 @@ from _anvil import COMMITTEE_SETUP, PROJECT_ROOT, running_anvil
 
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 # Command groups: the option goes after `group subcommand`.
-MULTI = {"model", "round", "usage", "fees", "contributions", "admin", "index", "keys"}
+MULTI = {"model", "round", "usage", "fees", "contributions", "admin", "index", "keys", "node"}
 
 
 @pytest.fixture
@@ -97,6 +97,11 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     not_owner = run(url, "round", "commit-eval", "--model", "1", "--round", "1", "--dev-account", "5", "eval.csv", ok=False)
     assert not_owner.exit_code == 1 and "ContributionRegistryNotModelOwner" in not_owner.output
     assert "committed evaluation set 0x" in run(url, "round", "commit-eval", "--model", "1", "--round", "1", "eval.csv").output
+    unsettled = run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv", ok=False)
+    errors = [line for line in unsettled.output.splitlines() if line.startswith("error: ")]
+    assert unsettled.exit_code == 1 and len(errors) == 1, unsettled.output
+    assert "no settled contribution yet: 2 contributions settle at blocks" in errors[0]
+    assert "mined 256 blocks on localhost" in run(url, "node", "advance-time", "--blocks", "256").output
     run(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
     round_file = "rounds/localhost/model-1/round-1.json"
     run(url, "round", "sign", "--spec", "spec.json", "--eval", "eval.csv", round_file)

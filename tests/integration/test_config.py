@@ -28,6 +28,7 @@ def test_named_network_and_folders_come_from_the_config_file(tmp_path: Path, mon
         assert (tmp_path / "state/deployments/lab.json").is_file() and not (tmp_path / "deployments").exists()
         for args in (*([*a, "--network", "lab"] for a in COMMITTEE_SETUP),["model", "register", "--spec", "spec.json", "--symbol", "L", "--network", "lab"],
                      ["contribute", "--model", "1", "alice.csv", "--network", "lab"],
+                     ["node", "advance-time", "--blocks", "256", "--network", "lab"],  # the registration settles
                      ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv", "--network", "lab"],
                      ["round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv",
                       "--network", "lab"]):

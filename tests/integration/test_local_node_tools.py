@@ -5,6 +5,7 @@ and 12)."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,24 @@ def test_advance_time_moves_the_clock_and_mines_a_block(deployed: tuple[str, Pat
     assert f"block {after['number']} is at " in moved.stdout
     later = _run(url, folder, monkeypatch, "faucet", "1", "--dev-account", "8")  # the offset stays
     assert later.exit_code == 0 and w3.eth.get_block("latest")["timestamp"] >= before["timestamp"] + 3600
+
+
+def test_advance_time_blocks_mines_the_blocks_a_registration_waits_out(deployed: tuple[str, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--blocks 256` mines 256 blocks in one `anvil_mine` call (what `round propose` waits for after a
+    registration); neither SECONDS nor --blocks is a usage error."""
+    url, folder = deployed
+    w3 = Web3(Web3.HTTPProvider(url))
+    before = w3.eth.block_number
+    started = time.perf_counter()
+    mined = _run(url, folder, monkeypatch, "node", "advance-time", "--blocks", "256")
+    elapsed = time.perf_counter() - started
+    assert mined.exit_code == 0, mined.output
+    assert w3.eth.block_number == before + 256
+    assert mined.stdout.startswith("mined 256 blocks on localhost\n") and f"block {before + 256} is at" in mined.stdout
+    assert elapsed < 5, elapsed  # one RPC call: cheap (about 0.1 s measured)
+    neither = _run(url, folder, monkeypatch, "node", "advance-time")
+    assert neither.exit_code == 2 and "give SECONDS to move the clock, or --blocks N" in neither.output
 
 
 def test_a_default_dev_account_is_named_on_stderr(deployed: tuple[str, Path],

@@ -34,7 +34,7 @@ from openledger_chain.deployments import load_deployment
 EXAMPLE = PROJECT_ROOT / "examples" / "attribution"
 ROUND_FILE = "rounds/localhost/model-1/round-1.json"
 ORACLE = dev_accounts()[1]
-MULTI = {"model", "round", "keys"}
+MULTI = {"model", "round", "keys", "node"}
 
 
 def _cli(url: str, *args: str) -> str:
@@ -67,6 +67,7 @@ def _signed_round(url: str) -> None:
     _cli(url, "model", "register", "--spec", "spec.json")
     for account, name in ((5, "alice.csv"), (6, "bob.csv"), (7, "carol.csv")):
         _cli(url, "contribute", "--model", "1", "--dev-account", str(account), name)
+    _cli(url, "node", "advance-time", "--blocks", "256")  # the registrations settle before round 1 counts them
     _cli(url, "round", "commit-eval", "--model", "1", "--round", "1", "eval.csv")
     _cli(url, "round", "propose", "--model", "1", "--spec", "spec.json", "--eval", "eval.csv")
     _cli(url, "round", "sign", "--spec", "spec.json", "--eval", "eval.csv", ROUND_FILE)

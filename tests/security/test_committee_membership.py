@@ -90,12 +90,14 @@ def test_a_member_added_later_recomputes_earlier_rounds_and_a_removed_one_reads_
     for who, name in ((accounts.alice, "alice.csv"), (accounts.bob, "bob.csv")):
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((EXAMPLE / name).read_bytes()),
                                      _publish(ledger, served, name))
+    ledger.chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS)
     first = _round(ledger, accounts, model, tmp_path, 1, "eval.csv", ())
     # Round 1's evaluation set goes to the committee only; round 2 adds carol and uses it as revealed.
     eval_hash = keccak((tmp_path / "eval.csv").read_bytes())
     ledger.reveal_evaluation(accounts.owner, model.model_id, 1, _publish(ledger, served, "eval.csv"))
     ledger.register_contribution(accounts.carol, model.model_id, ContributionKind.DATA,
                                  keccak((EXAMPLE / "carol.csv").read_bytes()), _publish(ledger, served, "carol.csv"))
+    ledger.chain.mine_blocks(256)
     revealed = fetch_contribution(str(served / "eval.csv.age"), eval_hash,
                                   _fetch(ledger, accounts.oracles[0], tmp_path / "cache-1")).path
     second = _round(ledger, accounts, model, tmp_path, 2, "eval2.csv", (revealed,))

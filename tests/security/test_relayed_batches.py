@@ -242,3 +242,22 @@ def test_the_toolkit_sizes_batches_to_the_gas_target(ledger, accounts, model):
     assert all(g <= target for g in gas), gas
     assert [ledger.registry.functions.getContribution(c).call()[1] for c in result.contribution_ids] == [
         e.contributor for e in entries]
+
+
+def test_the_relayer_reports_an_entry_registered_before_its_batch_as_skipped_not_registered(ledger, accounts,
+                                                                                              model):
+    """Someone copies alice's entry out of the pending batch and registers it first (issue 24, N-2): the batch
+    goes through, and `register_contributions_for` reports her entry as skipped with the contribution that holds
+    it, instead of counting it among the batch's registrations."""
+    alice, bob = _key(1), _key(2)
+    alice_entry = _entry(ledger, alice, model.model_id, keccak(text="alice"))
+    bob_entry = _entry(ledger, bob, model.model_id, keccak(text="bob"))
+    held, _ = ledger.register_contribution_for(accounts.stranger, alice_entry.contributor, model.model_id, DATA,
+                                               alice_entry.content_hash, alice_entry.uri, alice_entry.salt,
+                                               alice_entry.deadline, alice_entry.signature)
+    result = ledger.register_contributions_for(accounts.payer, model.model_id, [alice_entry, bob_entry])
+    assert len(result.receipts) == 1 and len(result.contribution_ids) == 1
+    assert ledger.get_contribution(result.contribution_ids[0]).contributor == bob.address
+    assert result.already_registered == [(alice_entry, held)] and not result.skipped
+    assert result.skip_reasons() == [(alice_entry, f"already registered as contribution {held} (its contributor "
+                                                   "holds this content in the model): nothing to do")]
