@@ -600,7 +600,7 @@ def _previous_cumulative(ledger: OpenLedger, model_id: int, last_round_id: int) 
 #: The round file body's record of an improvement-policy emission (absent under the fixed policy). Not
 #: `emission`: that key is the minted amount itself, part of the signed round.
 EMISSION_BLOCK = "emissionPolicy"
-_BLOCK_KEYS = {"policy", "rate", "cap", "uNow", "uBefore", "emission", "beforeRound", "beforeRoundFileHash"}
+_BLOCK_KEYS = {"policy", "rate", "cap", "capLeft", "uNow", "uBefore", "emission", "beforeRound", "beforeRoundFileHash"}
 
 
 def emission_policy(model: Model, spec_path: Path, spec_bytes: bytes) -> EmissionPolicy:
@@ -682,30 +682,31 @@ def _improvement_emission(model: Model, policy: EmissionPolicy, report: Attribut
     before_report, before_hash = before
     measured = round_improvement(report, before_report, rate=policy.rate, cap=policy.cap)
     u_now, u_before = to_round_json(measured.u_now), to_round_json(measured.u_before)
-    emission = improvement_emission(recorded_utility(u_now), recorded_utility(u_before), rate=policy.rate, cap=policy.cap)
+    # What the model may still mint caps the round too: a round near the model's maximum mints what is left
+    # instead of failing (it must still go through: it decides bonds).
+    cap_left = min(policy.cap, max(0, model.max_emission - last_cumulative))
+    emission = improvement_emission(recorded_utility(u_now), recorded_utility(u_before), rate=policy.rate, cap=cap_left)
     if emission == 0 and last_round_id == 0:
         raise RoundError(f"model {model.model_id}'s first round improves nothing over no data (U_now {u_now}, U_before "
                          f"{u_before}): it would mint 0, and a first round must mint stake (the distributor refuses an "
                          "empty tree); wait for contributions that improve the model")
-    if last_cumulative + emission > model.max_emission:
-        raise RoundError(f"the improvement emission {format_amount(emission, exact=True)} would pass model "
-                         f"{model.model_id}'s maximum ({format_amount(model.max_emission, exact=True)}, "
-                         f"{format_amount(last_cumulative, exact=True)} emitted so far)")
     if emission > 0 and not any(c.share > 0 for c in report.contributors):
         raise RoundError(f"the round improves the model ({u_before} -> {u_now}) but no contribution has a positive "
                          "value to pay it to")
-    block = {"policy": policy.policy, "rate": policy.rate, "cap": policy.cap, "uNow": u_now, "uBefore": u_before,
+    block = {"policy": policy.policy, "rate": policy.rate, "cap": policy.cap, "capLeft": cap_left, "uNow": u_now,
+             "uBefore": u_before,
              "emission": emission, "beforeRound": last_round_id}
     if before_hash is not None:
         block["beforeRoundFileHash"] = before_hash
     return to_round_json(block)
 
 
-def emission_problems(body: dict[str, Any], policy: EmissionPolicy | None = None) -> list[str]:
-    """What is wrong with a round file's emission block, from the file alone (and the spec's policy, if known):
-    the arithmetic from the recorded utilities, U_now against the file's utility, the minted emission against
-    the block's. The utilities themselves are recomputed by `recompute_improvement` (committee only).
-    Empty: consistent."""
+def emission_problems(body: dict[str, Any], policy: EmissionPolicy | None = None,
+                      max_emission: int | None = None) -> list[str]:
+    """What is wrong with a round file's emission block, from the file alone (and the spec's policy and the model's
+    on-chain maximum emission, if known): the arithmetic from the recorded utilities, `capLeft` (the cap, or what the
+    model may still mint if less), U_now against the file's utility, the minted emission against the block's. The
+    utilities themselves are recomputed by `recompute_improvement` (committee only). Empty: consistent."""
     block = body.get(EMISSION_BLOCK)
     if policy is not None and policy.improvement and block is None:
         return [f"the spec sets the improvement policy, but the round file has no {EMISSION_BLOCK} block"]
@@ -717,15 +718,20 @@ def emission_problems(body: dict[str, Any], policy: EmissionPolicy | None = None
         return [f"{EMISSION_BLOCK} must be an object with policy \"improvement\" and the fields {', '.join(sorted(_BLOCK_KEYS))}"]
     problems = []
     try:
-        rate, cap, stated = (int(block[k]) for k in ("rate", "cap", "emission"))
+        rate, cap, cap_left, stated = (int(block[k]) for k in ("rate", "cap", "capLeft", "emission"))
         u_now, u_before = (recorded_utility(block[k], f"{EMISSION_BLOCK}.{k}") for k in ("uNow", "uBefore"))
-        expected = improvement_emission(u_now, u_before, rate=rate, cap=cap)
+        expected = improvement_emission(u_now, u_before, rate=rate, cap=min(cap, cap_left))
+        previous = int(body["cumulativeEmission"]) - int(body["emission"])
     except (KeyError, TypeError, ValueError) as exc:  # InputError is a ValueError
         return [f"{EMISSION_BLOCK} is malformed ({exc})"]
     if policy is not None and (rate, cap) != (policy.rate, policy.cap):
         problems.append(f"rate {rate} and cap {cap} are not the spec's ({policy.rate}, {policy.cap})")
+    if cap_left > cap:
+        problems.append(f"capLeft {cap_left} is above the cap {cap}")
+    if max_emission is not None and cap_left != min(cap, max(0, max_emission - previous)):
+        problems.append(f"capLeft {cap_left} is not min(cap, the model's maximum {max_emission} - {previous} emitted before)")
     if stated != expected:
-        problems.append(f"min(cap, rate x max(0, uNow - uBefore)) is {expected}, the block states {stated}")
+        problems.append(f"min(capLeft, rate x max(0, uNow - uBefore)) is {expected}, the block states {stated}")
     if str(body.get("emission")) != str(block["emission"]):
         problems.append(f"the round mints {body.get('emission')}, the block's emission is {block['emission']}")
     if block["uNow"] != (body.get("utility") or {}).get("all"):
@@ -837,7 +843,7 @@ def check_round_file(ledger: OpenLedger, round_file: RoundFile) -> None:
     problems = commitment_problems(ledger, body)
     if problems:
         raise RoundError(problems[0])
-    problems = emission_problems(body)
+    problems = emission_problems(body, max_emission=ledger.get_model(int(body["modelId"])).max_emission)
     if problems:
         raise RoundError(f"emission: {problems[0]}")
     _require_bonds_root(ledger, body)
@@ -919,7 +925,7 @@ def _check_recomputed_emission(ledger: OpenLedger, body: dict[str, Any], report:
     scores alone do not say how much the round mints."""
     model = ledger.get_model(int(body["modelId"]))
     policy = emission_policy(model, recompute.spec_path, recompute.spec_path.read_bytes())
-    problems = emission_problems(body, policy)
+    problems = emission_problems(body, policy, model.max_emission)
     if problems:
         raise RoundError(f"emission: {problems[0]}; not signed")
     if not policy.improvement:

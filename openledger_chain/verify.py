@@ -307,7 +307,7 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
             return
     if block is None and (policy is None or not policy.improvement):
         return  # the fixed policy: the distributor itself bounds the emission by the model's on-chain policy
-    problems = emission_problems(body, policy)
+    problems = emission_problems(body, policy, ledger.get_model(int(body["modelId"])).max_emission)
     if not problems and isinstance(block, dict) and int(block.get("beforeRound", "0")) > 0:
         before = int(block["beforeRound"])
         final = [r for r in history if r.round.round_id == before and r.status == "final"]
@@ -319,7 +319,7 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
         result.add("emission", False, "; ".join(problems))
         return
     assert isinstance(block, dict)  # emission_problems reports a missing block under the improvement policy
-    formula = (f"min(cap {block['cap']}, rate {block['rate']} x max(0, uNow {block['uNow']} - uBefore "
+    formula = (f"min(capLeft {block['capLeft']}, rate {block['rate']} x max(0, uNow {block['uNow']} - uBefore "
                f"{block['uBefore']})) = {block['emission']}")
     if report is None:
         who = "" if policy is not None else "; rate and cap as the file states them (a committee member's verify checks them against the spec)"

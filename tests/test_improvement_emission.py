@@ -46,13 +46,14 @@ def _improvement_spec(folder: Path, rate: int = RATE, cap: int = CAP) -> Path:
     return path
 
 
-def _model(ledger: OpenLedger, accounts, folder: Path, contributions: dict[str, Any], **spec_kwargs: int):
+def _model(ledger: OpenLedger, accounts, folder: Path, contributions: dict[str, Any], max_emission: int = 1_000_000 * TOKEN,
+           **spec_kwargs: int):
     for name in ("eval.csv", "eval2.csv", *contributions):
         shutil.copyfile(EXAMPLE / name, folder / name)
     spec = _improvement_spec(folder, **spec_kwargs)
     model, _ = ledger.register_model(accounts.owner, ModelParams(
         keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        1_000_000 * TOKEN, "Stake", "STK"))
+        max_emission, "Stake", "STK"))
     for name, who in contributions.items():
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((folder / name).read_bytes()),
                                      name)
@@ -240,3 +241,18 @@ def test_u_before_needs_the_previous_final_round_file(ledger, accounts, two_roun
     with pytest.raises(RoundError, match="is not the file of model .* final round 1"):
         propose_round(ledger, model.model_id, spec_path=folder / "spec.json", eval_path=folder / "eval2.csv",
                       rounds_dir=folder / "rounds", data_dir=folder, overwrite=True)
+
+
+def test_near_the_models_maximum_a_round_mints_what_is_left(ledger, accounts, tmp_path: Path) -> None:
+    """A model that may mint 600 in all: round 1 would mint the cap (1,000) by its gain, and mints the 600 left
+    instead of failing (a round must go through to decide bonds); the file records capLeft, and a file that
+    claims more room than the chain leaves fails the emission check."""
+    model = _model(ledger, accounts, tmp_path, {"alice.csv": accounts.alice}, max_emission=600 * TOKEN)
+    path, round1 = _propose(ledger, accounts, model, tmp_path, 1, "eval.csv")
+    block = round1.body[EMISSION_BLOCK]
+    assert (block["cap"], block["capLeft"], block["emission"]) == (str(CAP), str(600 * TOKEN), str(600 * TOKEN))
+    result = verify_round(ledger, round_file_path=path)
+    assert next(c for c in result.checks if c.name == "emission").ok
+    forged = _forge(path, capLeft=str(CAP))  # the arithmetic holds with 600, but the chain leaves only 600
+    row = next(c for c in verify_round(ledger, round_file_path=forged).checks if c.name == "emission")
+    assert row.ok is False and "is not min(cap, the model's maximum" in row.detail

@@ -225,7 +225,7 @@ def _print_emission(body: dict) -> None:
     block = body.get(EMISSION_BLOCK)
     if block is None:
         return
-    console.print(f"emission (improvement policy): min(cap {format_amount(int(block['cap']))}, rate "
+    console.print(f"emission (improvement policy): min(cap left {format_amount(int(block['capLeft']))}, rate "
                   f"{format_amount(int(block['rate']))} x max(0, U_now {block['uNow']} - U_before {block['uBefore']})) = "
                   f"{format_amount(int(block['emission']))}; U_before: round {block['beforeRound']}'s data on this "
                   "round's evaluation set", highlight=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
-from _readme import TABLE, matches, serving, without_comment
+from _readme import TABLE, record_or_match, serving, without_comment
 from click.testing import CliRunner
 from web3 import Web3
 
@@ -101,7 +101,7 @@ def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
             shows_error = bool(expected) and expected[0].startswith("error:")
             assert failed == shows_error, f"{command}\n{output}"
             for line in expected:
-                assert matches(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
+                assert record_or_match(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
             everything += output
     return everything
 

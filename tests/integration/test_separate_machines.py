@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
-from _readme import TABLE, matches, serving, without_comment
+from _readme import TABLE, record_or_match, serving, without_comment
 from click.testing import CliRunner
 from eth_utils import keccak
 
@@ -69,7 +69,7 @@ def test_oracles_on_separate_machines_run_literally(tmp_path: Path, monkeypatch:
             if os.environ.get("README_RECORD"):
                 print(f"{party}$ {command}\n{output}")
             for line in expected:
-                assert matches(line.strip(), output), f"{party}$ {command}: expected {line!r} in\n{output}"
+                assert record_or_match(line.strip(), output), f"{party}$ {command}: expected {line!r} in\n{output}"
     monkeypatch.chdir(tmp_path)
     # The guardian held nothing but its deployment file and the round files: it verified from the chain alone.
     guardian = {str(p.relative_to(scratch / "guardian")) for p in (scratch / "guardian").rglob("*") if p.is_file()}
