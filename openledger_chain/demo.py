@@ -364,6 +364,7 @@ def _improvement_model(ledger: OpenLedger, step: Step, workdir: Path, data_dir: 
         path = data_dir / filename
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak(path.read_bytes()),
                                      publish(path))
+        ledger.chain.mine_blocks(REVEAL_PERIOD_BLOCKS)  # the registration settles before the round reads it
         ledger.commit_evaluation(owner, model.model_id, round_id, keccak(eval_path.read_bytes()))
         round_path, round_file = propose_round(
             ledger, model.model_id, spec_path=spec_path, eval_path=eval_path, rounds_dir=rounds_dir,

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
+from _ledger_setup import settle_registrations
+
 from openledger_chain.attribution.bonds import bonds_root
 from openledger_chain.bonds import apply_round_bonds, bond_standing, claim_bonds
 from openledger_chain.chain import dev_accounts
@@ -70,6 +72,7 @@ def bonded(ledger: OpenLedger, accounts, tmp_path: Path):
 
 
 def _propose(ledger, model, workdir):
+    settle_registrations(ledger.chain)
     round_id = ledger.distributor.functions.finalizedRound(model.model_id).call()[1] + 1
     if ledger.evaluation_commitment(model.model_id, round_id)[1] == 0:
         ledger.commit_evaluation(OWNER, model.model_id, round_id, keccak((workdir / "eval.csv").read_bytes()))

@@ -20,7 +20,7 @@ from openledger_chain.deployments import save_deployment
 from openledger_chain.oracle import finalize_round, propose_round, sign_round_file, submit_round_file
 from openledger_chain.types import ModelParams
 
-from _ledger_setup import CHALLENGE_WINDOW, Accounts
+from _ledger_setup import CHALLENGE_WINDOW, Accounts, settle_registrations
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
 TOKEN = 10**18
@@ -89,6 +89,7 @@ def test_bonds_from_set_bond_to_claim(cli: Run, ledger: OpenLedger, accounts: Ac
     assert f"bonds of {accounts.alice.address}" in held and "5.000000 oUSD" in held
 
     # Round 1 decides the bonds; before it is final nothing can be applied.
+    settle_registrations(ledger.chain)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
     path, _ = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
                             rounds_dir=tmp_path / "rounds", data_dir=tmp_path)

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
+from _ledger_setup import settle_registrations
+
 from openledger_chain.attribution.emission import improvement_emission, recorded_utility
 from openledger_chain.attribution.spec import EmissionPolicy, parse_spec
 from openledger_chain.contracts import OpenLedger
@@ -61,6 +63,7 @@ def _model(ledger: OpenLedger, accounts, folder: Path, contributions: dict[str, 
 
 
 def _propose(ledger, accounts, model, folder: Path, round_id: int, eval_name: str, **kwargs):
+    settle_registrations(ledger.chain)
     ledger.commit_evaluation(accounts.owner, model.model_id, round_id, keccak((folder / eval_name).read_bytes()))
     return propose_round(ledger, model.model_id, spec_path=folder / "spec.json", eval_path=folder / eval_name,
                          rounds_dir=folder / "rounds", data_dir=folder, overwrite=True, **kwargs)
