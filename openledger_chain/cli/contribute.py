@@ -43,7 +43,9 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the encrypted file [default: PATH.age]; publish it at --uri.")
 @click.option("--public", is_flag=True, help="Register PATH unencrypted, readable by anyone (open data sets). "
-              "Anyone may then copy it; copies registered after yours earn nothing.")
+              "Anyone may then read it: copies registered after yours earn nothing, but rows made from "
+              "yours moved by about one spacing are not caught and can earn about as much as yours "
+              "(docs/attribution.md, 'Who can read what').")
 @click.option("--spec", "spec_path", type=EXISTING_FILE, default=None,
               help="The model's spec file (it must hash to the spec hash registered on-chain) [default: fetched from "
               "the spec URI the model was registered with].")
