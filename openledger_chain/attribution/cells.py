@@ -22,12 +22,14 @@ a cell by a hair is never left out; the slack only makes the search look a littl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ROWS_PER_CELL", "certified_knn"]
+__all__ = ["ROWS_PER_CELL", "CellPlan", "CellRunner", "cell_blocks", "certified_knn", "plan_cells", "search_cells"]
 
 #: Target rows per cell: small cells mean few distances per row, but more cells to rule out.
 ROWS_PER_CELL = 256
@@ -35,6 +37,8 @@ ROWS_PER_CELL = 256
 _FIRST_PROBES = 8
 _LLOYD_STEPS = 4
 _QUERY_CHUNK = 1024
+#: Rows of home cells per task on a cluster.
+_ROWS_PER_BLOCK = 65_536
 #: Rows that search further share one search in groups of this size (fewer, larger searches).
 _GROUP = 16
 
@@ -60,27 +64,22 @@ def _centres(points: NDArray[np.float64], cells: int, seed: int) -> NDArray[np.f
     return centres
 
 
-def certified_knn(
-    points: NDArray[np.float64],
-    k: int,
-    *,
-    rows_per_cell: int = ROWS_PER_CELL,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> NDArray[np.int64]:
-    """Each row's ``k`` nearest rows (itself included), nearest first.
+@dataclass(frozen=True)
+class CellPlan:
+    """Where each row lives: what a worker needs, besides the rows, to search any range of home cells."""
 
-    Args:
-        points: The rows (n x features).
-        k: Neighbours per row (at most n).
-        rows_per_cell: Target cell size (speed only; the result does not depend on it).
-        seed: Picks the first cell centres (speed only).
-        progress: Called with (rows done, rows) as cells finish.
+    k: int
+    centres: NDArray[np.float64]
+    members: tuple[NDArray[np.int64], ...]  # rows of each cell
+    slack: float
 
-    Returns:
-        An (n, k) array of row indices, ordered by exact distance (ties by index).
-    """
-    points = np.ascontiguousarray(points, dtype=np.float64)
+    @property
+    def cells(self) -> int:
+        return len(self.centres)
+
+
+def plan_cells(points: NDArray[np.float64], k: int, *, rows_per_cell: int = ROWS_PER_CELL, seed: int = 0) -> CellPlan:
+    """Cell centres and each cell's rows (speed only: the search's answer does not depend on them)."""
     n = len(points)
     if not 1 <= k <= n:
         raise ValueError(f"k must be in 1..{n}, not {k}")
@@ -97,39 +96,101 @@ def certified_knn(
         home[lo : lo + 8192] = np.argmin(_squared_distances(points[lo : lo + 8192], centres, centre_norms), axis=1)
     order = np.argsort(home, kind="stable")
     starts = np.searchsorted(home[order], np.arange(cells + 1))
-    members = [order[starts[c] : starts[c + 1]] for c in range(cells)]
-    centre_gaps = np.sqrt(_squared_distances(centres, centres, centre_norms))  # |c - h|
-    result = np.empty((n, k), dtype=np.int64)
-    done = 0
-    for h in range(cells):
-        queries_all = members[h]
-        if not len(queries_all):
-            continue
-        by_nearness = np.argsort(centre_gaps[h], kind="stable")
-        for lo in range(0, len(queries_all), _QUERY_CHUNK):
-            queries = queries_all[lo : lo + _QUERY_CHUNK]
-            q = points[queries]
-            to_centres = _squared_distances(q, centres, centre_norms)
+    return CellPlan(k, centres, tuple(order[starts[c] : starts[c + 1]] for c in range(cells)), slack)
+
+
+def cell_blocks(plan: CellPlan) -> list[tuple[int, int]]:
+    """Ranges of home cells holding about :data:`_ROWS_PER_BLOCK` rows each (fixed by the plan alone)."""
+    rows_per_block = _ROWS_PER_BLOCK
+    blocks, first, rows = [], 0, 0
+    for c, members in enumerate(plan.members):
+        rows += len(members)
+        if rows >= rows_per_block:
+            blocks.append((first, c + 1))
+            first, rows = c + 1, 0
+    if first < plan.cells or not blocks:
+        blocks.append((first, plan.cells))
+    return blocks
+
+
+def search_cells(points: NDArray[np.float64], plan: CellPlan, first: int, stop: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The rows of home cells ``first..stop-1`` and their k nearest rows (see the module docstring)."""
+    centres, members, k = plan.centres, plan.members, plan.k
+    centre_norms = (centres * centres).sum(axis=1)
+    point_norms = (points * points).sum(axis=1)
+    centre_gaps = np.sqrt(_squared_distances(centres[first:stop], centres, centre_norms))  # |c - h|
+    rows = np.concatenate([members[h] for h in range(first, stop)]) if stop > first else np.zeros(0, dtype=np.int64)
+    lists = np.empty((len(rows), k), dtype=np.int64)
+    at = 0
+    for h in range(first, stop):
+        gaps = centre_gaps[h - first]
+        by_nearness = np.argsort(gaps, kind="stable")
+        for lo in range(0, len(members[h]), _QUERY_CHUNK):
+            queries = members[h][lo : lo + _QUERY_CHUNK]
+            to_centres = _squared_distances(points[queries], centres, centre_norms)
             with np.errstate(divide="ignore", invalid="ignore"):
-                bound = (to_centres - to_centres[:, [h]] - slack) / (2.0 * centre_gaps[h][None, :])
+                bound = (to_centres - to_centres[:, [h]] - plan.slack) / (2.0 * gaps[None, :])
             bound[:, h] = -np.inf  # the home cell is always searched
-            searched = np.zeros((len(queries), cells), dtype=bool)
-            searched[:, by_nearness[:_FIRST_PROBES]] = True
             # Every row is searched against the home cell's nearest cells, then each row whose k-th
             # distance a cell it has not searched could beat searches every such cell (its k-th distance
             # can only shrink, so one more search settles it). Rows share searches in small groups.
             candidates = np.concatenate([members[c] for c in by_nearness[:_FIRST_PROBES]])
-            neighbours, kth = _nearest(points, queries, candidates, point_norms, k)
-            result[queries] = neighbours
+            found, kth = _nearest(points, queries, candidates, point_norms, k)
             unsure = np.flatnonzero((bound[:, by_nearness[_FIRST_PROBES:]] < kth[:, None]).any(axis=1))
-            for first in range(0, len(unsure), _GROUP):
-                group = unsure[first : first + _GROUP]
+            for start in range(0, len(unsure), _GROUP):
+                group = unsure[start : start + _GROUP]
                 needed = np.flatnonzero((bound[group] < kth[group, None]).any(axis=0))
                 candidates = np.concatenate([members[c] for c in needed])
-                result[queries[group]] = _nearest(points, queries[group], candidates, point_norms, k)[0]
-        done += len(queries_all)
+                found[group] = _nearest(points, queries[group], candidates, point_norms, k)[0]
+            lists[at : at + len(queries)] = found
+            at += len(queries)
+    return rows, lists
+
+
+class CellRunner(Protocol):
+    """Searches ranges of home cells somewhere else (:class:`.distributed.DaskRunner`)."""
+
+    def cell_searches(
+        self, points: NDArray[np.float64], plan: CellPlan, blocks: list[tuple[int, int]],
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+        """:func:`search_cells` of each block, in block order."""
+        ...
+
+
+def certified_knn(
+    points: NDArray[np.float64],
+    k: int,
+    *,
+    rows_per_cell: int = ROWS_PER_CELL,
+    seed: int = 0,
+    runner: CellRunner | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> NDArray[np.int64]:
+    """Each row's ``k`` nearest rows (itself included), nearest first.
+
+    Args:
+        points: The rows (n x features).
+        k: Neighbours per row (at most n).
+        rows_per_cell: Target cell size (speed only; the result does not depend on it).
+        seed: Picks the first cell centres (speed only).
+        runner: Searches blocks of cells elsewhere (a Dask cluster); None: in this process.
+        progress: Called with (rows done, rows) as blocks finish.
+
+    Returns:
+        An (n, k) array of row indices, ordered by exact distance (ties by index).
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    plan = plan_cells(points, k, rows_per_cell=rows_per_cell, seed=seed)
+    blocks = cell_blocks(plan)
+    parts = (runner.cell_searches(points, plan, blocks) if runner is not None
+             else (search_cells(points, plan, first, stop) for first, stop in blocks))
+    result = np.empty((len(points), k), dtype=np.int64)
+    done = 0
+    for rows, lists in parts:
+        result[rows] = lists
+        done += len(rows)
         if progress is not None:
-            progress(done, n)
+            progress(done, len(points))
     return result
 
 

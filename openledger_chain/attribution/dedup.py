@@ -68,6 +68,7 @@ from numpy.typing import NDArray
 from sklearn.neighbors import NearestNeighbors
 
 from openledger_chain.attribution.cells import certified_knn
+from openledger_chain.attribution.kernel import current_runner
 
 __all__ = [
     "COPY",
@@ -342,7 +343,7 @@ class NeighbourIndex:
         if search not in ("auto", "tree", "cells"):
             raise ValueError(f"search must be auto, tree or cells, not {search!r}")
         if search == "cells" or (search == "auto" and len(points) >= CELL_SEARCH_FROM_ROWS):
-            local = certified_knn(points, k)
+            local = certified_knn(points, k, runner=current_runner())
         else:
             _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
         self.rows = candidates[local]
