@@ -22,14 +22,17 @@ a cell by a hair is never left out; the slack only makes the search look a littl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ROWS_PER_CELL", "CellPlan", "CellRunner", "cell_blocks", "certified_knn", "plan_cells", "search_cells"]
+__all__ = [
+    "ROWS_PER_CELL", "CellPlan", "CellRunner", "cell_blocks", "certified_knn", "plan_cells", "search_cells",
+    "searched_fraction",
+]
 
 #: Target rows per cell: small cells mean few distances per row, but more cells to rule out.
 ROWS_PER_CELL = 256
@@ -49,13 +52,22 @@ def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: 
     return d
 
 
+def _nearest_centres(points: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Each row's nearest centre, a bounded block of rows at a time (a whole sample x centres matrix
+    is gigabytes at a million rows)."""
+    centre_norms = (centres * centres).sum(axis=1)
+    step = max(1, 2**22 // max(len(centres), 1))
+    return np.concatenate([np.argmin(_squared_distances(points[lo : lo + step], centres, centre_norms), axis=1)
+                           for lo in range(0, len(points), step)])
+
+
 def _centres(points: NDArray[np.float64], cells: int, seed: int) -> NDArray[np.float64]:
     rng = np.random.default_rng(seed)
     n = len(points)
     sample = points[rng.choice(n, size=min(n, 32 * cells), replace=False)]
     centres = sample[rng.choice(len(sample), size=cells, replace=False)].copy()
     for _ in range(_LLOYD_STEPS):
-        owner = np.argmin(_squared_distances(sample, centres, (centres * centres).sum(axis=1)), axis=1)
+        owner = _nearest_centres(sample, centres)
         counts = np.bincount(owner, minlength=cells)
         sums = np.zeros_like(centres)
         np.add.at(sums, owner, sample)
@@ -91,9 +103,7 @@ def plan_cells(points: NDArray[np.float64], k: int, *, rows_per_cell: int = ROWS
     # covers both distances compared when a row was assigned to its cell.
     scale = float(np.sqrt(point_norms.max())) + float(np.sqrt(centre_norms.max()))
     slack = 4.0 * (points.shape[1] + 3) * float(np.finfo(np.float64).eps) * scale * scale
-    home = np.empty(n, dtype=np.int64)
-    for lo in range(0, n, 8192):
-        home[lo : lo + 8192] = np.argmin(_squared_distances(points[lo : lo + 8192], centres, centre_norms), axis=1)
+    home = _nearest_centres(points, centres)
     order = np.argsort(home, kind="stable")
     starts = np.searchsorted(home[order], np.arange(cells + 1))
     return CellPlan(k, centres, tuple(order[starts[c] : starts[c + 1]] for c in range(cells)), slack)
@@ -115,14 +125,35 @@ def cell_blocks(plan: CellPlan) -> list[tuple[int, int]]:
 
 def search_cells(points: NDArray[np.float64], plan: CellPlan, first: int, stop: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The rows of home cells ``first..stop-1`` and their k nearest rows (see the module docstring)."""
+    rows, lists, _ = _search_cells(points, plan, range(first, stop))
+    return rows, lists
+
+
+def searched_fraction(points: NDArray[np.float64], plan: CellPlan, cells: int = 8, seed: int = 0) -> float:
+    """Distances the search computes for a sample of home cells, as a fraction of a brute-force search's
+    for the same rows: near 1 on data with as many degrees of freedom as features, where cells
+    cannot rule anything out and a plain search is the faster way to the same lists."""
+    sample = np.random.default_rng(seed).choice(plan.cells, size=min(cells, plan.cells), replace=False)
+    rows, _, pairs = _search_cells(points, plan, sorted(sample.tolist()))
+    return pairs / max(len(rows) * len(points), 1)
+
+
+def _search_cells(
+    points: NDArray[np.float64], plan: CellPlan, homes: Sequence[int],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """:func:`search_cells` over the home cells `homes`, with the number of distances computed."""
+    first, stop = (homes[0], homes[-1] + 1) if len(homes) else (0, 0)
     centres, members, k = plan.centres, plan.members, plan.k
     centre_norms = (centres * centres).sum(axis=1)
     point_norms = (points * points).sum(axis=1)
-    centre_gaps = np.sqrt(_squared_distances(centres[first:stop], centres, centre_norms))  # |c - h|
-    rows = np.concatenate([members[h] for h in range(first, stop)]) if stop > first else np.zeros(0, dtype=np.int64)
+    # |c - h|, rounded up: a gap computed too small would raise the bound above the truth. The squared gap
+    # is off by at most about (features + 3) eps (2 max |c|)^2.
+    gap_slack = 4.0 * (points.shape[1] + 3) * float(np.finfo(np.float64).eps) * 4.0 * float(centre_norms.max())
+    centre_gaps = np.sqrt(_squared_distances(centres[first:stop], centres, centre_norms) + gap_slack)
+    rows = np.concatenate([members[h] for h in homes]) if len(homes) else np.zeros(0, dtype=np.int64)
     lists = np.empty((len(rows), k), dtype=np.int64)
-    at = 0
-    for h in range(first, stop):
+    at = pairs = 0
+    for h in homes:
         gaps = centre_gaps[h - first]
         by_nearness = np.argsort(gaps, kind="stable")
         for lo in range(0, len(members[h]), _QUERY_CHUNK):
@@ -136,15 +167,17 @@ def search_cells(points: NDArray[np.float64], plan: CellPlan, first: int, stop: 
             # can only shrink, so one more search settles it). Rows share searches in small groups.
             candidates = np.concatenate([members[c] for c in by_nearness[:_FIRST_PROBES]])
             found, kth = _nearest(points, queries, candidates, point_norms, k)
+            pairs += len(queries) * len(candidates)
             unsure = np.flatnonzero((bound[:, by_nearness[_FIRST_PROBES:]] < kth[:, None]).any(axis=1))
             for start in range(0, len(unsure), _GROUP):
                 group = unsure[start : start + _GROUP]
                 needed = np.flatnonzero((bound[group] < kth[group, None]).any(axis=0))
                 candidates = np.concatenate([members[c] for c in needed])
                 found[group] = _nearest(points, queries[group], candidates, point_norms, k)[0]
+                pairs += len(group) * len(candidates)
             lists[at : at + len(queries)] = found
             at += len(queries)
-    return rows, lists
+    return rows, lists, pairs
 
 
 class CellRunner(Protocol):
@@ -164,8 +197,9 @@ def certified_knn(
     rows_per_cell: int = ROWS_PER_CELL,
     seed: int = 0,
     runner: CellRunner | None = None,
+    give_up_above: float | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> NDArray[np.int64]:
+) -> NDArray[np.int64] | None:
     """Each row's ``k`` nearest rows (itself included), nearest first.
 
     Args:
@@ -174,13 +208,17 @@ def certified_knn(
         rows_per_cell: Target cell size (speed only; the result does not depend on it).
         seed: Picks the first cell centres (speed only).
         runner: Searches blocks of cells elsewhere (a Dask cluster); None: in this process.
+        give_up_above: Return None, having searched a sample of cells only, if that sample computed more
+            than this fraction of a brute-force search's distances (:func:`searched_fraction`).
         progress: Called with (rows done, rows) as blocks finish.
 
     Returns:
-        An (n, k) array of row indices, ordered by exact distance (ties by index).
+        An (n, k) array of row indices, ordered by exact distance (ties by index); None if it gave up.
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     plan = plan_cells(points, k, rows_per_cell=rows_per_cell, seed=seed)
+    if give_up_above is not None and searched_fraction(points, plan) > give_up_above:
+        return None
     blocks = cell_blocks(plan)
     parts = (runner.cell_searches(points, plan, blocks) if runner is not None
              else (search_cells(points, plan, first, stop) for first, stop in blocks))

@@ -98,6 +98,8 @@ _NEIGHBOURS = 32
 #: From this many rows on, the neighbour lists come from the certified cell search (same lists, found
 #: faster on large data: scripts/bench_copy_search.py) instead of scikit-learn's tree search.
 CELL_SEARCH_FROM_ROWS = 50_000
+#: ... unless a sample of cells computes more than this fraction of a brute-force search's distances.
+CELL_SEARCH_GIVES_UP_ABOVE = 0.25
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,7 @@ class NeighbourIndex:
     computes them, so both paths agree to the last bit. Built once, it serves runs over any subset of
     its rows (:meth:`view`): the nearest rows of a subset are its nearest rows overall, less the others.
     The lists come from scikit-learn's search or, on large data, from the certified cell search of
-    :mod:`~openledger_chain.attribution.cells` (``search``: "auto", "tree" or "cells"); both are exact,
+    :mod:`~openledger_chain.attribution.cells` (``search``: "auto", "sklearn" or "cells"); both are exact,
     so the outcome of :func:`find_copies` does not depend on which ran.
     """
 
@@ -340,11 +342,14 @@ class NeighbourIndex:
             self.rows = np.zeros((len(candidates), 0), dtype=np.int64)
             self.dist = np.zeros((len(candidates), 0))
             return
-        if search not in ("auto", "tree", "cells"):
-            raise ValueError(f"search must be auto, tree or cells, not {search!r}")
+        if search not in ("auto", "sklearn", "cells"):
+            raise ValueError(f"search must be auto, sklearn or cells, not {search!r}")
+        local = None
         if search == "cells" or (search == "auto" and len(points) >= CELL_SEARCH_FROM_ROWS):
-            local = certified_knn(points, k, runner=current_runner())
-        else:
+            # On data where cells rule out little, scikit-learn's search is the faster way to the same lists.
+            local = certified_knn(points, k, runner=current_runner(),
+                                  give_up_above=CELL_SEARCH_GIVES_UP_ABOVE if search == "auto" else None)
+        if local is None:
             _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
         self.rows = candidates[local]
         self.dist = np.empty(local.shape)
