@@ -134,14 +134,15 @@ def searched_fraction(points: NDArray[np.float64], plan: CellPlan, cells: int = 
     for the same rows: near 1 on data with as many degrees of freedom as features, where cells
     cannot rule anything out and a plain search is the faster way to the same lists."""
     sample = np.random.default_rng(seed).choice(plan.cells, size=min(cells, plan.cells), replace=False)
-    rows, _, pairs = _search_cells(points, plan, sorted(sample.tolist()))
+    rows, _, pairs = _search_cells(points, plan, sorted(sample.tolist()), count_only=True)
     return pairs / max(len(rows) * len(points), 1)
 
 
 def _search_cells(
-    points: NDArray[np.float64], plan: CellPlan, homes: Sequence[int],
+    points: NDArray[np.float64], plan: CellPlan, homes: Sequence[int], count_only: bool = False,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
-    """:func:`search_cells` over the home cells `homes`, with the number of distances computed."""
+    """:func:`search_cells` over the home cells `homes`, with the number of distances computed (with
+    `count_only`, the second searches are counted, not made: their lists are left unfinished)."""
     first, stop = (homes[0], homes[-1] + 1) if len(homes) else (0, 0)
     centres, members, k = plan.centres, plan.members, plan.k
     centre_norms = (centres * centres).sum(axis=1)
@@ -173,8 +174,9 @@ def _search_cells(
                 group = unsure[start : start + _GROUP]
                 needed = np.flatnonzero((bound[group] < kth[group, None]).any(axis=0))
                 candidates = np.concatenate([members[c] for c in needed])
-                found[group] = _nearest(points, queries[group], candidates, point_norms, k)[0]
                 pairs += len(group) * len(candidates)
+                if not count_only:
+                    found[group] = _nearest(points, queries[group], candidates, point_norms, k)[0]
             lists[at : at + len(queries)] = found
             at += len(queries)
     return rows, lists, pairs
