@@ -67,6 +67,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.neighbors import NearestNeighbors
 
+from openledger_chain.attribution.cells import certified_knn
+from openledger_chain.attribution.kernel import current_runner
+
 __all__ = [
     "COPY",
     "COPY_OF_EVALUATION",
@@ -92,6 +95,11 @@ ONE_SOURCE_FACTOR = 2.0
 #: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
 MANY_SOURCES_FRACTION = 0.8
 _NEIGHBOURS = 32
+#: From this many rows on, the neighbour lists come from the certified cell search (same lists, found
+#: faster on large data: scripts/bench_copy_search.py) instead of scikit-learn's tree search.
+CELL_SEARCH_FROM_ROWS = 50_000
+#: ... unless a sample of cells computes more than this fraction of a brute-force search's distances.
+CELL_SEARCH_GIVES_UP_ABOVE = 0.25
 
 
 @dataclass(frozen=True)
@@ -307,9 +315,14 @@ class NeighbourIndex:
     scan, so results never depend on the list length. Distances are recomputed the way the scan
     computes them, so both paths agree to the last bit. Built once, it serves runs over any subset of
     its rows (:meth:`view`): the nearest rows of a subset are its nearest rows overall, less the others.
+    The lists come from scikit-learn's search or, on large data, from the certified cell search of
+    :mod:`~openledger_chain.attribution.cells` (``search``: "auto", "sklearn" or "cells"); both are exact,
+    so the outcome of :func:`find_copies` does not depend on which ran.
     """
 
-    def __init__(self, x: NDArray[np.float64], reference: NDArray[np.float64], outlier_bound: float) -> None:
+    def __init__(
+        self, x: NDArray[np.float64], reference: NDArray[np.float64], outlier_bound: float, *, search: str = "auto",
+    ) -> None:
         n_ref = len(reference)
         usable = np.flatnonzero(np.abs(x).max(axis=1) <= outlier_bound) if len(x) else np.zeros(0, dtype=np.int64)
         pool = np.vstack([reference, x]) if n_ref else x
@@ -329,7 +342,15 @@ class NeighbourIndex:
             self.rows = np.zeros((len(candidates), 0), dtype=np.int64)
             self.dist = np.zeros((len(candidates), 0))
             return
-        _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
+        if search not in ("auto", "sklearn", "cells"):
+            raise ValueError(f"search must be auto, sklearn or cells, not {search!r}")
+        local = None
+        if search == "cells" or (search == "auto" and len(points) >= CELL_SEARCH_FROM_ROWS):
+            # On data where cells rule out little, scikit-learn's search is the faster way to the same lists.
+            local = certified_knn(points, k, runner=current_runner(),
+                                  give_up_above=CELL_SEARCH_GIVES_UP_ABOVE if search == "auto" else None)
+        if local is None:
+            _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
         self.rows = candidates[local]
         self.dist = np.empty(local.shape)
         for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time

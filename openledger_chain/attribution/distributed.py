@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback
+from openledger_chain.attribution.cells import CellPlan, search_cells
 from openledger_chain.attribution.kernel import ChunkKernel, current_runner, fold_in_order, in_this_process, use_runner
 from openledger_chain.errors import AttributionError, InputError
 
@@ -121,6 +122,47 @@ class DaskRunner:
                     f"Dask worker {address} differs from this process: {diff}; results would not be bit-for-bit "
                     "the single-process ones (install the same versions; set OPENBLAS_CORETYPE alike everywhere)"
                 )
+
+    def cell_searches(
+        self, points: NDArray[np.float64], plan: CellPlan, blocks: list[tuple[int, int]],
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+        """Copy detection's certified neighbour search, a block of home cells per task, in block order.
+
+        The lists are exact whoever computes them, so this needs no bit-for-bit care beyond the
+        valuations' (:meth:`check_workers`)."""
+        from distributed.scheduler import KilledWorker
+
+        client = self.client
+        self.check_workers()
+        shared_points, shared_plan = client.scatter([points, plan], broadcast=True, hash=False)
+        run = uuid.uuid4().hex[:12]
+        pending: deque[Any] = deque()
+
+        def submit(i: int) -> None:
+            first, stop = blocks[i]
+            pending.append(client.submit(search_cells, shared_points, shared_plan, first, stop,
+                                         key=f"openledger-cells-{run}-{i}", pure=False))
+
+        try:
+            for i in range(min(self.in_flight, len(blocks))):
+                submit(i)
+            for i in range(len(blocks)):
+                future = pending.popleft()
+                try:
+                    part = future.result()
+                except (OSError, TimeoutError, KilledWorker) as exc:  # a lost worker or connection, not a bug here
+                    raise AttributionError(f"the Dask cluster failed while searching neighbours (block {i + 1} of "
+                                           f"{len(blocks)}): {type(exc).__name__}: {exc}") from exc
+                future.release()
+                if i + self.in_flight < len(blocks):
+                    submit(i + self.in_flight)
+                self.blocks_run += 1
+                yield part
+        finally:
+            for future in pending:
+                future.cancel()
+            shared_points.release()
+            shared_plan.release()
 
     def block_sums(
         self, kernel: ChunkKernel, blocks: list[list[tuple[int, int]]], progress: ProgressCallback | None = None

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openledger_chain.attribution.base import ProgressCallback
+from openledger_chain.attribution.cells import CellRunner
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.utility import squared_norms
 
@@ -69,8 +70,9 @@ class ChunkKernel:
                        train_norms=self.train_norms)
 
 
-class BlockRunner(Protocol):
-    """Computes a kernel's block sums somewhere else (:class:`.distributed.DaskRunner`)."""
+class BlockRunner(CellRunner, Protocol):
+    """Computes a kernel's block sums, and copy detection's cell searches, somewhere else
+    (:class:`.distributed.DaskRunner`)."""
 
     def block_sums(
         self, kernel: ChunkKernel, blocks: list[list[tuple[int, int]]], progress: ProgressCallback | None = None

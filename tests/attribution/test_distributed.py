@@ -22,7 +22,10 @@ from eth_utils import keccak
 
 from openledger_chain.attribution import Dataset, attribute
 from openledger_chain.attribution.distributed import dask_valuation
+from openledger_chain.attribution import cells as cells_mod
 from openledger_chain.attribution import kernel as kernel_mod
+from openledger_chain.attribution.cells import certified_knn
+from openledger_chain.attribution.dedup import NeighbourIndex, find_copies
 from openledger_chain.attribution.kernel import ChunkKernel, eval_blocks
 from openledger_chain.attribution.methods.knn_shapley import _chunk_values as knn_chunk, knn_shapley_values
 from openledger_chain.attribution.methods.tknn_shapley import _chunk_values as tknn_chunk, tknn_shapley_values
@@ -244,3 +247,28 @@ def test_a_worker_with_another_blas_kernel_is_refused() -> None:
                 pass
     finally:
         cluster.close()
+
+
+def test_copy_detection_neighbour_lists_on_dask_are_the_single_process_ones(
+    client: distributed.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25 item 3: the certified cell search split over home cells, a block per task (here 13
+    blocks of ~150 rows), gives the lists one process gives; a whole copy detection too."""
+    monkeypatch.setattr(cells_mod, "_ROWS_PER_BLOCK", 150)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2000, 5)) + rng.integers(0, 4, size=(2000, 1)) * 5.0
+    alone = certified_knn(x, 16, rows_per_cell=40)
+    with dask_valuation(client=client) as runner:
+        before = runner.blocks_run
+        on_dask = certified_knn(x, 16, rows_per_cell=40, runner=runner)
+        assert runner.blocks_run - before == len(cells_mod.cell_blocks(cells_mod.plan_cells(x, 16, rows_per_cell=40)))
+        group = np.arange(len(x)) // 100
+        y = np.zeros(len(x), dtype=np.int64)
+        reference, ref_y = np.zeros((0, 5)), np.zeros(0, dtype=np.int64)
+        index = NeighbourIndex(x, reference, 50.0, search="cells")  # inside dask_valuation: searched on the cluster
+        assert runner.blocks_run > before + 13
+    assert np.array_equal(on_dask, alone)
+    here = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0,
+                       index=NeighbourIndex(x, reference, 50.0, search="cells"))
+    there = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0, index=index)
+    assert there.reason.tolist() == here.reason.tolist() and there.parent.tolist() == here.parent.tolist()

@@ -1,0 +1,255 @@
+"""Exact k nearest neighbours of every row, found through Voronoi cells and certified (issue 25).
+
+Copy detection needs each usable row's nearest rows. A brute-force or tree search over a million
+rows takes most of an hour here; an approximate index (IVF, HNSW) is fast but may miss a neighbour,
+and which one it misses depends on threads, CPU and training. This search uses cells only to decide
+*where to look* and proves, row by row, that it looked everywhere a nearer row could be:
+
+1. Cell centres are sample rows moved by a few Lloyd steps (k-means); every row goes to its
+   nearest centre. Any centres give a correct answer: they only change how much is searched.
+2. For a row ``q`` of cell ``h``, a row ``x`` of another cell ``c`` is nearer to ``c``'s centre
+   than to ``h``'s, so it lies beyond the bisecting hyperplane of the two centres, and
+   ``d(q, x) >= (|q - c|^2 - |q - h|^2) / (2 |c - h|)``. The rows of ``h``'s nearest cells are
+   searched exactly; whenever the ``k``-th nearest distance found exceeds that bound for a cell not
+   yet searched, that cell is searched too, until none is left. The lists are then the exact
+   ``k`` nearest rows, whatever the centres were (so the result does not depend on the number of
+   threads, the machine or a seed), up to the rounding of distances that
+   :class:`~openledger_chain.attribution.dedup.NeighbourIndex` already allows for with its margin.
+
+Float rounding of the cell assignment is covered by a slack in the bound, so a row assigned to
+a cell by a hair is never left out; the slack only makes the search look a little further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "ROWS_PER_CELL", "CellPlan", "CellRunner", "cell_blocks", "certified_knn", "plan_cells", "search_cells",
+    "searched_fraction",
+]
+
+#: Target rows per cell: small cells mean few distances per row, but more cells to rule out.
+ROWS_PER_CELL = 256
+#: Cells searched for every row before the certificate is checked (the home cell's nearest).
+_FIRST_PROBES = 8
+_LLOYD_STEPS = 4
+_QUERY_CHUNK = 1024
+#: Rows of home cells per task on a cluster.
+_ROWS_PER_BLOCK = 65_536
+#: Rows that search further share one search in groups of this size (fewer, larger searches).
+_GROUP = 16
+
+
+def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64]) -> NDArray[np.float64]:
+    d = (a * a).sum(axis=1)[:, None] - 2.0 * (a @ b.T) + b_norms[None, :]
+    np.maximum(d, 0.0, out=d)
+    return d
+
+
+def _nearest_centres(points: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Each row's nearest centre, a bounded block of rows at a time (a whole sample x centres matrix
+    is gigabytes at a million rows)."""
+    centre_norms = (centres * centres).sum(axis=1)
+    step = max(1, 2**22 // max(len(centres), 1))
+    return np.concatenate([np.argmin(_squared_distances(points[lo : lo + step], centres, centre_norms), axis=1)
+                           for lo in range(0, len(points), step)])
+
+
+def _centres(points: NDArray[np.float64], cells: int, seed: int) -> NDArray[np.float64]:
+    rng = np.random.default_rng(seed)
+    n = len(points)
+    sample = points[rng.choice(n, size=min(n, 32 * cells), replace=False)]
+    centres = sample[rng.choice(len(sample), size=cells, replace=False)].copy()
+    for _ in range(_LLOYD_STEPS):
+        owner = _nearest_centres(sample, centres)
+        counts = np.bincount(owner, minlength=cells)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, owner, sample)
+        filled = counts > 0
+        centres[filled] = sums[filled] / counts[filled, None]
+    return centres
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """Where each row lives: what a worker needs, besides the rows, to search any range of home cells."""
+
+    k: int
+    centres: NDArray[np.float64]
+    members: tuple[NDArray[np.int64], ...]  # rows of each cell
+    slack: float
+
+    @property
+    def cells(self) -> int:
+        return len(self.centres)
+
+
+def plan_cells(points: NDArray[np.float64], k: int, *, rows_per_cell: int = ROWS_PER_CELL, seed: int = 0) -> CellPlan:
+    """Cell centres and each cell's rows (speed only: the search's answer does not depend on them)."""
+    n = len(points)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in 1..{n}, not {k}")
+    cells = max(1, min(n // max(rows_per_cell, 1), n))
+    centres = _centres(points, cells, seed)
+    centre_norms = (centres * centres).sum(axis=1)
+    point_norms = (points * points).sum(axis=1)
+    # A computed squared distance is off by at most about (features + 3) eps (|a| + |b|)^2; twice that
+    # covers both distances compared when a row was assigned to its cell.
+    scale = float(np.sqrt(point_norms.max())) + float(np.sqrt(centre_norms.max()))
+    slack = 4.0 * (points.shape[1] + 3) * float(np.finfo(np.float64).eps) * scale * scale
+    home = _nearest_centres(points, centres)
+    order = np.argsort(home, kind="stable")
+    starts = np.searchsorted(home[order], np.arange(cells + 1))
+    return CellPlan(k, centres, tuple(order[starts[c] : starts[c + 1]] for c in range(cells)), slack)
+
+
+def cell_blocks(plan: CellPlan) -> list[tuple[int, int]]:
+    """Ranges of home cells holding about :data:`_ROWS_PER_BLOCK` rows each (fixed by the plan alone)."""
+    rows_per_block = _ROWS_PER_BLOCK
+    blocks, first, rows = [], 0, 0
+    for c, members in enumerate(plan.members):
+        rows += len(members)
+        if rows >= rows_per_block:
+            blocks.append((first, c + 1))
+            first, rows = c + 1, 0
+    if first < plan.cells or not blocks:
+        blocks.append((first, plan.cells))
+    return blocks
+
+
+def search_cells(points: NDArray[np.float64], plan: CellPlan, first: int, stop: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The rows of home cells ``first..stop-1`` and their k nearest rows (see the module docstring)."""
+    rows, lists, _ = _search_cells(points, plan, range(first, stop))
+    return rows, lists
+
+
+def searched_fraction(points: NDArray[np.float64], plan: CellPlan, cells: int = 8, seed: int = 0) -> float:
+    """Distances the search computes for a sample of home cells, as a fraction of a brute-force search's
+    for the same rows: near 1 on data with as many degrees of freedom as features, where cells
+    cannot rule anything out and a plain search is the faster way to the same lists."""
+    sample = np.random.default_rng(seed).choice(plan.cells, size=min(cells, plan.cells), replace=False)
+    rows, _, pairs = _search_cells(points, plan, sorted(sample.tolist()), count_only=True)
+    return pairs / max(len(rows) * len(points), 1)
+
+
+def _search_cells(
+    points: NDArray[np.float64], plan: CellPlan, homes: Sequence[int], count_only: bool = False,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """:func:`search_cells` over the home cells `homes`, with the number of distances computed (with
+    `count_only`, the second searches are counted, not made: their lists are left unfinished)."""
+    first, stop = (homes[0], homes[-1] + 1) if len(homes) else (0, 0)
+    centres, members, k = plan.centres, plan.members, plan.k
+    centre_norms = (centres * centres).sum(axis=1)
+    point_norms = (points * points).sum(axis=1)
+    # |c - h|, rounded up: a gap computed too small would raise the bound above the truth. The squared gap
+    # is off by at most about (features + 3) eps (2 max |c|)^2.
+    gap_slack = 4.0 * (points.shape[1] + 3) * float(np.finfo(np.float64).eps) * 4.0 * float(centre_norms.max())
+    centre_gaps = np.sqrt(_squared_distances(centres[first:stop], centres, centre_norms) + gap_slack)
+    rows = np.concatenate([members[h] for h in homes]) if len(homes) else np.zeros(0, dtype=np.int64)
+    lists = np.empty((len(rows), k), dtype=np.int64)
+    at = pairs = 0
+    for h in homes:
+        gaps = centre_gaps[h - first]
+        by_nearness = np.argsort(gaps, kind="stable")
+        for lo in range(0, len(members[h]), _QUERY_CHUNK):
+            queries = members[h][lo : lo + _QUERY_CHUNK]
+            to_centres = _squared_distances(points[queries], centres, centre_norms)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bound = (to_centres - to_centres[:, [h]] - plan.slack) / (2.0 * gaps[None, :])
+            bound[:, h] = -np.inf  # the home cell is always searched
+            # Every row is searched against the home cell's nearest cells, then each row whose k-th
+            # distance a cell it has not searched could beat searches every such cell (its k-th distance
+            # can only shrink, so one more search settles it). Rows share searches in small groups.
+            candidates = np.concatenate([members[c] for c in by_nearness[:_FIRST_PROBES]])
+            found, kth = _nearest(points, queries, candidates, point_norms, k)
+            pairs += len(queries) * len(candidates)
+            unsure = np.flatnonzero((bound[:, by_nearness[_FIRST_PROBES:]] < kth[:, None]).any(axis=1))
+            for start in range(0, len(unsure), _GROUP):
+                group = unsure[start : start + _GROUP]
+                needed = np.flatnonzero((bound[group] < kth[group, None]).any(axis=0))
+                candidates = np.concatenate([members[c] for c in needed])
+                pairs += len(group) * len(candidates)
+                if not count_only:
+                    found[group] = _nearest(points, queries[group], candidates, point_norms, k)[0]
+            lists[at : at + len(queries)] = found
+            at += len(queries)
+    return rows, lists, pairs
+
+
+class CellRunner(Protocol):
+    """Searches ranges of home cells somewhere else (:class:`.distributed.DaskRunner`)."""
+
+    def cell_searches(
+        self, points: NDArray[np.float64], plan: CellPlan, blocks: list[tuple[int, int]],
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+        """:func:`search_cells` of each block, in block order."""
+        ...
+
+
+def certified_knn(
+    points: NDArray[np.float64],
+    k: int,
+    *,
+    rows_per_cell: int = ROWS_PER_CELL,
+    seed: int = 0,
+    runner: CellRunner | None = None,
+    give_up_above: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> NDArray[np.int64] | None:
+    """Each row's ``k`` nearest rows (itself included), nearest first.
+
+    Args:
+        points: The rows (n x features).
+        k: Neighbours per row (at most n).
+        rows_per_cell: Target cell size (speed only; the result does not depend on it).
+        seed: Picks the first cell centres (speed only).
+        runner: Searches blocks of cells elsewhere (a Dask cluster); None: in this process.
+        give_up_above: Return None, having searched a sample of cells only, if that sample computed more
+            than this fraction of a brute-force search's distances (:func:`searched_fraction`).
+        progress: Called with (rows done, rows) as blocks finish.
+
+    Returns:
+        An (n, k) array of row indices, ordered by exact distance (ties by index); None if it gave up.
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    plan = plan_cells(points, k, rows_per_cell=rows_per_cell, seed=seed)
+    if give_up_above is not None and searched_fraction(points, plan) > give_up_above:
+        return None
+    blocks = cell_blocks(plan)
+    parts = (runner.cell_searches(points, plan, blocks) if runner is not None
+             else (search_cells(points, plan, first, stop) for first, stop in blocks))
+    result = np.empty((len(points), k), dtype=np.int64)
+    done = 0
+    for rows, lists in parts:
+        result[rows] = lists
+        done += len(rows)
+        if progress is not None:
+            progress(done, len(points))
+    return result
+
+
+def _nearest(
+    points: NDArray[np.float64], queries: NDArray[np.int64], candidates: NDArray[np.int64],
+    point_norms: NDArray[np.float64], k: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The k nearest of `candidates` to each query (exact distances, ties by index) and the k-th distance."""
+    if len(candidates) < k:
+        return np.zeros((len(queries), k), dtype=np.int64), np.full(len(queries), np.inf)
+    q = points[queries]
+    approx = _squared_distances(q, points[candidates], point_norms[candidates])
+    # Keep a few more than k by the fast formula, then order those by distances computed exactly.
+    keep = min(len(candidates), k + 8)
+    part = np.argpartition(approx, keep - 1, axis=1)[:, :keep] if keep < len(candidates) else np.tile(
+        np.arange(len(candidates)), (len(queries), 1))
+    listed = candidates[part]
+    exact = np.linalg.norm(points[listed] - q[:, None, :], axis=2)
+    ranked = np.lexsort((listed, exact), axis=1)[:, :k]
+    rows = np.take_along_axis(listed, ranked, axis=1)
+    kth = np.take_along_axis(exact, ranked[:, -1:], axis=1)[:, 0]
+    return rows, kth
