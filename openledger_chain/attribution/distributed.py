@@ -33,7 +33,7 @@ import logging
 import os
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -130,37 +130,14 @@ class DaskRunner:
 
         The lists are exact whoever computes them, so this needs no bit-for-bit care beyond the
         valuations' (:meth:`check_workers`)."""
-        from distributed.scheduler import KilledWorker
-
-        client = self.client
         self.check_workers()
-        shared_points, shared_plan = client.scatter([points, plan], broadcast=True, hash=False)
-        run = uuid.uuid4().hex[:12]
-        pending: deque[Any] = deque()
-
-        def submit(i: int) -> None:
-            first, stop = blocks[i]
-            pending.append(client.submit(search_cells, shared_points, shared_plan, first, stop,
-                                         key=f"openledger-cells-{run}-{i}", pure=False))
-
+        shared_points, shared_plan = self.client.scatter([points, plan], broadcast=True, hash=False)
         try:
-            for i in range(min(self.in_flight, len(blocks))):
-                submit(i)
-            for i in range(len(blocks)):
-                future = pending.popleft()
-                try:
-                    part = future.result()
-                except (OSError, TimeoutError, KilledWorker) as exc:  # a lost worker or connection, not a bug here
-                    raise AttributionError(f"the Dask cluster failed while searching neighbours (block {i + 1} of "
-                                           f"{len(blocks)}): {type(exc).__name__}: {exc}") from exc
-                future.release()
-                if i + self.in_flight < len(blocks):
-                    submit(i + self.in_flight)
-                self.blocks_run += 1
-                yield part
+            yield from self._in_order(
+                len(blocks), lambda i, key: self.client.submit(search_cells, shared_points, shared_plan, *blocks[i],
+                                                               key=key, pure=False),
+                "searching neighbours")
         finally:
-            for future in pending:
-                future.cancel()
             shared_points.release()
             shared_plan.release()
 
@@ -168,48 +145,58 @@ class DaskRunner:
         self, kernel: ChunkKernel, blocks: list[list[tuple[int, int]]], progress: ProgressCallback | None = None
     ) -> Iterator[NDArray[np.float64]]:
         """Each block's sum, in block order, computed on the workers."""
-        from distributed.scheduler import KilledWorker
-
-        client = self.client
         self.check_workers()  # again per valuation: workers may have joined since the last one
         n_eval = len(kernel.eval_data)
         size = blocks[0][0][1] - blocks[0][0][0]
         # Once to every worker, not once per task; hash=False skips hashing a large array.
-        x_train, y_train = client.scatter([kernel.train.x, kernel.train.y], broadcast=True, hash=False)
-        run = uuid.uuid4().hex[:12]
-        pending: deque[Any] = deque()
-        done = 0
+        x_train, y_train = self.client.scatter([kernel.train.x, kernel.train.y], broadcast=True, hash=False)
 
-        def submit(i: int) -> None:
+        def submit(i: int, key: str) -> Any:
             start, stop = blocks[i][0][0], blocks[i][-1][1]
-            pending.append(client.submit(
+            return self.client.submit(
                 block_sum, kernel.fn, x_train, y_train, kernel.eval_data.x[start:stop], kernel.eval_data.y[start:stop],
-                kernel.args, size, key=f"openledger-block-{run}-{i}", pure=False,
-            ))
+                kernel.args, size, key=key, pure=False,
+            )
 
         try:
-            for i in range(min(self.in_flight, len(blocks))):
-                submit(i)
-            for i, block in enumerate(blocks):
-                future = pending.popleft()
-                try:
-                    part = future.result()
-                except (OSError, TimeoutError, KilledWorker) as exc:  # a lost worker or connection, not a bug here
-                    raise AttributionError(f"the Dask cluster failed while valuing block {i + 1} of "
-                                           f"{len(blocks)}: {type(exc).__name__}: {exc}") from exc
-                future.release()
-                if i + self.in_flight < len(blocks):
-                    submit(i + self.in_flight)
-                self.blocks_run += 1
+            done = 0
+            for block, part in zip(blocks, self._in_order(len(blocks), submit, "valuing"), strict=True):
                 done += block[-1][1] - block[0][0]
                 if progress is not None:
                     progress(done, n_eval)
                 yield part
         finally:
-            for future in pending:
-                future.cancel()
             x_train.release()
             y_train.release()
+
+    def _in_order(self, count: int, submit: Callable[[int, str], Any], doing: str) -> Iterator[Any]:
+        """Task `i`'s result for i in 0..count-1, in that order, keeping `in_flight` tasks submitted ahead."""
+        from distributed.scheduler import KilledWorker
+
+        run = uuid.uuid4().hex[:12]
+        pending: deque[Any] = deque()
+
+        def ahead(i: int) -> None:
+            pending.append(submit(i, f"openledger-{run}-{i}"))
+
+        try:
+            for i in range(min(self.in_flight, count)):
+                ahead(i)
+            for i in range(count):
+                future = pending.popleft()
+                try:
+                    part = future.result()
+                except (OSError, TimeoutError, KilledWorker) as exc:  # a lost worker or connection, not a bug here
+                    raise AttributionError(f"the Dask cluster failed while {doing} block {i + 1} of {count}: "
+                                           f"{type(exc).__name__}: {exc}") from exc
+                future.release()
+                if i + self.in_flight < count:
+                    ahead(i + self.in_flight)
+                self.blocks_run += 1
+                yield part
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 @contextmanager

@@ -61,7 +61,7 @@ def test_separate_commands_deploy_register_contribute_pay_round_claim(anvil_url:
     deployment = json.loads((workdir / "deployments" / "localhost.json").read_text())
     assert deployment["chainId"] == 31337
     assert set(deployment["contracts"]) == {"AdminTimelock", "ContributionRegistry", "RewardDistributor",
-                                            "DevPaymentToken", "CommitteeKeys"}
+                                            "DevPaymentToken", "CommitteeKeys", "ContributionBonds"}
     assert all(c["abi"] and c["codeHash"].startswith("0x") for c in deployment["contracts"].values())
 
     # Nothing that can never run a round or take a fee gets registered (it would be there for good).
