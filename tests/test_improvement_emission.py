@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,8 @@ def _model(ledger: OpenLedger, accounts, folder: Path, contributions: dict[str, 
         shutil.copyfile(EXAMPLE / name, folder / name)
     spec = _improvement_spec(folder, **spec_kwargs)
     model, _ = ledger.register_model(accounts.owner, ModelParams(
-        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        max_emission, "Stake", "STK"))
+        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, min(1_000 * TOKEN, max_emission),
+        max_emission, "Stake", "STK"))  # the registry refuses a round's emission above the model's maximum
     for name, who in contributions.items():
         ledger.register_contribution(who, model.model_id, ContributionKind.DATA, keccak((folder / name).read_bytes()),
                                      name)
@@ -247,15 +248,24 @@ def test_u_before_needs_the_previous_final_round_file(ledger, accounts, two_roun
 
 
 def test_near_the_models_maximum_a_round_mints_what_is_left(ledger, accounts, tmp_path: Path) -> None:
-    """A model that may mint 600 in all: round 1 would mint the cap (1,000) by its gain, and mints the 600 left
-    instead of failing (a round must go through to decide bonds); the file records capLeft, and a file that
-    claims more room than the chain leaves fails the emission check."""
-    model = _model(ledger, accounts, tmp_path, {"alice.csv": accounts.alice}, max_emission=600 * TOKEN)
-    path, round1 = _propose(ledger, accounts, model, tmp_path, 1, "eval.csv")
-    block = round1.body[EMISSION_BLOCK]
-    assert (block["cap"], block["capLeft"], block["emission"]) == (str(CAP), str(600 * TOKEN), str(600 * TOKEN))
-    result = verify_round(ledger, round_file_path=path)
+    """A model that may mint 1,500 in all, at most 1,000 a round: round 1 mints the cap; round 2 (bob's new rows,
+    a gain worth more than 500 at this rate) mints the 500 left instead of failing (a round must go through to
+    decide bonds); the file records capLeft, and a file that claims more room than the chain leaves fails the
+    emission check."""
+    model = _model(ledger, accounts, tmp_path, {"alice.csv": accounts.alice}, max_emission=1_500 * TOKEN,
+                   rate=1_000_000 * TOKEN)
+    path1, round1 = _propose(ledger, accounts, model, tmp_path, 1, "eval.csv")
+    assert round1.body[EMISSION_BLOCK]["capLeft"] == round1.body["emission"] == str(CAP)
+    _sign_submit_finalize(ledger, accounts, path1, _recompute(tmp_path, "eval.csv"))
+    shutil.copyfile(EXAMPLE / "bob.csv", tmp_path / "bob.csv")
+    ledger.register_contribution(accounts.bob, model.model_id, ContributionKind.DATA,
+                                 keccak((tmp_path / "bob.csv").read_bytes()), "bob.csv")
+    path2, round2 = _propose(ledger, accounts, model, tmp_path, 2, "eval2.csv")
+    block = round2.body[EMISSION_BLOCK]
+    assert Decimal(block["uNow"]) > Decimal(block["uBefore"])
+    assert (block["cap"], block["capLeft"], block["emission"]) == (str(CAP), str(500 * TOKEN), str(500 * TOKEN))
+    result = verify_round(ledger, round_file_path=path2)
     assert next(c for c in result.checks if c.name == "emission").ok
-    forged = _forge(path, capLeft=str(CAP))  # the arithmetic holds with 600, but the chain leaves only 600
+    forged = _forge(path2, capLeft=str(CAP), emission=str(CAP))  # the arithmetic holds, the chain leaves only 500
     row = next(c for c in verify_round(ledger, round_file_path=forged).checks if c.name == "emission")
-    assert row.ok is False and "is not min(cap, the model's maximum" in row.detail
+    assert row.ok is False and "is not min(cap, the model's maximum" in row.detail, row.detail
