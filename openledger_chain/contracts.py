@@ -21,7 +21,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from openledger_chain.build import load_artifact
-from openledger_chain.chain import EMBEDDED, Calldata, Chain, decode_revert, revert_error
+from openledger_chain.chain import Calldata, Chain, decode_revert, revert_error
 from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import ContractRevertError, DeploymentError, InputError
@@ -94,8 +94,6 @@ class OpenLedger:
         vault = deployment.contracts.get("ContributionBonds")
         self.bonds: Contract | None = self._contract("ContributionBonds", vault.address) if vault is not None else None
         self._decoder: EventDecoder | None = None
-        #: Embedded chain only: (address, event names) -> (last block scanned, its hash, the events found).
-        self._events_seen: dict[tuple[str, tuple[str, ...]], tuple[int, bytes, list[DecodedLog]]] = {}
 
     # ----- events
 
@@ -109,20 +107,9 @@ class OpenLedger:
         decoder = self._decoder
         head = int(self.chain.w3.eth.block_number)
         start = self._first_block if from_block is None else from_block
-        key = (address, tuple(names))
-        cached = self._events_seen.get(key) if from_block is None and self.chain.network == EMBEDDED else None
         found: list[DecodedLog] = []
-        if cached is not None:
-            # eth-tester answers eth_getLogs by reading every block in the range, so a demo's thousand mined
-            # blocks made each scan slow: on the embedded chain, scan only the blocks not seen yet, unless the
-            # chain was reverted to a snapshot under the cache (the last block seen has another hash now).
-            seen_to, seen_hash, seen = cached
-            if seen_to <= head and bytes(self.chain.w3.eth.get_block(seen_to)["hash"]) == seen_hash:
-                start, found = seen_to + 1, list(seen)
         for _, _, logs in get_logs(self.chain.w3, [address], start, head, topics=[decoder.topics_of(names)]):
             found.extend(d for d in map(decoder.decode, logs) if d is not None)
-        if from_block is None and self.chain.network == EMBEDDED:
-            self._events_seen[key] = (head, bytes(self.chain.w3.eth.get_block(head)["hash"]), list(found))
         return found
 
     # ----- contracts by address

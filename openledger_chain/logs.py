@@ -8,8 +8,9 @@ log costs one eth-abi decode.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
@@ -109,6 +110,10 @@ def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
     Raises:
         the node's error when even a single block is refused.
     """
+    tester = getattr(w3.provider, "ethereum_tester", None)
+    if tester is not None:
+        yield from_block, to_block, _embedded_logs(w3, tester, addresses, from_block, to_block, topics)
+        return
     span = max(max_range, MIN_RANGE)
     start = from_block
     while start <= to_block:
@@ -127,3 +132,48 @@ def get_logs(w3: Any, addresses: Sequence[str], from_block: int, to_block: int,
             continue
         yield start, end, list(logs)
         start = end + 1
+
+
+@dataclass
+class _SeenLogs:
+    """Every log of an embedded chain up to block `to_block` (whose hash is `block_hash`), oldest first."""
+    to_block: int = -1
+    block_hash: bytes = b""
+    logs: list[Any] = field(default_factory=list)
+
+
+#: Per embedded chain (its EthereumTester), shared by every reader of it: eth-tester answers eth_getLogs by
+#: reading every block of the range, so with the settlement blocks tests and the demo mine, each scan from the
+#: deployment block cost seconds. Each block is read once here; a query filters the logs in memory.
+_EMBEDDED_LOGS: WeakKeyDictionary[Any, _SeenLogs] = WeakKeyDictionary()
+
+
+def _embedded_logs(w3: Any, tester: Any, addresses: Sequence[str], from_block: int, to_block: int,
+                   topics: list[Any] | None) -> list[Any]:
+    seen = _EMBEDDED_LOGS.setdefault(tester, _SeenLogs())
+    head = int(w3.eth.block_number)
+    # A chain reverted to a snapshot under the cache: its last block seen is gone or has another hash now.
+    if seen.to_block > head or (seen.to_block >= 0 and bytes(w3.eth.get_block(seen.to_block)["hash"]) != seen.block_hash):
+        seen.to_block, seen.block_hash, seen.logs = -1, b"", []
+    wanted_to = min(to_block, head)
+    if wanted_to > seen.to_block:
+        seen.logs.extend(w3.eth.get_logs({"fromBlock": seen.to_block + 1, "toBlock": wanted_to}))
+        seen.to_block, seen.block_hash = wanted_to, bytes(w3.eth.get_block(wanted_to)["hash"])
+    wanted_addresses = {a.lower() for a in addresses}
+    return [log for log in seen.logs if from_block <= int(log["blockNumber"]) <= to_block
+            and str(log["address"]).lower() in wanted_addresses and _topics_match(log["topics"], topics)]
+
+
+def _topics_match(log_topics: Sequence[bytes], topics: list[Any] | None) -> bool:
+    """eth_getLogs' topic filter: position i matches any of a list, one value, or anything (None)."""
+    for position, wanted in enumerate(topics or []):
+        if wanted is None:
+            continue
+        options = wanted if isinstance(wanted, list) else [wanted]
+        if position >= len(log_topics) or not any(bytes(log_topics[position]) == _topic_bytes(o) for o in options):
+            return False
+    return True
+
+
+def _topic_bytes(topic: str | bytes) -> bytes:
+    return bytes.fromhex(topic.removeprefix("0x")) if isinstance(topic, str) else bytes(topic)
