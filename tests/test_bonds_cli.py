@@ -155,7 +155,8 @@ def test_relayed_contribute_signs_a_permit_for_the_bond_and_the_contributor_send
     ledger.chain.w3.provider.ethereum_tester.mine_blocks(257)
     poor = Account.from_key(keccak(text="a contributor without ETH"))
     token = ledger.erc20(ledger.dev_payment_token)
-    ledger.chain.transact(token.functions.mint(poor.address, 20 * TOKEN), accounts.stranger)
+    minted = _flat(cli("faucet", "20", "--to", poor.address, "--dev-account", "8"))
+    assert f"minted 20 oUSD to {poor.address}" in minted
     monkeypatch.setenv("POOR_KEY", poor.key.hex())
     out = cli("contribute", "--model", str(model.model_id), "--public", "alice.csv", "--key-env", "POOR_KEY",
               "--relayer-dev-account", "9")
