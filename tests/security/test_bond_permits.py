@@ -331,3 +331,40 @@ def _params(token: str):  # noqa: ANN202
     from openledger_chain.types import ModelParams
 
     return ModelParams(*model_params(token, symbol="PLN"))
+
+
+# ----------------------------------------------------------------------------- the Python batch helper
+
+
+def test_a_dropped_entrys_permit_moves_to_its_contributors_next_entry(ledger: OpenLedger, bonded: Model) -> None:
+    """`register_contributions_for(permits=..., skip_invalid=True)`: alice's first entry is invalid (its commitment
+    was never made) and carries her permit for both; it is left out and the permit goes with her second entry."""
+    alice = _key("alice")
+    _mint(ledger, alice.address)
+    content, salt = keccak(text="never committed"), keccak(text="salt never committed")
+    nonce = int(ledger.registry.functions.nonces(alice.address).call())
+    broken = ledger.sign_registration(alice, bonded.model_id, DATA, content, "ipfs://x", salt, deadline=FAR,
+                                      nonce=nonce)
+    good = _signed(ledger, alice, bonded.model_id, "good", nonce=nonce)
+    result = ledger.register_contributions_for(_relayer(), bonded.model_id, [broken, good], skip_invalid=True,
+                                               permits=[_permit(ledger, alice, 2 * BOND), NO_PERMIT])
+    assert [entry for entry, _ in result.skipped] == [broken]
+    assert result.skipped[0][1].name == "ContributionRegistryNotCommitted"
+    assert len(result.contribution_ids) == 1
+    assert _balance(ledger, alice.address) == 4 * BOND and _allowance(ledger, alice.address) == BOND
+
+
+def test_entries_already_registered_are_reported_through_the_vault_too(ledger: OpenLedger, bonded: Model) -> None:
+    """An entry registered before its batch lands is skipped by the registry (`BatchEntrySkipped`); the helper
+    reads it back from the vault's calldata."""
+    alice, carol = _key("alice"), _key("carol")
+    _mint(ledger, alice.address)
+    _mint(ledger, carol.address)
+    first = _signed(ledger, alice, bonded.model_id, "twice")
+    _relay(ledger, bonded.model_id, first, _permit(ledger, alice))
+    other = _signed(ledger, carol, bonded.model_id, "carol once")
+    result = ledger.register_contributions_for(_relayer(), bonded.model_id, [first, other],
+                                               permits=[NO_PERMIT, _permit(ledger, carol)])
+    assert [entry for entry, _ in result.already_registered] == [first]
+    assert len(result.contribution_ids) == 1
+    assert ledger.get_contribution(result.contribution_ids[0]).contributor == carol.address
