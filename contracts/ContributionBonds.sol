@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -19,6 +20,11 @@ import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 /// EIP-170. It holds nothing but bonds: its balance of a payment token is the bonds held plus the bonds released
 /// and not yet claimed, in that token. Rounds and the stake token are read from the registry's stake minter
 /// (the reward distributor), which keeps the final bonds roots.
+/// Relayed registrations with an EIP-2612 permit ({registerContributionForWithPermit}) enter here too, not in the
+/// registry: the registry's runtime code is 23,303 of EIP-170's 24,576 bytes, and a permit per entry there would
+/// change its two relayed functions for every caller; this vault is the permit's spender, knows the model's
+/// payment token, and has room. It tries the permit, then calls the registry, which checks the contributor's
+/// signed registration and has this vault take the bond as for any registration.
 contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -124,6 +130,44 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IContributionBonds
+    // Not nonReentrant: the registry calls back {postBonds} (nonReentrant itself) within this call. The permit goes
+    // first and touches no state of this vault; the registry is nonReentrant and checks the contributor's signature.
+    function registerContributionForWithPermit(
+        uint256 modelId,
+        IContributionRegistry.SignedContribution calldata registration,
+        BondPermit calldata permit
+    ) external returns (uint256 contributionId) {
+        address contributor = registration.contributor;
+        if (permit.deadline != 0) _tryPermit(modelId, contributor, permit);
+        return _registry.registerContributionFor(
+            modelId,
+            registration.kind,
+            registration.contentHash,
+            registration.uri,
+            registration.salt,
+            contributor,
+            registration.deadline,
+            registration.signature
+        );
+    }
+
+    /// @inheritdoc IContributionBonds
+    // Not nonReentrant, as {registerContributionForWithPermit}.
+    function registerContributionsForWithPermits(
+        uint256 modelId,
+        IContributionRegistry.SignedContribution[] calldata registrations,
+        BondPermit[] calldata permits
+    ) external returns (uint256 firstContributionId) {
+        if (permits.length != registrations.length) {
+            revert ContributionBondsPermitCountMismatch(registrations.length, permits.length);
+        }
+        for (uint256 i = 0; i < permits.length; ++i) {
+            if (permits[i].deadline != 0) _tryPermit(modelId, registrations[i].contributor, permits[i]);
+        }
+        return _registry.registerContributionsFor(modelId, registrations);
+    }
+
+    /// @inheritdoc IContributionBonds
     function onContributionWithdrawn(uint256 contributionId, uint256 nextRoundId) external {
         if (msg.sender != address(_registry)) revert ContributionBondsNotRegistry(msg.sender);
         Bond storage bond = _bonds[contributionId];
@@ -217,6 +261,25 @@ contract ContributionBonds is IContributionBonds, ReentrancyGuardTransient {
         bond.status = BondStatus.Forfeited;
         forfeited = bond.amount;
         emit BondForfeited(contributionId, roundId, modelId, forfeited);
+    }
+
+    /// @dev Tries `contributor`'s permit for this vault on the model's payment token and ignores a failure, as
+    /// OpenZeppelin recommends ({IERC20Permit}, "Security Considerations"): anyone can submit a permit seen in the
+    /// mempool first, so its failure must not fail the registration; the bond's transfer decides. The permit's owner
+    /// is the contributor of the signed registration and its spender this vault, so a permit signed for another
+    /// spender, value or deadline, or replayed, fails here; the vault then takes only the model's bond, and only for
+    /// registrations the contributor signed. No payment token known (the model never had a bond policy): no bond
+    /// to permit, nothing tried.
+    function _tryPermit(uint256 modelId, address contributor, BondPermit calldata permit) private {
+        IERC20 token = _paymentTokens[modelId];
+        if (address(token) == address(0)) return;
+        bool accepted = true;
+        try IERC20Permit(address(token)).permit(
+            contributor, address(this), permit.value, permit.deadline, permit.v, permit.r, permit.s
+        ) {} catch {
+            accepted = false;
+        }
+        emit BondPermitUsed(contributor, address(token), permit.value, permit.deadline, accepted);
     }
 
     /// @dev The model's latest final round id (0: none yet).

@@ -26,6 +26,7 @@ from openledger_chain.deployments import Deployment
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import ContractRevertError, DeploymentError, InputError
 from openledger_chain.logs import DecodedLog, EventDecoder, get_logs
+from openledger_chain.permits import NO_PERMIT, BondPermit, PermitDomain, permit_domain, sign_permit
 from openledger_chain.revert_hints import HINTS, OPERATION_STATES, TokenUnits
 from openledger_chain.types import (
     Contribution,
@@ -342,20 +343,27 @@ class OpenLedger:
         The commitment is mined first, so the content hash is public only once its priority is fixed.
         """
         if salt is None:
-            # Fail before paying for the commitment when the registration is bound to revert.
-            self.get_model(model_id)
-            existing = self.registry.functions.contributionByContent(model_id, content_hash).call()
-            if existing:
-                raise revert_error("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
-            # Another contributor registered it (in any model): a commitment made now is younger than theirs.
-            holder, committed_at = self.registry.functions.contentClaim(content_hash).call()
-            if int(holder, 16) and holder.lower() != contributor.address.lower():
-                raise revert_error("ContributionRegistryContentClaimed", (content_hash, holder, committed_at))
+            self.check_registrable(contributor.address, model_id, content_hash)
             salt = new_salt()
             self.commit(contributor, [self.commitment(model_id, contributor.address, kind, content_hash, salt)])
         function = self.registry.functions.registerContribution(model_id, int(kind), content_hash, uri, salt)
         receipt = self.chain.transact(function, contributor)
         return self._contribution_ids(receipt)[0], receipt
+
+    def check_registrable(self, contributor: str, model_id: int, content_hash: bytes) -> None:
+        """Fail before paying for a commitment when the registration is bound to revert.
+
+        Raises:
+            ContractRevertError: the model is unknown, or the content is registered in it or claimed by another
+                contributor (in any model: a commitment made now is younger than theirs).
+        """
+        self.get_model(model_id)
+        existing = self.registry.functions.contributionByContent(model_id, content_hash).call()
+        if existing:
+            raise revert_error("ContributionRegistryDuplicateContent", (model_id, content_hash, existing))
+        holder, committed_at = self.registry.functions.contentClaim(content_hash).call()
+        if int(holder, 16) and holder.lower() != contributor.lower():
+            raise revert_error("ContributionRegistryContentClaimed", (content_hash, holder, committed_at))
 
     def register_contributions(
         self, contributor: LocalAccount, model_id: int, items: Sequence[tuple[ContributionKind, bytes, str]]
@@ -442,6 +450,7 @@ class OpenLedger:
         gas_target: int | None = None,
         skip_invalid: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        permits: Sequence[BondPermit] | None = None,
     ) -> RelayedBatches:
         """Register signed contributions with `registerContributionsFor`, in as few transactions as fit
         `gas_target` each (default: half the block gas limit, see `Chain.transact_in_chunks`); the relayer
@@ -450,23 +459,74 @@ class OpenLedger:
         A batch with an invalid entry reverts whole, naming the entry: with `skip_invalid` that entry is left
         out (with its error in the result) and the rest sent; otherwise the error is raised.
 
+        `permits` (one per registration, `NO_PERMIT` where none): the contributors' EIP-2612 permits for their
+        bonds (`sign_bond_permit`; one per contributor, for the sum of its entries, on one of them); the batches
+        then go through the bond vault's `registerContributionsForWithPermits`. A left-out entry's permit moves to
+        its contributor's next entry.
+
         Raises:
             ContractRevertError: an entry is invalid (`batch_index` names it) and `skip_invalid` is off.
         """
         skipped: list[tuple[SignedContribution, ContractRevertError]] = []
+        if permits is not None and len(permits) != len(registrations):
+            raise InputError(f"{len(permits)} permits for {len(registrations)} registrations: give one per entry "
+                             "(NO_PERMIT where none)")
+        Entry = tuple[SignedContribution, BondPermit]
+        entries: list[Entry] = list(zip(registrations, permits or [NO_PERMIT] * len(registrations), strict=True))
 
-        def drop_invalid(remaining: Sequence[SignedContribution], error: ContractRevertError) -> list[SignedContribution]:
+        def drop_invalid(remaining: Sequence[Entry], error: ContractRevertError) -> list[Entry]:
             if not skip_invalid or error.batch_index is None:
                 raise error
-            skipped.append((remaining[error.batch_index], error))
-            return [r for i, r in enumerate(remaining) if i != error.batch_index]
+            dropped, permit = remaining[error.batch_index]
+            skipped.append((dropped, error))
+            kept = [e for i, e in enumerate(remaining) if i != error.batch_index]
+            if permit.deadline:  # the contributor's permit moves to its next entry, if any
+                for i, (entry, own) in enumerate(kept):
+                    if entry.contributor == dropped.contributor and not own.deadline:
+                        kept[i] = (entry, permit)
+                        break
+            return kept
 
-        receipts = self.chain.transact_in_chunks(
-            list(registrations),
-            lambda chunk: Calldata.of(self.registry, "registerContributionsFor", model_id, [r.as_tuple() for r in chunk]),
-            relayer, gas_target=gas_target, first_guess=20, on_revert=drop_invalid, progress=progress)
+        def call(chunk: Sequence[Entry]) -> Calldata:
+            signed = [r.as_tuple() for r, _ in chunk]
+            if permits is None:
+                return Calldata.of(self.registry, "registerContributionsFor", model_id, signed)
+            return Calldata.of(self.bond_vault(), "registerContributionsForWithPermits", model_id, signed,
+                               [p.as_tuple() for _, p in chunk])
+
+        receipts = self.chain.transact_in_chunks(entries, call, relayer, gas_target=gas_target, first_guess=20,
+                                                 on_revert=drop_invalid, progress=progress)
         ids = [cid for receipt in receipts for cid in self._contribution_ids(receipt)]
         return RelayedBatches(ids, receipts, skipped, self._already_registered(receipts))
+
+    def register_contribution_for_with_permit(
+        self, relayer: LocalAccount, model_id: int, registration: SignedContribution, permit: BondPermit,
+    ) -> tuple[ContributionId, TxReceipt]:
+        """`register_contribution_for` with the contributor's EIP-2612 permit for its bond (`sign_bond_permit`),
+        through the bond vault: one transaction, sent and paid by the relayer; the contributor sends none."""
+        function = self.bond_vault().functions.registerContributionForWithPermit(
+            model_id, registration.as_tuple(), permit.as_tuple())
+        receipt = self.chain.transact(function, relayer)
+        return self._contribution_ids(receipt)[0], receipt
+
+    def bond_permit_domain(self, model_id: int) -> PermitDomain | None:
+        """The EIP-2612 domain of the model's payment token (None: the token has no permit; approve the vault)."""
+        return permit_domain(self.erc20(self.get_model(model_id).payment_token))
+
+    def sign_bond_permit(self, contributor: LocalAccount, model_id: int, value: int, deadline: int, *,
+                         domain: PermitDomain | None = None) -> BondPermit:
+        """`contributor`'s EIP-2612 permit letting the bond vault take `value` of the model's payment token until
+        `deadline` (its current permit nonce on the token). Signs only; nothing is sent.
+
+        Raises:
+            InputError: the payment token has no EIP-2612 permit.
+        """
+        domain = domain or self.bond_permit_domain(model_id)
+        if domain is None:
+            raise InputError(f"the payment token of model {model_id} has no EIP-2612 permit: approve the bond vault "
+                             "instead (`approve_bond`)")
+        nonce = int(self.erc20(domain.token).functions.nonces(contributor.address).call())
+        return sign_permit(contributor, domain, self.bond_vault().address, value, nonce, deadline)
 
     def _already_registered(self, receipts: Sequence[TxReceipt]) -> list[tuple[SignedContribution, ContributionId]]:
         """The entries each batch's `BatchEntrySkipped` events name, read back from the batch's own calldata
@@ -477,7 +537,8 @@ class OpenLedger:
             if not events:
                 continue
             sent = self.chain.w3.eth.get_transaction(receipt["transactionHash"])
-            _, params = self.registry.decode_function_input(sent["input"])
+            through_vault = self.bonds is not None and to_checksum_address(sent["to"]) == self.bonds.address
+            _, params = (self.bonds if through_vault else self.registry).decode_function_input(sent["input"])
             entries = params["registrations"]
             for event in events:
                 sent_entry = entries[event["args"]["index"]]  # web3 decodes the struct as a dict by field name

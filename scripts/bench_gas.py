@@ -6,7 +6,8 @@ signatures, publishScores per contributor (chunks of 100 and 500), resetScores, 
 also starts the stake token's fee period), claim at 10, 1,000 and 100,000 leaves (before and after
 usage fees were paid), claimMany over 3 models, payUsage with 1 and 1,000 stake holders,
 registerModel, registerContribution(For), registerContributionsFor per contribution in batches of 1, 10,
-50 and 200 (relayed, against the single relayed call), withdrawFees, stake transfers, and the committee's
+50 and 200 (relayed, against the single relayed call), relayed bonded registrations with the contributor's
+EIP-2612 permit through the bond vault (single and a batch of 30, against prior approves), withdrawFees, stake transfers, and the committee's
 key board (publishEncryptionKey, postCommitteeKey to 4 members with 300-byte wraps, wrapCommitteeKey to 1,
 the members read from the distributor by external calls). Rounds are submitted by a
 relayer (submission is permissionless) and their score lists published by an oracle (only oracles
@@ -57,9 +58,9 @@ sys.path.insert(0, str(REPO / "tests" / "contracts"))
 from _round_helpers import BuiltRound, admin, build_round, commit_evaluation, finalize, publish, sign  # noqa: E402
 
 from openledger_chain.chain import Chain, connect, dev_accounts  # noqa: E402
-from openledger_chain.contracts import OpenLedger, new_salt  # noqa: E402
+from openledger_chain.contracts import OpenLedger, new_salt, registration_typed_data  # noqa: E402
 from openledger_chain.deployments import deploy  # noqa: E402
-from openledger_chain.types import ContributionKind, Model, ModelParams  # noqa: E402
+from openledger_chain.types import ContributionKind, Model, ModelParams, SignedContribution  # noqa: E402
 
 E18 = 10**18
 EMISSION_PER_ROUND = 1_000 * E18
@@ -360,6 +361,72 @@ def measure_bonds(b: Bench, uri: str, log: Callable[[str], None]) -> None:
     b.add("applyBondDecisions, 1 forfeit", forfeit["gasUsed"], "transfer to the stake token and accrueFees")
     claim = b.tx(vault.functions.claimBond(good), contributors[0])
     b.add("claimBond (released)", claim["gasUsed"], "contributor pulls its bond back")
+    measure_bond_permits(b, registry, vault, model_id, uri, log)
+
+
+def measure_bond_permits(b: Bench, registry: Any, vault: Any, model_id: int, uri: str,
+                         log: Callable[[str], None]) -> None:
+    """Relayed bonded registrations: with the contributor's prior `approve` (registry.registerContributionFor /
+    registerContributionsFor) against the same with its EIP-2612 permit through the vault (one transaction, the
+    contributor sends none), single and in a batch of 30. Each contributor is a fresh key at its first registry and
+    token nonce, holding the bond and no ETH (the approving baseline's key gets ETH for its approve, not measured)."""
+    from openledger_chain.permits import permit_domain, sign_permit
+
+    log("relayed bonded registrations with permits")
+    chain, token, relayer = b.chain, b.token, b.relayer
+    domain = permit_domain(token)
+    assert domain is not None, "the dev payment token has EIP-2612 permits"
+    bond = int(vault.functions.bondAmount(model_id).call())
+
+    def keys(tag: str, count: int, approve: bool) -> list[LocalAccount]:
+        found = [Account.from_key(keccak(text=f"bench permit {tag} {i}")) for i in range(count)]
+        for key in found:
+            b.tx(token.functions.mint(key.address, bond), relayer)
+            if approve:
+                chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction(
+                    {"from": chain.w3.eth.accounts[0], "to": key.address, "value": 10**18}))
+                b.tx(token.functions.approve(vault.address, bond), key)
+        return found
+
+    def signed(key: LocalAccount, tag: str) -> SignedContribution:
+        salt, content = new_salt(), keccak(text=f"permit {tag} {key.address}")
+        commitment = registry.functions.contributionCommitment(model_id, key.address, 0, content, salt).call()
+        b.tx(registry.functions.commitContributions([commitment]), relayer)
+        message = registration_typed_data(chain.chain_id, registry.address, model_id, ContributionKind.DATA, content,
+                                          uri, salt, key.address, 0, 2**40)
+        signature = bytes(Account.sign_typed_data(key.key, full_message=message).signature)
+        return SignedContribution(key.address, ContributionKind.DATA, content, uri, salt, 2**40, signature)
+
+    def permit(key: LocalAccount) -> tuple[int, ...]:
+        return sign_permit(key, domain, vault.address, bond, 0, 2**40).as_tuple()
+
+    (key,) = keys("single approve", 1, True)
+    entry = signed(key, "single approve")
+    single_approved = b.tx(registry.functions.registerContributionFor(model_id, *entry.as_tuple()[:4], key.address,
+                                                                      entry.deadline, entry.signature), relayer)["gasUsed"]
+    b.add("registerContributionFor with a bond, prior approve", single_approved,
+          "relayed; the contributor sent an approve before (~46,000 gas it pays itself, not counted)")
+    (key,) = keys("single permit", 1, False)
+    entry = signed(key, "single permit")
+    single = b.tx(vault.functions.registerContributionForWithPermit(model_id, entry.as_tuple(), permit(key)),
+                  relayer)["gasUsed"]
+    b.add("registerContributionForWithPermit (vault), bond with a permit", single,
+          f"one transaction, the contributor sends none; +{single - single_approved:,} over the approved call "
+          "(permit: nonce and allowance slots, ecrecover; the vault's call into the registry; BondPermitUsed)")
+    size = 30
+    approved = keys("batch approve", size, True)
+    entries = [signed(k, "batch approve") for k in approved]
+    batch_approved = b.tx(registry.functions.registerContributionsFor(model_id, [e.as_tuple() for e in entries]),
+                          relayer)["gasUsed"]
+    b.add(f"registerContributionsFor with bonds, prior approves, per contribution, batch of {size}",
+          batch_approved // size, f"{batch_approved:,} in all")
+    permitted = keys("batch permit", size, False)
+    entries = [signed(k, "batch permit") for k in permitted]
+    batch = b.tx(vault.functions.registerContributionsForWithPermits(
+        model_id, [e.as_tuple() for e in entries], [permit(k) for k in permitted]), relayer)["gasUsed"]
+    b.add(f"registerContributionsForWithPermits (vault), per contribution, batch of {size}", batch // size,
+          f"{batch:,} in all; +{(batch - batch_approved) // size:,} per entry over prior approves; "
+          f"{batch // size / single:.0%} of a single call with a permit")
 
 
 def age_key(tag: str) -> str:

@@ -1,7 +1,8 @@
 """Contribution bonds through the command line on the embedded chain (issue 23): the owner sets a bond (`model
 set-bond`, shown with its pending raise by `model show`), `contribute` states the bond and approves exactly it,
 a final round's decisions are sent by anyone (`bonds apply`, idempotent), `status` shows held, released,
-forfeited and claimable bonds, and `bonds claim` pays back a released bond and refuses a forfeited one."""
+forfeited and claimable bonds, and `bonds claim` pays back a released bond and refuses a forfeited one. A relayed
+`contribute` (`--relayer-dev-account`) signs an EIP-2612 permit for the bond after saying what it permits."""
 
 from __future__ import annotations
 
@@ -135,3 +136,36 @@ def test_contribute_to_a_model_without_a_bond_says_nothing_and_approves_nothing(
     assert "bond" not in out.output
     assert ledger.erc20(ledger.dev_payment_token).functions.allowance(
         accounts.alice.address, ledger.deployment.address("ContributionBonds")).call() == 0
+
+
+def test_relayed_contribute_signs_a_permit_for_the_bond_and_the_contributor_sends_nothing(
+        cli: Run, ledger: OpenLedger, accounts: Accounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`contribute --relayer-dev-account 9` with a contributor key that holds no ETH: the CLI says what the permit
+    lets the vault take, and until when, before it signs; the relayer sends the commitment and the registration
+    with the permit (one transaction); the bond is posted and the contributor sent no transaction."""
+    from eth_account import Account
+
+    for name in ("spec.json", "alice.csv"):
+        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    spec = tmp_path / "spec.json"
+    model, _ = ledger.register_model(accounts.owner, ModelParams(
+        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
+        1_000_000 * TOKEN, "Stake", "STK"))
+    ledger.set_bond_policy(accounts.owner, model.model_id, 10 * TOKEN)
+    ledger.chain.w3.provider.ethereum_tester.mine_blocks(257)
+    poor = Account.from_key(keccak(text="a contributor without ETH"))
+    token = ledger.erc20(ledger.dev_payment_token)
+    minted = _flat(cli("faucet", "20", "--to", poor.address, "--dev-account", "8"))
+    assert f"minted 20 oUSD to {poor.address}" in minted
+    monkeypatch.setenv("POOR_KEY", poor.key.hex())
+    out = cli("contribute", "--model", str(model.model_id), "--public", "alice.csv", "--key-env", "POOR_KEY",
+              "--relayer-dev-account", "9")
+    flat = _flat(out)
+    assert (f"signing an EIP-2612 permit as {poor.address}: permits the bond vault to take 10.000000 oUSD for this "
+            "registration, until") in flat
+    assert flat.index("permits the bond vault") < flat.index("registered:")
+    assert f"by {poor.address} (relayed by {accounts.stranger.address}, gas" in flat
+    cid = int(flat.split("contribution ")[1].split()[0])
+    assert ledger.bond_of(cid).status == "held" and ledger.bond_of(cid).amount == 10 * TOKEN
+    assert int(token.functions.balanceOf(poor.address).call()) == 10 * TOKEN
+    assert ledger.chain.w3.eth.get_transaction_count(poor.address) == 0

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IContributionRegistry} from "./IContributionRegistry.sol";
+
 /// @title IContributionBonds
 /// @notice Contribution bonds (issue 23): a model's owner may require every registration to post a bond in the
 /// model's payment token. The registry has this contract take it from the contributor at registration (the
@@ -49,6 +51,17 @@ interface IContributionBonds {
         uint64 pendingFrom;
     }
 
+    /// @notice A contributor's EIP-2612 permit for this vault, sent by a relayer with the contributor's signed
+    /// registration ({registerContributionForWithPermit}): `permit(contributor, vault, value, deadline, v, r, s)` on
+    /// the model's payment token. `deadline == 0` stands for no permit (the contributor approved the vault itself).
+    struct BondPermit {
+        uint256 value;
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
     /// @notice One decision of {applyBondDecisions}, with its proof against the round's `bondsRoot`.
     struct BondDecisionInput {
         uint256 contributionId;
@@ -75,6 +88,12 @@ interface IContributionBonds {
     /// can no longer forfeit it, and once one of them is final the contributor takes the bond back.
     event BondRefundScheduled(uint256 indexed contributionId, uint256 forfeitableUntilRound);
 
+    /// @notice Emitted when a relayer hands in `contributor`'s EIP-2612 permit of `value` for this vault in the
+    /// model's payment token `token`: `accepted` is whether the token took it now. A permit someone already
+    /// submitted (front-run) or one that is invalid is not accepted; the bond's transfer then decides, against
+    /// whatever allowance the contributor gave.
+    event BondPermitUsed(address indexed contributor, address indexed token, uint256 value, uint256 deadline, bool accepted);
+
     /// @notice Emitted when `contributor` takes back `amount`: a released bond, or a withdrawn contribution's.
     event BondClaimed(uint256 indexed contributionId, address indexed contributor, uint256 amount, bool refund);
 
@@ -91,6 +110,9 @@ interface IContributionBonds {
     /// @notice Thrown when the bond of a registration cannot be taken from `contributor` (allowance, balance, or
     /// a token that refused): the contributor approves this contract for the model's bond first.
     error ContributionBondsTransferFailed(address contributor, uint256 amount);
+    /// @notice Thrown when a relayed batch comes with a number of permits other than its number of registrations
+    /// (one permit, or an empty one, per entry).
+    error ContributionBondsPermitCountMismatch(uint256 registrations, uint256 permits);
     /// @notice Thrown when a payment token delivered `received` of a bond of `amount` (a fee-on-transfer token):
     /// bonds must be held to the unit.
     error ContributionBondsShortfall(uint256 amount, uint256 received);
@@ -157,6 +179,33 @@ interface IContributionBonds {
     /// `forfeitableUntilRound` while no later round is final.
     /// Emits {BondReleased} or {BondForfeited} per decided bond.
     function applyBondDecisions(uint256 modelId, uint256 roundId, BondDecisionInput[] calldata decisions) external;
+
+    /// @notice {IContributionRegistry-registerContributionFor} in one transaction with the contributor's EIP-2612
+    /// permit for the bond (`permit`), so a contributor with no ETH for an `approve` gets a bonded contribution
+    /// registered by a relayer. The permit is tried and its failure ignored (OpenZeppelin's front-run-safe use of
+    /// {IERC20Permit-permit}: someone may have submitted it first); the registry then has this vault take the bond,
+    /// and that transfer decides. The bond is taken from the contributor who signed the registration only, and is
+    /// never more than the model's bond, whatever the permit allows. The permit is skipped when the model never had
+    /// a bond policy (no payment token known here).
+    /// @dev Requirements: as {IContributionRegistry-registerContributionFor}. Emits {BondPermitUsed}, then the
+    /// registry's and this vault's events of the registration.
+    function registerContributionForWithPermit(
+        uint256 modelId,
+        IContributionRegistry.SignedContribution calldata registration,
+        BondPermit calldata permit
+    ) external returns (uint256 contributionId);
+
+    /// @notice {IContributionRegistry-registerContributionsFor} in one transaction with the contributors'
+    /// EIP-2612 permits: `permits[i]` is entry i's contributor's (`deadline == 0`: none; a contributor with several
+    /// entries signs one permit for their sum, on one entry). Each permit is tried as in
+    /// {registerContributionForWithPermit}; an entry whose bond cannot be taken fails by its index.
+    /// @dev Requirements: as {IContributionRegistry-registerContributionsFor}; one permit per registration.
+    /// Emits {BondPermitUsed} per permit given.
+    function registerContributionsForWithPermits(
+        uint256 modelId,
+        IContributionRegistry.SignedContribution[] calldata registrations,
+        BondPermit[] calldata permits
+    ) external returns (uint256 firstContributionId);
 
     /// @notice Pays the caller, the contributor, its released bond, or the bond of its withdrawn contribution once
     /// a round after the contribution's `forfeitableUntilRound` is final and no round forfeited it.

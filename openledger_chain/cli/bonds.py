@@ -52,6 +52,39 @@ def approve_bond_for_registration(ledger: Any, contributor: Any, model_id: int, 
     return bond
 
 
+def permit_bond_for_relayed_registration(ledger: Any, contributor: Any, model_id: int, deadline: int) -> Any:
+    """A relayed registration's bond: say it and what the contributor signs, then sign an EIP-2612 permit for
+    exactly it, valid until `deadline` (the registration's). Returns the permit; None when the model takes no bond,
+    or when its payment token has no permit and the contributor has approved the vault (or does so now, a
+    transaction it pays for)."""
+    from openledger_chain.cli.options import format_time
+
+    bond = ledger.bond_amount(model_id)
+    if bond == 0:
+        return None
+    decimals, symbol = payment_units(ledger, model_id)
+    amount = _amount(bond, decimals, symbol)
+    err_console.print(f"bond: {amount}, returned after the first round that values it unless the data is judged "
+                      "harmful", highlight=False, soft_wrap=True)
+    domain = ledger.bond_permit_domain(model_id)
+    if domain is None:
+        token = ledger.erc20(ledger.get_model(model_id).payment_token)
+        allowance = int(token.functions.allowance(contributor.address, ledger.bond_vault().address).call())
+        if allowance >= bond:
+            err_console.print(f"the payment token has no EIP-2612 permit; {contributor.address} approved the bond "
+                              "vault already", highlight=False, soft_wrap=True)
+        else:
+            err_console.print(f"the payment token has no EIP-2612 permit: {contributor.address} approves the bond "
+                              "vault for exactly the bond (a transaction it pays for)", highlight=False, soft_wrap=True)
+            ledger.approve_bond(contributor, model_id)
+        return None
+    now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
+    err_console.print(f"signing an EIP-2612 permit as {contributor.address}: permits the bond vault to take "
+                      f"{amount} for this registration, until {format_time(deadline, now)}",
+                      highlight=False, soft_wrap=True)
+    return ledger.sign_bond_permit(contributor, model_id, bond, deadline, domain=domain)
+
+
 def print_bond_policy(ledger: Any, model_id: int) -> None:
     """`model show`'s line on the model's bond: none, the amount in force, and a raise pending with its block."""
     policy = ledger.bond_policy(model_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +30,8 @@ from openledger_chain.cli.options import (
 )
 
 KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
+#: How long a relayed registration's signature (and its bond permit) stays valid.
+RELAY_DEADLINE_SECONDS = 3600
 
 
 @click.command("contribute", short_help="Check a file, encrypt it to the committee and register it as a contribution.")
@@ -51,14 +55,20 @@ KINDS = ["data", "compute", "finetune", "evaluation", "annotation"]
               "the spec URI the model was registered with].")
 @click.option("--no-fetch-check", is_flag=True, help="Register without checking that --uri serves the file (content "
               "that goes online only later); oracles leave the contribution out until it does.")
+@click.option("--relayer-key-env", default=None, metavar="VAR", help="Relay: the relayer (its private key in "
+              "environment variable VAR) sends and pays for the commitment and the registration; the contributor only "
+              "signs them, and an EIP-2612 permit for its bond where the payment token has permits (it needs no ETH).")
+@click.option("--relayer-dev-account", type=click.IntRange(0, 9), default=None,
+              help="Relay, as --relayer-key-env, with dev-mnemonic account N as the relayer (local chains only).")
 @fetch_options
 @click.argument("path", type=EXISTING_FILE)
 @json_option
 @handle_errors
 def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
                model_id: int, kind: str, uri: str | None, out: Path | None, public: bool, spec_path: Path | None,
-               no_fetch_check: bool, ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int,
-               path: Path, as_json: bool) -> None:
+               no_fetch_check: bool, relayer_key_env: str | None, relayer_dev_account: int | None,
+               ipfs_gateway: str | None, cache_dir: Path | None, max_content_bytes: int, path: Path,
+               as_json: bool) -> None:
     """Encrypt PATH to the committee's current key (only the model's oracles and guardians can read it) and
     register it as a contribution of KIND to the model, pinned by the keccak256 of PATH's plaintext bytes.
     Publish the encrypted file at --uri. The content belongs to whoever committed to it first (the CLI
@@ -70,8 +80,17 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
     spec names them, numeric features, at least one row; finetune: a recipe for the spec's estimator; compute,
     evaluation: a claim file); and --uri must serve exactly the published bytes (the encrypted file, or PATH with
     --public), fetched as an oracle fetches it. The spec comes from --spec, or from the model's registered spec URI;
-    either way it must hash to the spec hash on-chain."""
+    either way it must hash to the spec hash on-chain.
+
+    With --relayer-key-env or --relayer-dev-account the relayer sends both transactions and pays their gas; the
+    contributor signs the registration (EIP-712) and, when the model takes a bond in a token with EIP-2612
+    permits, a permit for exactly the bond until the registration's deadline (said before it signs), which the
+    relayer sends with the registration in one transaction through the bond vault."""
     from openledger_chain.preflight import check_uri
+
+    if relayer_key_env is not None and relayer_dev_account is not None:
+        abort("give one of --relayer-key-env and --relayer-dev-account", 2)
+    relayed = relayer_key_env is not None or relayer_dev_account is not None
 
     if public and out is not None:
         abort("--out names the encrypted file; a --public contribution is registered as it is", 2)
@@ -84,6 +103,13 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
 
     ledger = open_ledger(network, rpc_url)
     contributor = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=5)
+    relayer = None
+    if relayed:
+        from openledger_chain.chain import load_account
+
+        if relayer_key_env is not None and not os.environ.get(relayer_key_env, "").strip():
+            abort(f"environment variable {relayer_key_env} is not set; export the relayer's private key there", 2)
+        relayer = load_account(ledger.chain, key_env=relayer_key_env, dev_index=relayer_dev_account)
     settings = fetch_settings(Path("."), ipfs_gateway, cache_dir, max_content_bytes)
     spec = registered_spec(ledger, model_id, spec_path, settings)
     found = check_contribution_file(path, ContributionKind.parse(kind), spec, model_id)
@@ -100,12 +126,16 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
             fix = (f"publish {published} there first{written_here if encrypted else ''}, or add --no-fetch-check "
                    "if it goes online only later")
             check_served(registered_uri, keccak(published.read_bytes()), str(published), settings, fix)
-        from openledger_chain.cli.bonds import approve_bond_for_registration
+        if relayer is None:
+            from openledger_chain.cli.bonds import approve_bond_for_registration
 
-        bond = approve_bond_for_registration(ledger, contributor, model_id)
-        contribution_id, receipt = ledger.register_contribution(
-            contributor, model_id, ContributionKind.parse(kind), content_hash, registered_uri
-        )
+            bond = approve_bond_for_registration(ledger, contributor, model_id)
+            contribution_id, receipt = ledger.register_contribution(
+                contributor, model_id, ContributionKind.parse(kind), content_hash, registered_uri
+            )
+        else:
+            bond, contribution_id, receipt = _relay(ledger, contributor, relayer, model_id,
+                                                    ContributionKind.parse(kind), content_hash, registered_uri)
     except BaseException:
         if encrypted is not None:
             published.unlink(missing_ok=True)  # nothing registered: leave no encrypted copy behind
@@ -122,8 +152,32 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
         print_rows("", [{"contributionId": contribution_id, "contentHash": "0x" + content_hash.hex(),
                          "published": str(published), "uri": registered_uri, "bond": bond}], True)
         return
+    how = f"relayed by {relayer.address}, " if relayer is not None else ""
     console.print(f"contribution {contribution_id} registered: {kind} 0x{content_hash.hex()} by "
-                  f"{contributor.address} (gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
+                  f"{contributor.address} ({how}gas {receipt['gasUsed']})", highlight=False, soft_wrap=True)
+
+
+def _relay(ledger: Any, contributor: Any, relayer: Any, model_id: int, kind: Any, content_hash: bytes,
+           uri: str) -> tuple[int, int, Any]:
+    """The relayed registration: the relayer commits; the contributor signs the registration and, for a bond, a
+    permit (said first); the relayer sends both in one transaction. Returns (bond, contribution id, receipt)."""
+    from openledger_chain.cli.bonds import permit_bond_for_relayed_registration
+    from openledger_chain.contracts import new_salt
+
+    ledger.check_registrable(contributor.address, model_id, content_hash)
+    now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
+    deadline = max(now, int(time.time())) + RELAY_DEADLINE_SECONDS
+    bond = ledger.bond_amount(model_id)
+    permit = permit_bond_for_relayed_registration(ledger, contributor, model_id, deadline)
+    salt = new_salt()
+    ledger.commit(relayer, [ledger.commitment(model_id, contributor.address, kind, content_hash, salt)])
+    signed = ledger.sign_registration(contributor, model_id, kind, content_hash, uri, salt, deadline=deadline)
+    if permit is not None:
+        contribution_id, receipt = ledger.register_contribution_for_with_permit(relayer, model_id, signed, permit)
+    else:
+        contribution_id, receipt = ledger.register_contribution_for(
+            relayer, contributor.address, model_id, kind, content_hash, uri, salt, deadline, signed.signature)
+    return bond, contribution_id, receipt
 
 
 def _note(text: str, *values: object) -> None:

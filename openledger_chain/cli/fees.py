@@ -53,19 +53,23 @@ def pay(network: str, rpc_url: str | None, keystore: Path | None, key_env: str |
 @click.command("faucet", short_help="Mint dev payment tokens (local chains only).")
 @network_options
 @account_options(8, "payer")
+@click.option("--to", "to", type=ADDRESS, default=None,
+              help="Mint to this address instead (say, a contributor's key that holds no ETH and only signs).")
 @click.argument("amount", default="1000")
 @handle_errors
 def faucet(network: str, rpc_url: str | None, keystore: Path | None, key_env: str | None, dev_account: int | None,
-           amount: str) -> None:
-    """Mint AMOUNT of the deployment's DevPaymentToken to the signing account (default dev account 8)."""
+           to: str | None, amount: str) -> None:
+    """Mint AMOUNT of the deployment's DevPaymentToken to the signing account (default dev account 8), or to --to
+    (the signing account sends the transaction)."""
     units = parse_amount(amount)
     ledger = open_ledger(network, rpc_url)
     if not ledger.chain.is_local or ledger.dev_payment_token is None:
         abort("the faucet exists only on local chains with a DevPaymentToken", 2)
     account = resolve_account(ledger.chain, keystore, key_env, dev_account, default_dev=8)
     token = ledger.erc20(ledger.dev_payment_token)
-    ledger.chain.transact(token.functions.mint(account.address, units), account)
-    console.print(f"minted {amount} oUSD to {account.address}")
+    recipient = to or account.address
+    ledger.chain.transact(token.functions.mint(recipient, units), account)
+    console.print(f"minted {amount} oUSD to {recipient}")
 
 
 @click.group("fees", short_help="Show and withdraw usage fees (stake holders' and the model owner's).")
