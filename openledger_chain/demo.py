@@ -21,7 +21,7 @@ import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,8 @@ class DemoResult:
     improvement_rounds: tuple[Path, Path] | None = None
     # Issue 23: each contributor's bond, as the rounds decided it ("released (claimed back)", "forfeited: ...").
     bonds: dict[str, str] = field(default_factory=dict)
+    #: Every step the demo showed, as (title, rows), in order.
+    steps: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 def contributor_account(name: str) -> LocalAccount:
@@ -122,8 +124,15 @@ def run_demo(workdir: Path, step: Step, chain: Chain | None = None) -> DemoResul
     published = workdir / "published"  # what contributors upload: ciphertext only
     shutil.rmtree(published, ignore_errors=True)
     published.mkdir()
+    steps: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def show(title: str, rows: list[dict[str, Any]]) -> None:
+        steps.append((title, rows))
+        step(title, rows)
+
     with serve_folder(published) as base_url:
-        return _run(workdir, published, base_url, step, chain or connect("embedded"))
+        result = _run(workdir, published, base_url, show, chain or connect("embedded"))
+    return replace(result, steps=steps)
 
 
 def _run(workdir: Path, published: Path, base_url: str, step: Step, chain: Chain) -> DemoResult:

@@ -17,14 +17,18 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "attribution"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, list[tuple[str, list]]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, list[tuple[str, list]], str]:
+    """`openledger demo`, run once for the module (it takes a minute and more): the command's own output is
+    checked by `test_demo_command_prints_its_steps`, its result by the others."""
     workdir = tmp_path_factory.mktemp("demo")
-    steps: list[tuple[str, list]] = []
-    return workdir, run_demo(workdir, lambda title, rows: steps.append((title, rows))), steps
+    invoked = CliRunner().invoke(main, ["demo", "--workdir", str(workdir)], standalone_mode=False)
+    assert invoked.exit_code == 0, invoked.output
+    result: DemoResult = invoked.return_value
+    return workdir, result, result.steps, invoked.output
 
 
 def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fee(demo) -> None:
-    _, result, steps = demo
+    _, result, steps, _ = demo
     assert len(steps) == 16  # 11, the bond policy and each round's bond decisions, the improvement model (issue 23)
 
     first, second = read_round_file(result.round_file), read_round_file(result.second_round_file)
@@ -58,7 +62,7 @@ def test_demo_shows_a_round_that_improves_nothing_minting_zero(demo) -> None:
     """Issue 23: under the improvement policy, round 2 adds only a copy of alice's rows: U_now = U_before on its
     evaluation set, it mints 0, keeps round 1's root, is final, and both an outsider and the guardian's
     recomputation pass its emission check."""
-    _, result, steps = demo
+    _, result, steps, _ = demo
     first, second = (read_round_file(p) for p in result.improvement_rounds)
     block = second.body["emissionPolicy"]
     assert block["uNow"] == block["uBefore"] and second.body["emission"] == "0" and int(first.body["emission"]) > 0
@@ -73,7 +77,7 @@ def test_demo_shows_a_round_that_improves_nothing_minting_zero(demo) -> None:
 def test_the_label_flipper_loses_its_bond_to_the_stake_holders(demo) -> None:
     """Every contributor posted a 5-token bond; round 1 forfeits mallory's (flipped labels: harmful) and
     releases the honest ones, which their contributors claimed back; dave's is decided by round 2."""
-    _, result, steps = demo
+    _, result, steps, _ = demo
     assert result.bonds["mallory"] == "forfeited: harmful"
     for name in ("alice", "bob", "carol", "annie", "tuner", "gpu", "evaluator", "dave"):
         assert result.bonds[name] == "released (claimed back)", (name, result.bonds[name])
@@ -85,12 +89,11 @@ def test_the_label_flipper_loses_its_bond_to_the_stake_holders(demo) -> None:
     assert token.functions.balanceOf(vault).call() == 5 * TOKEN * len(held)  # nothing left in the vault but held bonds
 
 
-def test_demo_command_prints_its_steps(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--workdir", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert "signed by 2 of 3 oracles" in result.output and "demo complete" in result.output
-    assert "Round 2 on a fresh evaluation set" in result.output and "every check holds" in result.output
-
+def test_demo_command_prints_its_steps(demo) -> None:
+    _, result, steps, output = demo
+    assert "signed by 2 of 3 oracles" in output and "demo complete" in output
+    assert "Round 2 on a fresh evaluation set" in output and "every check holds" in output
+    assert all(title in output for title, _ in steps)
 
 
 def _chain_bytes(result) -> bytes:
@@ -106,7 +109,7 @@ def _chain_bytes(result) -> bytes:
 
 
 def test_no_contributed_row_leaves_its_contributor_and_the_committee(demo) -> None:
-    tmp_path, result, _ = demo
+    tmp_path, result, _, _ = demo
     # Marker rows: a row of every data file and of the revealed evaluation set.
     markers = []
     for name in ("alice.csv", "bob.csv", "carol.csv", "mallory.csv", "copycat.csv", "dave.csv", "eval.csv"):
