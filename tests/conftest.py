@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -73,16 +74,30 @@ def _deployed(accounts: Accounts) -> tuple[Chain, Deployment]:
     return chain, deployment
 
 
-@pytest.fixture
-def ledger(_deployed: tuple[Chain, Deployment]) -> Iterator[OpenLedger]:
-    """The deployed contracts on a fresh snapshot of the session chain."""
-    chain, deployment = _deployed
+@contextmanager
+def _snapshot_ledger(deployed: tuple[Chain, Deployment]) -> Iterator[OpenLedger]:
+    chain, deployment = deployed
     tester = chain.w3.provider.ethereum_tester
     snapshot = tester.take_snapshot()
     try:
         yield OpenLedger(chain, deployment)
     finally:
         tester.revert_to_snapshot(snapshot)
+
+
+@pytest.fixture
+def ledger(_deployed: tuple[Chain, Deployment]) -> Iterator[OpenLedger]:
+    """The deployed contracts on a fresh snapshot of the session chain."""
+    with _snapshot_ledger(_deployed) as ledger:
+        yield ledger
+
+
+@pytest.fixture(scope="module")
+def module_ledger(_deployed: tuple[Chain, Deployment]) -> Iterator[OpenLedger]:
+    """The deployed contracts on a snapshot kept for a whole module: build state that many tests only read in
+    a module-scoped fixture on it (each test that also asks for `ledger` gets its own snapshot on top)."""
+    with _snapshot_ledger(_deployed) as ledger:
+        yield ledger
 
 
 @pytest.fixture

@@ -35,6 +35,11 @@ TOKEN = 10**18
 
 @pytest.fixture
 def setup(ledger: OpenLedger, accounts, tmp_path: Path):
+    return example_setup(ledger, accounts, tmp_path)
+
+
+def example_setup(ledger: OpenLedger, accounts, tmp_path: Path):
+    """The example model with alice's, bob's and carol's files registered and settled, in `tmp_path`."""
     for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv", "carol.csv"):
         shutil.copyfile(EXAMPLE / name, tmp_path / name)
     spec = tmp_path / "spec.json"

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 from click.testing import CliRunner
-from test_oracle import _propose, setup  # noqa: F401 - `setup` is a fixture
+from test_oracle import _propose, example_setup
 from test_verify import _sign_and_submit
 
 from openledger_chain.cli import main
@@ -60,12 +60,13 @@ COMMANDS = {
 }
 
 
-@pytest.fixture
-def submitted(ledger, accounts, setup):  # noqa: F811
-    model, workdir = setup
-    path, _ = _propose(ledger, model, workdir)
-    _sign_and_submit(ledger, accounts, path)
-    return ledger, path
+@pytest.fixture(scope="module")
+def submitted(module_ledger, accounts, tmp_path_factory):
+    """One submitted round for the module (every test only reads it); each test runs on its own snapshot."""
+    model, workdir = example_setup(module_ledger, accounts, tmp_path_factory.mktemp("round"))
+    path, _ = _propose(module_ledger, model, workdir)
+    _sign_and_submit(module_ledger, accounts, path)
+    return module_ledger, path
 
 
 def _write(path: Path, mutation) -> Path:
@@ -81,8 +82,8 @@ def _write(path: Path, mutation) -> Path:
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
-def test_a_malformed_round_file_gets_a_one_line_error_from_every_command(submitted, mutation) -> None:
-    ledger, path = submitted
+def test_a_malformed_round_file_gets_a_one_line_error_from_every_command(ledger, submitted, mutation) -> None:
+    _, path = submitted  # `ledger`: this test's own snapshot on top of the module's round
     bad = _write(path, MUTATIONS[mutation])
     for command, args in COMMANDS.items():
         with mock.patch("openledger_chain.cli.verify.open_ledger", return_value=ledger), \
