@@ -163,6 +163,10 @@ HINTS: dict[str, Hint] = {
         "the bond vault could not take the bond of {amount} from {contributor}",
         "the contributor approves the bond vault (`bondVault` of the registry) for the bond and holds it in the "
         "model's payment token", token=("amount",)),
+    "ContributionBondsPermitCountMismatch": Hint(
+        "a relayed batch of {registrations} registrations came with {permits} permits: one per registration",
+        "send one permit per registration, with deadline 0 for a contributor who approved the vault itself "
+        "(`openledger contribute` builds the list)"),
     "ContributionBondsShortfall": Hint(
         "the payment token delivered {received} of a bond of {amount} (it takes a fee on transfers)",
         "bonds need a payment token that delivers what is sent: the model's owner sets the bond to 0",
