@@ -259,3 +259,18 @@ def test_embedding_example_round() -> None:
     paid = report.allocations
     assert paid[addr(4)] == 0 and paid[addr(5)] == 0
     assert all(paid[addr(i)] > 0.25 * 10**21 for i in (1, 2, 3))
+
+
+@pytest.mark.parametrize("heading, folder, eval_name, exclude", [
+    ("### Embeddings", "embeddings", "eval.parquet", True), ("### Text", "text", "eval.csv", False)])
+def test_readme_outputs_are_real(heading: str, folder: str, eval_name: str, exclude: bool) -> None:
+    """README "Embeddings" / "Text": the amounts printed there are what the example's files give."""
+    import re
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme[readme.index(heading):]
+    printed = dict(re.findall(r"│ (0x[0-9a-f]{40}) │[^│]*│[^│]*│ +(\d+) │", section[: section.index("wrote out.json")]))
+    root = EXAMPLES / folder
+    report = attribute(json.loads((root / "spec.json").read_text()), json.loads((root / "manifest.json").read_text()),
+                       root / eval_name, base_dir=root, emission=10**21, exclude_malformed=exclude)
+    assert {a.lower(): str(v) for a, v in report.allocations.items()} == printed
