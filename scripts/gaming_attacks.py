@@ -892,6 +892,10 @@ def text_eval_leak(split: Split) -> Round:
 
 
 #: The attacks run on the text data set: text edits instead of coordinate moves, plus the plain sybil splits.
+#: Targets as for coordinate moves: on the generated tickets (1024 hashed dimensions, unigrams and bigrams) one
+#: changed word moves a ticket a median 0.57-0.60x the spacing of real tickets, two words 0.76-0.81x, four
+#: 1.03-1.05x (3 splits); copies are held to the copy target up to one word (as coordinate moves up to 0.55x), and
+#: the rest is measured without a target (as moves of 0.75x and more: a new point, not a copy).
 TEXT_ATTACKS = (
     "text_copy_one_0w", "text_copy_one_1w", "text_copy_one_2w", "text_copy_one_4w", "text_late_copy_all_1w",
     "text_noise_swarm", "text_junk", "text_flipper", "text_eval_leak", "sybil_split",
@@ -899,7 +903,7 @@ TEXT_ATTACKS = (
 #: Attacks only the text data set runs.
 TEXT_ONLY = tuple(a for a in TEXT_ATTACKS if a.startswith("text_"))
 ATTACKS.update({a.__name__: (a, target) for a, target in (
-    (text_copy_one(0), "copy"), (text_copy_one(1), "copy"), (text_copy_one(2), "copy"), (text_copy_one(4), None),
+    (text_copy_one(0), "copy"), (text_copy_one(1), "copy"), (text_copy_one(2), None), (text_copy_one(4), None),
     (text_late_copy_all(1), "late_copy"), (text_noise_swarm, "noise"), (text_junk, "noise"),
     (text_flipper, "honest"), (text_eval_leak, "honest"),
 )})

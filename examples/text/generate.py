@@ -4,7 +4,8 @@ Run from the repository root:  python examples/text/generate.py
 
 Each ticket is a few sentences drawn from a topic's phrases (billing, shipping, account, product),
 with words shared between topics and a quarter of each ticket's phrases from another topic, so
-neighbours are informative but not perfect. 300 tickets are the evaluation set (eval.csv); alice,
+neighbours are informative but not perfect; made-up product and place names (no topic in them) make
+tickets distinct. 300 tickets are the evaluation set (eval.csv); alice,
 bob and carol write 250 each; copycat re-registers alice's first 120 tickets with one word changed;
 mallory registers real tickets with every label moved to the next topic.
 """
@@ -41,12 +42,21 @@ OPENERS = ["hello", "hi team", "good morning", "dear support", "urgent", "please
 CLOSERS = ["thanks", "thank you in advance", "regards", "please reply soon", "this is frustrating", "cheers"]
 
 
+SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "zo", "vex", "pa", "qui", "dor", "sel", "bran", "ix", "mo", "tal", "fen"]
+
+
+def detail(rng: np.random.Generator) -> str:
+    """A product or place name (two or three syllables): says nothing about the topic, makes tickets distinct."""
+    return "".join(str(s) for s in rng.choice(SYLLABLES, int(rng.integers(2, 4))))
+
+
 def ticket(rng: np.random.Generator, topic: str) -> str:
     names = list(TOPICS)
     parts = [str(rng.choice(OPENERS))]
     for _ in range(int(rng.integers(2, 4))):
         source = topic if rng.random() < 0.75 else names[int(rng.integers(len(names)))]
-        parts.append(str(rng.choice(TOPICS[source])))
+        phrase = str(rng.choice(TOPICS[source]))
+        parts.append(f"{phrase} ({detail(rng)})" if rng.random() < 0.5 else phrase)
     parts.append(str(rng.choice(CLOSERS)))
     return ", ".join(parts)
 
