@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,6 @@ NORMALIZATIONS = ("none", "l2")
 DISTANCES = ("euclidean", "cosine")
 #: Largest | |x| - 1 | of a row under ``normalization: "l2"`` (float16 storage rounds a unit norm by ~1e-3).
 L2_TOLERANCE = 1e-3
-#: Suffixes of embedding files.
-EMBEDDING_SUFFIXES = (".parquet", ".npz")
 _HASH = re.compile(r"^0x[0-9a-f]{64}$")
 
 
@@ -162,7 +161,7 @@ def _read_parquet(path: Path, emb: EmbeddingSpec, label: str) -> tuple[NDArray[n
         table = pq.read_table(path)
     except FileNotFoundError:
         raise _malformed(path, "file not found") from None
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException) as exc:  # e.g. a truncated file
         raise _malformed(path, "not a readable Parquet file", str(exc)) from None
     names = table.column_names
     if emb.column not in names:
@@ -208,7 +207,7 @@ def _read_npz(path: Path, emb: EmbeddingSpec) -> tuple[NDArray[np.float64], list
         raise _malformed(path, "file not found") from None
     except MalformedFileError:
         raise
-    except (OSError, ValueError, EOFError) as exc:  # not a zip, a pickled (object) array, a truncated member
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, a pickled array, a truncated member
         raise _malformed(path, "not a readable .npz file (numpy.savez of numeric arrays)", str(exc)) from None
     if features.ndim != 2:
         raise _malformed(path, f"features: a matrix (rows, {emb.dimension}) expected", str(features.shape))
@@ -223,6 +222,17 @@ def _read_npz(path: Path, emb: EmbeddingSpec) -> tuple[NDArray[np.float64], list
     return features.astype(np.float64), labels.tolist()
 
 
+def file_format(path: Path) -> str | None:
+    """``"parquet"`` or ``"npz"`` by the file's first bytes (fetched contributions are cached under their content
+    hash, without a suffix), else None. A missing file is None too: the reader that opens it says so."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    return "parquet" if head == b"PAR1" else "npz" if head == b"PK\x03\x04" else None
+
+
 def read_embeddings(
     path: Path, emb: EmbeddingSpec, label: str, classes: Sequence[str] | None = None, numeric_label: bool = False,
 ) -> tuple[NDArray[np.float64], tuple[str, ...]]:
@@ -235,10 +245,10 @@ def read_embeddings(
             component, a row off the unit sphere under ``normalization: "l2"``, a zero vector under
             ``distance: "cosine"``, no rows, or a bad label.
     """
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
+    kind = file_format(path)
+    if kind == "parquet":
         x, raw_labels = _read_parquet(path, emb, label)
-    elif suffix == ".npz":
+    elif kind == "npz":
         x, raw_labels = _read_npz(path, emb)
     else:
         raise _malformed(path, "the model's spec names an embedding: a contribution is a .parquet or .npz file")

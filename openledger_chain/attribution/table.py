@@ -136,14 +136,14 @@ def read_rows(path: Path, spec: Spec, columns: Sequence[str] | None = None) -> T
     Raises:
         MalformedFileError: The file is not what the spec asks for.
     """
-    from openledger_chain.attribution.representation import EMBEDDING_SUFFIXES, read_embeddings, read_texts
+    from openledger_chain.attribution.representation import file_format, read_embeddings, read_texts
 
     numeric = spec.task == "regression"
     if spec.embedding is not None:
         x, labels = read_embeddings(path, spec.embedding, spec.label, spec.classes, numeric)
         return Table(path, tuple(f"{spec.embedding.column}[{j}]" for j in range(spec.embedding.dimension)), x, labels)
-    if path.suffix.lower() in EMBEDDING_SUFFIXES:
-        raise _malformed(path, "the model's spec takes CSV files (it names no embedding)")
+    if file_format(path) is not None:
+        raise _malformed(path, "a Parquet or .npz file, but the model's spec takes CSV files (it names no embedding)")
     if spec.text is not None:
         texts, labels = read_texts(path, spec.text.column, spec.label, spec.classes, numeric)
         return Table(path, (spec.text.column,), np.zeros((len(texts), 0)), labels, texts)

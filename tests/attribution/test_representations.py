@@ -274,3 +274,24 @@ def test_readme_outputs_are_real(heading: str, folder: str, eval_name: str, excl
     report = attribute(json.loads((root / "spec.json").read_text()), json.loads((root / "manifest.json").read_text()),
                        root / eval_name, base_dir=root, emission=10**21, exclude_malformed=exclude)
     assert {a.lower(): str(v) for a, v in report.allocations.items()} == printed
+
+
+def test_format_is_read_from_the_bytes_not_the_name(tmp_path: Path) -> None:
+    """The oracle caches fetched files under their content hash, without a suffix: the reader looks at the first
+    bytes. A truncated Parquet file and a Parquet file for a CSV spec are malformed, with the reason."""
+    from openledger_chain.attribution.table import read_rows
+
+    rng = np.random.default_rng(9)
+    x, y = clusters(rng, 20)
+    write_parquet(tmp_path / "a.parquet", x, y)
+    np.savez(tmp_path / "b.npz", features=x, labels=y)
+    spec = parse_spec(emb_spec())
+    for name in ("a.parquet", "b.npz"):
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / "c0ffee").write_bytes(data)
+        np.testing.assert_allclose(read_rows(tmp_path / "c0ffee", spec).x, x, atol=1e-6)
+        (tmp_path / "cut").write_bytes(data[: len(data) // 2])
+        with pytest.raises(InputError, match="not a readable"):
+            read_rows(tmp_path / "cut", spec)
+    with pytest.raises(InputError, match="takes CSV files"):
+        read_rows(tmp_path / "c0ffee", parse_spec({"label": "y"}))
