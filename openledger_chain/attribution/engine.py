@@ -320,7 +320,7 @@ def attribute(
     owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
     # Regression: a target beyond the outlier bound (in evaluation standard deviations) is an
     # outlier like a feature there: its square would swamp every neighbour's error.
-    target_outlier = np.abs(y_all) > spec.outlier_bound if regression else np.zeros(len(y_all), dtype=bool)
+    marked_outlier = np.abs(y_all) > spec.outlier_bound if regression else np.zeros(len(y_all), dtype=bool)
 
     # Copies and outliers are judged in the evaluation set's standardization whatever `standardize`
     # says: no contribution can change that space.
@@ -334,6 +334,11 @@ def attribute(
                    else np.concatenate([encode(t) for t in (eval_table, *revealed_tables)]))
     copy_y = np.zeros(len(y_all), dtype=np.int64) if regression else y_all
     x_z = eval_z(x_all)
+    if representation is not None:
+        # The outlier bound of a representation is a radius: farther than `outlier_bound` RMS radii of the
+        # evaluation set from its mean (:func:`.representation.isotropic_standardizer`). On the unit sphere
+        # (cosine, text) nothing is that far; Euclidean embeddings can be.
+        marked_outlier = marked_outlier | (np.linalg.norm(x_z, axis=1) > spec.outlier_bound)
     # Rows farther than the default radius from every evaluation row are worth nothing: they must
     # not dilute a contribution's share of copied rows.
     relevance = auto_tau(eval_z(eval_table.x), None)
@@ -343,14 +348,14 @@ def attribute(
 
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
-        sub = np.flatnonzero(rows & ~target_outlier)
+        sub = np.flatnonzero(rows & ~marked_outlier)
         found = find_copies(x_z[sub], copy_y[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
                             outlier_bound=spec.outlier_bound, relevance_radius=relevance, index=neighbour_index,
                             rows=sub)
         reason = np.zeros(len(y_all), dtype=np.int8)
         parent = np.full(len(y_all), -1, dtype=np.int64)
         reason[sub] = found.reason
-        reason[rows & target_outlier] = OUTLIER
+        reason[rows & marked_outlier] = OUTLIER
         parent[sub] = found.parent
         copies = sub[found.reason == COPY]
         parent[copies] = sub[found.parent[found.reason == COPY]]  # contributed parents: back to pooled indices

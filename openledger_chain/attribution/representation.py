@@ -33,8 +33,8 @@ file's method manifest: everything needed to recompute the vectors.
 Copy detection and the outlier bound need a space in which "spacing" means the same along every
 direction. A CSV's columns are z-scored with the evaluation set's statistics; an embedding's
 dimensions are not (that would change the model's geometry): :func:`isotropic_standardizer` centres
-on the evaluation mean and divides by one number, the evaluation set's root-mean-square standard
-deviation, which moves no neighbour and no ratio of distances.
+on the evaluation mean and divides by one number, the evaluation set's root-mean-square radius,
+which moves no neighbour and no ratio of distances; the outlier bound is a radius in that unit.
 """
 
 from __future__ import annotations
@@ -272,17 +272,21 @@ def read_embeddings(
 
 
 def isotropic_standardizer(x_eval: NDArray[np.float64]) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
-    """Centre on the evaluation mean and divide by the evaluation set's root-mean-square standard deviation.
+    """Centre on the evaluation mean and divide by the evaluation set's root-mean-square radius
+    ``sqrt(mean |x_e - mean|^2)`` (the square root of the summed per-dimension variances).
 
     One scale for every dimension: distances are multiplied by one constant, so nearest neighbours and
-    every ratio of distances (copy detection's test) are those of the representation itself; the
-    outlier bound reads "a component farther than `outlier_bound` typical deviations from the mean".
+    every ratio of distances (copy detection's test) are those of the representation itself. The outlier
+    bound is then a radius: a row farther than `outlier_bound` RMS radii from the evaluation mean (the
+    engine marks those; no coordinate of any other row can exceed the bound either). A per-coordinate
+    bound in units of a per-dimension deviation would flag sparse rows: a text of two words has
+    components near 0.7 where a dimension's deviation is 1/sqrt(n_features).
     """
     if len(x_eval) == 0:
         return lambda x: x
     mean = x_eval.mean(axis=0)
-    rms = float(np.sqrt(np.mean(x_eval.var(axis=0))))
-    scale = rms if rms > 0 else 1.0
+    radius = float(np.sqrt(np.sum(x_eval.var(axis=0))))
+    scale = radius if radius > 0 else 1.0
     return lambda x: (x - mean) / scale
 
 

@@ -295,3 +295,21 @@ def test_format_is_read_from_the_bytes_not_the_name(tmp_path: Path) -> None:
             read_rows(tmp_path / "cut", spec)
     with pytest.raises(InputError, match="takes CSV files"):
         read_rows(tmp_path / "c0ffee", parse_spec({"label": "y"}))
+
+
+def test_outlier_bound_is_a_radius_for_representations(tmp_path: Path) -> None:
+    """Sparse rows are not outliers (a two-word text has components near 0.7 where a hashed dimension's deviation
+    is about 1/sqrt(n_features)); a Euclidean embedding 100 radii out is."""
+    spec = {"label": "topic", "text": {"n_features": 16384}, "kind_shares_bps": {"data": 10000}}
+    rng = np.random.default_rng(0)
+    words = [f"word{i}" for i in range(300)]
+    lines = ["text,topic"] + [f"{' '.join(rng.choice(words, 2))},{'ab'[i % 2]}" for i in range(60)]
+    (tmp_path / "eval.csv").write_text("\n".join(lines[:31]) + "\n")
+    (tmp_path / "c.csv").write_text("\n".join(lines[:1] + lines[31:]) + "\n")
+    report = attribute(spec, [{"id": "c", "contributor": addr(1), "kind": "data", "path": "c.csv"}],
+                       tmp_path / "eval.csv", base_dir=tmp_path)
+    assert "outlier" not in report.contributions[0].excluded
+    a = clusters(np.random.default_rng(3), 30)
+    far = (np.vstack([a[0][:29], 100 * a[0][29:] + 50]), a[1])
+    rep = embedding_round(tmp_path, {"a.parquet": far}, emb_spec(normalization="none", distance="euclidean"))
+    assert rep.contributions[0].excluded == {"outlier": 1}
