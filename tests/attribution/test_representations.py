@@ -313,3 +313,21 @@ def test_outlier_bound_is_a_radius_for_representations(tmp_path: Path) -> None:
     far = (np.vstack([a[0][:29], 100 * a[0][29:] + 50]), a[1])
     rep = embedding_round(tmp_path, {"a.parquet": far}, emb_spec(normalization="none", distance="euclidean"))
     assert rep.contributions[0].excluded == {"outlier": 1}
+
+
+def test_contribute_preflight_reads_embedding_and_text_files(tmp_path: Path) -> None:
+    """`openledger contribute` checks a file as the oracle reads it, before any transaction."""
+    from openledger_chain.preflight import check_contribution_file
+    from openledger_chain.types import ContributionKind
+
+    x, y = clusters(np.random.default_rng(2), 12)
+    write_parquet(tmp_path / "a.parquet", x, y)
+    spec = parse_spec(emb_spec())
+    assert check_contribution_file(tmp_path / "a.parquet", ContributionKind.DATA, spec, 3) == \
+        "12 rows, 8-dimensional test-model vectors"
+    write_parquet(tmp_path / "b.parquet", x * 2, y)
+    with pytest.raises(InputError, match="Euclidean norm 2.*each l2-normalised"):
+        check_contribution_file(tmp_path / "b.parquet", ContributionKind.DATA, spec, 3)
+    (tmp_path / "t.csv").write_text("text,y\nrefund please,0\n")
+    text_spec = parse_spec({"label": "y", "text": {}})
+    assert check_contribution_file(tmp_path / "t.csv", ContributionKind.DATA, text_spec, 3) == "1 text in column 'text'"
