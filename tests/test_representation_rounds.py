@@ -1,5 +1,5 @@
 """A whole round on the embedded chain from Parquet / .npz embeddings (issue 26): propose, sign k of n, submit,
-finalize; the round file records the embedding's identity and leaves the file of another model out, with why."""
+finalize, verify with the data; the round file records the embedding's identity and leaves the file of another model out, with why."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from openledger_chain.chain import dev_accounts
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.oracle import claim_from_round_file, finalize_round, propose_round, read_round_file, sign_round_file, submit_round_file
 from openledger_chain.types import ContributionKind, ModelParams
+from openledger_chain.verify import RecomputeInputs, verify_round
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "embeddings"
 OWNER = dev_accounts()[4]
@@ -46,6 +47,10 @@ def test_a_round_of_embeddings_on_chain(ledger: OpenLedger, accounts, tmp_path: 
     for oracle in accounts.oracles[:2]:
         sign_round_file(ledger, path, oracle)
     submit_round_file(ledger, path, accounts.oracles[0], chunk=2)
+    # A committee member recomputes the round from the Parquet/.npz files: every check holds, attribution included.
+    check = verify_round(ledger, round_file_path=path,
+                         attribution=RecomputeInputs(spec, tmp_path / "eval.parquet", tmp_path))
+    assert check.ok and not check.differences and "attribution" in {c.name for c in check.checks if c.ok}, check.checks
     tester = ledger.chain.w3.provider.ethereum_tester
     tester.time_travel(ledger.chain.w3.eth.get_block("latest")["timestamp"] + 3601)
     finalize_round(ledger, read_round_file(path).round.model_id, accounts.deployer)
