@@ -151,14 +151,18 @@ def check_contribution_file(path: Path, kind: ContributionKind, spec: Spec, mode
     """
     from openledger_chain.attribution.kinds import check_claim, check_recipe
     from openledger_chain.attribution.manifest import Contribution
-    from openledger_chain.attribution.table import read_table
+    from openledger_chain.attribution.table import read_rows
 
     name = kind.name.lower()
     entry = Contribution("0", "0x" + "00" * 20, name, path, 0)
     try:
         if name in _ROW_KINDS:
-            table = read_table(path, spec.label, spec.features, spec.classes, numeric_label=spec.task == "regression")
+            table = read_rows(path, spec)
             rows = len(table.labels)
+            if spec.embedding is not None:
+                return f"{rows} row{'s' if rows != 1 else ''}, {spec.embedding.dimension}-dimensional {spec.embedding.model} vectors"
+            if spec.text is not None:
+                return f"{rows} text{'s' if rows != 1 else ''} in column {spec.text.column!r}"
             return f"{rows} row{'s' if rows != 1 else ''}, {len(table.columns)} feature columns"
         if name == "finetune":
             check_recipe(entry, spec)
@@ -175,6 +179,16 @@ def _wanted(kind: str, spec: Spec, model_id: int) -> str:
         what = (f"a JSON recipe {{\"params\": {{…}}}} for {spec.estimator_name}" if kind == "finetune" else
                 "a JSON claim {\"units\": N, \"attestation\": {\"signer\": …, \"signature\": …}}")
         return f"a {kind} contribution to model {model_id} is {what}; fix the file or the --kind"
+    classes = f" with a label in {{{', '.join(spec.classes)}}}" if spec.classes is not None else ""
+    if spec.embedding is not None:
+        e = spec.embedding
+        return (f"model {model_id}'s spec takes a Parquet file (a fixed-size list<float> column {e.column!r} and the label "
+                f"column {spec.label!r}) or an .npz of arrays features and labels, {e.dimension}-dimensional "
+                f"{e.model} vectors{', each l2-normalised' if e.normalization == 'l2' else ''}, finite, at least one "
+                f"row{classes}; fix the file")
+    if spec.text is not None:
+        return (f"model {model_id}'s spec takes a CSV with a header row and exactly the text column {spec.text.column!r} "
+                f"and the label column {spec.label!r}, at least one row{classes}; fix the file")
     if spec.features is None:
         features = "numeric feature columns"
     else:

@@ -1,6 +1,7 @@
 """Benchmark exact KNN-Shapley and TKNN-Shapley: against pyDVL 0.10.0 (equal values, speed) and at scale.
 
 Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eval 1000] [--pydvl-train 5000]
+            [--dims 30,384,1024]
         python scripts/bench_attribution.py --paired 100000   (classification vs regression, one process)
 
 1. Same data, same run: our vectorized recursion vs pyDVL's ``KNNShapleyValuation``; values are
@@ -59,12 +60,12 @@ def compare_pydvl(n: int, n_eval: int) -> None:
           f"speed-up {t_pydvl / t_ours:.1f}x | max |diff| {diff:.1e} |")
 
 
-def scale_one(n: int, n_eval: int, method: str) -> None:
+def scale_one(n: int, n_eval: int, method: str, dims: int = 30) -> None:
     import resource
 
     from openledger_chain.attribution import Dataset, knn_shapley_values, tknn_shapley_values
 
-    xtr, ytr, xev, yev = make(n, n_eval, 30, 1)
+    xtr, ytr, xev, yev = make(n, n_eval, dims, 1)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     if method == "knn_shapley":
@@ -92,7 +93,7 @@ def scale_one(n: int, n_eval: int, method: str) -> None:
         values = find_copies(xtr, ytr, np.arange(n) // 10, xev, yev, copy_ratio=0.5, outlier_bound=25.0).reason.astype(float)
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"method": method, "n": n, "n_eval": n_eval, "seconds": elapsed, "peak_rss_mb": peak / 1024,
+    print(json.dumps({"method": method, "n": n, "n_eval": n_eval, "dims": dims, "seconds": elapsed, "peak_rss_mb": peak / 1024,
                       "input_mb": (xtr.nbytes + xev.nbytes) / 2**20, "rss_before_mb": base / 1024,
                       "sum": float(values.sum())}))
 
@@ -132,9 +133,10 @@ def main() -> None:
     p.add_argument("--paired", type=int, metavar="N", help="only the paired classification/regression run at N rows")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--method", default="knn_shapley", help=argparse.SUPPRESS)
+    p.add_argument("--dims", default="30", help="feature dimensions, comma-separated (embeddings: 384, 1024)")
     args = p.parse_args()
     if args.one:
-        scale_one(args.one, args.n_eval, args.method)
+        scale_one(args.one, args.n_eval, args.method, int(args.dims))
         return
     if args.paired:
         paired_regression(args.paired, args.n_eval)
@@ -142,14 +144,17 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}")
     if not args.no_pydvl:
         compare_pydvl(args.pydvl_train, args.pydvl_eval)
-    print("| method | train rows | eval rows | time (s) | peak RSS (MB) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| method | train rows | eval rows | dimensions | time (s) | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for method in args.methods.split(","):
-        for n in (int(s) for s in args.sizes.split(",")):
-            cmd = [sys.executable, __file__, "--one", str(n), "--n-eval", str(args.n_eval), "--method", method]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            print(f"| {r['method']} | {r['n']} | {r['n_eval']} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |", flush=True)
+        for dims in args.dims.split(","):
+            for n in (int(s) for s in args.sizes.split(",")):
+                cmd = [sys.executable, __file__, "--one", str(n), "--n-eval", str(args.n_eval), "--method", method,
+                       "--dims", dims]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                print(f"| {r['method']} | {r['n']} | {r['n_eval']} | {r['dims']} | {r['seconds']:.2f} | "
+                      f"{r['peak_rss_mb']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,10 @@ from gaming_attacks import (
     REGRESSION_ATTACKS,
     REGRESSION_METHODS,
     REGRESSION_ONLY,
+    REPRESENTATIONS,
     TASKS,
+    TEXT_ATTACKS,
+    TEXT_ONLY,
     Round,
     Split,
     honest_round,
@@ -74,6 +77,39 @@ def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
             w.writerow([*(repr(float(v)) for v in row), int(lab) if float(lab).is_integer() else repr(float(lab))])
 
 
+def write_rows(path: Path, split: Split, x: np.ndarray, y: np.ndarray) -> Path:
+    """One contribution's file in the split's representation; returns its path (suffix chosen here)."""
+    if split.representation == "embedding":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # The attacker complies with the format: rows are l2-normalised as the spec asks (a move's radial part,
+        # ~1/sqrt(128) of it, is lost; the rest of every move stays).
+        unit = np.asarray(x, dtype=np.float64) / np.linalg.norm(x, axis=1, keepdims=True)
+        flat = pa.array(np.ascontiguousarray(unit, dtype=np.float32).ravel())
+        path = path.with_suffix(".parquet")
+        pq.write_table(pa.table({"embedding": pa.FixedSizeListArray.from_arrays(flat, unit.shape[1]),
+                                 "label": pa.array(np.asarray(y).astype(np.int64))}), path)
+        return path
+    path = path.with_suffix(".csv")
+    if split.representation == "text":
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label"])
+            w.writerows(zip((str(t) for t in x), (str(v) for v in y)))
+        return path
+    write_csv(path, x, y)
+    return path
+
+
+#: The spec fields of each representation in the suite.
+REPRESENTATION_SPECS = {
+    "embedding": {"embedding": {"model": "openledger/digits-rff-128", "model_hash": "0x" + "00" * 32, "dimension": 128,
+                                "normalization": "l2", "distance": "cosine"}},
+    "text": {"text": {"column": "text", "n_features": 1024, "ngram_range": [1, 2]}},
+}
+
+
 def address(identity: str) -> str:
     return "0x" + identity.encode().hex().rjust(40, "0")
 
@@ -81,16 +117,16 @@ def address(identity: str) -> str:
 def run_round(rnd: Round, split: Split, method: dict, root: Path, baseline: bool, extra: dict | None = None) -> AttributionReport:
     """Write the round's files and run it through the engine."""
     root.mkdir(parents=True, exist_ok=True)
-    write_csv(root / "eval.csv", split.x_eval, split.y_eval)
+    eval_path = write_rows(root / "eval", split, split.x_eval, split.y_eval)
     revealed = []
     if rnd.revealed:
-        write_csv(root / "revealed.csv", split.x_revealed, split.y_revealed)
-        revealed = [root / "revealed.csv"]
+        revealed = [write_rows(root / "revealed", split, split.x_revealed, split.y_revealed)]
     manifest = []
     for i, (_, identity, x, y) in enumerate(rnd.entries):
-        write_csv(root / f"c{i}.csv", x, y)
-        manifest.append({"id": f"c{i}", "contributor": address(identity), "kind": "data", "path": f"c{i}.csv"})
+        path = write_rows(root / f"c{i}", split, x, y)
+        manifest.append({"id": f"c{i}", "contributor": address(identity), "kind": "data", "path": path.name})
     spec = {"label": "label", "method": method, "kind_shares_bps": {"data": 10000}}
+    spec |= REPRESENTATION_SPECS.get(split.representation, {})
     if split.task != "classification":
         spec["task"] = split.task
     kwargs = {"revealed": revealed} if revealed and not baseline else {}  # the old engine had no revealed sets
@@ -99,7 +135,7 @@ def run_round(rnd: Round, split: Split, method: dict, root: Path, baseline: bool
         if method["name"] == "tknn_shapley":
             spec["method"] = method | {"tau": None}
     spec |= extra or {}
-    return attribute(spec, manifest, root / "eval.csv", base_dir=root, emission=EMISSION, **kwargs)
+    return attribute(spec, manifest, eval_path, base_dir=root, emission=EMISSION, **kwargs)
 
 
 def payouts(rnd: Round, report: AttributionReport) -> dict[str, int]:
@@ -111,7 +147,8 @@ def payouts(rnd: Round, report: AttributionReport) -> dict[str, int]:
 def measure(name: str, attack: Callable[[Split], Round], split_seed: int, method: dict, tmp: Path, baseline: bool) -> dict:
     x, y = load(name)
     needs_revealed = attack is revealed_leak or getattr(attack, "needs_revealed", False)
-    split = make_split(x, y, split_seed, revealed_fraction=0.15 if needs_revealed else 0.0)
+    split = make_split(x, y, split_seed, revealed_fraction=0.15 if needs_revealed else 0.0,
+                       representation=REPRESENTATIONS.get(name, "columns"))
     split.task = TASKS.get(name, "classification")
     clean_round = honest_round(split)
     clean = payouts(clean_round, run_round(clean_round, split, method, tmp / "clean", baseline))
@@ -179,7 +216,7 @@ def honest_cost(name: str, split_seed: int, method: dict, tmp: Path) -> dict:
     contributor's pay moves from the same method without them (exact copies only, no noise
     test, and for tknn_shapley no radius)."""
     x, y = load(name)
-    split = make_split(x, y, split_seed)
+    split = make_split(x, y, split_seed, representation=REPRESENTATIONS.get(name, "columns"))
     split.task = TASKS.get(name, "classification")
     rnd = honest_round(split)
     defended = run_round(rnd, split, method, tmp / "defended", False)
@@ -220,7 +257,9 @@ def applies(method: str, data: str, attack: str | None = None) -> bool:
     methods that value regression and the attacks of gaming_attacks.REGRESSION_ATTACKS."""
     if data in TASKS:
         return method in REGRESSION_METHODS and (attack is None or attack in REGRESSION_ATTACKS)
-    return attack not in REGRESSION_ONLY
+    if REPRESENTATIONS.get(data) == "text":
+        return attack is None or attack in TEXT_ATTACKS
+    return attack not in REGRESSION_ONLY and attack not in TEXT_ONLY
 
 
 def run_suite(datasets: list[str], methods: list[str], attacks: list[str], seeds: int, baseline: bool = False,

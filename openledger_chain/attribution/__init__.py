@@ -42,6 +42,7 @@ from openledger_chain.attribution.methods import (
     knn_shapley_values,
     tknn_shapley_values,
 )
+from openledger_chain.attribution.representation import EmbeddingSpec, TextFeaturizer, TextSpec
 from openledger_chain.attribution.result import ValuationResult
 from openledger_chain.attribution.spec import Spec, load_spec, parse_spec
 
@@ -54,6 +55,7 @@ __all__ = [
     "ContributorValue",
     "DataBanzhaf",
     "Dataset",
+    "EmbeddingSpec",
     "Improvement",
     "KNNRegressionShapley",
     "KNNShapley",
@@ -62,6 +64,8 @@ __all__ = [
     "Spec",
     "TKNNShapley",
     "TMCShapley",
+    "TextFeaturizer",
+    "TextSpec",
     "Valuation",
     "ValuationResult",
     "Verifier",

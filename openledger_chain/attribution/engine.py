@@ -26,7 +26,7 @@ is exactly what withholding those rows would earn, so splitting never beats cont
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -48,7 +48,8 @@ from openledger_chain.attribution.methods.tknn_regression_shapley import TKNNReg
 from openledger_chain.attribution.methods.tknn_shapley import auto_tau
 from openledger_chain.attribution.noise import label_null, ramp, target_null
 from openledger_chain.attribution.spec import KINDS, Spec, load_spec, parse_spec
-from openledger_chain.attribution.table import Table, read_table
+from openledger_chain.attribution.representation import TextFeaturizer, isotropic_standardizer
+from openledger_chain.attribution.table import Table, read_rows
 from openledger_chain.attribution.utility import ModelUtility
 from openledger_chain.errors import AttributionError, InputError, MalformedFileError
 from openledger_chain.rewards import allocate
@@ -147,7 +148,7 @@ class AttributionReport:
             "allocations": [
                 {"address": a, "amount": str(v)} for a, v in (self.allocations or {}).items()
             ],
-        }
+        } | ({"malformed": dict(self.malformed)} if self.malformed else {})
 
 
 def _encode(labels: Sequence[str], table: dict[str, int]) -> np.ndarray:
@@ -283,11 +284,20 @@ def attribute(
 
     # The spec's `features`, when it names them, are the schema contributors were checked against: the
     # evaluation set must have exactly those columns too.
-    eval_table = read_table(Path(eval_path), spec.label, spec.features, spec.classes, numeric_label=regression)
-    revealed_tables = [read_table(Path(p), spec.label, eval_table.columns, spec.classes, numeric_label=regression)
-                       for p in revealed]
-    _check_fresh(eval_table, revealed_tables)
+    eval_table = read_rows(Path(eval_path), spec)
+    revealed_tables = [read_rows(Path(p), spec, eval_table.columns) for p in revealed]
     entries, tables, malformed = _read_contributions(entries, spec, eval_table.columns, exclude_malformed, tick)
+    representation: dict[str, Any] | None = None
+    if spec.text is not None:
+        # The featurizer is fitted on the evaluation set alone: no contribution moves the space.
+        featurizer = TextFeaturizer(spec.text, seed).fit(eval_table.texts or ())
+        eval_table, revealed_tables, tables = (
+            _featurized(eval_table, featurizer), [_featurized(t, featurizer) for t in revealed_tables],
+            [_featurized(t, featurizer) for t in tables])
+        representation = {"kind": "text", **featurizer.manifest()}
+    elif spec.embedding is not None:
+        representation = {"kind": "embedding", **spec.embedding.manifest()}
+    _check_fresh(eval_table, revealed_tables)
     row_entries = [c for c in entries if c.kind in ROW_KINDS]
     # Validate the other kinds' files before the (possibly long) valuation.
     attested = [c for c in entries if c.kind in ("compute", "evaluation")]
@@ -310,11 +320,13 @@ def attribute(
     owner = np.repeat(np.arange(len(tables)), [len(t.labels) for t in tables])
     # Regression: a target beyond the outlier bound (in evaluation standard deviations) is an
     # outlier like a feature there: its square would swamp every neighbour's error.
-    target_outlier = np.abs(y_all) > spec.outlier_bound if regression else np.zeros(len(y_all), dtype=bool)
+    marked_outlier = np.abs(y_all) > spec.outlier_bound if regression else np.zeros(len(y_all), dtype=bool)
 
     # Copies and outliers are judged in the evaluation set's standardization whatever `standardize`
     # says: no contribution can change that space.
-    eval_z = eval_standardizer(eval_table.x)
+    # An embedding's (or the text featurizer's) dimensions are not z-scored one by one: that would change
+    # the representation's distance. One scale for all keeps its neighbours and ratios of distances.
+    eval_z = eval_standardizer(eval_table.x) if representation is None else isotropic_standardizer(eval_table.x)
     reference = np.vstack([eval_z(t.x) for t in (eval_table, *revealed_tables)])
     # Regression: copies are judged in feature space alone (one "label" for every row), so a
     # near copy with another target is a copy too.
@@ -322,6 +334,11 @@ def attribute(
                    else np.concatenate([encode(t) for t in (eval_table, *revealed_tables)]))
     copy_y = np.zeros(len(y_all), dtype=np.int64) if regression else y_all
     x_z = eval_z(x_all)
+    if representation is not None:
+        # The outlier bound of a representation is a radius: farther than `outlier_bound` RMS radii of the
+        # evaluation set from its mean (:func:`.representation.isotropic_standardizer`). On the unit sphere
+        # (cosine, text) nothing is that far; Euclidean embeddings can be.
+        marked_outlier = marked_outlier | (np.linalg.norm(x_z, axis=1) > spec.outlier_bound)
     # Rows farther than the default radius from every evaluation row are worth nothing: they must
     # not dilute a contribution's share of copied rows.
     relevance = auto_tau(eval_z(eval_table.x), None)
@@ -331,14 +348,14 @@ def attribute(
 
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
-        sub = np.flatnonzero(rows & ~target_outlier)
+        sub = np.flatnonzero(rows & ~marked_outlier)
         found = find_copies(x_z[sub], copy_y[sub], owner[sub], reference, reference_y, copy_ratio=spec.copy_ratio,
                             outlier_bound=spec.outlier_bound, relevance_radius=relevance, index=neighbour_index,
                             rows=sub)
         reason = np.zeros(len(y_all), dtype=np.int8)
         parent = np.full(len(y_all), -1, dtype=np.int64)
         reason[sub] = found.reason
-        reason[rows & target_outlier] = OUTLIER
+        reason[rows & marked_outlier] = OUTLIER
         parent[sub] = found.parent
         copies = sub[found.reason == COPY]
         parent[copies] = sub[found.parent[found.reason == COPY]]  # contributed parents: back to pooled indices
@@ -347,6 +364,10 @@ def attribute(
     method_manifest: dict[str, Any] = {
         "name": spec.method.name, **spec.method.params, "seed": seed, "standardize": spec.standardize,
     }
+    if representation is not None:
+        # Recorded only for these representations (a CSV-columns round file stays what it was): the embedding's
+        # identity, or the text featurizer's parameters and the hashes of what it fitted on the evaluation set.
+        method_manifest["representation"] = representation
     if regression:
         # Recorded only for regression: a classification round's method manifest (and its round file) stays
         # what it was, so round files written before regression existed still verify field for field.
@@ -411,6 +432,12 @@ def attribute(
             raise AttributionError(_nothing_to_pay(spec, report.contributors))
         report.allocations = allocate(report.scores(), emission)
     return report
+
+
+def _featurized(table: Table, featurizer: TextFeaturizer) -> Table:
+    """A text table with its vectors filled in."""
+    x = featurizer.transform(table.texts or ())
+    return replace(table, columns=tuple(f"{table.columns[0]}[{j}]" for j in range(x.shape[1])), x=x)
 
 
 def _targets(table: Table) -> np.ndarray:
@@ -642,7 +669,7 @@ def _read_contributions(
     for c in entries:
         try:
             if c.kind in ROW_KINDS:
-                tables[c.id] = read_table(c.path, spec.label, columns, spec.classes, numeric_label=spec.task == "regression")
+                tables[c.id] = read_rows(c.path, spec, columns)
                 tick("reading", len(tables) + len(malformed), n_rows)
             elif c.kind == "finetune":
                 check_recipe(c, spec)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openledger_chain.attribution.estimators import validate_params
+from openledger_chain.attribution.representation import EmbeddingSpec, TextSpec, parse_embedding, parse_text
 from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
@@ -53,6 +54,8 @@ _FIELDS = {
     "standardize",
     "features",
     "emission",
+    "embedding",
+    "text",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -137,6 +140,9 @@ class Spec:
             evaluation set has). Naming them publishes the schema: `contribute` checks a file against
             it before registering, and the evaluation set must have exactly these columns.
         emission: How each round's emission is decided (:class:`EmissionPolicy`; absent = fixed).
+        embedding: The rows are vectors of this embedding model (Parquet or .npz files;
+            :mod:`.representation`); None = numeric CSV columns.
+        text: The rows are texts of one CSV column, featurized as this says (:mod:`.representation`).
     """
 
     label: str
@@ -153,6 +159,13 @@ class Spec:
     standardize: bool = True
     features: tuple[str, ...] | None = None
     emission: EmissionPolicy = field(default_factory=EmissionPolicy)
+    embedding: EmbeddingSpec | None = None
+    text: TextSpec | None = None
+
+    @property
+    def representation(self) -> str:
+        """``"columns"`` (numeric CSV columns), ``"embedding"`` or ``"text"``."""
+        return "embedding" if self.embedding is not None else "text" if self.text is not None else "columns"
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -170,8 +183,10 @@ class Spec:
             "standardize": self.standardize,
         } | ({"features": list(self.features)} if self.features is not None else {}) | (
             {"emission": {"policy": "improvement", "rate": str(self.emission.rate), "cap": str(self.emission.cap)}}
-            if self.emission.improvement else {})
-        # (`features` and `emission` only when given: the record of a spec without them stays what it was.)
+            if self.emission.improvement else {}) | (
+            {"embedding": self.embedding.manifest()} if self.embedding is not None else {}) | (
+            {"text": self.text.manifest()} if self.text is not None else {})
+        # (`features`, `emission`, `embedding` and `text` only when given: the record of a spec without them stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -306,9 +321,22 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         raise InputError(f"{where}: field 'classes' must be a non-empty list of label values")
     if classes is not None and task == "regression":
         raise InputError(f"{where}: field 'classes' is for classification; a regression target is any finite number")
-    standardize = raw.get("standardize", True)
+    embedding = parse_embedding(raw["embedding"], where) if "embedding" in raw else None
+    text = parse_text(raw["text"], where) if "text" in raw else None
+    if embedding is not None and text is not None:
+        raise InputError(f"{where}: fields 'embedding' and 'text' exclude each other (a model's rows are one or the other)")
+    standardize = raw.get("standardize", embedding is None and text is None)
     if not isinstance(standardize, bool):
         raise InputError(f"{where}: field 'standardize' must be true or false")
+    if standardize and (embedding is not None or text is not None):
+        raise InputError(f"{where}: field 'standardize': z-scoring each dimension would change the "
+                         f"{'embedding' if embedding is not None else 'text featurizer'}'s distance; drop the field "
+                         "(the rows are valued in the representation's own space)")
+    if raw.get("features") is not None and (embedding is not None or text is not None):
+        raise InputError(f"{where}: field 'features' names CSV feature columns; an embedding or text spec names "
+                         "its column inside 'embedding' or 'text'")
+    if text is not None and text.column == label or embedding is not None and embedding.column == label:
+        raise InputError(f"{where}: the label column {label!r} cannot also be the feature column")
     features = raw.get("features")
     if features is not None and (
         not isinstance(features, list) or not features or not all(isinstance(f, str) and f.strip() == f and f
@@ -332,6 +360,8 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         standardize=standardize,
         features=tuple(features) if features is not None else None,
         emission=_parse_emission(raw.get("emission"), where),
+        embedding=embedding,
+        text=text,
     )
 
 

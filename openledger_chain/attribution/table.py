@@ -12,13 +12,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openledger_chain.errors import MalformedFileError
 
-__all__ = ["Table", "read_table"]
+if TYPE_CHECKING:
+    from openledger_chain.attribution.spec import Spec
+
+__all__ = ["Table", "read_rows", "read_table"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Table:
     columns: tuple[str, ...]
     x: NDArray[np.float64]
     labels: tuple[str, ...]
+    #: The raw texts of a text spec (``x`` is then filled by the featurizer fitted on the evaluation set).
+    texts: tuple[str, ...] | None = None
 
 
 def _malformed(path: Path, reason: str, value: str | None = None) -> MalformedFileError:
@@ -116,3 +122,29 @@ def read_table(
                 raise _malformed(path, f"row {line}, column {label!r}: target not a finite number", y)
         labels.append(y)
     return Table(path, tuple(wanted), x, tuple(labels))
+
+
+def read_rows(path: Path, spec: Spec, columns: Sequence[str] | None = None) -> Table:
+    """Read a data file as the spec's representation asks: numeric CSV columns (:func:`read_table`), an
+    embedding file (Parquet or .npz) or a CSV of texts (:mod:`.representation`).
+
+    Args:
+        path: The file.
+        spec: The model spec (label, classes, task, representation).
+        columns: CSV feature columns the file must have (numeric columns only; None = the spec's `features`).
+
+    Raises:
+        MalformedFileError: The file is not what the spec asks for.
+    """
+    from openledger_chain.attribution.representation import file_format, read_embeddings, read_texts
+
+    numeric = spec.task == "regression"
+    if spec.embedding is not None:
+        x, labels = read_embeddings(path, spec.embedding, spec.label, spec.classes, numeric)
+        return Table(path, tuple(f"{spec.embedding.column}[{j}]" for j in range(spec.embedding.dimension)), x, labels)
+    if file_format(path) is not None:
+        raise _malformed(path, "a Parquet or .npz file, but the model's spec takes CSV files (it names no embedding)")
+    if spec.text is not None:
+        texts, labels = read_texts(path, spec.text.column, spec.label, spec.classes, numeric)
+        return Table(path, (spec.text.column,), np.zeros((len(texts), 0)), labels, texts)
+    return read_table(path, spec.label, spec.features if columns is None else columns, spec.classes, numeric_label=numeric)

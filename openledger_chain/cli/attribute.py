@@ -57,7 +57,8 @@ def _render(report_json: dict) -> None:
 @click.command("attribute", short_help="Value a round's contributions offline and split an emission.")
 @click.option("--spec", "spec_path", required=True, type=EXISTING_FILE, help="SPEC.json (model spec).")
 @click.option("--contributions", "manifest_path", required=True, type=EXISTING_FILE, help="MANIFEST.json.")
-@click.option("--eval", "eval_path", required=True, type=EXISTING_FILE, help="Evaluation CSV.")
+@click.option("--eval", "eval_path", required=True, type=EXISTING_FILE,
+              help="Evaluation file: CSV, or Parquet / .npz when the spec names an embedding.")
 @click.option("--emission", type=int, default=None, help="Integer amount to allocate (sum of amounts equals it).")
 @click.option("--seed", type=int, default=None, help="Overrides the spec's seed.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Write OUT.json here (else stdout).")
@@ -66,6 +67,8 @@ def _render(report_json: dict) -> None:
               help="On-chain model id that compute/evaluation attestations were signed for.")
 @click.option("--revealed", "revealed", multiple=True, type=EXISTING_FILE,
               help="Evaluation CSV of an earlier round, revealed after it (repeatable): copies of its rows earn nothing.")
+@click.option("--exclude-malformed", is_flag=True,
+              help="Leave out (and list) contributions whose file is malformed instead of failing, as the oracle does.")
 @dask_options
 def attribute(
     spec_path: Path,
@@ -77,6 +80,7 @@ def attribute(
     attestors: tuple[str, ...],
     model_id: int,
     revealed: tuple[Path, ...],
+    exclude_malformed: bool,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -109,7 +113,7 @@ def attribute(
                 report = attribute_files(
                     spec_path, manifest_path, eval_path,
                     emission=emission, seed=seed, verifier=_attestation_verifier(attestor_list), progress=tick,
-                    model_id=model_id, revealed=revealed,
+                    model_id=model_id, revealed=revealed, exclude_malformed=exclude_malformed,
                 )
         except OpenLedgerError as exc:  # escaped as handle_errors does: "[dask]" is not rich markup
             abort(str(exc).replace("[", "\\["), exc.exit_code)
@@ -129,4 +133,6 @@ def attribute(
         abort(f"{out_path}: cannot write ({exc.strerror})", 2)
     _render(doc)
     print_exclusions(doc["contributions"])
+    for cid, reason in doc.get("malformed", {}).items():
+        err_console.print(f"[yellow]left out[/] {cid}: malformed: {reason}", highlight=False)
     err_console.print(f"wrote {out_path}", highlight=False)
