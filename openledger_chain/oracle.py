@@ -33,7 +33,7 @@ from openledger_chain.attribution import (
     attestation_message,
     attribute,
 )
-from openledger_chain.attribution.bonds import BOND_LEAF_ENCODING, bonds_root, decide_bonds
+from openledger_chain.attribution.bonds import BOND_LEAF_ENCODING, BondDecision, bonds_root, decide_bonds
 from openledger_chain.attribution.emission import improvement_emission, recorded_utility, round_improvement
 from openledger_chain.attribution.engine import ROW_KINDS, AttributionReport
 from openledger_chain.attribution.spec import EmissionPolicy, parse_spec
@@ -69,7 +69,7 @@ from openledger_chain.rounds import (
 )
 from openledger_chain.settlement import settlements, unsettled_at
 from openledger_chain.sources import EventSource, chain_unless_given
-from openledger_chain.types import ContributionId, Model
+from openledger_chain.types import Bond, ContributionId, Model
 from openledger_chain.units import format_amount
 
 # 2: every number a string (integers in decimal, reals with 18 fractional digits), canonical JSON with
@@ -390,12 +390,30 @@ def _bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: At
     that it holds every epoch key, and `verify` must recompute the same decisions from the same file.
     """
     block = {"leafEncoding": list(BOND_LEAF_ENCODING), "keysComplete": False, "decisions": []}
+    contributors = {i["id"]: i["contributor"] for i in inputs}
+    earlier = lambda k: round_file_path(rounds_dir, ledger.chain.network, model_id, k)  # noqa: E731
+    for cid, bond, decision in _due_bond_decisions(ledger, model_id, round_id, report, inputs, earlier):
+        block["decisions"].append({"id": cid, "contributor": contributors[cid], "amount": bond.amount,
+                                   "outcome": decision.outcome, "reason": decision.reason})
+    root = bonds_root([(int(d["id"]), d["outcome"]) for d in block["decisions"]])
+    return root, block
+
+
+def _due_bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: AttributionReport,
+                        inputs: Sequence[dict[str, Any]], earlier_file: Callable[[int], Path],
+                        ) -> list[tuple[str, Bond, BondDecision]]:
+    """The bond decisions round `round_id` must list (see :func:`_bond_decisions`), oldest contribution first;
+    `earlier_file(k)`: where round k's file is.
+
+    Raises:
+        RoundError: an earlier round decided bonds and its file is missing or does not match its root.
+    """
     if not _model_ever_had_bonds(ledger, model_id):
-        return ZERO_BONDS_ROOT, block  # no policy was ever set: no contribution of the model posted a bond
+        return []  # no policy was ever set: no contribution of the model posted a bond
     excluded = {i["id"]: str(i["excluded"]) for i in inputs if "excluded" in i}
     decided = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
-    contributors = {i["id"]: i["contributor"] for i in inputs}
-    earlier = _decided_by_earlier_rounds(ledger, model_id, round_id, rounds_dir)
+    earlier = _decided_by_earlier_rounds(ledger, model_id, round_id, earlier_file)
+    due = []
     for cid in sorted(decided, key=int):
         decision = decided[cid]
         if decision.outcome == "held" or cid in earlier:
@@ -405,10 +423,23 @@ def _bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: At
             continue
         if bond.forfeitable_until_round and (decision.outcome != "forfeited" or round_id > bond.forfeitable_until_round):
             continue
-        block["decisions"].append({"id": cid, "contributor": contributors[cid], "amount": bond.amount,
-                                   "outcome": decision.outcome, "reason": decision.reason})
-    root = bonds_root([(int(d["id"]), d["outcome"]) for d in block["decisions"]])
-    return root, block
+        due.append((cid, bond, decision))
+    return due
+
+
+def omitted_bond_decisions(ledger: OpenLedger, body: dict[str, Any], report: AttributionReport,
+                           round_path: Path) -> list[str]:
+    """Contributions whose bond the round file should decide (the forfeiture rule decides it, the vault still
+    holds it, no earlier round beside `round_path` decided it) but does not list: an omitted forfeiture keeps a
+    harmful contributor's bond, an omitted release keeps an honest one's locked.
+
+    Raises:
+        RoundError: an earlier round decided bonds and its file is not beside `round_path`.
+    """
+    listed = {d["id"] for d in body.get("bonds", {}).get("decisions", [])}
+    due = _due_bond_decisions(ledger, int(body["modelId"]), int(body["roundId"]), report, body["inputs"],
+                              lambda k: round_path.with_name(f"round-{k}.json"))
+    return [cid for cid, _, _ in due if cid not in listed]
 
 
 def _require_bonds_root(ledger: OpenLedger, body: dict[str, Any]) -> None:
@@ -454,7 +485,8 @@ def _model_ever_had_bonds(ledger: OpenLedger, model_id: int) -> bool:
     return bool(ledger.bonds.events.BondPolicySet().get_logs(argument_filters={"modelId": model_id}, from_block=start))
 
 
-def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int, rounds_dir: Path) -> set[str]:
+def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int,
+                               earlier_file: Callable[[int], Path]) -> set[str]:
     """Contribution ids whose bonds an earlier final round of the model decided, from those rounds' files (their
     roots are on chain; the decisions are published only in the files). Whichever decision is applied first wins
     on chain, so a second round deciding a bond again could overturn the first.
@@ -467,7 +499,7 @@ def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int,
         root = "0x" + ledger.bonds_root(model_id, earlier).hex()
         if root == ZERO_BONDS_ROOT:
             continue
-        path = round_file_path(rounds_dir, ledger.chain.network, model_id, earlier)
+        path = earlier_file(earlier)
         if not path.is_file():
             raise RoundError(f"round {earlier} of model {model_id} decided bonds (bondsRoot {root[:10]}…) but its round "
                              f"file is not at {path}: put the published round file there, so this round does not "
@@ -905,6 +937,10 @@ def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
                                   recompute.data_dir, recompute.revealed, recompute.fetch)
         shares = quantize(report.scores())
         _require_bond_decisions(round_file.body, report)
+        omitted = omitted_bond_decisions(ledger, round_file.body, report, path)
+        if omitted:
+            raise RoundError(f"the round file leaves out the bond decisions of contributions {', '.join(omitted[:5])}, "
+                             "which the forfeiture rule decides and the vault still holds; not signed")
         stated = {e.account: e.score for e in round_file.score_entries}
         if shares != stated:
             differ = sorted(a for a in set(shares) | set(stated) if shares.get(a) != stated.get(a))

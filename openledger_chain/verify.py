@@ -27,10 +27,10 @@ from openledger_chain.fetch import FetchSettings, fetch_contribution
 from openledger_chain.round_shape import check_round_file_shape
 from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulative_tree, round_history
 from openledger_chain.merkle import StandardMerkleTree
-from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.oracle import (
-    EMISSION_BLOCK, ROUND_FILE_VERSION, ZERO_BONDS_ROOT, RecomputeInputs, commitment_problems, emission_policy,
-    emission_problems, load_round_json, recompute_improvement, recompute_report, unlisted_payees,
+    EMISSION_BLOCK, ROUND_FILE_VERSION, ZERO_BONDS_ROOT, RecomputeInputs, RoundError, commitment_problems,
+    emission_policy, emission_problems, load_round_json, omitted_bond_decisions, recompute_improvement,
+    recompute_report, unlisted_payees,
 )
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
@@ -102,7 +102,7 @@ def verify_round(
         # U_before (improvement emission) values the previous round's inputs: its file sits beside this one.
         attribution = replace(attribution, previous=round_file_path.with_name(f"round-{round_id - 1}.json"))
     if data is not None:
-        _check_file(result, ledger, data, stated or [], history, record, attribution)
+        _check_file(result, ledger, data, round_file_path, stated or [], history, record, attribution)
     _check_chain(result, ledger, history, record, body, stated)
     return result
 
@@ -115,8 +115,9 @@ def _stated_entries(body: dict[str, Any]) -> list[ScoreEntry]:
 # ----- the round file on its own and against the registry
 
 
-def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], entries: list[ScoreEntry],
-                history: list[RoundRecord], record: RoundRecord | None, attribution: RecomputeInputs | None) -> None:
+def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], path: Path | None,
+                entries: list[ScoreEntry], history: list[RoundRecord], record: RoundRecord | None,
+                attribution: RecomputeInputs | None) -> None:
     body = data["body"]
     stated = str(data.get("roundFileHash", ""))
     version_ok = body.get("version") == str(ROUND_FILE_VERSION)
@@ -142,7 +143,7 @@ def _check_file(result: Verification, ledger: OpenLedger, data: dict[str, Any], 
     _check_allocations(result, entries, emission, "allocations")
     report = _check_attribution(result, ledger, body, entries, attribution, record)
     _check_emission(result, ledger, body, history, attribution, report)
-    _check_bond_decisions(result, ledger, body, report, attribution)
+    _check_bond_decisions(result, ledger, body, report, path)
     if attribution is not None:
         _check_exclusions(result, body, attribution)
     _check_cumulative(result, body, entries, history)
@@ -343,11 +344,12 @@ def _check_emission(result: Verification, ledger: OpenLedger, body: dict[str, An
     result.add("emission", not differ, f"{formula}, both utilities recomputed: identical" if not differ else
                f"recomputed emission block differs in {', '.join(differ)} (see below)")
 def _check_bond_decisions(result: Verification, ledger: OpenLedger, body: dict[str, Any],
-                          report: AttributionReport | None, attribution: RecomputeInputs | None) -> None:
+                          report: AttributionReport | None, round_path: Path | None) -> None:
     """Issue 23. "bonds root", for anyone: the listed decisions hash to the signed `bondsRoot`, each is an input
     of this round, and its contributor and amount are the bond's on chain. "bond decisions", from the recomputed
-    attribution: each listed outcome (and reason) is what the forfeiture rule gives, so a forged forfeiture fails
-    (a bond the file leaves undecided stays held for a later round, and is not an error)."""
+    attribution: each listed outcome (and reason) is what the forfeiture rule gives, so a forged forfeiture fails,
+    and no decision the rule makes for a bond the vault still holds is left out (an omitted forfeiture keeps a
+    harmful contributor's bond)."""
     decisions = body.get("bonds", {}).get("decisions", [])
     stated_root = str(body.get("bondsRoot", ZERO_BONDS_ROOT))
     computed = bonds_root([(int(d["id"]), d["outcome"]) for d in decisions])
@@ -387,9 +389,24 @@ def _check_bond_decisions(result: Verification, ledger: OpenLedger, body: dict[s
             differ.append(d["id"])
             result.differ(to_checksum_address(d["contributor"]), f"bond of contribution {d['id']}",
                           d["outcome"] + (f" ({d['reason']})" if d.get("reason") else ""), shown)
-    result.add("bond decisions", not differ, f"{len(decisions)} decisions follow from the forfeiture rule"
-               if not differ else f"{len(differ)} decisions do not follow from the forfeiture rule: contributions "
-               f"{', '.join(differ[:5])} (see below)")
+    if differ:
+        result.add("bond decisions", False, f"{len(differ)} decisions do not follow from the forfeiture rule: "
+                   f"contributions {', '.join(differ[:5])} (see below)")
+        return
+    try:
+        omitted = omitted_bond_decisions(ledger, body, report, round_path) if round_path is not None else None
+    except RoundError as exc:
+        result.add("bond decisions", None, f"{len(decisions)} decisions follow from the forfeiture rule; whether any "
+                   f"is left out is not checked: {exc}")
+        return
+    if omitted:
+        for cid in omitted:
+            result.differ("(round)", f"bond of contribution {cid}", "left out", expected[cid].outcome)
+        result.add("bond decisions", False, f"the file leaves out {len(omitted)} decisions the forfeiture rule makes "
+                   f"for bonds the vault still holds: contributions {', '.join(omitted[:5])} (see below)")
+        return
+    result.add("bond decisions", True, f"{len(decisions)} decisions follow from the forfeiture rule"
+               + (", none left out" if omitted is not None else ""))
 
 
 def _check_exclusions(result: Verification, body: dict[str, Any], attribution: RecomputeInputs) -> None:

@@ -274,3 +274,24 @@ def test_an_oracle_refuses_to_sign_a_forged_forfeiture(ledger, accounts, bonded)
                                          r"\(harmful\), the forfeiture rule gives released; not signed"):
         sign_round_file(ledger, path, accounts.oracles[0], inputs)
     assert read_round_file(path).signatures == ()
+
+
+def test_a_round_that_leaves_out_a_forfeiture_fails_verify_and_is_not_signed(ledger, accounts, bonded) -> None:
+    """Attack: the proposer drops the flipper's forfeiture from the file (root and hash made consistent), so its
+    bond stays held and comes back later. Every listed decision is right; the omission is the lie."""
+    model, workdir, ids, _ = bonded
+    path, round_file = _propose(ledger, model, workdir)
+    body = json.loads(json.dumps(round_file.body))
+    dropped = [d["id"] for d in body["bonds"]["decisions"] if d["outcome"] == "forfeited"]
+    assert dropped, "the fixture's round forfeits a bond"
+    body["bonds"]["decisions"] = [d for d in body["bonds"]["decisions"] if d["outcome"] != "forfeited"]
+    body["bondsRoot"] = bonds_root([(int(d["id"]), d["outcome"]) for d in body["bonds"]["decisions"]])
+    _resign(path, body)
+    inputs = RecomputeInputs(workdir / "spec.json", workdir / "eval.csv", workdir)
+    check = {c.name: c for c in verify_round(ledger, round_file_path=path, attribution=inputs).checks}
+    assert check["bonds root"].ok is True
+    assert check["bond decisions"].ok is False and "leaves out" in check["bond decisions"].detail
+    assert all(cid in check["bond decisions"].detail for cid in dropped)
+    with pytest.raises(RoundError, match=f"leaves out the bond decisions of contributions {dropped[0]}"):
+        sign_round_file(ledger, path, accounts.oracles[0], inputs)
+    assert read_round_file(path).signatures == ()
