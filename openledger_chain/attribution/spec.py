@@ -53,6 +53,7 @@ _FIELDS = {
     "standardize",
     "features",
     "emission",
+    "copy_search",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -137,6 +138,10 @@ class Spec:
             evaluation set has). Naming them publishes the schema: `contribute` checks a file against
             it before registering, and the evaluation set must have exactly these columns.
         emission: How each round's emission is decided (:class:`EmissionPolicy`; absent = fixed).
+        copy_search: How copy detection finds each row's candidate neighbours: ``"exact"`` (every
+            row's true nearest rows), ``"approximate"`` (the nearest among its candidate cells,
+            decided by exact distances, the same on every machine: :func:`.cells.approximate_knn`),
+            or ``"auto"`` (the default: exact below :data:`.dedup.APPROXIMATE_FROM_ROWS` rows).
     """
 
     label: str
@@ -153,6 +158,7 @@ class Spec:
     standardize: bool = True
     features: tuple[str, ...] | None = None
     emission: EmissionPolicy = field(default_factory=EmissionPolicy)
+    copy_search: str = "auto"
 
     def manifest(self) -> dict[str, Any]:
         """JSON-safe form with all defaults filled in (recorded in OUT.json)."""
@@ -170,8 +176,9 @@ class Spec:
             "standardize": self.standardize,
         } | ({"features": list(self.features)} if self.features is not None else {}) | (
             {"emission": {"policy": "improvement", "rate": str(self.emission.rate), "cap": str(self.emission.cap)}}
-            if self.emission.improvement else {})
-        # (`features` and `emission` only when given: the record of a spec without them stays what it was.)
+            if self.emission.improvement else {}) | (
+            {"copy_search": self.copy_search} if self.copy_search != "auto" else {})
+        # (`features`, `emission` and `copy_search` only when given: the record of a spec without them stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -317,6 +324,9 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         raise InputError(f"{where}: field 'features' must be a non-empty list of column names")
     if features is not None and (len(set(features)) != len(features) or label in features):
         raise InputError(f"{where}: field 'features' must name each feature column once, and not the label {label!r}")
+    copy_search = raw.get("copy_search", "auto")
+    if copy_search not in ("auto", "exact", "approximate"):
+        raise InputError(f"{where}: field 'copy_search' must be \"auto\", \"exact\" or \"approximate\"")
     return Spec(
         label=label,
         task=task,
@@ -332,6 +342,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         standardize=standardize,
         features=tuple(features) if features is not None else None,
         emission=_parse_emission(raw.get("emission"), where),
+        copy_search=copy_search,
     )
 
 
