@@ -360,6 +360,7 @@ class NeighbourIndex:
         self.complete = k == len(points)  # every list holds every candidate
         self.approximate: ApproximateLists | None = None
         self.candidate_rows = candidates
+        self._pooled: dict[int, NDArray[np.int64]] = {}
         if k < 2:
             self.rows = np.zeros((len(candidates), 0), dtype=np.int64)
             self.dist = np.zeros((len(candidates), 0))
@@ -384,6 +385,15 @@ class NeighbourIndex:
         for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time
             hi = min(lo + 4096, len(points))
             self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
+
+    def pooled_candidates(self, cell: int) -> NDArray[np.int64]:
+        """The candidates of the rows of approximate cell `cell`, as pooled rows, increasing (kept once made)."""
+        assert self.approximate is not None
+        found = self._pooled.get(cell)
+        if found is None:
+            # candidate_rows is increasing, so mapping keeps the order.
+            found = self._pooled[cell] = self.candidate_rows[self.approximate.cell_candidates(cell)]
+        return found
 
     def view(self, rows: NDArray[np.int64]) -> _Lists:
         """The lists of a run over contributed rows `rows` (increasing), in that run's pooled space."""
@@ -410,7 +420,7 @@ class _Lists:
         i = index.slot[point if self.pool_of is None else self.pool_of[point]]
         if approximate is None or i < 0:
             return np.zeros(0, dtype=np.int64)
-        pooled = np.sort(index.candidate_rows[approximate.candidates(int(i))])
+        pooled = index.pooled_candidates(int(approximate.home[i]))
         if self.local_of is None:
             return pooled
         local = self.local_of[pooled]
