@@ -106,3 +106,24 @@ def test_spec_copy_search() -> None:
     assert parse_spec(base | {"copy_search": "approximate"}).manifest()["copy_search"] == "approximate"
     with pytest.raises(InputError, match="copy_search"):
         parse_spec(base | {"copy_search": "faiss"})
+
+
+def test_a_round_with_approximate_candidates_records_it_and_repeats_exactly(basic, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """`copy_search: "approximate"` is recorded in the round's method (an exact round's is unchanged), and a
+    rerun (as each signing oracle makes) gives the same report; with every row a candidate it decides as exact."""
+    from openledger_chain.attribution import attribute
+
+    def run():  # type: ignore[no-untyped-def]
+        return attribute(basic.spec, basic.manifest, basic.root / "eval.csv", base_dir=basic.root, emission=10**24)
+
+    exact = run()
+    assert "copy_search" not in exact.method
+    basic.spec["copy_search"] = "approximate"
+    monkeypatch.setattr(cells, "ROWS_PER_CELL", 8)  # many small cells ...
+    first = run()
+    assert first.method["copy_search"] == "approximate"
+    assert run().to_json() == first.to_json()
+    monkeypatch.setattr(cells, "APPROXIMATE_PROBES", 10**6)  # ... every one probed: the exact decisions
+    every = run()
+    assert [(c.id, c.credited_rows, c.value) for c in every.contributions] == [
+        (c.id, c.credited_rows, c.value) for c in exact.contributions]
