@@ -30,8 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "ROWS_PER_CELL", "CellPlan", "CellRunner", "cell_blocks", "certified_knn", "plan_cells", "search_cells",
-    "searched_fraction",
+    "APPROXIMATE_PROBES", "ROWS_PER_CELL", "ApproximateLists", "CellPlan", "CellRunner", "approximate_knn", "cell_blocks",
+    "certified_knn", "plan_cells", "search_cells", "searched_fraction",
 ]
 
 #: Target rows per cell: small cells mean few distances per row, but more cells to rule out.
@@ -253,3 +253,161 @@ def _nearest(
     rows = np.take_along_axis(listed, ranked, axis=1)
     kth = np.take_along_axis(exact, ranked[:, -1:], axis=1)[:, 0]
     return rows, kth
+
+
+# ---------------------------------------------------------------------------------------------------
+# Approximate candidates (issue 25's decision): each row's candidates are the rows of a fixed number of
+# cells, and copy detection then decides from exact distances among them. Everything that picks the
+# candidates runs on a fixed-point grid whose coordinates are integers small enough that every dot
+# product and sum is exact in float64 (whatever order BLAS adds them in, with or without FMA): the
+# centres, each row's cell, each cell's probes and the short list's first cut are the same bits on any
+# machine and any number of threads. Only the final order uses real coordinates, computed row by row.
+
+#: Cells searched for each home cell (the home cell's nearest centres, itself first).
+APPROXIMATE_PROBES = 16
+
+
+def _grid_step(points: NDArray[np.float64]) -> float:
+    """Step of the fixed-point grid: |coordinate| <= 2**b steps with 4 d 4**b <= 2**53, so squared
+    distances |a|^2 + |b|^2 - 2ab between grid points are exact integers in float64."""
+    d = max(points.shape[1], 1)
+    bits = (51 - int(np.ceil(np.log2(d)))) // 2
+    largest = float(np.abs(points).max()) if points.size else 0.0
+    return largest / 2.0**bits if largest > 0 else 1.0
+
+
+def _on_grid(points: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+    return np.rint(points / step)
+
+
+def _exact_nearest_centres(grid: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Each grid row's nearest grid centre, ties to the lowest centre index: exact integer arithmetic."""
+    centre_norms = (centres * centres).sum(axis=1)
+    step = max(1, 2**22 // max(len(centres), 1))
+    out = np.empty(len(grid), dtype=np.int64)
+    for lo in range(0, len(grid), step):
+        block = grid[lo : lo + step]
+        out[lo : lo + step] = np.argmin(centre_norms[None, :] - 2.0 * (block @ centres.T), axis=1)
+    return out
+
+
+@dataclass(frozen=True)
+class ApproximateLists:
+    """What :func:`approximate_knn` found: each row's list, and where its candidates were.
+
+    Attributes:
+        lists: (n, k) row indices, nearest first by exact distance (ties by index), among the row's candidates.
+        home: Each row's cell.
+        probes: (cells, p) each cell's probed cells (itself first).
+        members: Rows of each cell, increasing.
+        error: A bound on how far a grid distance is from the exact one (both rows rounded to the grid).
+    """
+
+    lists: NDArray[np.int64]
+    home: NDArray[np.int64]
+    probes: NDArray[np.int64]
+    members: tuple[NDArray[np.int64], ...]
+    error: float
+
+    def candidates(self, row: int) -> NDArray[np.int64]:
+        """Every candidate of `row` (the rows of its home cell's probes), increasing."""
+        return self.cell_candidates(int(self.home[row]))
+
+    def cell_candidates(self, cell: int) -> NDArray[np.int64]:
+        """The rows of `cell`'s probes, increasing."""
+        return np.sort(np.concatenate([self.members[c] for c in self.probes[cell]]))
+
+
+def approximate_knn(
+    points: NDArray[np.float64], k: int, *, probes: int | None = None, rows_per_cell: int | None = None,
+    seed: int = 0, progress: Callable[[int, int], None] | None = None,
+) -> ApproximateLists:
+    """Each row's ``k`` nearest rows among its candidates (the rows of its cell's ``probes`` nearest cells).
+
+    Deterministic for given points and seed on any machine and thread count: cells, probes and the first cut
+    of each list come from exact integer arithmetic on a fixed-point grid; the lists are then ordered by
+    exact distances (ties by index). Unlike :func:`certified_knn` a row's true neighbour may be missing
+    when it lies in a cell not probed; copy detection measures what that costs (scripts/bench_copy_search.py).
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    n = len(points)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in 1..{n}, not {k}")
+    probes = APPROXIMATE_PROBES if probes is None else probes
+    rows_per_cell = ROWS_PER_CELL if rows_per_cell is None else rows_per_cell
+    step = _grid_step(points)
+    grid = _on_grid(points, step)
+    cells = max(1, n // max(rows_per_cell, 1))
+    rng = np.random.default_rng(seed)
+    # Centres from a sample of 8 rows per cell (the assignments are most of the cost; centres only
+    # need to follow the data's density roughly).
+    sample = grid[np.sort(rng.choice(n, size=min(n, 8 * cells), replace=False))]
+    centres = sample[np.sort(rng.choice(len(sample), size=cells, replace=False))].copy()
+    for _ in range(_LLOYD_STEPS):
+        owner = _exact_nearest_centres(sample, centres)
+        counts = np.bincount(owner, minlength=cells)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, owner, sample)  # integer sums below 2**53: exact in any order
+        filled = counts > 0
+        centres[filled] = np.rint(sums[filled] / counts[filled, None])
+    home = _exact_nearest_centres(grid, centres)
+    order = np.argsort(home, kind="stable")
+    starts = np.searchsorted(home[order], np.arange(cells + 1))
+    members = tuple(order[starts[c] : starts[c + 1]] for c in range(cells))
+    probes = min(probes, cells)
+    centre_norms = (centres * centres).sum(axis=1)
+    probe_of = np.empty((cells, probes), dtype=np.int64)
+    for lo in range(0, cells, 1024):
+        gaps = centre_norms[None, :] - 2.0 * (centres[lo : lo + 1024] @ centres.T)  # exact: |c|^2 dropped per row
+        # Stable argsort of exact integers: ties by cell index; the home cell (gap -|h|^2, the least) first.
+        probe_of[lo : lo + 1024] = np.argsort(gaps, axis=1, kind="stable")[:, :probes]
+    grid_norms = (grid * grid).sum(axis=1)
+    lists = np.empty((n, k), dtype=np.int64)
+    done = 0
+    for h in range(cells):
+        queries = members[h]
+        if not len(queries):
+            continue
+        candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
+        lists[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
+        done += len(queries)
+        if progress is not None and (h % 256 == 0 or done == n):
+            progress(done, n)
+    # Rounding each coordinate to the grid moves a row by at most sqrt(d) step / 2: a grid distance is
+    # within sqrt(d) step of the exact one.
+    return ApproximateLists(lists, home, probe_of, members, float(np.sqrt(points.shape[1])) * step)
+
+
+def _nearest_on_grid(
+    points: NDArray[np.float64], grid: NDArray[np.float64], grid_norms: NDArray[np.float64],
+    queries: NDArray[np.int64], candidates: NDArray[np.int64], k: int,
+) -> NDArray[np.int64]:
+    """The k nearest of `candidates` (increasing) to each query: cut to k + 8 by exact grid distances (ties by
+    index), then ordered by exact distances (ties by index). Fewer than k candidates: padded with the nearest."""
+    q = grid[queries]
+    squared = grid_norms[candidates][None, :] - 2.0 * (q @ grid[candidates].T)  # exact integers (+ |q|^2 per row)
+    keep = min(len(candidates), k + 8)
+    if keep < len(candidates):
+        # A bound on each row's keep-th smallest value: the keep-th smallest of the minima of 2 keep blocks
+        # (keep blocks each hold a value at or below it). The few values at or below it are then ordered
+        # by (grid distance, index) and the first keep taken: ties never depend on a selection algorithm.
+        blocks = 2 * keep
+        width = -(-len(candidates) // blocks)
+        padded = np.full((len(queries), blocks * width), np.inf)
+        padded[:, : len(candidates)] = squared
+        minima = padded.reshape(len(queries), blocks, width).min(axis=2)
+        bound = np.partition(minima, keep - 1, axis=1)[:, keep - 1]
+        row, col = np.nonzero(squared <= bound[:, None])
+        ranked = np.lexsort((col, squared[row, col], row))
+        row, col = row[ranked], col[ranked]
+        first = np.searchsorted(row, np.arange(len(queries)))
+        take = (first[:, None] + np.arange(keep)[None, :]).ravel()
+        part = col[take].reshape(len(queries), keep)
+    else:
+        part = np.tile(np.arange(len(candidates)), (len(queries), 1))
+    listed = candidates[part]
+    exact = np.linalg.norm(points[listed] - points[queries][:, None, :], axis=2)
+    ranked = np.lexsort((listed, exact), axis=1)
+    if keep < k:
+        ranked = np.concatenate([ranked, np.repeat(ranked[:, -1:], k - keep, axis=1)], axis=1)
+    return np.take_along_axis(listed, ranked[:, :k], axis=1)

@@ -67,7 +67,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.neighbors import NearestNeighbors
 
-from openledger_chain.attribution.cells import certified_knn
+from openledger_chain.attribution.cells import ApproximateLists, approximate_knn, certified_knn
 from openledger_chain.attribution.kernel import current_runner
 
 __all__ = [
@@ -100,6 +100,9 @@ _NEIGHBOURS = 32
 CELL_SEARCH_FROM_ROWS = 50_000
 #: ... unless a sample of cells computes more than this fraction of a brute-force search's distances.
 CELL_SEARCH_GIVES_UP_ABOVE = 0.25
+#: From this many searched rows on, ``copy_search: "auto"`` takes approximate candidates (exact decisions):
+#: an exact search of bench_round.py's data takes ~30 s at 100,000 rows here and grows quadratically.
+APPROXIMATE_FROM_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,6 @@ def find_copies(
     if np.any(np.diff(group) < 0):
         raise ValueError("rows must be in registration order")
     reason[np.abs(x).max(axis=1) > outlier_bound] = OUTLIER
-    usable = np.flatnonzero(reason == CREDITED)
     relevant = np.ones(n, dtype=bool)
     if relevance_radius is not None and n_ref:
         nearest_ref, _ = NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(x)
@@ -214,8 +216,21 @@ def find_copies(
                     best_j, best_d = j, d
             if best_j >= 0 and neighbours.complete:
                 return best_j, best_d
-        earlier = np.flatnonzero(among[:before])
-        earlier = earlier[earlier != skip]
+        if neighbours.approximate:
+            # Approximate candidates: the nearest among the row's candidate cells, by exact distances;
+            # the whole scan only when they hold none.
+            found = scan(neighbours.candidates(point), among, point, before, skip, skip_group, positive, label)
+            if found[0] >= 0:
+                return found
+        return scan(np.flatnonzero(among[:before]), among, point, before, skip, skip_group, positive, label)
+
+    def scan(
+        earlier: NDArray[np.int64], among: NDArray[np.bool_], point: int, before: int, skip: int,
+        skip_group: int | None, positive: bool, label: int | None,
+    ) -> tuple[int, float]:
+        """Nearest of the increasing rows `earlier` that pass nearest_kept's filters, by exact distances."""
+        earlier = earlier[earlier < before]
+        earlier = earlier[among[earlier] & (earlier != skip)]
         if skip_group is not None:
             earlier = earlier[pool_group[earlier] != skip_group]
         if label is not None:
@@ -317,11 +332,15 @@ class NeighbourIndex:
     its rows (:meth:`view`): the nearest rows of a subset are its nearest rows overall, less the others.
     The lists come from scikit-learn's search or, on large data, from the certified cell search of
     :mod:`~openledger_chain.attribution.cells` (``search``: "auto", "sklearn" or "cells"); both are exact,
-    so the outcome of :func:`find_copies` does not depend on which ran.
+    so the outcome of :func:`find_copies` does not depend on which ran. ``search="approximate"`` takes
+    :func:`~openledger_chain.attribution.cells.approximate_knn`'s lists instead: each row's nearest rows
+    among its candidate cells, the same on every machine; a query the list cannot answer is answered
+    from all the row's candidates (exact distances), and only when none qualifies from every row.
     """
 
     def __init__(
         self, x: NDArray[np.float64], reference: NDArray[np.float64], outlier_bound: float, *, search: str = "auto",
+        seed: int = 0,
     ) -> None:
         n_ref = len(reference)
         usable = np.flatnonzero(np.abs(x).max(axis=1) <= outlier_bound) if len(x) else np.zeros(0, dtype=np.int64)
@@ -338,14 +357,23 @@ class NeighbourIndex:
         self.margin = 2.0 * largest * float(np.sqrt(2.0 * (points.shape[1] + 2) * np.finfo(np.float64).eps))
         k = min(_NEIGHBOURS, len(points))
         self.complete = k == len(points)  # every list holds every candidate
+        self.approximate: ApproximateLists | None = None
+        self.candidate_rows = candidates
+        self._pooled: dict[int, NDArray[np.int64]] = {}
         if k < 2:
             self.rows = np.zeros((len(candidates), 0), dtype=np.int64)
             self.dist = np.zeros((len(candidates), 0))
             return
-        if search not in ("auto", "sklearn", "cells"):
-            raise ValueError(f"search must be auto, sklearn or cells, not {search!r}")
+        if search not in ("auto", "sklearn", "cells", "approximate"):
+            raise ValueError(f"search must be auto, sklearn, cells or approximate, not {search!r}")
         local = None
-        if search == "cells" or (search == "auto" and len(points) >= CELL_SEARCH_FROM_ROWS):
+        if search == "approximate":
+            self.approximate = approximate_knn(points, k, seed=seed)
+            local = self.approximate.lists
+            # A list's first cut is made on the grid: a row left out may be nearer than a listed one by
+            # up to twice the grid's error.
+            self.margin += 2.0 * self.approximate.error
+        elif search == "cells" or (search == "auto" and len(points) >= CELL_SEARCH_FROM_ROWS):
             # On data where cells rule out little, scikit-learn's search is the faster way to the same lists.
             local = certified_knn(points, k, runner=current_runner(),
                                   give_up_above=CELL_SEARCH_GIVES_UP_ABOVE if search == "auto" else None)
@@ -356,6 +384,15 @@ class NeighbourIndex:
         for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time
             hi = min(lo + 4096, len(points))
             self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
+
+    def pooled_candidates(self, cell: int) -> NDArray[np.int64]:
+        """The candidates of the rows of approximate cell `cell`, as pooled rows, increasing (kept once made)."""
+        assert self.approximate is not None
+        found = self._pooled.get(cell)
+        if found is None:
+            # candidate_rows is increasing, so mapping keeps the order.
+            found = self._pooled[cell] = self.candidate_rows[self.approximate.cell_candidates(cell)]
+        return found
 
     def view(self, rows: NDArray[np.int64]) -> _Lists:
         """The lists of a run over contributed rows `rows` (increasing), in that run's pooled space."""
@@ -373,6 +410,20 @@ class _Lists:
     def __init__(self, index: NeighbourIndex, pool_of: NDArray[np.int64] | None, local_of: NDArray[np.int64] | None) -> None:
         self.index, self.pool_of, self.local_of = index, pool_of, local_of
         self.margin, self.complete = index.margin, index.complete
+        self.approximate = index.approximate is not None
+
+    def candidates(self, point: int) -> NDArray[np.int64]:
+        """Every candidate row of `point` (approximate search), increasing, in this run's pooled space."""
+        index = self.index
+        approximate = index.approximate
+        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
+        if approximate is None or i < 0:
+            return np.zeros(0, dtype=np.int64)
+        pooled = index.pooled_candidates(int(approximate.home[i]))
+        if self.local_of is None:
+            return pooled
+        local = self.local_of[pooled]
+        return local[local >= 0]
 
     def get(self, point: int) -> tuple[list[int], list[float]] | None:
         index = self.index

@@ -38,7 +38,7 @@ import numpy as np
 
 from openledger_chain.attribution.base import Valuation
 from openledger_chain.attribution.dataset import Dataset
-from openledger_chain.attribution.dedup import COPY, OUTLIER, REASONS, REFERENCE, Dedup, NeighbourIndex, find_copies
+from openledger_chain.attribution.dedup import APPROXIMATE_FROM_ROWS, COPY, OUTLIER, REASONS, REFERENCE, Dedup, NeighbourIndex, find_copies
 from openledger_chain.attribution.estimators import build_estimator
 from openledger_chain.attribution.kinds import Verifier, check_claim, check_recipe, value_attested, value_finetunes
 from openledger_chain.attribution.manifest import Contribution, load_manifest, parse_manifest
@@ -344,7 +344,10 @@ def attribute(
     relevance = auto_tau(eval_z(eval_table.x), None)
 
     # One nearest-row search serves both passes: a pass over fewer rows filters its lists.
-    neighbour_index = NeighbourIndex(x_z, reference, spec.outlier_bound)
+    approximate = spec.copy_search == "approximate" or (
+        spec.copy_search == "auto" and len(x_z) + len(reference) >= APPROXIMATE_FROM_ROWS)
+    neighbour_index = NeighbourIndex(x_z, reference, spec.outlier_bound, search="approximate" if approximate else "auto",
+                                     seed=seed)
 
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
@@ -368,6 +371,9 @@ def attribute(
         # Recorded only for these representations (a CSV-columns round file stays what it was): the embedding's
         # identity, or the text featurizer's parameters and the hashes of what it fitted on the evaluation set.
         method_manifest["representation"] = representation
+    if approximate:
+        # Recorded only when candidates were approximate: an exact round's manifest (and its file) stays what it was.
+        method_manifest["copy_search"] = "approximate"
     if regression:
         # Recorded only for regression: a classification round's method manifest (and its round file) stays
         # what it was, so round files written before regression existed still verify field for field.

@@ -56,6 +56,7 @@ _FIELDS = {
     "emission",
     "embedding",
     "text",
+    "copy_search",
 }
 #: Fields of earlier versions -> what replaced them (a clear error instead of "unknown field").
 _REPLACED = {"near_duplicate_distance": "copy_ratio (a ratio to the local spacing of rows, see docs/attribution.md)"}
@@ -143,6 +144,10 @@ class Spec:
         embedding: The rows are vectors of this embedding model (Parquet or .npz files;
             :mod:`.representation`); None = numeric CSV columns.
         text: The rows are texts of one CSV column, featurized as this says (:mod:`.representation`).
+        copy_search: How copy detection finds each row's candidate neighbours: ``"exact"`` (every
+            row's true nearest rows), ``"approximate"`` (the nearest among its candidate cells,
+            decided by exact distances, the same on every machine: :func:`.cells.approximate_knn`),
+            or ``"auto"`` (the default: exact below :data:`.dedup.APPROXIMATE_FROM_ROWS` rows).
     """
 
     label: str
@@ -159,6 +164,7 @@ class Spec:
     standardize: bool = True
     features: tuple[str, ...] | None = None
     emission: EmissionPolicy = field(default_factory=EmissionPolicy)
+    copy_search: str = "auto"
     embedding: EmbeddingSpec | None = None
     text: TextSpec | None = None
 
@@ -185,8 +191,10 @@ class Spec:
             {"emission": {"policy": "improvement", "rate": str(self.emission.rate), "cap": str(self.emission.cap)}}
             if self.emission.improvement else {}) | (
             {"embedding": self.embedding.manifest()} if self.embedding is not None else {}) | (
-            {"text": self.text.manifest()} if self.text is not None else {})
-        # (`features`, `emission`, `embedding` and `text` only when given: the record of a spec without them stays what it was.)
+            {"text": self.text.manifest()} if self.text is not None else {}) | (
+            {"copy_search": self.copy_search} if self.copy_search != "auto" else {})
+        # (`features`, `emission`, `embedding`, `text` and `copy_search` only when given: the record of a spec
+        # without them stays what it was.)
 
 
 def read_json(path: Path) -> Any:
@@ -345,6 +353,9 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         raise InputError(f"{where}: field 'features' must be a non-empty list of column names")
     if features is not None and (len(set(features)) != len(features) or label in features):
         raise InputError(f"{where}: field 'features' must name each feature column once, and not the label {label!r}")
+    copy_search = raw.get("copy_search", "auto")
+    if copy_search not in ("auto", "exact", "approximate"):
+        raise InputError(f"{where}: field 'copy_search' must be \"auto\", \"exact\" or \"approximate\"")
     return Spec(
         label=label,
         task=task,
@@ -362,6 +373,7 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
         emission=_parse_emission(raw.get("emission"), where),
         embedding=embedding,
         text=text,
+        copy_search=copy_search,
     )
 
 

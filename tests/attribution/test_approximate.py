@@ -1,0 +1,129 @@
+"""Approximate candidates, exact decisions (issue 25): copy detection's `copy_search: "approximate"`.
+
+Each row's candidates are the rows of its cell's nearest cells, chosen on a fixed-point grid in exact
+integer arithmetic, so they are the same bits on any machine and thread count; copy detection then
+decides from exact distances among them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from openledger_chain.attribution import cells
+from openledger_chain.attribution.cells import approximate_knn, certified_knn
+from openledger_chain.attribution.dedup import NeighbourIndex, find_copies
+from openledger_chain.attribution.spec import parse_spec
+from openledger_chain.errors import InputError
+
+from test_cells import clustered
+from test_dedup import brute_force, random_case
+
+
+def test_with_every_cell_probed_the_lists_are_the_exact_lists() -> None:
+    """Probing every cell makes every row a candidate: the lists are then exactly certified_knn's."""
+    x = clustered(7, 1500, 5, 10)
+    got = approximate_knn(x, 16, probes=1000, rows_per_cell=64)
+    assert np.array_equal(got.lists, certified_knn(x, 16, rows_per_cell=64))
+
+
+def test_lists_are_the_nearest_among_the_candidates_and_mostly_the_true_nearest() -> None:
+    x = clustered(8, 6000, 10, 20)
+    got = approximate_knn(x, 8, probes=4, rows_per_cell=64)
+    exact = certified_knn(x, 8)
+    for row in range(0, 6000, 97):  # each list: the 8 nearest of the row's candidates, by exact distance
+        candidates = np.sort(got.candidates(row))
+        d = np.linalg.norm(x[candidates] - x[row], axis=1)
+        best = candidates[np.lexsort((candidates, d))[:8]]
+        assert got.lists[row].tolist() == best.tolist()
+    recall = np.mean([len(set(a) & set(b)) / 8 for a, b in zip(got.lists.tolist(), exact.tolist())])
+    assert recall > 0.9
+
+
+def test_the_same_bits_under_one_and_two_threads_and_after_a_reordering_of_cpu_work() -> None:
+    """Centres, cells, probes and the first cut are exact integer arithmetic: BLAS's thread count (which
+    changes how it sums) cannot change a single list."""
+    x = clustered(9, 5000, 30, 15) * 3.7 + 0.1
+    with threadpool_limits(1):
+        one = approximate_knn(x, 32, probes=6, rows_per_cell=100, seed=3)
+    with threadpool_limits(2):
+        two = approximate_knn(x, 32, probes=6, rows_per_cell=100, seed=3)
+    assert np.array_equal(one.lists, two.lists)
+    assert np.array_equal(one.home, two.home) and np.array_equal(one.probes, two.probes)
+
+
+def test_grid_distances_are_exact_integers() -> None:
+    """The grid keeps every squared distance below 2**53, so float64 computes it exactly in any order."""
+    x = np.random.default_rng(1).normal(size=(500, 30)) * 25
+    step = cells._grid_step(x)
+    grid = cells._on_grid(x, step)
+    assert np.abs(grid).max() <= 2.0**23
+    blas = (grid * grid).sum(axis=1)[:, None] + (grid * grid).sum(axis=1)[None, :] - 2.0 * grid @ grid.T
+    exact = np.array([[sum((int(a) - int(b)) ** 2 for a, b in zip(p, q)) for q in grid[:20]] for p in grid[:20]])
+    assert np.array_equal(blas[:20, :20].astype(np.int64), exact)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_copy_detection_with_every_cell_probed_decides_as_the_exact_search(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cells of 4 rows, every one probed: the candidate machinery (cells, probes, candidate scans) runs.
+    monkeypatch.setattr(cells, "ROWS_PER_CELL", 4)
+    monkeypatch.setattr(cells, "APPROXIMATE_PROBES", 10**6)
+    x, y, group, reference, ref_y = random_case(seed)
+    exact = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=25.0,
+                        index=NeighbourIndex(x, reference, 25.0, search="sklearn"))
+    approximate = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=25.0,
+                              index=NeighbourIndex(x, reference, 25.0, search="approximate"))
+    assert approximate.reason.tolist() == exact.reason.tolist()
+    assert approximate.parent.tolist() == exact.parent.tolist()
+    assert approximate.derivative_of == exact.derivative_of
+    assert exact.reason.tolist() == brute_force(x, y, group, reference, ref_y, 0.5, 25.0)[0]
+
+
+def test_planted_copies_are_caught_with_few_probes() -> None:
+    """4,000 honest rows and 400 copies moved 0.1-0.5 of the spacing, with cells of 64 rows and 8 probes:
+    the approximate candidates miss none of the copies the exact search catches."""
+    rng = np.random.default_rng(11)
+    honest = clustered(11, 4000, 10, 30)
+    sources = rng.choice(len(honest), size=400, replace=False)
+    nearest = np.sort(np.linalg.norm(honest[sources][:, None] - honest[None], axis=2), axis=1)[:, 1]
+    direction = rng.normal(size=(400, 10))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    copies = honest[sources] + direction * (rng.uniform(0.1, 0.5, size=400) * nearest)[:, None]
+    x = np.vstack([honest, copies])
+    group = np.concatenate([np.repeat(np.arange(40), 100), np.repeat(np.arange(40, 44), 100)])
+    y = np.zeros(len(x), dtype=np.int64)
+    reference, ref_y = np.zeros((0, 10)), np.zeros(0, dtype=np.int64)
+    index = NeighbourIndex(x, reference, 50.0, search="approximate")
+    assert index.approximate is not None and index.approximate.probes.shape[1] < len(index.approximate.members)
+    found = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0, index=index)
+    assert (found.reason[4000:] != 0).all()
+
+
+def test_spec_copy_search() -> None:
+    base = {"label": "y"}
+    assert parse_spec(base).copy_search == "auto"
+    assert "copy_search" not in parse_spec(base).manifest()  # an older spec's record is unchanged
+    assert parse_spec(base | {"copy_search": "approximate"}).manifest()["copy_search"] == "approximate"
+    with pytest.raises(InputError, match="copy_search"):
+        parse_spec(base | {"copy_search": "faiss"})
+
+
+def test_a_round_with_approximate_candidates_records_it_and_repeats_exactly(basic, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """`copy_search: "approximate"` is recorded in the round's method (an exact round's is unchanged), and a
+    rerun (as each signing oracle makes) gives the same report; with every row a candidate it decides as exact."""
+    from openledger_chain.attribution import attribute
+
+    def run():  # type: ignore[no-untyped-def]
+        return attribute(basic.spec, basic.manifest, basic.root / "eval.csv", base_dir=basic.root, emission=10**24)
+
+    exact = run()
+    assert "copy_search" not in exact.method
+    basic.spec["copy_search"] = "approximate"
+    monkeypatch.setattr(cells, "ROWS_PER_CELL", 8)  # many small cells ...
+    first = run()
+    assert first.method["copy_search"] == "approximate"
+    assert run().to_json() == first.to_json()
+    monkeypatch.setattr(cells, "APPROXIMATE_PROBES", 10**6)  # ... every one probed: the exact decisions
+    every = run()
+    assert [(c.id, c.credited_rows, c.value) for c in every.contributions] == [
+        (c.id, c.credited_rows, c.value) for c in exact.contributions]
