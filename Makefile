@@ -32,9 +32,10 @@ install: $(BIN)/.installed node_modules/.installed
 demo: $(BIN)/.installed
 	$(BIN)/openledger demo
 
-# pytest exits 5 when it collects no test: that is a failure too.
+# pytest exits 5 when it collects no test: that is a failure too. Two workers (pytest-xdist), each taking whole
+# test files (--dist loadfile), so a module's shared fixture (the demo, a module's round) is built once.
 test: install
-	$(BIN)/python -m pytest -q; status=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # Static analysis of contracts/*.sol (and what they import), compiled as one standard-JSON input by
