@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from openledger_chain.attribution.labels import checked_label, malformed as _malformed
 from openledger_chain.errors import InputError, MalformedFileError
 
 __all__ = [
@@ -62,10 +63,6 @@ DISTANCES = ("euclidean", "cosine")
 #: Largest | |x| - 1 | of a row under ``normalization: "l2"`` (float16 storage rounds a unit norm by ~1e-3).
 L2_TOLERANCE = 1e-3
 _HASH = re.compile(r"^0x[0-9a-f]{64}$")
-
-
-def _malformed(path: Path, reason: str, value: str | None = None) -> MalformedFileError:
-    return MalformedFileError(f"{path}: {reason}" + ("" if value is None else f": {value!r}"), reason)
 
 
 # --- embeddings ----------------------------------------------------------------------------------
@@ -137,19 +134,7 @@ def _labels_of(path: Path, values: Sequence[Any], label: str, classes: Sequence[
             raise _malformed(path, f"row {i}, column {label!r}: empty label")
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             v = int(v)
-        text = str(v).strip()
-        if not text:
-            raise _malformed(path, f"row {i}, column {label!r}: empty label")
-        if allowed is not None and text not in allowed:
-            raise _malformed(path, f"row {i}, column {label!r}: label not in the spec's classes", text)
-        if numeric_label:
-            try:
-                target = float(text)
-            except ValueError:
-                raise _malformed(path, f"row {i}, column {label!r}: target not a number", text) from None
-            if not np.isfinite(target):
-                raise _malformed(path, f"row {i}, column {label!r}: target not a finite number", text)
-        out.append(text)
+        out.append(checked_label(path, i, label, str(v), allowed, numeric_label))
     return tuple(out)
 
 

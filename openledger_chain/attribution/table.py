@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from openledger_chain.errors import MalformedFileError
+from openledger_chain.attribution.labels import checked_label, malformed as _malformed
 
 if TYPE_CHECKING:
     from openledger_chain.attribution.spec import Spec
@@ -35,12 +35,6 @@ class Table:
     labels: tuple[str, ...]
     #: The raw texts of a text spec (``x`` is then filled by the featurizer fitted on the evaluation set).
     texts: tuple[str, ...] | None = None
-
-
-def _malformed(path: Path, reason: str, value: str | None = None) -> MalformedFileError:
-    """The error for a file that is not what the spec asks for: the message shows the file and the offending
-    value (`value`: a cell, a column name of the file) to whoever reads it; the public reason shows neither."""
-    return MalformedFileError(f"{path}: {reason}" + ("" if value is None else f": {value!r}"), reason)
 
 
 def read_table(
@@ -108,19 +102,7 @@ def read_table(
             if not math.isfinite(value):
                 raise _malformed(path, f"row {line}, column {col!r}: not a finite number", cell)
             x[i, j] = value
-        y = row[label_pos].strip()
-        if not y:
-            raise _malformed(path, f"row {line}, column {label!r}: empty label")
-        if allowed is not None and y not in allowed:
-            raise _malformed(path, f"row {line}, column {label!r}: label not in the spec's classes", y)
-        if numeric_label:
-            try:
-                target = float(y)
-            except ValueError:
-                raise _malformed(path, f"row {line}, column {label!r}: target not a number", y) from None
-            if not math.isfinite(target):
-                raise _malformed(path, f"row {line}, column {label!r}: target not a finite number", y)
-        labels.append(y)
+        labels.append(checked_label(path, line, label, row[label_pos], allowed, numeric_label))
     return Table(path, tuple(wanted), x, tuple(labels))
 
 
