@@ -104,7 +104,7 @@ class OpenLedger:
         if self._decoder is None:
             self._decoder = EventDecoder(load_artifact(n).abi for n in
                                          ("ContributionRegistry", "RewardDistributor", "ModelStakeToken",
-                                          "AdminTimelock", "CommitteeKeys"))
+                                          "AdminTimelock", "CommitteeKeys", "ContributionBonds"))
         decoder = self._decoder
         head = int(self.chain.w3.eth.block_number)
         start = self._first_block if from_block is None else from_block

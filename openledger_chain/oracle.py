@@ -482,7 +482,7 @@ def _model_ever_had_bonds(ledger: OpenLedger, model_id: int) -> bool:
     if ledger.bonds is None:
         return False
     start = ledger.deployment.contracts["ContributionBonds"].block_number
-    return bool(ledger.bonds.events.BondPolicySet().get_logs(argument_filters={"modelId": model_id}, from_block=start))
+    return any(e.args["modelId"] == model_id for e in ledger.events(ledger.bonds.address, ["BondPolicySet"], start))
 
 
 def _decided_by_earlier_rounds(ledger: OpenLedger, model_id: int, round_id: int,
