@@ -9,7 +9,8 @@ After every step:
   (a withdrawn contribution's refund), and every call that would do otherwise reverts or is skipped;
 - only final rounds decide: a decision of a pending or vetoed round reverts ContributionBondsRootNotFinal;
 - forfeitures reach stake holders exactly: the stake token received every forfeited unit, and its one holder
-  (alice, who claims all stake) can withdraw all of it.
+  (alice, who claims all stake) can withdraw all of it but the accumulator's rounding (less than one unit in
+  all for a sole holder; the unit stays in the token).
 
 (Kept apart from test_invariants.py, whose deployment has no bond vault; folding bonds into that machine is
 listed as remaining work.)
@@ -299,7 +300,10 @@ class BondMachine(RuleBasedStateMachine):
         e = self.env
         assert int(e.token.functions.balanceOf(e.stake.address).call()) == self.forfeited
         if self.forfeited:
-            assert int(e.stake.functions.feesOf(self.a.alice.address).call()) == self.forfeited
+            # Alice holds all stake; the fee accumulator rounds down against the holder (ModelStakeToken's notice),
+            # which for a sole holder loses less than one unit in all: the unit stays in the token.
+            fees = int(e.stake.functions.feesOf(self.a.alice.address).call())
+            assert self.forfeited - 1 <= fees <= self.forfeited, (fees, self.forfeited)
 
 
 def test_bond_invariants(bond_env: Env) -> None:
