@@ -19,7 +19,7 @@ from openledger_chain.cli import main
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.deployments import save_deployment
 from openledger_chain.oracle import finalize_round, propose_round, sign_round_file, submit_round_file
-from openledger_chain.types import ModelParams
+from openledger_chain.types import Model, ModelParams
 
 from _ledger_setup import CHALLENGE_WINDOW, Accounts, settle_registrations
 
@@ -49,13 +49,18 @@ def _flat(result: Result) -> str:
     return " ".join(result.output.split())
 
 
-def test_bonds_from_set_bond_to_claim(cli: Run, ledger: OpenLedger, accounts: Accounts, tmp_path: Path) -> None:
-    for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv", "mallory.csv"):
-        shutil.copyfile(EXAMPLE / name, tmp_path / name)
-    spec = tmp_path / "spec.json"
+def _register_model(ledger: OpenLedger, accounts: Accounts, spec: Path) -> Model:
+    """The example model, owned by `accounts.owner`, paid in the dev token, its spec at `spec`."""
     model, _ = ledger.register_model(accounts.owner, ModelParams(
         keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
         1_000_000 * TOKEN, "Stake", "STK"))
+    return model
+
+
+def test_bonds_from_set_bond_to_claim(cli: Run, ledger: OpenLedger, accounts: Accounts, tmp_path: Path) -> None:
+    for name in ("spec.json", "eval.csv", "alice.csv", "bob.csv", "mallory.csv"):
+        shutil.copyfile(EXAMPLE / name, tmp_path / name)
+    model = _register_model(ledger, accounts, tmp_path / "spec.json")
     m = str(model.model_id)
     assert "bond: none" in _flat(cli("model", "show", m))
 
@@ -92,7 +97,7 @@ def test_bonds_from_set_bond_to_claim(cli: Run, ledger: OpenLedger, accounts: Ac
     # Round 1 decides the bonds; before it is final nothing can be applied.
     settle_registrations(ledger.chain)
     ledger.commit_evaluation(accounts.owner, model.model_id, 1, keccak((tmp_path / "eval.csv").read_bytes()))
-    path, _ = propose_round(ledger, model.model_id, spec_path=spec, eval_path=tmp_path / "eval.csv",
+    path, _ = propose_round(ledger, model.model_id, spec_path=tmp_path / "spec.json", eval_path=tmp_path / "eval.csv",
                             rounds_dir=tmp_path / "rounds", data_dir=tmp_path)
     early = cli("bonds", "apply", "--model", m, "--round", "1", ok=False)
     assert early.exit_code != 0 and "not final yet" in _flat(early)
@@ -128,10 +133,7 @@ def test_contribute_to_a_model_without_a_bond_says_nothing_and_approves_nothing(
                                                                                tmp_path: Path) -> None:
     for name in ("spec.json", "alice.csv"):
         shutil.copyfile(EXAMPLE / name, tmp_path / name)
-    spec = tmp_path / "spec.json"
-    model, _ = ledger.register_model(accounts.owner, ModelParams(
-        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        1_000_000 * TOKEN, "Stake", "STK"))
+    model = _register_model(ledger, accounts, tmp_path / "spec.json")
     out = cli("contribute", "--model", str(model.model_id), "--public", "alice.csv")
     assert "bond" not in out.output
     assert ledger.erc20(ledger.dev_payment_token).functions.allowance(
@@ -147,10 +149,7 @@ def test_relayed_contribute_signs_a_permit_for_the_bond_and_the_contributor_send
 
     for name in ("spec.json", "alice.csv"):
         shutil.copyfile(EXAMPLE / name, tmp_path / name)
-    spec = tmp_path / "spec.json"
-    model, _ = ledger.register_model(accounts.owner, ModelParams(
-        keccak(spec.read_bytes()), spec.as_uri(), ledger.dev_payment_token or "", 3_000, 1_000 * TOKEN,
-        1_000_000 * TOKEN, "Stake", "STK"))
+    model = _register_model(ledger, accounts, tmp_path / "spec.json")
     ledger.set_bond_policy(accounts.owner, model.model_id, 10 * TOKEN)
     ledger.chain.w3.provider.ethereum_tester.mine_blocks(257)
     poor = Account.from_key(keccak(text="a contributor without ETH"))

@@ -16,7 +16,7 @@ from openledger_chain.attribution.dedup import NeighbourIndex, find_copies
 from openledger_chain.attribution.spec import parse_spec
 from openledger_chain.errors import InputError
 
-from test_cells import clustered
+from test_cells import clustered, planted_copies_round
 from test_dedup import brute_force, random_case
 
 
@@ -82,17 +82,7 @@ def test_copy_detection_with_every_cell_probed_decides_as_the_exact_search(seed:
 def test_planted_copies_are_caught_with_few_probes() -> None:
     """4,000 honest rows and 400 copies moved 0.1-0.5 of the spacing, with cells of 64 rows and 8 probes:
     the approximate candidates miss none of the copies the exact search catches."""
-    rng = np.random.default_rng(11)
-    honest = clustered(11, 4000, 10, 30)
-    sources = rng.choice(len(honest), size=400, replace=False)
-    nearest = np.sort(np.linalg.norm(honest[sources][:, None] - honest[None], axis=2), axis=1)[:, 1]
-    direction = rng.normal(size=(400, 10))
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    copies = honest[sources] + direction * (rng.uniform(0.1, 0.5, size=400) * nearest)[:, None]
-    x = np.vstack([honest, copies])
-    group = np.concatenate([np.repeat(np.arange(40), 100), np.repeat(np.arange(40, 44), 100)])
-    y = np.zeros(len(x), dtype=np.int64)
-    reference, ref_y = np.zeros((0, 10)), np.zeros(0, dtype=np.int64)
+    x, y, group, reference, ref_y = planted_copies_round()
     index = NeighbourIndex(x, reference, 50.0, search="approximate")
     assert index.approximate is not None and index.approximate.probes.shape[1] < len(index.approximate.members)
     found = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0, index=index)

@@ -25,6 +25,22 @@ def clustered(seed: int, n: int, d: int, clusters: int) -> np.ndarray:
     return centres[rng.integers(clusters, size=n)] + rng.normal(size=(n, d))
 
 
+def planted_copies_round() -> tuple[np.ndarray, ...]:
+    """4,000 clustered honest rows in 40 contributions of 100, then 400 copies of random honest rows moved
+    0.1-0.5 of their spacing (distance to their nearest row) in 4 contributions: (x, y, group, reference,
+    reference y), no reference rows."""
+    rng = np.random.default_rng(11)
+    honest = clustered(11, 4000, 10, 30)
+    sources = rng.choice(len(honest), size=400, replace=False)
+    nearest = np.sort(np.linalg.norm(honest[sources][:, None] - honest[None], axis=2), axis=1)[:, 1]
+    direction = rng.normal(size=(400, 10))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    copies = honest[sources] + direction * (rng.uniform(0.1, 0.5, size=400) * nearest)[:, None]
+    x = np.vstack([honest, copies])
+    group = np.concatenate([np.repeat(np.arange(40), 100), np.repeat(np.arange(40, 44), 100)])
+    return x, np.zeros(len(x), dtype=np.int64), group, np.zeros((0, 10)), np.zeros(0, dtype=np.int64)
+
+
 @pytest.mark.parametrize(
     ("n", "d", "clusters", "k"),
     [(1500, 3, 8, 32), (1200, 12, 1, 32), (900, 1, 3, 5), (700, 6, 20, 1), (40, 2, 2, 40)],
@@ -90,18 +106,7 @@ def test_copy_detection_decides_the_same_with_either_search(seed: int) -> None:
 def test_planted_copies_on_a_larger_round_are_all_caught_by_both() -> None:
     """4,000 honest rows in 40 contributions and 400 copies moved 0.1-0.5 of the spacing: the cell
     search misses none that scikit-learn's search catches (the miss rate the issue asks for is 0 by design)."""
-    rng = np.random.default_rng(11)
-    honest = clustered(11, 4000, 10, 30)
-    sources = rng.choice(len(honest), size=400, replace=False)
-    nearest = np.sort(np.linalg.norm(honest[sources][:, None] - honest[None], axis=2), axis=1)[:, 1]
-    direction = rng.normal(size=(400, 10))
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    copies = honest[sources] + direction * (rng.uniform(0.1, 0.5, size=400) * nearest)[:, None]
-    x = np.vstack([honest, copies])
-    group = np.concatenate([np.repeat(np.arange(40), 100), np.repeat(np.arange(40, 44), 100)])
-    y = np.zeros(len(x), dtype=np.int64)
-    reference = np.zeros((0, 10))
-    ref_y = np.zeros(0, dtype=np.int64)
+    x, y, group, reference, ref_y = planted_copies_round()
     sk = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0,
                        index=NeighbourIndex(x, reference, 50.0, search="sklearn"))
     cell = find_copies(x, y, group, reference, ref_y, copy_ratio=0.5, outlier_bound=50.0,
