@@ -153,7 +153,9 @@ def _embedded_logs(w3: Any, tester: Any, addresses: Sequence[str], from_block: i
     seen = _EMBEDDED_LOGS.setdefault(tester, _SeenLogs())
     head = int(w3.eth.block_number)
     # A chain reverted to a snapshot under the cache: its last block seen is gone or has another hash now.
-    if seen.to_block > head or (seen.to_block >= 0 and bytes(w3.eth.get_block(seen.to_block)["hash"]) != seen.block_hash):
+    reverted = seen.to_block > head or (
+        seen.to_block >= 0 and bytes(w3.eth.get_block(seen.to_block)["hash"]) != seen.block_hash)
+    if reverted:
         seen.to_block, seen.block_hash, seen.logs = -1, b"", []
     wanted_to = min(to_block, head)
     if wanted_to > seen.to_block:

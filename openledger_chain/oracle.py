@@ -13,7 +13,7 @@ and it is part of the signed round, so a signature covers every score and every 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -392,26 +392,31 @@ def _bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: At
     block = {"leafEncoding": list(BOND_LEAF_ENCODING), "keysComplete": False, "decisions": []}
     contributors = {i["id"]: i["contributor"] for i in inputs}
     earlier = lambda k: round_file_path(rounds_dir, ledger.chain.network, model_id, k)  # noqa: E731
-    for cid, bond, decision in _due_bond_decisions(ledger, model_id, round_id, report, inputs, earlier):
+    decided = round_bond_rule(report, inputs)
+    for cid, bond, decision in _due_bond_decisions(ledger, model_id, round_id, decided, earlier):
         block["decisions"].append({"id": cid, "contributor": contributors[cid], "amount": bond.amount,
                                    "outcome": decision.outcome, "reason": decision.reason})
     root = bonds_root([(int(d["id"]), d["outcome"]) for d in block["decisions"]])
     return root, block
 
 
-def _due_bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report: AttributionReport,
-                        inputs: Sequence[dict[str, Any]], earlier_file: Callable[[int], Path],
-                        ) -> list[tuple[str, Bond, BondDecision]]:
-    """The bond decisions round `round_id` must list (see :func:`_bond_decisions`), oldest contribution first;
-    `earlier_file(k)`: where round k's file is.
+def round_bond_rule(report: AttributionReport, inputs: Sequence[dict[str, Any]]) -> dict[str, BondDecision]:
+    """What the forfeiture rule gives each contribution of a round (`inputs`: the round file's, whose exclusions
+    count) as every round applies it: a file no committee key opens is held (``keys_complete=False``)."""
+    excluded = {i["id"]: str(i["excluded"]) for i in inputs if "excluded" in i}
+    return decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+
+
+def _due_bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, decided: Mapping[str, BondDecision],
+                        earlier_file: Callable[[int], Path]) -> list[tuple[str, Bond, BondDecision]]:
+    """Of the rule's `decided` outcomes, the bond decisions round `round_id` must list (see
+    :func:`_bond_decisions`), oldest contribution first; `earlier_file(k)`: where round k's file is.
 
     Raises:
         RoundError: an earlier round decided bonds and its file is missing or does not match its root.
     """
     if not _model_ever_had_bonds(ledger, model_id):
         return []  # no policy was ever set: no contribution of the model posted a bond
-    excluded = {i["id"]: str(i["excluded"]) for i in inputs if "excluded" in i}
-    decided = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
     earlier = _decided_by_earlier_rounds(ledger, model_id, round_id, earlier_file)
     due = []
     for cid in sorted(decided, key=int):
@@ -427,9 +432,9 @@ def _due_bond_decisions(ledger: OpenLedger, model_id: int, round_id: int, report
     return due
 
 
-def omitted_bond_decisions(ledger: OpenLedger, body: dict[str, Any], report: AttributionReport,
+def omitted_bond_decisions(ledger: OpenLedger, body: dict[str, Any], decided: Mapping[str, BondDecision],
                            round_path: Path) -> list[str]:
-    """Contributions whose bond the round file should decide (the forfeiture rule decides it, the vault still
+    """Contributions whose bond the round file should decide (the rule's `decided` outcome, the vault still
     holds it, no earlier round beside `round_path` decided it) but does not list: an omitted forfeiture keeps a
     harmful contributor's bond, an omitted release keeps an honest one's locked.
 
@@ -437,7 +442,7 @@ def omitted_bond_decisions(ledger: OpenLedger, body: dict[str, Any], report: Att
         RoundError: an earlier round decided bonds and its file is not beside `round_path`.
     """
     listed = {d["id"] for d in body.get("bonds", {}).get("decisions", [])}
-    due = _due_bond_decisions(ledger, int(body["modelId"]), int(body["roundId"]), report, body["inputs"],
+    due = _due_bond_decisions(ledger, int(body["modelId"]), int(body["roundId"]), decided,
                               lambda k: round_path.with_name(f"round-{k}.json"))
     return [cid for cid, _, _ in due if cid not in listed]
 
@@ -459,22 +464,32 @@ def _require_bonds_root(ledger: OpenLedger, body: dict[str, Any]) -> None:
                              f"holds {ledger.bond_of(int(d['id'])).amount}")
 
 
-def _require_bond_decisions(body: dict[str, Any], report: AttributionReport) -> None:
-    """With the recomputed attribution: every listed bond decision is the one the forfeiture rule gives (an oracle
-    must not sign a forged forfeiture any more than a forged score).
+def _require_bond_decisions(body: dict[str, Any], expected: Mapping[str, BondDecision]) -> None:
+    """With the recomputed attribution: every listed bond decision is the one the forfeiture rule gives
+    (`expected`: :func:`round_bond_rule`), since an oracle must not sign a forged forfeiture any more than a
+    forged score.
 
     Raises:
         RoundError: naming the first decision that differs.
     """
-    excluded = {i["id"]: str(i["excluded"]) for i in body["inputs"] if "excluded" in i}
-    expected = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    wrong = decisions_against_the_rule(body, expected)
+    if wrong:
+        d, shown = wrong[0]
+        raise RoundError(f"the round file's bond decision for contribution {d['id']} is {d['outcome']}"
+                         + (f" ({d['reason']})" if d.get("reason") else "") + f", the forfeiture rule gives "
+                         f"{shown}; not signed")
+
+
+def decisions_against_the_rule(body: dict[str, Any], expected: Mapping[str, BondDecision],
+                               ) -> list[tuple[dict[str, Any], str]]:
+    """The round file's listed bond decisions that are not the rule's `expected` outcome (and, for a forfeiture,
+    reason), each with what the rule gives ("undecided", "released", "forfeited (copy)")."""
+    wrong = []
     for d in body.get("bonds", {}).get("decisions", []):
         want = expected.get(d["id"])
         if want is None or want.outcome != d["outcome"] or (d["outcome"] == "forfeited" and want.reason != d["reason"]):
-            shown = "undecided" if want is None else f"{want.outcome}" + (f" ({want.reason})" if want.reason else "")
-            raise RoundError(f"the round file's bond decision for contribution {d['id']} is {d['outcome']}"
-                             + (f" ({d['reason']})" if d.get("reason") else "") + f", the forfeiture rule gives "
-                             f"{shown}; not signed")
+            wrong.append((d, "undecided" if want is None else want.outcome + (f" ({want.reason})" if want.reason else "")))
+    return wrong
 
 
 def _model_ever_had_bonds(ledger: OpenLedger, model_id: int) -> bool:
@@ -936,8 +951,9 @@ def sign_round_file(ledger: OpenLedger, path: Path, oracle: LocalAccount,
         report = recompute_report(ledger, round_file.body, recompute.spec_path, recompute.eval_path,
                                   recompute.data_dir, recompute.revealed, recompute.fetch)
         shares = quantize(report.scores())
-        _require_bond_decisions(round_file.body, report)
-        omitted = omitted_bond_decisions(ledger, round_file.body, report, path)
+        expected = round_bond_rule(report, round_file.body["inputs"])
+        _require_bond_decisions(round_file.body, expected)
+        omitted = omitted_bond_decisions(ledger, round_file.body, expected, path)
         if omitted:
             raise RoundError(f"the round file leaves out the bond decisions of contributions {', '.join(omitted[:5])}, "
                              "which the forfeiture rule decides and the vault still holds; not signed")

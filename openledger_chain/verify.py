@@ -17,7 +17,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
-from openledger_chain.attribution.bonds import bonds_root, decide_bonds
+from openledger_chain.attribution.bonds import bonds_root
 from openledger_chain.attribution.engine import AttributionReport
 from openledger_chain.attribution.spec import SAMPLED_METHODS, load_spec
 from openledger_chain.confidential import CommitteeOnlyError
@@ -29,8 +29,8 @@ from openledger_chain.history import RoundRecord, cumulative_from_lists, cumulat
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.oracle import (
     EMISSION_BLOCK, ROUND_FILE_VERSION, ZERO_BONDS_ROOT, RecomputeInputs, RoundError, commitment_problems,
-    emission_policy, emission_problems, load_round_json, omitted_bond_decisions, recompute_improvement,
-    recompute_report, unlisted_payees,
+    decisions_against_the_rule, emission_policy, emission_problems, load_round_json, omitted_bond_decisions,
+    recompute_improvement, recompute_report, round_bond_rule, unlisted_payees,
 )
 from openledger_chain.rewards import allocate_quantized, quantize
 from openledger_chain.rounds import Round, ScoreEntry, canonical_hash, round_typed_data, scores_hash, to_round_json
@@ -374,27 +374,23 @@ def _check_bond_decisions(result: Verification, ledger: OpenLedger, body: dict[s
         result.add("bond decisions", None, "not recomputed: the forfeiture rule needs the recomputed attribution "
                    "(see the attribution row)")
         return
-    excluded = {i["id"]: str(i["excluded"]) for i in body["inputs"] if "excluded" in i}
     keys_complete = bool(body.get("bonds", {}).get("keysComplete", False))
     if keys_complete:
         result.add("bond decisions", False, "the file claims the proposer held every committee key (keysComplete); "
                    "no toolkit can show that, so a file no key opens must be held, not forfeited")
         return
-    expected = decide_bonds(report, excluded_inputs=excluded, keys_complete=False)
+    expected = round_bond_rule(report, body["inputs"])
     differ = []
-    for d in decisions:
-        want = expected.get(d["id"])
-        if want is None or want.outcome != d["outcome"] or (d["outcome"] == "forfeited" and want.reason != d["reason"]):
-            shown = "undecided" if want is None else want.outcome + (f" ({want.reason})" if want.reason else "")
-            differ.append(d["id"])
-            result.differ(to_checksum_address(d["contributor"]), f"bond of contribution {d['id']}",
-                          d["outcome"] + (f" ({d['reason']})" if d.get("reason") else ""), shown)
+    for d, shown in decisions_against_the_rule(body, expected):
+        differ.append(d["id"])
+        result.differ(to_checksum_address(d["contributor"]), f"bond of contribution {d['id']}",
+                      d["outcome"] + (f" ({d['reason']})" if d.get("reason") else ""), shown)
     if differ:
         result.add("bond decisions", False, f"{len(differ)} decisions do not follow from the forfeiture rule: "
                    f"contributions {', '.join(differ[:5])} (see below)")
         return
     try:
-        omitted = omitted_bond_decisions(ledger, body, report, round_path) if round_path is not None else None
+        omitted = omitted_bond_decisions(ledger, body, expected, round_path) if round_path is not None else None
     except RoundError as exc:
         result.add("bond decisions", None, f"{len(decisions)} decisions follow from the forfeiture rule; whether any "
                    f"is left out is not checked: {exc}")
