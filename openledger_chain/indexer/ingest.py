@@ -443,6 +443,12 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str, toke
                     contributor=a["contributor"], contribution_id=a["contributionId"])
             elif event == "BondVaultSet":
                 add(schema.bond_vaults, log, vault=a["bondVault"])
+            elif event == "OwnerFeesCredited":
+                add(schema.owner_fees, log, event="credited", model_id=a["modelId"], owner=a["owner"],
+                    token=a["token"], recipient=None, amount=a["amount"])
+            elif event == "OwnerFeesWithdrawn":
+                add(schema.owner_fees, log, event="withdrawn", model_id=None, owner=a["owner"], token=a["token"],
+                    recipient=a["to"], amount=a["amount"])
             elif event == "UsagePaid":
                 add(schema.usage_payments, log, model_id=a["modelId"], payer=a["payer"], amount=a["amount"],
                     owner_amount=a["ownerAmount"], holders_amount=a["holdersAmount"])
@@ -479,6 +485,9 @@ def _rows_by_table(logs: list[DecodedLog], registry: str, distributor: str, toke
             elif event == "BondRefundScheduled":
                 add(schema.bond_events, log, contribution_id=a["contributionId"], event="refund_scheduled",
                     round_id=a["forfeitableUntilRound"], amount=None, refund=None)
+            elif event == "BondPermitUsed":
+                add(schema.bond_permits, log, contributor=a["contributor"], token=a["token"], value=a["value"],
+                    deadline=a["deadline"], accepted=int(a["accepted"]))
             elif event == "BondClaimed":
                 add(schema.bond_events, log, contribution_id=a["contributionId"], event="claimed", round_id=None,
                     amount=a["amount"], refund=int(a["refund"]))

@@ -268,3 +268,25 @@ def content_claim(engine: Engine, content_hash: str) -> tuple[str, int] | None:
         row = connection.execute(select(c).where(c.c.content_hash == content_hash)
                                  .order_by(c.c.block_number.desc(), c.c.log_index.desc()).limit(1)).first()
     return None if row is None else (row.contributor, int(row.committed_at))
+
+
+# ----- schema version 6: the owner's fees and bond permits
+
+
+def owner_fees_pending(engine: Engine, owner: str, token: str) -> int:
+    """What `owner` may still withdraw in `token`: credited minus withdrawn (the registry's `ownerFees`)."""
+    f = schema.owner_fees
+    with engine.connect() as connection:
+        rows = connection.execute(select(f.c.event, f.c.amount).where(f.c.owner == owner, f.c.token == token)).all()
+    return sum(int(r.amount) if r.event == "credited" else -int(r.amount) for r in rows)
+
+
+def bond_permits_of(engine: Engine, contributor: str) -> list[dict[str, Any]]:
+    """The bond permits relayed registrations tried for `contributor`, oldest first (`accepted` False: the permit
+    failed, e.g. used already or front-run, and the registration went on the allowance alone)."""
+    p = schema.bond_permits
+    with engine.connect() as connection:
+        rows = connection.execute(select(p).where(p.c.contributor == contributor)
+                                  .order_by(p.c.block_number, p.c.log_index)).all()
+    return [{"token": r.token, "value": int(r.value), "deadline": int(r.deadline), "accepted": bool(r.accepted),
+             "tx_hash": r.tx_hash, "block_number": r.block_number} for r in rows]

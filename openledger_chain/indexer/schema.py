@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Uint256(TypeDecorator):
@@ -130,6 +130,18 @@ bond_events = _event_table(  # BondReleased, BondForfeited, BondRefundScheduled,
     Column("round_id", BigInteger),  # the deciding round (released, forfeited), or the last forfeitable one
     Column("amount", Uint256), Column("refund", Integer),  # claimed: 1 when it was a withdrawal's refund
 )
+# Schema version 6: the owner's pulled fees (issue 24, N-3) and each bond permit a relayed registration tried.
+owner_fees = _event_table(  # OwnerFeesCredited (model_id set), OwnerFeesWithdrawn (recipient set)
+    "owner_fees",
+    Column("event", String(16), nullable=False), Column("model_id", BigInteger, index=True),
+    Column("owner", ADDRESS, nullable=False, index=True), Column("token", ADDRESS, nullable=False),
+    Column("recipient", ADDRESS), Column("amount", Uint256),
+)
+bond_permits = _event_table(  # BondPermitUsed: accepted 0 when the permit failed (used already, or front-run)
+    "bond_permits",
+    Column("contributor", ADDRESS, nullable=False, index=True), Column("token", ADDRESS, nullable=False),
+    Column("value", Uint256), Column("deadline", Uint256), Column("accepted", Integer, nullable=False),
+)
 rounds = _event_table(
     "rounds",
     Column("model_id", BigInteger, nullable=False, index=True), Column("round_id", BigInteger, nullable=False),
@@ -195,7 +207,7 @@ schema_version = Table("schema_version", metadata, Column("version", Integer, pr
 
 EVENT_TABLES = [models, model_owners, contributions, contribution_changes, commitments, evaluations, rounds,
                 round_events, scores, claims, usage_payments, fee_events, stake_transfers, content_claims,
-                batch_skips, bond_vaults, bond_policies, bonds, bond_events]
+                batch_skips, bond_vaults, bond_policies, bonds, bond_events, owner_fees, bond_permits]
 
 # Ordered migrations: MIGRATIONS[v] takes a database at version v to v + 1. An empty database (version 0)
 # gets the current schema at once.
@@ -227,8 +239,16 @@ def _add_settlement_and_bond_tables(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE evaluations ADD COLUMN previous_eval_hash VARCHAR(66)"))
 
 
+def _add_owner_fee_and_permit_tables(connection: Connection) -> None:
+    """Version 6: the owner's credited and withdrawn fees, and the bond permits relayed registrations tried. Their
+    logs before the migration are read by `index run --reset`."""
+    for table in (owner_fees, bond_permits):
+        table.create(connection, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _add_publisher_columns, 2: _add_indexed_chain, 3: _add_round_deadline, 4: _add_settlement_and_bond_tables}
+    1: _add_publisher_columns, 2: _add_indexed_chain, 3: _add_round_deadline, 4: _add_settlement_and_bond_tables,
+    5: _add_owner_fee_and_permit_tables}
 
 
 def migrate(connection: Connection) -> int:

@@ -7,10 +7,18 @@ from sqlalchemy import create_engine, inspect, select, text
 from openledger_chain.indexer import schema
 
 V5_TABLES = ("content_claims", "batch_skips", "bond_vaults", "bond_policies", "bonds", "bond_events")
+V6_TABLES = ("owner_fees", "bond_permits")
+
+
+def _drop_version_6(connection) -> None:  # type: ignore[no-untyped-def]
+    """Today's tables as of version 5: without the owner fee and bond permit tables."""
+    for table in V6_TABLES:
+        schema.metadata.tables[table].drop(connection)
 
 
 def _drop_version_5(connection) -> None:  # type: ignore[no-untyped-def]
-    """Today's tables as of version 4: without the h-v4 contracts' event tables and the replaced hash."""
+    """Today's tables as of version 4: without the h-v4 contracts' event tables and the replaced hash (nor 6's)."""
+    _drop_version_6(connection)
     for table in V5_TABLES:
         schema.metadata.tables[table].drop(connection)
     connection.execute(text("ALTER TABLE evaluations DROP COLUMN previous_eval_hash"))
@@ -91,7 +99,23 @@ def test_version_4_gains_the_h_v4_event_tables_and_keeps_its_rows(tmp_path) -> N
         connection.execute(text("INSERT INTO evaluations (block_number, tx_hash, log_index, model_id, round_id, "
                                 "event, eval_hash) VALUES (7, '0xab', 0, 1, 1, 'committed', '0xcd')"))
         assert schema.migrate(connection) == 4
-        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION == 5
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION
         rows = connection.execute(select(schema.evaluations.c.eval_hash, schema.evaluations.c.previous_eval_hash)).all()
     assert [tuple(r) for r in rows] == [("0xcd", None)]
     assert set(V5_TABLES) <= set(inspect(engine).get_table_names())
+
+
+def test_version_5_gains_the_owner_fee_and_bond_permit_tables_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection)
+        _drop_version_6(connection)
+        connection.execute(text("INSERT INTO schema_version (version) VALUES (5)"))
+        connection.execute(text("INSERT INTO bond_vaults (block_number, tx_hash, log_index, vault) "
+                                "VALUES (7, '0xab', 0, '0x00000000000000000000000000000000000000b0')"))
+        assert not set(V6_TABLES) & set(inspect(connection).get_table_names())
+        assert schema.migrate(connection) == 5
+        assert connection.execute(select(schema.schema_version.c.version)).scalar() == schema.SCHEMA_VERSION == 6
+        assert connection.execute(select(schema.bond_vaults.c.vault)).scalars().all() == [
+            "0x00000000000000000000000000000000000000b0"]
+    assert set(V6_TABLES) <= set(inspect(engine).get_table_names())
