@@ -1,6 +1,8 @@
-"""Benchmark the closed-form valuation on Dask against one process (issue 13, item 4).
+"""Benchmark the closed-form valuation (issue 13, item 4) and copy detection's exact neighbour search (issue 25,
+item 3) on Dask against one process.
 
 Usage:  python scripts/bench_dask.py [--sizes 100000x1000,1000000x1000] [--workers 2] [--estimate 1000000x10000]
+        python scripts/bench_dask.py --search [--rows 100000,300000,1000000] [--workers 2]
 
 For each ROWSxEVAL size (30 features, 2 classes, the data of scripts/bench_attribution.py):
 ``tknn_shapley`` with the relabelled values of the noise test (``n_labels=2``: what the engine runs
@@ -8,6 +10,10 @@ for the default method, k=5, no radius) once in this process (chunks on threads,
 it) and once on a LocalCluster of ``--workers`` worker processes with one thread each, started once
 beforehand (its start-up time is printed apart). The two results are compared with
 ``np.array_equal``: the script exits 1 if they differ in a single bit.
+
+With ``--search``: the certified exact search (:func:`.cells.certified_knn`, the 32 nearest rows that copy
+detection asks for) over ROWS clustered rows of 30 features (scripts/bench_copy_search.py's data), in this
+process and split over blocks of home cells on the LocalCluster; the lists must be identical (exit 1 if not).
 
 Every evaluation point costs the same for a given number of rows (one sort of all rows), so the
 time at ROWS x E evaluation points is linear in E; ``--estimate`` extrapolates to its size from the
@@ -42,7 +48,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000x1000,300000x1000,1000000x1000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--estimate", default="1000000x10000", help="ROWSxEVAL to extrapolate to ('' for none)")
+    parser.add_argument("--search", action="store_true", help="time copy detection's exact neighbour search instead")
+    parser.add_argument("--rows", default="100000,300000,1000000", help="--search: row counts, comma-separated")
     args = parser.parse_args()
+    if args.search:
+        return bench_search([int(r) for r in args.rows.split(",") if r], args.workers)
 
     from openledger_chain.attribution import Dataset, tknn_shapley_values
     from openledger_chain.attribution.distributed import dask_valuation, in_this_process
@@ -85,6 +95,40 @@ def main() -> int:
                 est = per_point * n_eval
                 print(f"extrapolated, not measured: {n:,} x {n_eval:,} on {label} ~ {est:.0f} s ({est / 60:.1f} min), "
                       f"from {per_point * 1000:.1f} ms per evaluation point measured at {n:,} x {measured:,}")
+    return 1 if failed else 0
+
+
+def bench_search(sizes: list[int], workers: int) -> int:
+    """The certified neighbour search in this process and on a LocalCluster; 1 if any list differs."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_copy_search import K, synthetic
+
+    from openledger_chain.attribution.cells import certified_knn
+    from openledger_chain.attribution.distributed import dask_valuation
+
+    print(f"# {os.cpu_count()} cores; certified exact search, {K} nearest rows, 30 features, clustered rows")
+    print(f"| rows | one process (s) | {workers}-worker LocalCluster (s) | ratio | identical | load avg |")
+    print("|---:|---:|---:|---:|---|---:|")
+    failed = False
+    t0 = time.perf_counter()
+    with dask_valuation(workers=workers) as runner:
+        startup = time.perf_counter() - t0
+        for n in sizes:
+            x = synthetic(n, 30, blob=False)
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            here = certified_knn(x, K)
+            t_here = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            there = certified_knn(x, K, runner=runner)
+            t_there = time.perf_counter() - t0
+            same = bool(np.array_equal(here, there))
+            failed |= not same
+            load = max(load, os.getloadavg()[0])
+            print(f"| {n:,} | {t_here:.1f} | {t_there:.1f} | {t_here / t_there:.2f}x | {'yes' if same else 'NO'} | "
+                  f"{load:.1f} |", flush=True)
+            del here, there, x
+    print(f"\nLocalCluster start-up ({workers} workers, {runner.blocks_run} blocks run): {startup:.1f} s")
     return 1 if failed else 0
 
 
