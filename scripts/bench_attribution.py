@@ -2,7 +2,7 @@
 
 Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eval 1000] [--pydvl-train 5000]
             [--dims 30,384,1024]
-        python scripts/bench_attribution.py --paired 100000   (classification vs regression, one process)
+        python scripts/bench_attribution.py --paired 100000 [--dims 30,384]   (classification vs regression, one process)
 
 1. Same data, same run: our vectorized recursion vs pyDVL's ``KNNShapleyValuation``; values are
    asserted equal to 1e-9 and the time ratio is printed.
@@ -98,13 +98,19 @@ def scale_one(n: int, n_eval: int, method: str, dims: int = 30) -> None:
                       "sum": float(values.sum())}))
 
 
-def paired_regression(n: int, n_eval: int, repeats: int = 3) -> None:
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages, printed next to every timing (a shared machine)."""
+    return "load " + " / ".join(f"{a:.1f}" for a in os.getloadavg())
+
+
+def paired_regression(n: int, n_eval: int, dims: int = 30, repeats: int = 3) -> None:
     """Classification knn_shapley (with per-label slopes) and regression knn_shapley (with target
     coefficients) alternating in one process on the same features, best of `repeats`: on a shared
     machine the ratio of the two minima is steadier than separate subprocesses."""
     from openledger_chain.attribution import Dataset, KNNRegressionShapley, KNNShapley
 
-    xtr, ytr, xev, yev = make(n, n_eval, 30, 1)
+    before = load()
+    xtr, ytr, xev, yev = make(n, n_eval, dims, 1)
     w = np.random.default_rng(2).normal(size=xtr.shape[1])
     ttr = xtr @ w + np.random.default_rng(3).normal(size=n)
     tev = xev @ w + np.random.default_rng(4).normal(size=n_eval)
@@ -117,8 +123,10 @@ def paired_regression(n: int, n_eval: int, repeats: int = 3) -> None:
         KNNRegressionShapley(Dataset(xev, tev), 5).fit(Dataset(xtr, ttr))
         times["regression"].append(time.perf_counter() - t0)
     best = {k: min(v) for k, v in times.items()}
-    print(f"| knn_shapley classification vs regression | {n} x {n_eval} | {best['classification']:.2f} s | "
-          f"{best['regression']:.2f} s | ratio {best['regression'] / best['classification']:.2f}x (best of {repeats}) |")
+    print(f"| knn_shapley classification vs regression | {n} x {n_eval} x {dims} | {best['classification']:.2f} s | "
+          f"{best['regression']:.2f} s | ratio {best['regression'] / best['classification']:.2f}x (best of {repeats}; "
+          f"all: {', '.join(f'{t:.1f}' for t in times['classification'])} / "
+          f"{', '.join(f'{t:.1f}' for t in times['regression'])} s) | {before} before, {load()} after |", flush=True)
 
 
 def main() -> None:
@@ -139,7 +147,8 @@ def main() -> None:
         scale_one(args.one, args.n_eval, args.method, int(args.dims))
         return
     if args.paired:
-        paired_regression(args.paired, args.n_eval)
+        for dims in args.dims.split(","):
+            paired_regression(args.paired, args.n_eval, int(dims))
         return
     print(f"cores: {os.cpu_count()}")
     if not args.no_pydvl:

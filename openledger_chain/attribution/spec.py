@@ -19,7 +19,7 @@ from openledger_chain.errors import InputError
 from openledger_chain.files import JSON_MAX_DEPTH, parse_json
 
 __all__ = [
-    "DEFAULT_KIND_SHARES_BPS", "EMISSION_POLICIES", "EmissionPolicy", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
+    "DEFAULT_KIND_SHARES_BPS", "DEFAULT_TEXT_TAU", "EMISSION_POLICIES", "EmissionPolicy", "KINDS", "SAMPLED_METHODS", "TASKS", "TASK_METHODS", "MethodSpec", "Spec", "load_spec", "parse_spec", "read_json",
 ]
 
 #: The default method (docs/attribution.md, "Methods", says why).
@@ -67,6 +67,10 @@ DEFAULT_COPY_RATIO = 0.5
 DEFAULT_NOISE_MARGIN = 3.0
 #: In evaluation standard deviations; honest breast-cancer rows reach 16.
 DEFAULT_OUTLIER_BOUND = 25.0
+#: tknn_shapley's radius for a text spec that sets none. Text rows are unit vectors (every distance in [0, 2]),
+#: where `tau: "auto"` lands above the sphere's diameter and cuts nothing, so junk text was paid;
+#: scripts/text_radius.py measures each radius (docs/attribution.md, "The radius for text").
+DEFAULT_TEXT_TAU = 1.3
 
 
 def _is_int(v: Any) -> bool:
@@ -333,6 +337,8 @@ def parse_spec(raw: Any, where: str = "spec") -> Spec:
     text = parse_text(raw["text"], where) if "text" in raw else None
     if embedding is not None and text is not None:
         raise InputError(f"{where}: fields 'embedding' and 'text' exclude each other (a model's rows are one or the other)")
+    if text is not None and method.name == "tknn_shapley" and "tau" not in raw.get("method", {}):
+        method = MethodSpec(method.name, method.params | {"tau": DEFAULT_TEXT_TAU})
     standardize = raw.get("standardize", embedding is None and text is None)
     if not isinstance(standardize, bool):
         raise InputError(f"{where}: field 'standardize' must be true or false")

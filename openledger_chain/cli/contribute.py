@@ -39,7 +39,8 @@ RELAY_DEADLINE_SECONDS = 3600
 @account_options(5, "contributor")
 @click.option("--model", "model_id", type=ID, required=True, help="Model id.")
 @click.option("--kind", type=click.Choice(KINDS), default="data", show_default=True,
-              help="data and annotation: a CSV of rows; finetune: a JSON recipe; compute and evaluation: a JSON claim "
+              help="data and annotation: a CSV of rows (a Parquet or .npz file of vectors when the spec names an "
+              "embedding); finetune: a JSON recipe; compute and evaluation: a JSON claim "
               "with the model owner's attestation.")
 @click.option("--uri", default=None, help="Where oracles fetch the file you publish: the encrypted file (or, with "
               "--public, PATH itself) at https://…, ipfs://CID or file://… (default: its file:// URI, readable on "
@@ -77,7 +78,8 @@ def contribute(network: str, rpc_url: str | None, keystore: Path | None, key_env
     Before anything is sent (and before any encrypted file is kept): --uri must have a scheme every oracle
     fetches (https://, http://, ipfs://CID, file://); PATH must be what the round reads for KIND under the model's
     registered spec (data, annotation: a CSV with a header row, the spec's label column, its feature columns if the
-    spec names them, numeric features, at least one row; finetune: a recipe for the spec's estimator; compute,
+    spec names them, numeric features, at least one row; a Parquet or .npz file of vectors of the spec's dimension and
+    normalisation when it names an embedding; finetune: a recipe for the spec's estimator; compute,
     evaluation: a claim file); and --uri must serve exactly the published bytes (the encrypted file, or PATH with
     --public), fetched as an oracle fetches it. The spec comes from --spec, or from the model's registered spec URI;
     either way it must hash to the spec hash on-chain.

@@ -234,6 +234,52 @@ def test_text_example_round(tmp_path: Path) -> None:
     assert rep["kind"] == "text" and rep["n_features"] == 1024 and rep["ngram_range"] == [1, 2] and "idf_sha256" in rep
 
 
+def test_text_spec_defaults_to_the_text_radius() -> None:
+    """A text spec that sets no radius gets DEFAULT_TEXT_TAU (a number, recorded as such in the method manifest);
+    one that sets a radius, or `"auto"`, keeps it; other specs keep `"auto"`."""
+    from openledger_chain.attribution.spec import DEFAULT_TEXT_TAU
+
+    text = {"label": "topic", "text": {"column": "text"}}
+    assert isinstance(DEFAULT_TEXT_TAU, float) and 0 < DEFAULT_TEXT_TAU < 2 ** 0.5
+    assert parse_spec(text).method.params == {"k": 5, "tau": DEFAULT_TEXT_TAU}
+    assert parse_spec(text | {"method": {"name": "tknn_shapley", "k": 3}}).method.params["tau"] == DEFAULT_TEXT_TAU
+    assert parse_spec(text | {"method": {"name": "tknn_shapley", "tau": "auto"}}).method.params["tau"] == "auto"
+    assert parse_spec(text | {"method": {"name": "tknn_shapley", "tau": 0.9}}).method.params["tau"] == 0.9
+    assert parse_spec(text | {"method": {"name": "knn_shapley"}}).method.params == {"k": 5}
+    assert parse_spec({"label": "y"}).method.params["tau"] == "auto"
+    assert parse_spec(emb_spec()).method.params["tau"] == "auto"
+
+
+def test_junk_text_in_a_topic_nobody_covers_earns_nothing(tmp_path: Path) -> None:
+    """Attack: 100 strings of random letters (no word of the evaluation set) labelled with the one topic no
+    honest contributor covers. Under `tau: "auto"` (the text default before) the radius exceeds the sphere's
+    diameter, the junk rows are among the 5 nearest of every evaluation ticket of that topic, vote for its true
+    topic and beat random labels (Z about 13): they took 20% of the emission. Under the text radius they are
+    outside every evaluation ticket's neighbourhood and earn nothing."""
+    import csv
+
+    root = EXAMPLES / "text"
+    with (root / "alice.csv").open() as f:
+        honest = [r for r in list(csv.reader(f))[1:] if r[1] != "product"]
+    rng = np.random.default_rng(1)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    junk = [[" ".join("".join(rng.choice(letters, 6)) for _ in range(8)), "product"] for _ in range(100)]
+    for name, rows in (("honest.csv", honest), ("junk.csv", junk)):
+        with (tmp_path / name).open("w", newline="") as f:
+            csv.writer(f).writerows([["text", "topic"], *rows])
+    manifest = [{"id": n, "contributor": addr(i), "kind": "data", "path": f"{n}.csv"}
+                for i, n in enumerate(["honest", "junk"], start=1)]
+    spec = json.loads((root / "spec.json").read_text())
+    assert "method" not in spec  # the example's spec takes the text default
+
+    def junk_share(spec: dict) -> float:
+        report = attribute(spec, manifest, root / "eval.csv", base_dir=tmp_path, emission=10**21)
+        return {a.lower(): v for a, v in report.allocations.items()}[addr(2)] / 10**21
+
+    assert junk_share(spec) == 0
+    assert junk_share(spec | {"method": {"name": "tknn_shapley", "tau": "auto"}}) > 0.1
+
+
 def test_text_file_checks(tmp_path: Path) -> None:
     spec = {"label": "topic", "text": {"n_features": 64}, "kind_shares_bps": {"data": 10000}}
     (tmp_path / "eval.csv").write_text("text,topic\nrefund my invoice,billing\nparcel is late,shipping\n")

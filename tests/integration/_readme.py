@@ -1,19 +1,82 @@
-"""Reading and checking the README's runnable command blocks: what a block's output lines must match, and the
-web server its `python3 -m http.server` lines start."""
+"""Reading and checking the README's runnable command blocks: the `$ ` lines of a section's first block and the
+output lines shown under each, what those lines must match, the web server a `python3 -m http.server` line
+starts, and running a block's `openledger` lines against a node."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from openledger_chain.cli import main
 from openledger_chain.demo import serve_folder
 
 TABLE = tuple("│┃┏┗┡└┌├━─")
 # Registrations commit with a random salt: each zero byte in it costs 12 gas less calldata.
 GAS_SLACK = 32 * 12
+
+
+def command_block(readme: str, heading: str) -> list[tuple[str, list[str]]]:
+    """(command line, the output lines the README shows for it), in order, of the first code block after
+    `heading` (table rows are left out: their widths follow the terminal)."""
+    section = readme[readme.index(heading):]
+    block = section[section.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    steps: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            steps.append((without_comment(line[2:]), []))
+        elif steps and line.strip() and not line.lstrip().startswith(TABLE):
+            steps[-1][1].append(without_comment(line))
+    return steps
+
+
+def folder_like(folder: Path, fallback: Path) -> Path:
+    """A new empty folder beside `folder` with a name of the same length (file URIs are registered on-chain, and
+    gas depends on their length; the README's own folder is never touched, someone may be using it)."""
+    for attempt in range(1000):
+        suffix = f"{attempt:x}"
+        name = folder.name[: len(folder.name) - len(suffix)] + suffix
+        candidate = folder.with_name(name)
+        if len(name) == len(folder.name) and candidate != folder:
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+    return fallback
+
+
+def run_steps(steps: list[tuple[str, list[str]]], url: str) -> str:
+    """Run the steps in the current folder against the node at `url`: each `openledger` command (several joined
+    by `&&` or `;`) in this process, each `python3 -m http.server` as a real server for the rest of the block.
+    A command must fail exactly where the README shows `error:` first, and every line the README shows must
+    be in its output. Returns every command's output (stdout and stderr), concatenated."""
+    everything = ""
+    with ExitStack() as servers:
+        for command, expected in steps:
+            output, failed = "", False
+            if command.startswith("python3 -m http.server"):
+                servers.enter_context(serving(shlex.split(command), Path.cwd()))
+                continue
+            for part in re.split(r"\s*(?:&&|;)\s*", command):
+                argv = shlex.split(part)
+                assert argv[0] == "openledger", part
+                result = CliRunner().invoke(main, argv[1:], env={"OPENLEDGER_RPC_URL": url, "COLUMNS": "200"})
+                output += result.output
+                failed = failed or result.exit_code != 0
+            shows_error = bool(expected) and expected[0].startswith("error:")
+            assert failed == shows_error, f"{command}\n{output}"
+            for line in expected:
+                assert record_or_match(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
+            everything += output
+    return everything
 
 
 def without_comment(line: str) -> str:

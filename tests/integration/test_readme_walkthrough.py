@@ -8,15 +8,13 @@ publish, is a real HTTP server started in this process."""
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from _anvil import PROJECT_ROOT, running_anvil
-from _readme import TABLE, record_or_match, serving, without_comment
+from _readme import command_block, folder_like, run_steps
 from click.testing import CliRunner
 from web3 import Web3
 
@@ -27,32 +25,7 @@ README = PROJECT_ROOT / "README.md"
 
 def _walkthrough() -> list[tuple[str, list[str]]]:
     """(command line, the output lines the README shows for it), in order."""
-    text = README.read_text()
-    section = text[text.index("## Step by step on a local node"):]
-    block = section[section.index("```\n") + 4:]
-    block = block[:block.index("```")]
-    steps: list[tuple[str, list[str]]] = []
-    for line in block.splitlines():
-        if line.startswith("$ "):
-            steps.append((without_comment(line[2:]), []))
-        elif steps and line.strip() and not line.lstrip().startswith(TABLE):
-            steps[-1][1].append(without_comment(line))
-    return steps
-
-
-def _folder_like(folder: Path, fallback: Path) -> Path:
-    """A new empty folder beside `folder` with a name of the same length."""
-    for attempt in range(1000):
-        suffix = f"{attempt:x}"
-        name = folder.name[: len(folder.name) - len(suffix)] + suffix
-        candidate = folder.with_name(name)
-        if len(name) == len(folder.name) and candidate != folder:
-            try:
-                candidate.mkdir()
-            except FileExistsError:
-                continue
-            return candidate
-    return fallback
+    return command_block(README.read_text(), "## Step by step on a local node")
 
 
 def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
@@ -66,7 +39,7 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
     files = re.search(r"\{([^}]*)\}", copy).group(1).split(",")
     # A scratch folder whose path has the README's length: file URIs are registered on-chain, and gas
     # depends on their length (never touch the README's own folder, someone may be using it).
-    scratch = _folder_like(folder, tmp_path)
+    scratch = folder_like(folder, tmp_path)
     monkeypatch.chdir(scratch)
     cache = tmp_path / "committee-cache"
     monkeypatch.setenv("OPENLEDGER_CACHE_DIR", str(cache))
@@ -74,36 +47,13 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
         shutil.copyfile(PROJECT_ROOT / "examples" / "attribution" / name, scratch / name)
     try:
         with running_anvil() as url:
-            outputs = _run(steps[3:], url)
+            outputs = run_steps(steps[3:], url)
             _assert_no_plaintext_outside(scratch, files, cache, outputs, url)
             _assert_age_opens_the_envelope(scratch, url, tmp_path)
     finally:
         monkeypatch.chdir(tmp_path)
         if scratch != tmp_path:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _run(steps: list[tuple[str, list[str]]], url: str) -> str:
-    """Run the steps; every command's output (stdout and stderr), concatenated."""
-    everything = ""
-    with ExitStack() as servers:
-        for command, expected in steps:
-            output, failed = "", False
-            if command.startswith("python3 -m http.server"):
-                servers.enter_context(serving(shlex.split(command), Path.cwd()))
-                continue
-            for part in re.split(r"\s*(?:&&|;)\s*", command):
-                argv = shlex.split(part)
-                assert argv[0] == "openledger", part
-                result = CliRunner().invoke(main, argv[1:], env={"OPENLEDGER_RPC_URL": url, "COLUMNS": "200"})
-                output += result.output
-                failed = failed or result.exit_code != 0
-            shows_error = bool(expected) and expected[0].startswith("error:")
-            assert failed == shows_error, f"{command}\n{output}"
-            for line in expected:
-                assert record_or_match(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
-            everything += output
-    return everything
 
 
 def _assert_no_plaintext_outside(scratch: Path, files: list[str], cache: Path, outputs: str, url: str) -> None:
