@@ -138,14 +138,12 @@ def _chunk_values(
             # d phi_D / d m (q counts the *other* rows' hits, so it does not move).
             slopes.append(inverse_rank + ((1 - 1 / kk[j]) + (h[j] - ell[j] / kk[j])) / safe_c[j])
     del d2, inside
-    values = _ragged_sum(orders, sums, n)
     if not n_labels:
-        return values
-    out = np.zeros((n_labels, n))
-    for label in np.unique(y_eval):
-        at = np.flatnonzero(y_eval == label)
-        out[label] = _ragged_sum([orders[j] for j in at], [slopes[j] for j in at], n)
-    return np.vstack([values, out])
+        return _ragged_sum(orders, sums, n)
+    # One bincount for the values (row 0) and each label's summed slopes (row 1 + label): a row's sum still
+    # runs over the evaluation points in order (those of that label), without a (1 + L, N) copy per chunk.
+    stack_orders = orders + [orders[j] + (1 + int(y_eval[j])) * n for j in range(len(y_eval))]
+    return _ragged_sum(stack_orders, sums + slopes, (1 + n_labels) * n).reshape(1 + n_labels, n)
 
 
 def _ragged_sum(orders: list[NDArray[np.int64]], values: list[NDArray[np.float64]], n: int) -> NDArray[np.float64]:
