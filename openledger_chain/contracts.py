@@ -533,9 +533,9 @@ class OpenLedger:
         (the event gives the entry's index within its transaction, and the chunking is the chain module's)."""
         found: list[tuple[SignedContribution, ContributionId]] = []
         for receipt in receipts:
-            events = self.registry.events.BatchEntrySkipped().process_receipt(receipt, errors=DISCARD)
-            if not events:
+            if not self._registry_logs(receipt, "BatchEntrySkipped"):  # decoding every log of every batch to find out is slow
                 continue
+            events = self.registry.events.BatchEntrySkipped().process_receipt(receipt, errors=DISCARD)
             sent = self.chain.w3.eth.get_transaction(receipt["transactionHash"])
             through_vault = self.bonds is not None and to_checksum_address(sent["to"]) == self.bonds.address
             _, params = (self.bonds if through_vault else self.registry).decode_function_input(sent["input"])
@@ -605,8 +605,17 @@ class OpenLedger:
         return sorted(result, key=lambda c: c.contribution_id)
 
     def _contribution_ids(self, receipt: TxReceipt) -> list[ContributionId]:
-        events = self.registry.events.ContributionRegistered().process_receipt(receipt, errors=DISCARD)
-        return [ContributionId(e["args"]["contributionId"]) for e in events]
+        # The id is the event's first indexed topic, read straight from the receipt: web3's process_receipt decodes
+        # every field of every log (a third of the relayer's time in a batch of a few hundred registrations).
+        return [ContributionId(int.from_bytes(bytes(log["topics"][1]), "big"))
+                for log in self._registry_logs(receipt, "ContributionRegistered")]
+
+    def _registry_logs(self, receipt: TxReceipt, event: str) -> list[Any]:
+        """The receipt's logs of the registry's `event`."""
+        topic = bytes.fromhex(self.registry.events[event].topic[2:])
+        address = self.registry.address.lower()
+        return [log for log in receipt["logs"]
+                if log["topics"] and bytes(log["topics"][0]) == topic and str(log["address"]).lower() == address]
 
     # ----- usage fees
 

@@ -25,6 +25,8 @@ cost of encryption without that noise.
 
     .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000             # both variants
     .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000 --encrypted # encrypted only
+    .venv/bin/python scripts/bench_round.py --attribute-only --contributors 100000 --rows 1000000 --eval-rows 1000
+                                                     # no chain: attribute() as propose and sign run it
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +96,53 @@ def write_contributions(folder: Path, contributors: int, rows: int) -> list[Path
     return paths
 
 
+def write_eval(folder: Path, rows: int | None) -> None:
+    """The round's evaluation set: the example's eval.csv (150 rows), or `rows` rows drawn like the contributions
+    (breast-cancer rows with 5% noise, another seed)."""
+    if rows is None:
+        shutil.copyfile(EXAMPLE / "eval.csv", folder / "eval.csv")
+        return
+    data = load_breast_cancer()
+    header = (EXAMPLE / "eval.csv").read_text().splitlines()[0].split(",")
+    x, y = data.data[:, : len(header) - 1], data.target
+    rng = np.random.default_rng(123)
+    pick = rng.integers(0, len(y), rows)
+    noisy = x[pick] * (1 + rng.normal(scale=0.05, size=(rows, x.shape[1])))
+    with (folder / "eval.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([*(f"{v:.6g}" for v in row), int(label)] for row, label in zip(noisy, y[pick]))
+
+
+def attribute_only(contributors: int, rows: int, eval_rows: int | None) -> dict[str, float | int | str]:
+    """What propose and each sign compute, without a chain: `attribute()` in this process over the same files
+    (wall and CPU seconds, peak RSS, and the report's hash, to compare two runs bit for bit)."""
+    import hashlib
+    import resource
+
+    from openledger_chain.attribution.engine import attribute
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-attribute-"))
+    try:
+        shutil.copyfile(EXAMPLE / "spec.json", folder / "spec.json")
+        write_eval(folder, eval_rows)
+        started = time.perf_counter()
+        paths = write_contributions(folder, contributors, rows)
+        log(f"  wrote {len(paths):,} files in {time.perf_counter() - started:.0f} s")
+        manifest = [{"id": f"c{i}", "contributor": "0x" + f"{i + 1:040x}", "kind": "data", "path": path.name}
+                    for i, path in enumerate(paths)]
+        spec = json.loads((folder / "spec.json").read_text())
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = attribute(spec, manifest, folder / "eval.csv", base_dir=folder, emission=10**21, exclude_malformed=True)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        digest = hashlib.sha256(json.dumps(report.to_json(), sort_keys=True, default=str).encode()).hexdigest()
+        return {"contributors": contributors, "rows": rows, "eval_rows": eval_rows or 150, "attribute_s": round(wall, 1),
+                "attribute_cpu_s": round(cpu, 1), "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "revalued_without": len(report.method.get("revalued_without", [])), "report_sha256": digest}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def setup_committee(ledger: OpenLedger) -> str:
     """Each committee member (dev account 0, the guardian; 1-3, the oracles) publishes its derived encryption key,
     then oracle 1 starts the committee key's first epoch; returns the recipient contributors encrypt to."""
@@ -120,22 +170,42 @@ def encrypt_contributions(paths: list[Path], recipient: str) -> list[tuple[Path,
 def onboard(ledger: OpenLedger, model_id: int, files: list[tuple[Path, bytes]], gas_target: int) -> tuple[int, int]:
     """Register every file (its name as URI, with its content hash) for its own contributor through a relayer, in
     batches of signed registrations (`registerContributionsFor`) sized to `gas_target`; returns (transactions,
-    gas)."""
+    gas).
+
+    Pipelined, as a relayer serving many contributors works: while one group's registrations are relayed, the next
+    group's commitments are already mined and its contributors sign (each on its own machine; here a thread, which
+    runs while the relayer waits for the node). A group's registrations land about two groups' blocks after its
+    commitments, well within the 256-block reveal period."""
     relayer = DEV[9]
     keys = [Account.from_key(keccak(text=f"bench round contributor {i}")) for i in range(len(files))]
     items = [(key, path, h, new_salt()) for key, (path, h) in zip(keys, files, strict=True)]
-    receipts = []
+    groups = [items[first: first + GROUP] for first in range(0, len(items), GROUP)]
+    receipts: list = []
     started = time.perf_counter()
-    for first in range(0, len(items), GROUP):
-        group = items[first: first + GROUP]
-        receipts += ledger.commit_many(relayer, [ledger.commitment(model_id, k.address, ContributionKind.DATA, h, s)
-                                                 for k, _, h, s in group], gas_target=gas_target)
+
+    def commit(group: list) -> None:
+        receipts.extend(ledger.commit_many(relayer, [ledger.commitment(model_id, k.address, ContributionKind.DATA, h, s)
+                                                     for k, _, h, s in group], gas_target=gas_target))
+
+    def sign(group: list) -> list:
         # Each contributor signs once its commitment is mined (nonce 0: its first relayed registration).
-        signed = [ledger.sign_registration(k, model_id, ContributionKind.DATA, h, path.name, s, deadline=2**40, nonce=0)
-                  for k, path, h, s in group]
-        receipts += ledger.register_contributions_for(relayer, model_id, signed, gas_target=gas_target).receipts
-        log(f"  {first + len(group):,} contributors registered in {len(receipts)} transactions "
-            f"({time.perf_counter() - started:.0f} s)")
+        return [ledger.sign_registration(k, model_id, ContributionKind.DATA, h, path.name, s, deadline=2**40, nonce=0)
+                for k, path, h, s in group]
+
+    commit(groups[0])
+    done = 0
+    with ThreadPoolExecutor(max_workers=1) as contributors:
+        signing = contributors.submit(sign, groups[0])
+        for index, group in enumerate(groups):
+            if index + 1 < len(groups):
+                commit(groups[index + 1])
+            signed = signing.result()
+            if index + 1 < len(groups):
+                signing = contributors.submit(sign, groups[index + 1])
+            receipts.extend(ledger.register_contributions_for(relayer, model_id, signed, gas_target=gas_target).receipts)
+            done += len(group)
+            log(f"  {done:,} contributors registered in {len(receipts)} transactions "
+                f"({time.perf_counter() - started:.0f} s)")
     return len(receipts), sum(int(r["gasUsed"]) for r in receipts)
 
 
@@ -178,7 +248,8 @@ def cli(url: str, folder: Path, cache: Path, *args: str,
 
 
 def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACTION, encrypted: bool = False,
-        profile_dir: Path | None = None) -> dict[str, float | int | str]:
+        profile_dir: Path | None = None, eval_rows: int | None = None,
+        fetch_runs: int = 3) -> dict[str, float | int | str]:
     anvil = subprocess.Popen([str(find_anvil(REPO)), "--port", str(port), "--mnemonic", DEV_MNEMONIC, "--silent",
                               "--gas-limit", "30000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -186,8 +257,8 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
         while not Web3(Web3.HTTPProvider(url)).is_connected():
             time.sleep(0.05)
         folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
-        for name in ("spec.json", "eval.csv"):
-            shutil.copyfile(EXAMPLE / name, folder / name)
+        shutil.copyfile(EXAMPLE / "spec.json", folder / "spec.json")
+        write_eval(folder, eval_rows)
         chain = connect("localhost", url)
         deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments",
                                           oracles=[a.address for a in DEV[1:4]], threshold=2, challenge_window=0)
@@ -215,9 +286,14 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
         onboard_txs, onboard_gas = onboard(ledger, model.model_id, files, gas_target)
         result |= {"onboard_s": round(time.perf_counter() - started, 1), "onboard_txs": onboard_txs,
                    "onboard_gas_per_contributor": onboard_gas // contributors}
-        result["fetch_s"] = round(time_fetch(ledger, model.model_id, folder), 2)
-        chain.mine_blocks(256)  # the registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS) before propose
-        log(f"  fetch (in this process, best of 3): {result['fetch_s']} s")
+        if fetch_runs:
+            result["fetch_s"] = round(time_fetch(ledger, model.model_id, folder, fetch_runs), 2)
+        # The registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS) before propose. In steps: with 10,000
+        # contributions' state a loaded anvil took over 30 s (the RPC timeout) to mine 256 blocks in one call.
+        for _ in range(256 // 16):
+            chain.mine_blocks(16)
+        if fetch_runs:
+            log(f"  fetch (in this process, best of {fetch_runs}): {result['fetch_s']} s")
         round_file = "rounds/localhost/model-1/round-1.json"
         check = ["--spec", "spec.json", "--eval", "eval.csv"]  # sign reruns the attribution before it signs
         steps = [("commit_eval", ["round", "commit-eval", "--model", "1", "--round", "1", "eval.csv"]),
@@ -281,7 +357,20 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="run propose and the second sign under cProfile, writing <step>-<variant>-<size>.prof "
                              "into DIR (slower: for finding where the time goes, not for the figures)")
+    parser.add_argument("--eval-rows", type=int, default=None,
+                        help="evaluation rows, drawn like the contributions (default: the example's eval.csv, 150 rows)")
+    parser.add_argument("--fetch-runs", type=int, default=3,
+                        help="runs of the in-process fetch timing (best of; 0 skips it: at 10,000+ contributors each run "
+                             "fetches every file again)")
+    parser.add_argument("--attribute-only", action="store_true",
+                        help="no chain: write the files and run attribute() in this process, what propose and each sign "
+                             "compute (seconds, peak memory, the report's hash)")
     args = parser.parse_args()
+    if args.attribute_only:
+        rows = args.rows if len(args.rows) == len(args.contributors) else [args.rows[0]] * len(args.contributors)
+        for contributors, total in zip(args.contributors, rows, strict=True):
+            print(json.dumps(attribute_only(contributors, total, args.eval_rows)), flush=True)
+        return
     variants = [True] if args.encrypted else [False] if args.plaintext else [False, True]
     rows = args.rows if len(args.rows) == len(args.contributors) else [args.rows[0]] * len(args.contributors)
     for contributors, total in zip(args.contributors, rows, strict=True):
@@ -290,7 +379,8 @@ def main() -> None:
             # ABBA order (plaintext first, then encrypted first, ...): a machine that slows down or speeds up
             # during the runs does not favour the variant that always runs first.
             for encrypted in variants if index % 2 == 0 else variants[::-1]:
-                result = run(contributors, total, args.port, args.gas_fraction, encrypted, args.profile)
+                result = run(contributors, total, args.port, args.gas_fraction, encrypted, args.profile, args.eval_rows,
+                             args.fetch_runs)
                 results[encrypted].append(result)
                 print(json.dumps(result), flush=True)
         print_comparison(contributors, total, results)

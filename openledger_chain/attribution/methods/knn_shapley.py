@@ -94,27 +94,42 @@ def harmonic_numbers(n: int) -> NDArray[np.float64]:
     return out
 
 
+#: Every bit of a float64 but its sign: a distance's bits read as an unsigned integer then sort as the
+#: distance does (for -0.0 too, which the clip at 0 may leave).
+_NO_SIGN = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+
+
 def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
     """Per evaluation point, training rows by distance, ties by row index: exactly
-    ``np.argsort(d2, axis=1, kind="stable")``, ~3x faster.
+    ``np.argsort(d2, axis=1, kind="stable")``, 2-4x faster.
 
-    Numpy's default sort is SIMD-accelerated but not stable. Ordered keys are the same either way;
-    only rows of equal distance can come out of index order, and those are put back in it.
+    Sorting values is about twice as fast as sorting indices by value, so each row's distance and index
+    are packed into one unsigned key: the distance's bits with the lowest ``log2(N)`` cleared, then the
+    index in them. Keys sort by distance to ~2^-32 relative, then by index; only distances that agree
+    that far (exact ties, and a few near ones) share a key's high part, and each such run is then put in
+    exact (distance, index) order.
     """
-    order = np.argsort(d2, axis=1)
-    if d2.shape[1] < 2:
-        return order
-    keys = np.take_along_axis(d2, order, axis=1)
+    n = d2.shape[1]
+    if n < 2:
+        return np.argsort(d2, axis=1)
+    shift = np.uint64(int(n - 1).bit_length())
+    keys = np.ascontiguousarray(d2).view(np.uint64) & _NO_SIGN
+    keys >>= shift
+    keys <<= shift
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort(axis=1)
+    order = (keys & np.uint64((1 << int(shift)) - 1)).astype(np.int64)
+    keys >>= shift
     tied = keys[:, 1:] == keys[:, :-1]
     for row in np.flatnonzero(tied.any(axis=1)):
         eq = tied[row]
-        in_run = np.zeros(len(eq) + 1, dtype=bool)
+        in_run = np.zeros(n, dtype=bool)
         in_run[:-1] |= eq
         in_run[1:] |= eq
         at = np.flatnonzero(in_run)
         run = np.concatenate([[0], np.cumsum(~eq)])[at]
         got = order[row, at]
-        order[row, at] = got[np.lexsort((got, run))]
+        order[row, at] = got[np.lexsort((got, d2[row, got], run))]
     return order
 
 
