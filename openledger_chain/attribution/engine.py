@@ -620,9 +620,10 @@ def _baseline_paid(spec: Spec) -> bool:
     """Whether rows are paid only their value above the random-label baseline (:func:`.noise.null_baseline`):
     with the noise test on, for classification under ``tknn_shapley``.
 
-    Not under ``knn_shapley``: with no radius and an empty-set utility of 0 every row near an evaluation
-    point earns a positive null mean (31-36% of honest rows on breast cancer), so withholding it moved honest
-    payouts by 2.0-2.3% on average (up to 6.9%) against 0.2% today. Not for regression, which is unmeasured.
+    Not under ``knn_shapley``: with no radius and an empty-set utility of 0 a random label earns something
+    near every evaluation point (33% of honest breast-cancer rows), so withholding it would move honest payouts
+    by 2.1% on average (up to 6.9%) where that method's defences cost 0.2% (``scripts/padded_sybils.py honest``).
+    Not for regression, which is unmeasured.
     """
     return spec.noise_margin > 0 and spec.method.name == "tknn_shapley" and spec.task == "classification"
 
