@@ -55,7 +55,10 @@ def test_demo_pays_honest_contributors_over_two_rounds_and_accounts_for_every_fe
     # Forfeited bonds are credited to the holders like fees (issue 23): the label flipper's, in round 1.
     forfeited = sum(5 * TOKEN for outcome in result.bonds.values() if outcome.startswith("forfeited"))
     dust = report["to_holders"] + forfeited - report["held_for_first_holders"] - withdrawable - result.fees_withdrawn
-    assert 0 <= dust <= len(result.stake)
+    # The stake token rounds each holder's fees down (by less than one unit) each time it credits them: the
+    # held fees at the round-1 claim, the settlement at the round-2 claim, and the final reading. (One unit a
+    # holder held for the demo's amounts until rows were paid only above the random-label baseline: 9 units.)
+    assert 0 <= dust <= 3 * len(result.stake)
 
 
 def test_demo_shows_a_round_that_improves_nothing_minting_zero(demo) -> None:

@@ -30,6 +30,20 @@ def test_defences_meet_their_targets_on_a_fast_subset() -> None:
     assert all(": met |" in line for line in rows), out.stdout
 
 
+def test_padded_sybils_on_embeddings_do_not_gain() -> None:
+    """digits_emb, seed 0: contributor 0 over 10 identities, each padded with 5 random-label rows near the centre
+    of the data, where random labels earn a little (a positive null mean); the identities' real rows carry
+    them past the noise test. Paid on their whole value the padding made the split gain 1.03x; paid only
+    above what random labels earn there (noise.null_baseline), 1.00x."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gaming_report.py"), "--check", "--methods", "tknn_shapley",
+         "--datasets", "digits_emb", "--seeds", "1", "--attacks", "sybil_padded"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| sybil_padded |" in out.stdout and "sybil: met" in out.stdout, out.stdout
+
+
 REGRESSION_ATTACKS = [
     "outlier_last", "target_outlier", "copy_one_0.3x_spacing", "late_copy_all_0.3x_spacing", "noise_swarm_realistic",
     "target_noise", "far_junk_mean", "sybil_split", "label_flipper", "target_shuffled",

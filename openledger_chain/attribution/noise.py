@@ -13,13 +13,20 @@ value ``V[r, c]`` each credited row ``r`` would have if its label were ``c`` and
 changed. Under the null each label is uniform over the evaluation set's classes, so an identity's
 total ``S`` has mean ``M = sum_r mean_c V[r, c]`` and variance ``Var = sum_r var_c V[r, c]``, and
 
-    Z = (S - M) / sqrt(Var),      paid basis = max(0, S) * ramp(Z),
+    Z = (S - M) / sqrt(Var),      paid basis = max(0, S - B) * ramp(Z),
 
 where ``ramp`` rises linearly from 0 at ``Z = margin - 1`` to 1 at ``Z = margin + 1`` (margin 3
 by default: random labels score Z >= 2 about 2.3% of the time and Z >= 4 about 0.003%, so the
 expected weight of random rows is ~0.4%). Rows that cannot matter (null players, far
 from every evaluation point) add nothing to ``Var``; an identity whose value cannot depend on
 its labels at all (``Var = 0``) is not discounted.
+
+``B`` is the sum over the identity's rows of their positive null means (:func:`null_baseline`): no row
+is paid what a random label would earn where it stands. Most rows' null means are negative (a random
+vote among good neighbours lowers the accuracy); where one is positive, random rows carried past the
+test by an identity's real rows were paid it -- padded sybils on digit embeddings gained 1.03-1.04x
+that way (docs/attribution.md, "Padded sybils"). Under ``tknn_shapley`` for classification only: with
+``knn_shapley`` a third of honest rows have positive null means and withholding them moves honest pay.
 
 Honest data is far from random: its Z grows like the square root of its number of useful rows.
 Splitting one identity's rows over several lowers each piece's Z, so splitting cannot gain. The
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LabelNull", "label_null", "ramp", "target_null"]
+__all__ = ["LabelNull", "label_null", "null_baseline", "ramp", "target_null"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +103,14 @@ def ramp(total: float, null_mean: float, null_var: float, margin: float) -> tupl
     if margin == 0:
         return z, 1.0
     return z, min(1.0, max(0.0, (z - (margin - 1.0)) / 2.0))
+
+
+def null_baseline(null_mean: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row, what a random label earns at its position where that is positive: the part of its value it
+    is not paid.
+
+    A row's value is its null mean (what any label earns there) plus what its own label adds. Where the
+    null mean is positive -- a sparse or confused neighbourhood, where a random vote beats the others --
+    random rows carried by an identity that passes the noise test would be paid it.
+    """
+    return np.maximum(np.asarray(null_mean, dtype=np.float64), 0.0)

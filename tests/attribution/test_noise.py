@@ -79,3 +79,67 @@ def test_a_round_of_one_row_identities_says_why_nobody_is_paid(split, tmp_path) 
         attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
     report = attribute(spec | {"noise_margin": 0}, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
     assert sum(report.allocations.values()) == 10**18
+
+
+def _write_csv(path, x: np.ndarray, y: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    path.write_text("".join(["a,b,label\n", *(f"{r[0]!r},{r[1]!r},{int(v)}\n" for r, v in zip(x.tolist(), y.tolist()))]))
+
+
+def test_rows_are_not_paid_what_random_labels_earn_where_they_stand(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A row's pay is its value less what a random label earns at its position, where that is positive
+    (noise.null_baseline). Toy: two clean clusters and a confused one between them, where the only row votes
+    against the evaluation labels, so a random vote beats it. The attacker holds correct rows in the clean
+    clusters (its identity passes the noise test) and pads them with random-label rows in the confused
+    cluster. Null means by definition (every label of every row, the round rerun), then the shares."""
+    from fractions import Fraction
+
+    from openledger_chain.attribution import attribute
+
+    rng = np.random.default_rng(3)
+    ex = np.vstack([rng.normal((0, 0), 0.3, (8, 2)), rng.normal((10, 0), 0.3, (8, 2)), rng.normal((5, 0), 0.3, (6, 2))])
+    ey = np.array([0] * 8 + [1] * 8 + [1] * 6)
+    files = {  # contributor -> rows, labels
+        "0x" + "01" * 20: (np.vstack([rng.normal((0, 0), 0.3, (3, 2)), rng.normal((10, 0), 0.3, (3, 2)), [[5.1, 0.1]]]),
+                           np.array([0] * 3 + [1] * 3 + [0])),
+        "0x" + "02" * 20: (np.vstack([rng.normal((0, 0), 0.3, (5, 2)), rng.normal((10, 0), 0.3, (5, 2)),
+                                      rng.normal((5, 0), 0.2, (3, 2))]),
+                           np.array([0] * 5 + [1] * 5 + [0] * 3)),  # padding: random labels that came out 0
+    }
+    _write_csv(tmp_path / "eval.csv", ex, ey)
+    spec = {"label": "label", "standardize": False, "method": {"name": "tknn_shapley", "k": 5, "tau": 2.0},
+            "kind_shares_bps": {"data": 10000}, "noise_margin": 1, "copy_ratio": 0}
+
+    def run(labels: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
+        manifest = []
+        for i, (a, (x, _)) in enumerate(files.items()):
+            _write_csv(tmp_path / f"c{i}.csv", x, labels[a])
+            manifest.append({"id": f"c{i}", "contributor": a, "kind": "data", "path": f"c{i}.csv"})
+        return attribute(spec, manifest, tmp_path / "eval.csv", base_dir=tmp_path, emission=10**18)
+
+    report = run({a: y for a, (_, y) in files.items()})
+    assert report.method["paid_above_null"] is True and "revalued_without" not in report.method
+    offsets = np.cumsum([0, *(len(y) for _, y in files.values())])
+    null_mean = np.zeros(offsets[-1])
+    for i, (a, (_, y)) in enumerate(files.items()):
+        for r in range(len(y)):
+            relabelled = []
+            for c in (0, 1):
+                labels = {b: yy.copy() for b, (_, yy) in files.items()}
+                labels[a][r] = c
+                relabelled.append(run(labels).row_values[offsets[i] + r])
+            null_mean[offsets[i] + r] = np.mean(relabelled)
+    padding = slice(offsets[1] + 10, offsets[2])
+    assert np.maximum(null_mean[padding], 0).sum() > 0.05  # random labels earn there: the old rule paid it
+    basis = {}
+    for i, c in enumerate(report.contributors):
+        rows = slice(offsets[i], offsets[i + 1])
+        above = report.row_values[rows].sum() - np.maximum(null_mean[rows], 0).sum()
+        basis[c.address] = max(0.0, above) * c.paid_fraction  # the noise test's weight: Z is not moved by the rule
+    total = sum(basis.values())
+    for c in report.contributors:
+        assert float(c.exact_share) == pytest.approx(basis[c.address] / total, rel=1e-9)
+    plain = {c.address: max(0.0, report.row_values[offsets[i]:offsets[i + 1]].sum()) * c.paid_fraction
+             for i, c in enumerate(report.contributors)}
+    attacker = "0x" + "02" * 20
+    assert float(report.scores()[attacker]) < plain[attacker] / sum(plain.values()) - 0.005
+    assert sum(Fraction(v) for v in report.scores().values()) == 1
