@@ -72,8 +72,11 @@ def main() -> None:
             honest[planted] = False
             only_approx = int(((approx.reason != 0) & (exact.reason == 0) & honest).sum())
             only_exact = int(((approx.reason == 0) & (exact.reason != 0)).sum())
+            planted_only_exact = int(((approx.reason[planted] == 0) & (exact.reason[planted] != 0)).sum())
+            derivatives = len(set(approx.derivative_of) - set(exact.derivative_of))
             print(f"    exact {wall:6.1f} s ({cpu:6.1f} s CPU), planted copies missed {missed_exact}; rows excluded "
-                  f"by exact only {only_exact}, honest rows excluded by approximate only {only_approx}; "
+                  f"by exact only {only_exact} (planted copies {planted_only_exact}), honest rows excluded by "
+                  f"approximate only {only_approx}, derivatives by approximate only {derivatives}; "
                   f"identical decisions {approx.reason.tolist() == exact.reason.tolist()}", flush=True)
         if args.threads:
             with threadpool_limits(1):
