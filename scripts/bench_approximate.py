@@ -8,12 +8,21 @@ exact search, and prints: seconds (wall and CPU) of each; planted copies each mi
 differently (honest rows only one of them excludes, and copies only one catches); with --threads, whether
 the approximate lists are identical under 1 and 2 BLAS threads.
 
+With --determinism it only runs the approximate path and prints a digest of its lists and decisions computed
+under 1 and 2 BLAS threads in this process, in two more processes (1 and 2 threads set by environment) and on
+a Dask worker process: every digest must be the same.
+
     .venv/bin/python scripts/bench_approximate.py --rows 100000 1000000 [--threads]
+    .venv/bin/python scripts/bench_approximate.py --rows 100000 --determinism
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -53,12 +62,66 @@ def timed(x: np.ndarray, y: np.ndarray, group: np.ndarray, search: str):  # type
     return found, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def digest(n: int, seed: int = 0) -> str:
+    """sha256 of the approximate lists, the decisions (reason, parent) and the derivatives on `rows(n)`, seeded
+    with `seed` as a round's registry block hash seeds it."""
+    x, y, group, _ = rows(n)
+    return decisions_digest(x, y, group, seed)
+
+
+def decisions_digest(x: np.ndarray, y: np.ndarray, group: np.ndarray, seed: int) -> str:
+    """sha256 of the approximate path's lists, decisions (reason, parent) and derivatives on these rows."""
+    ref, ref_y = np.zeros((0, x.shape[1])), np.zeros(0, dtype=np.int64)
+    index = NeighbourIndex(x, ref, 1e9, search="approximate", seed=seed)
+    found = find_copies(x, y, group, ref, ref_y, copy_ratio=0.5, outlier_bound=1e9, index=index)
+    h = hashlib.sha256()
+    for part in (index.rows, found.reason, found.parent, np.array(sorted(found.derivative_of.items()), dtype=np.int64)):
+        h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+def _in_process(n: int, seed: int, threads: int) -> str:
+    with threadpool_limits(threads):
+        return digest(n, seed)
+
+
+def determinism(n: int, seed: int) -> dict[str, str]:
+    """The digest of `n` rows computed every way: it must be one value."""
+    found = {f"this process, {t} BLAS thread(s)": _in_process(n, seed, t) for t in (1, 2)}
+    for threads in (1, 2):
+        env = os.environ | {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        out = subprocess.run([sys.executable, __file__, "--digest", str(n), str(seed)], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()[-1]
+        found[f"another process, {threads} thread(s) by environment"] = out
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        found["a Dask worker process (2 threads)"] = client.submit(_in_process, n, seed, 2, pure=False).result()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000], help="honest rows (planted copies: +10%%)")
     parser.add_argument("--exact-up-to", type=int, default=100_000)
     parser.add_argument("--threads", action="store_true")
+    parser.add_argument("--determinism", action="store_true", help="only the digests of the approximate path, every way")
+    parser.add_argument("--seed", type=int, default=int.from_bytes(hashlib.sha256(b"registry block").digest(), "big"))
+    parser.add_argument("--digest", nargs=2, type=int, help=argparse.SUPPRESS)  # a child process of --determinism
     args = parser.parse_args()
+    if args.digest:
+        print(digest(*args.digest))
+        return
+    if args.determinism:
+        for n in args.rows:
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = determinism(n, args.seed)
+            for how, value in found.items():
+                print(f"{n:>9,} rows, {how}: {value}", flush=True)
+            print(f"    identical: {len(set(found.values())) == 1} ({time.perf_counter() - wall:.0f} s wall, "
+                  f"{time.process_time() - cpu:.0f} s CPU in this process)", flush=True)
+        return
     for n in args.rows:
         x, y, group, planted = rows(n)
         approx, wall, cpu = timed(x, y, group, "approximate")
