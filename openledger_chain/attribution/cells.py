@@ -353,7 +353,8 @@ def approximate_knn(
     Deterministic for given points and seed on any machine and thread count: cells, probes and the first cut
     of each list come from exact integer arithmetic on a fixed-point grid; the lists are then ordered by
     exact distances (ties by index). Unlike :func:`certified_knn` a row's true neighbour may be missing
-    when it lies in a cell not probed; copy detection measures what that costs (scripts/bench_copy_search.py).
+    when it lies in a cell not probed; copy detection certifies every decision against a row (:meth:`ApproximateLists.reach`)
+    and measures what the misses cost (scripts/bench_approximate.py).
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = len(points)

@@ -442,7 +442,9 @@ class NeighbourIndex:
     so the outcome of :func:`find_copies` does not depend on which ran. ``search="approximate"`` takes
     :func:`~openledger_chain.attribution.cells.approximate_knn`'s lists instead: each row's nearest rows
     among its candidate cells, the same on every machine; a query the list cannot answer is answered
-    from all the row's candidates (exact distances), and only when none qualifies from every row.
+    from all the row's candidates (exact distances), and only when none qualifies from every row. A distance
+    found among candidates is an upper bound, so :func:`find_copies` makes every decision against a row on
+    distances certified by the cells' bisector bound (:meth:`_Lists.within`).
     """
 
     def __init__(
