@@ -80,14 +80,26 @@ def decisions_digest(x: np.ndarray, y: np.ndarray, group: np.ndarray, seed: int)
     return h.hexdigest()
 
 
+class _Printed(dict):  # type: ignore[type-arg]
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.start = n, time.perf_counter()
+
+    def __setitem__(self, how: str, value: str) -> None:
+        super().__setitem__(how, value)
+        print(f"{self.n:>9,} rows, {how}: {value} ({time.perf_counter() - self.start:.0f} s)", flush=True)
+
+
 def _in_process(n: int, seed: int, threads: int) -> str:
     with threadpool_limits(threads):
         return digest(n, seed)
 
 
 def determinism(n: int, seed: int) -> dict[str, str]:
-    """The digest of `n` rows computed every way: it must be one value."""
-    found = {f"this process, {t} BLAS thread(s)": _in_process(n, seed, t) for t in (1, 2)}
+    """The digest of `n` rows computed every way (each printed as it comes): it must be one value."""
+    found = _Printed(n)
+    for t in (1, 2):
+        found[f"this process, {t} BLAS thread(s)"] = _in_process(n, seed, t)
     for threads in (1, 2):
         env = os.environ | {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         out = subprocess.run([sys.executable, __file__, "--digest", str(n), str(seed)], env=env, check=True,
@@ -117,8 +129,6 @@ def main() -> None:
         for n in args.rows:
             wall, cpu = time.perf_counter(), time.process_time()
             found = determinism(n, args.seed)
-            for how, value in found.items():
-                print(f"{n:>9,} rows, {how}: {value}", flush=True)
             print(f"    identical: {len(set(found.values())) == 1} ({time.perf_counter() - wall:.0f} s wall, "
                   f"{time.process_time() - cpu:.0f} s CPU in this process)", flush=True)
         return
