@@ -33,14 +33,19 @@ from openledger_chain.attribution.cells import approximate_knn
 from openledger_chain.attribution.dedup import NeighbourIndex, find_copies
 
 
-def rows(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, group, planted rows): n honest rows in contributions of 10, then n/10 planted copies."""
-    data = load_breast_cancer()
+def rows(n: int, seed: int = 0, dims: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, group, planted rows): n honest rows in contributions of 10, then n/10 planted copies. With `dims`,
+    the honest rows are Gaussian in that many dimensions (two labels), as an embedding's worst case."""
     rng = np.random.default_rng(seed)
-    pick = rng.integers(0, len(data.target), n)
-    x = data.data[pick] * (1 + rng.normal(scale=0.05, size=(n, data.data.shape[1])))
-    x = (x - x.mean(axis=0)) / x.std(axis=0)
-    y = data.target[pick].astype(np.int64)
+    if dims is not None:
+        x = rng.normal(size=(n, dims))
+        y = rng.integers(0, 2, n).astype(np.int64)
+    else:
+        data = load_breast_cancer()
+        pick = rng.integers(0, len(data.target), n)
+        x = data.data[pick] * (1 + rng.normal(scale=0.05, size=(n, data.data.shape[1])))
+        x = (x - x.mean(axis=0)) / x.std(axis=0)
+        y = data.target[pick].astype(np.int64)
     sources = rng.choice(n, size=n // 10, replace=False)
     # Spacing: the distance to the nearest other row among its candidates (the true one in ~97% of rows at
     # 100,000; never nearer than the true one, so a copy is never placed closer than intended).
@@ -118,6 +123,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000], help="honest rows (planted copies: +10%%)")
     parser.add_argument("--exact-up-to", type=int, default=100_000)
     parser.add_argument("--threads", action="store_true")
+    parser.add_argument("--dims", type=int, help="Gaussian rows in this many dimensions instead of bench_round.py's")
     parser.add_argument("--determinism", action="store_true", help="only the digests of the approximate path, every way")
     parser.add_argument("--seed", type=int, default=int.from_bytes(hashlib.sha256(b"registry block").digest(), "big"))
     parser.add_argument("--digest", nargs=2, type=int, help=argparse.SUPPRESS)  # a child process of --determinism
@@ -133,7 +139,7 @@ def main() -> None:
                   f"{time.process_time() - cpu:.0f} s CPU in this process)", flush=True)
         return
     for n in args.rows:
-        x, y, group, planted = rows(n)
+        x, y, group, planted = rows(n, dims=args.dims)
         approx, wall, cpu = timed(x, y, group, "approximate")
         missed = int((approx.reason[planted] == 0).sum())
         print(f"{len(x):>9,} rows: approximate {wall:6.1f} s ({cpu:6.1f} s CPU), planted copies missed {missed} of "
