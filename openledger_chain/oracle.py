@@ -270,7 +270,8 @@ def propose_round(
     registry_block = int(ledger.chain.w3.eth.block_number)
     if valid_for <= 0:
         raise InputError(f"a round must stay valid for some time, not {valid_for} seconds; choose a positive --valid-for")
-    deadline = int(ledger.chain.w3.eth.get_block(registry_block)["timestamp"]) + valid_for
+    snapshot = ledger.chain.w3.eth.get_block(registry_block)
+    deadline = int(snapshot["timestamp"]) + valid_for
     given = [Path(p) for p in revealed]
     on_chain = revealed_on_chain(ledger, model_id, round_id, registry_block)
     revealed_hashes = _revealed_evaluations(ledger, model_id, round_id, given, on_chain)
@@ -311,7 +312,8 @@ def propose_round(
     before = (_measure_before(ledger, model, last_round_id, previous_file, spec_path, spec_bytes, eval_path, seed,
                               revealed, fetch, source, progress) if policy.improvement else None)
     report = _run_attribution(model, spec_path, spec_bytes, manifest, eval_path,
-                              None if policy.improvement else emission, seed, revealed, progress)
+                              None if policy.improvement else emission, seed, revealed, progress,
+                              copy_search_seed=bytes(snapshot["hash"]))
     improvement = None
     if policy.improvement:
         improvement = _improvement_emission(model, policy, report, before, last_round_id, last_cumulative)
@@ -541,7 +543,7 @@ def unsettled_note(unsettled: dict[ContributionId, int]) -> str:
 
 def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest: list[Contribution], eval_path: Path,
                      emission: int, seed: int | None, revealed: Sequence[Path],
-                     progress: Progress | None = None) -> AttributionReport:
+                     progress: Progress | None = None, copy_search_seed: bytes | None = None) -> AttributionReport:
     try:
         spec = parse_json(spec_bytes.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
@@ -558,6 +560,7 @@ def _run_attribution(model: Model, spec_path: Path, spec_bytes: bytes, manifest:
         revealed=revealed,
         # One contributor's malformed file must not block everyone's round: it is left out, with why.
         exclude_malformed=True,
+        copy_search_seed=copy_search_seed,
     )
 
 
@@ -604,7 +607,8 @@ def recompute_report(ledger: OpenLedger, body: dict[str, Any], spec_path: Path, 
     # The latest reveal of any earlier round: a set the proposer had as a file may have been revealed since.
     published = revealed_on_chain(ledger, model_id, int(body["roundId"]), int(ledger.chain.w3.eth.block_number))
     revealed = revealed_files(counted, revealed, published, fetch or FetchSettings(base_dir=data_dir))
-    return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed)
+    return _run_attribution(model, spec_path, spec_bytes, manifest, eval_path, int(body["emission"]), seed, revealed,
+                            copy_search_seed=registry_block_hash(ledger, body))
 
 
 def sign_owner_attestation(owner: LocalAccount, model_id: int, kind: str, contributor: str, units: int) -> dict[str, str]:
@@ -918,7 +922,32 @@ def commitment_problems(ledger: OpenLedger, body: dict[str, Any]) -> list[str]:
     missing = left_out(ledger, body)
     if missing:
         problems.append(describe_left_out(missing))
+    problems.extend(copy_search_seed_problems(ledger, body))
     return problems
+
+
+def registry_block_hash(ledger: OpenLedger, body: dict[str, Any]) -> bytes | None:
+    """The hash of the round's registry block (`registryBlock`): the seed of its approximate copy search, which no
+    contributor knew when registering. None for a file without one (proposed before registryBlock existed)."""
+    if "registryBlock" not in body:
+        return None
+    return bytes(ledger.chain.w3.eth.get_block(int(body["registryBlock"]))["hash"])
+
+
+def copy_search_seed_problems(ledger: OpenLedger, body: dict[str, Any]) -> list[str]:
+    """How the round's approximate copy search seed differs from the hash of its registry block (empty: it is
+    that hash, or the search was exact and the method records none). A proposer who chose the seed could choose
+    which copies the candidates miss."""
+    stated = body["method"].get("copy_search_seed")
+    if stated is None and body["method"].get("copy_search") != "approximate":
+        return []
+    block = registry_block_hash(ledger, body)
+    if block is None:
+        return ["round file records an approximate copy search but no registryBlock to seed it from"]
+    if stated != "0x" + block.hex():
+        return [f"round file's copy search seed {stated} is not the hash of its registry block "
+                f"{body['registryBlock']} (0x{block.hex()})"]
+    return []
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,8 @@ class ApproximateLists:
         probes: (cells, p) each cell's probed cells (itself first).
         members: Rows of each cell, increasing.
         error: A bound on how far a grid distance is from the exact one (both rows rounded to the grid).
+        centres: (cells, features) the cell centres, on the grid (integers).
+        step: The grid's step.
     """
 
     lists: NDArray[np.int64]
@@ -308,6 +310,30 @@ class ApproximateLists:
     probes: NDArray[np.int64]
     members: tuple[NDArray[np.int64], ...]
     error: float
+    centres: NDArray[np.float64]
+    step: float
+
+    def reach(self, point: NDArray[np.float64], cell: int) -> NDArray[np.float64]:
+        """Per cell, a distance within which `point` (a row whose home is `cell`) has no row of that cell; -inf
+        for `cell`'s probes, whose rows are all candidates. So the nearest candidate, when it is nearer than
+        every other cell's reach, is the nearest row of all (see :func:`certified_knn`'s bisector bound).
+
+        A row ``x`` of cell ``c`` is, on the grid, no farther from ``c`` than from the home centre ``h`` (the cells
+        are assigned in exact arithmetic), so it lies beyond their bisecting hyperplane and
+        ``|g(q) - g(x)| >= (|g(q) - c|^2 - |g(q) - h|^2) / (2 |c - h|)``; the numerator is an exact integer.
+        Rounding both rows to the grid moves their distance by at most :attr:`error`.
+        """
+        g = np.rint(np.asarray(point, dtype=np.float64) / self.step)
+        centres = self.centres
+        centre_norms = (centres * centres).sum(axis=1)
+        to_centres = centre_norms - 2.0 * (centres @ g)  # |g - c|^2 - |g|^2, exact integers
+        h = centres[cell]
+        gaps = np.sqrt(np.maximum(centre_norms - 2.0 * (centres @ h) + float(h @ h), 1.0))  # exact before the root
+        # The root and the division round by a few ulps: shrink by far more than that, so the reach stays a
+        # lower bound, and again by the grid's error.
+        reach = (to_centres - to_centres[cell]) / (2.0 * gaps) * self.step * (1.0 - 1e-9) - self.error * (1.0 + 1e-9)
+        reach[self.probes[cell]] = -np.inf
+        return reach
 
     def candidates(self, row: int) -> NDArray[np.int64]:
         """Every candidate of `row` (the rows of its home cell's probes), increasing."""
@@ -327,7 +353,8 @@ def approximate_knn(
     Deterministic for given points and seed on any machine and thread count: cells, probes and the first cut
     of each list come from exact integer arithmetic on a fixed-point grid; the lists are then ordered by
     exact distances (ties by index). Unlike :func:`certified_knn` a row's true neighbour may be missing
-    when it lies in a cell not probed; copy detection measures what that costs (scripts/bench_copy_search.py).
+    when it lies in a cell not probed; copy detection certifies every decision against a row (:meth:`ApproximateLists.reach`)
+    and measures what the misses cost (scripts/bench_approximate.py).
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = len(points)
@@ -375,7 +402,7 @@ def approximate_knn(
             progress(done, n)
     # Rounding each coordinate to the grid moves a row by at most sqrt(d) step / 2: a grid distance is
     # within sqrt(d) step of the exact one.
-    return ApproximateLists(lists, home, probe_of, members, float(np.sqrt(points.shape[1])) * step)
+    return ApproximateLists(lists, home, probe_of, members, float(np.sqrt(points.shape[1])) * step, centres, step)
 
 
 def _nearest_on_grid(

@@ -94,6 +94,7 @@ NEAR_FACTOR = 1.5
 ONE_SOURCE_FACTOR = 2.0
 #: Rule 4: fraction of usable rows near earlier rows above which a contribution is a derivative.
 MANY_SOURCES_FRACTION = 0.8
+_NONE = -2  # no contribution (REFERENCE is -1)
 _NEIGHBOURS = 32
 #: From this many rows on, the neighbour lists come from the certified cell search (same lists, found
 #: faster on large data: scripts/bench_copy_search.py) instead of scikit-learn's tree search.
@@ -191,12 +192,17 @@ def find_copies(
 
     def nearest_kept(
         point: int, before: int, skip: int, skip_group: int | None = None, positive: bool = False, label: int | None = None,
-        of_registered: bool = False,
+        of_registered: bool = False, exact: bool = False, within: float = np.inf,
     ) -> tuple[int, float]:
         """Nearest kept pooled row (with `of_registered`, registered row) with index < before, other than
         `skip`, not of `skip_group`, with `label` if given, and with `positive`, not at distance 0 (a
-        spacing); ties go to the earliest row. Returns (-1, inf) if none."""
+        spacing); ties go to the earliest row. Returns (-1, inf) if none.
+
+        With approximate candidates the answer is the nearest among the row's candidates: its distance is an
+        upper bound of the true one. With `exact` it is the true nearest row, certified (see below), if it is nearer
+        than `within`; otherwise a row at least `within` away, and no row is nearer than `within`."""
         among, among_bytes = (registered, registered_bytes) if of_registered else (kept, kept_bytes)
+        found: tuple[int, float] | None = None
         listed = neighbours.get(point)
         if listed is not None:
             rows, dist = listed
@@ -205,7 +211,8 @@ def find_copies(
                 if d > best_d + neighbours.margin:
                     # The list is ordered by an approximate distance, good to within the margin: no
                     # row further down (or left out) can be as near as the best one.
-                    return best_j, best_d
+                    found = best_j, best_d
+                    break
                 if (
                     j < before and j != skip and among_bytes[j]
                     and (skip_group is None or group_of[j] != skip_group)
@@ -214,14 +221,24 @@ def find_copies(
                     and (d < best_d or (d == best_d and j < best_j))
                 ):
                     best_j, best_d = j, d
-            if best_j >= 0 and neighbours.complete:
-                return best_j, best_d
+            else:
+                if best_j >= 0 and neighbours.complete:
+                    found = best_j, best_d
         if neighbours.approximate:
-            # Approximate candidates: the nearest among the row's candidate cells, by exact distances;
-            # the whole scan only when they hold none.
-            found = scan(neighbours.candidates(point), among, point, before, skip, skip_group, positive, label)
+            if found is None:
+                # The nearest among the row's candidate cells, by exact distances.
+                found = scan(neighbours.candidates(point), among, point, before, skip, skip_group, positive, label)
+            if found[0] >= 0 and exact:
+                # Certified: every cell that could hold a row as near as the one found is searched too (the
+                # bisector bound of cells.ApproximateLists.reach); usually none is.
+                wider = neighbours.within(point, pool[point], min(found[1], within), before)
+                if wider is not None:
+                    found = scan(wider, among, point, before, skip, skip_group, positive, label)
             if found[0] >= 0:
                 return found
+            found = None  # none among the candidates: the whole scan
+        if found is not None:
+            return found
         return scan(np.flatnonzero(among[:before]), among, point, before, skip, skip_group, positive, label)
 
     def scan(
@@ -243,56 +260,146 @@ def find_copies(
         best = int(np.argmin(d))  # first minimum = earliest row at that distance
         return int(earlier[best]), float(d[best])
 
+    # With approximate candidates a distance found is the nearest among the row's candidates: an upper bound of the
+    # true one. A spacing too large makes a ratio too small, so a row could look like a copy that is not. Every decision
+    # against a row (a copy, rule 3, a derivative contribution) is therefore made again on certified distances
+    # (`judged`) before it stands; decisions in the row's favour may rest on the candidates (a copy may be missed:
+    # scripts/bench_approximate.py measures how many). A missed copy stays kept, and a later row must not be excluded
+    # as a copy of it: a decision against a row also requires that its original was rightly kept (`missed`).
+    certain = not neighbours.approximate
+    first_row = dict(zip(*(a.tolist() for a in np.unique(group, return_index=True))))
+    judgements: dict[int, tuple[int, float, bool, float]] = {}
+    first_seen = np.full(n, np.inf)  # each row's nearest distance among its candidates (an upper bound)
+
+    def judged(me: int) -> tuple[int, float, bool, float]:
+        """(e, d(me, e), e is of me's contribution, ratio) for row `me` as when it was judged (every search stops
+        before `me`, and nothing before it has changed since), on certified distances."""
+        found = judgements.get(me)
+        if found is None:
+            g_me = group_of[me]
+            e, d = nearest_kept(me, me, me, label=label_of[me], exact=True)
+            own = e >= 0 and group_of[e] == g_me
+            # Every rule compares the ratio with at most rho: a spacing of d / rho or more decides them all alike.
+            spacing = (nearest_kept(e, me, e, None if own else g_me, positive=True, exact=True,
+                                    within=d / copy_ratio if copy_ratio > 0 else np.inf)[1] if e >= 0 else np.inf)
+            found = judgements[me] = (e, d, own, d / spacing if 0 < spacing < np.inf else np.inf)
+        return found
+
+    def missed(e: int) -> bool:
+        """Whether kept row `e` is a copy by rule 2 or 3 on certified distances (the approximate path missed it)."""
+        if certain or e < n_ref:
+            return False
+        original, d, own, ratio = judged(e)
+        if d == 0.0 or ratio <= copy_ratio:
+            return True
+        if own or ratio > NEAR_FACTOR * copy_ratio:
+            return False
+        rows = np.arange(n_ref + first_row[group_of[e]], e)  # rule 3: an earlier row of e's contribution near it
+        # Only a row whose candidates' nearest was no nearer than `original` can have it as its nearest.
+        rows = rows[(reason[rows - n_ref] != OUTLIER) & (pool_y[rows] == label_of[original])
+                    & (np.linalg.norm(pool[rows] - pool[original], axis=1) <= first_seen[rows - n_ref] * (1 + 1e-9))]
+        for j in rows.tolist():
+            near, d_j, own_j, ratio_j = judged(j)
+            if near == original and not own_j and d_j > 0.0 and copy_ratio < ratio_j <= NEAR_FACTOR * copy_ratio:
+                return True
+        return False
+
+    def near_registered_row(me: int, first: int, exact: bool, known: tuple[int, float] | None = None) -> int:
+        """Rule 4's count against files as registered: the contribution whose registered row `me` lies near (rows
+        before `first`), or _NONE. `known`: a row of another contribution and its spacing, if already measured."""
+        r, d_r = nearest_kept(me, first, me, label=label_of[me], of_registered=True, exact=exact)
+        if r < 0:
+            return _NONE
+        # Usually the nearest registered row is the nearest kept one, whose spacing we have.
+        spacing_r = (known[1] if known is not None and known[0] == r else nearest_kept(
+            r, me, r, group_of[me], positive=True, exact=exact,
+            within=d_r / (ONE_SOURCE_FACTOR * copy_ratio) if copy_ratio > 0 else np.inf)[1])
+        near = d_r == 0.0 or (0 < spacing_r < np.inf and d_r <= ONE_SOURCE_FACTOR * copy_ratio * spacing_r)
+        return group_of[r] if near else _NONE
+
+    def derived(near: list[tuple[int, int, float]], near_registered: list[tuple[int, int]], counted: int,
+                pool_before: int, registered_before: int) -> int | None:
+        """Rule 4 from the rows counted near earlier rows: the source the contribution derives from, or None."""
+        near_source: dict[int, int] = {}
+        for _, source, _ in near:
+            near_source[source] = near_source.get(source, 0) + 1
+        near_any = sum(1 for _, _, ratio in near if ratio <= NEAR_FACTOR * copy_ratio)
+        shares = {source: kept_by_source.get(source, 0) / pool_before for source in near_source}
+        found = _derived_from(near_source, near_any, counted, shares)
+        if found is None:
+            by_file: dict[int, int] = {}
+            for _, source in near_registered:
+                by_file[source] = by_file.get(source, 0) + 1
+            registered_shares = {source: registered_by_source.get(source, 0) / registered_before for source in by_file}
+            found = _derived_from(by_file, 0, counted, registered_shares)
+        return found
+
     start = 0
     for g in np.unique(group).tolist():
         stop = start + int(np.searchsorted(group[start:], g, side="right"))
         pool_before = max(kept_total, 1)
         registered_before = max(registered_total, 1)
-        near_source: dict[int, int] = {}
-        near_registered: dict[int, int] = {}  # the same count against files as registered
-        near_any = 0
         counted = 0  # usable rows of rule 4
-        originals: set[int] = set()  # earlier rows of others this contribution already has a row near
+        # (usable row, source, ratio) near an earlier row of another contribution (within 2 rho s(e)), and (usable
+        # row, source) near an earlier contribution's file as registered.
+        near_rows: list[tuple[int, int, float]] = []
+        registered_rows: list[tuple[int, int]] = []
+        originals: dict[int, int] = {}  # earlier rows of others this contribution already has a row near -> that row
         for i in range(start, stop):
             if reason[i] != CREDITED:
                 continue
             me = n_ref + i
-            e, d = nearest_kept(me, me, me, label=int(pool_y[me]))
+            e, d = nearest_kept(me, me, me, label=label_of[me])
+            first_seen[i] = d
             if e < 0:
                 counted += int(relevant[i])
                 kept[me] = True
                 continue
-            own = pool_group[e] == g
+            own = group_of[e] == g
             # The copier's own rows cannot shrink the spacing around another's row; around its own
             # earlier row, every row counts. With no spacing at all, only an exact repeat is a copy.
-            _, spacing = nearest_kept(e, me, e, None if own else g, positive=True)
+            spacing: float | None = nearest_kept(e, me, e, None if own else g, positive=True)[1]
             ratio = d / spacing if 0 < spacing < np.inf else np.inf
             is_copy = d == 0.0 or ratio <= copy_ratio
+            second = not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio and e in originals
+            if not certain and (is_copy or second):
+                e, d, own, ratio = judged(me)
+                spacing = None
+                is_copy = (d == 0.0 or ratio <= copy_ratio) and not missed(e)
+                # Rule 3 on certified distances: the first row near e was near it too, and e was rightly kept.
+                second = (not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio and e in originals
+                          and judged(originals[e])[0] == e and judged(originals[e])[3] <= NEAR_FACTOR * copy_ratio
+                          and not missed(e))
             if relevant[i] and not (is_copy and own):
                 counted += 1
                 if not own and ratio <= ONE_SOURCE_FACTOR * copy_ratio:
-                    near_source[int(pool_group[e])] = near_source.get(int(pool_group[e]), 0) + 1
-                if not own and ratio <= NEAR_FACTOR * copy_ratio:
-                    near_any += 1
-                r, d_r = nearest_kept(me, n_ref + start, me, label=int(pool_y[me]), of_registered=True)
-                if r >= 0:
-                    # Usually the nearest registered row is the nearest kept one, whose spacing we have.
-                    spacing_r = spacing if r == e and not own else nearest_kept(r, me, r, g, positive=True)[1]
-                    if d_r == 0.0 or (0 < spacing_r < np.inf and d_r <= ONE_SOURCE_FACTOR * copy_ratio * spacing_r):
-                        near_registered[int(pool_group[r])] = near_registered.get(int(pool_group[r]), 0) + 1
+                    near_rows.append((me, group_of[e], ratio))
+                source_r = near_registered_row(me, n_ref + start, exact=False,
+                                               known=None if own or spacing is None else (e, spacing))
+                if source_r != _NONE:
+                    registered_rows.append((me, source_r))
             if not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio:
-                is_copy = e in originals  # rule 3: a second row around the same original
-                originals.add(e)
+                is_copy = second  # rule 3: a second row around the same original
+                originals.setdefault(e, me)
             if is_copy:
                 reason[i] = COPY_OF_EVALUATION if e < n_ref else COPY
                 parent[i] = e - n_ref if e >= n_ref else e
                 continue
             kept[me] = True
-        shares = {source: kept_by_source.get(source, 0) / pool_before for source in near_source}
-        source = _derived_from(near_source, near_any, counted, shares)
-        if source is None:
-            registered_shares = {source: registered_by_source.get(source, 0) / registered_before for source in near_registered}
-            source = _derived_from(near_registered, 0, counted, registered_shares)
+        source = derived(near_rows, registered_rows, counted, pool_before, registered_before)
+        if source is not None and not certain:
+            # A derivative is a decision against the whole contribution: counted again on certified distances, only
+            # rows whose original was rightly kept.
+            exact_near, exact_registered = [], []
+            for me, _, _ in near_rows:
+                e, _, own, ratio = judged(me)
+                if not own and ratio <= ONE_SOURCE_FACTOR * copy_ratio and not missed(e):
+                    exact_near.append((me, group_of[e], ratio))
+            for me, _ in registered_rows:
+                source_r = near_registered_row(me, n_ref + start, exact=True)
+                if source_r != _NONE:
+                    exact_registered.append((me, source_r))
+            source = derived(exact_near, exact_registered, counted, pool_before, registered_before)
         if source is not None:
             derivative_of[g] = source
             rows = np.arange(start, stop)
@@ -335,7 +442,9 @@ class NeighbourIndex:
     so the outcome of :func:`find_copies` does not depend on which ran. ``search="approximate"`` takes
     :func:`~openledger_chain.attribution.cells.approximate_knn`'s lists instead: each row's nearest rows
     among its candidate cells, the same on every machine; a query the list cannot answer is answered
-    from all the row's candidates (exact distances), and only when none qualifies from every row.
+    from all the row's candidates (exact distances), and only when none qualifies from every row. A distance
+    found among candidates is an upper bound, so :func:`find_copies` makes every decision against a row on
+    distances certified by the cells' bisector bound (:meth:`_Lists.within`).
     """
 
     def __init__(
@@ -385,6 +494,12 @@ class NeighbourIndex:
             hi = min(lo + 4096, len(points))
             self.dist[lo:hi] = np.linalg.norm(points[local[lo:hi]] - points[lo:hi, None, :], axis=2)
 
+    def pooled_members(self, cells: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The rows of approximate cells `cells`, as pooled rows, increasing."""
+        assert self.approximate is not None
+        members = self.approximate.members
+        return self.candidate_rows[np.sort(np.concatenate([members[c] for c in cells]))]
+
     def pooled_candidates(self, cell: int) -> NDArray[np.int64]:
         """The candidates of the rows of approximate cell `cell`, as pooled rows, increasing (kept once made)."""
         assert self.approximate is not None
@@ -420,6 +535,30 @@ class _Lists:
         if approximate is None or i < 0:
             return np.zeros(0, dtype=np.int64)
         pooled = index.pooled_candidates(int(approximate.home[i]))
+        if self.local_of is None:
+            return pooled
+        local = self.local_of[pooled]
+        return local[local >= 0]
+
+    def within(self, point: int, coordinates: NDArray[np.float64], distance: float, before: int) -> NDArray[np.int64] | None:
+        """With approximate candidates: the rows before `before` (increasing, in this run's pooled space) of the cells
+        that may hold a row within `distance` of `point` (at `coordinates`): its candidates and any other such cell's
+        rows (all rows before `before` when that is most cells). None when its candidates are all (no other cell
+        comes that near)."""
+        index = self.index
+        approximate = index.approximate
+        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
+        if approximate is None or i < 0:
+            return None
+        home = int(approximate.home[i])
+        reach = approximate.reach(coordinates, home)
+        needed = reach <= distance
+        wider = int(np.count_nonzero(needed & (reach > -np.inf)))
+        if not wider:
+            return None
+        if wider > len(reach) // 4:  # gathering and sorting most cells' rows costs more than a plain scan
+            return np.arange(before)
+        pooled = index.pooled_members(np.flatnonzero(needed))
         if self.local_of is None:
             return pooled
         local = self.local_of[pooled]

@@ -238,6 +238,7 @@ def attribute(
     revealed: Sequence[str | Path] = (),
     exclude_malformed: bool = False,
     cohorts: Mapping[str, int] | None = None,
+    copy_search_seed: bytes | None = None,
 ) -> AttributionReport:
     """Run attribution for one round.
 
@@ -262,6 +263,9 @@ def attribute(
             every data/annotation contribution. Each cohort's rows are valued on top of every row of
             the earlier cohorts (order between cohorts, Shapley within one): rows fabricated from
             earlier, revealed data add little to it. ``tknn_shapley`` only. None: one cohort.
+        copy_search_seed: Seeds the approximate copy search's cells (a round's: the hash of its registry block,
+            which nobody knows when registering, so no copy can be aimed at a cell boundary); recorded in the
+            method when the approximate search ran. None: the seed.
 
     Returns:
         The :class:`AttributionReport`.
@@ -350,8 +354,9 @@ def attribute(
     # One nearest-row search serves both passes: a pass over fewer rows filters its lists.
     approximate = spec.copy_search == "approximate" or (
         spec.copy_search == "auto" and len(x_z) + len(reference) >= APPROXIMATE_FROM_ROWS)
+    cell_seed = seed if copy_search_seed is None else int.from_bytes(copy_search_seed, "big")
     neighbour_index = NeighbourIndex(x_z, reference, spec.outlier_bound, search="approximate" if approximate else "auto",
-                                     seed=seed)
+                                     seed=cell_seed)
 
     def detect(rows: np.ndarray) -> Dedup:
         """Copy detection over the given rows (a mask in pooled order); other rows keep reason 0."""
@@ -378,6 +383,8 @@ def attribute(
     if approximate:
         # Recorded only when candidates were approximate: an exact round's manifest (and its file) stays what it was.
         method_manifest["copy_search"] = "approximate"
+        if copy_search_seed is not None:
+            method_manifest["copy_search_seed"] = "0x" + copy_search_seed.hex()
     if regression:
         # Recorded only for regression: a classification round's method manifest (and its round file) stays
         # what it was, so round files written before regression existed still verify field for field.
