@@ -104,6 +104,14 @@ CELL_SEARCH_GIVES_UP_ABOVE = 0.25
 #: From this many searched rows on, ``copy_search: "auto"`` takes approximate candidates (exact decisions):
 #: an exact search of bench_round.py's data takes ~30 s at 100,000 rows here and grows quadratically.
 APPROXIMATE_FROM_ROWS = 200_000
+#: With approximate candidates, a decision against a row is certified by searching every cell that may hold a nearer
+#: row; when more cells than this may, the decision goes the row's way instead (a copy may be missed: measured in
+#: scripts/bench_approximate.py). Unbounded, this tail made the certified search grow as n^1.7.
+CERTIFY_CELLS = 128
+
+
+class _BeyondBudget(Exception):
+    """More than CERTIFY_CELLS cells may hold a row nearer than the one found: not certified."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +239,11 @@ def find_copies(
             if found[0] >= 0 and exact:
                 # Certified: every cell that could hold a row as near as the one found is searched too (the
                 # bisector bound of cells.ApproximateLists.reach); usually none is.
-                wider = neighbours.within(point, pool[point], min(found[1], within), before)
+                try:
+                    wider = neighbours.within(point, pool[point], min(found[1], within), before)
+                except _BeyondBudget:
+                    uncertified[0] = True
+                    wider = None
                 if wider is not None:
                     found = scan(wider, among, point, before, skip, skip_group, positive, label)
             if found[0] >= 0:
@@ -268,29 +280,33 @@ def find_copies(
     # as a copy of it: a decision against a row also requires that its original was rightly kept (`missed`).
     certain = not neighbours.approximate
     first_row = dict(zip(*(a.tolist() for a in np.unique(group, return_index=True))))
-    judgements: dict[int, tuple[int, float, bool, float]] = {}
+    judgements: dict[int, tuple[int, float, bool, float, bool]] = {}
+    uncertified = [False]  # set by nearest_kept(exact=True) when certifying needed more than CERTIFY_CELLS cells
     first_seen = np.full(n, np.inf)  # each row's nearest distance among its candidates (an upper bound)
 
-    def judged(me: int) -> tuple[int, float, bool, float]:
-        """(e, d(me, e), e is of me's contribution, ratio) for row `me` as when it was judged (every search stops
-        before `me`, and nothing before it has changed since), on certified distances."""
+    def judged(me: int) -> tuple[int, float, bool, float, bool]:
+        """(e, d(me, e), e is of me's contribution, ratio, certified) for row `me` as when it was judged (every search
+        stops before `me`, and nothing before it has changed since), on certified distances. When certifying needed
+        more than CERTIFY_CELLS cells the ratio is inf (the decision goes the row's way) and `certified` False."""
         found = judgements.get(me)
         if found is None:
             g_me = group_of[me]
+            uncertified[0] = False
             e, d = nearest_kept(me, me, me, label=label_of[me], exact=True)
             own = e >= 0 and group_of[e] == g_me
             # Every rule compares the ratio with at most rho: a spacing of d / rho or more decides them all alike.
             spacing = (nearest_kept(e, me, e, None if own else g_me, positive=True, exact=True,
                                     within=d / copy_ratio if copy_ratio > 0 else np.inf)[1] if e >= 0 else np.inf)
-            found = judgements[me] = (e, d, own, d / spacing if 0 < spacing < np.inf else np.inf)
+            ratio = d / spacing if 0 < spacing < np.inf else np.inf
+            found = judgements[me] = (e, d, own, np.inf if uncertified[0] else ratio, not uncertified[0])
         return found
 
     def missed(e: int) -> bool:
         """Whether kept row `e` is a copy by rule 2 or 3 on certified distances (the approximate path missed it)."""
         if certain or e < n_ref:
             return False
-        original, d, own, ratio = judged(e)
-        if d == 0.0 or ratio <= copy_ratio:
+        original, d, own, ratio, certified = judged(e)
+        if not certified or d == 0.0 or ratio <= copy_ratio:  # not certified: the row judged against e keeps its way
             return True
         if own or ratio > NEAR_FACTOR * copy_ratio:
             return False
@@ -299,7 +315,9 @@ def find_copies(
         rows = rows[(reason[rows - n_ref] != OUTLIER) & (pool_y[rows] == label_of[original])
                     & (np.linalg.norm(pool[rows] - pool[original], axis=1) <= first_seen[rows - n_ref] * (1 + 1e-9))]
         for j in rows.tolist():
-            near, d_j, own_j, ratio_j = judged(j)
+            near, d_j, own_j, ratio_j, certified_j = judged(j)
+            if not certified_j:
+                return True
             if near == original and not own_j and d_j > 0.0 and copy_ratio < ratio_j <= NEAR_FACTOR * copy_ratio:
                 return True
         return False
@@ -307,6 +325,7 @@ def find_copies(
     def near_registered_row(me: int, first: int, exact: bool, known: tuple[int, float] | None = None) -> int:
         """Rule 4's count against files as registered: the contribution whose registered row `me` lies near (rows
         before `first`), or _NONE. `known`: a row of another contribution and its spacing, if already measured."""
+        uncertified[0] = False
         r, d_r = nearest_kept(me, first, me, label=label_of[me], of_registered=True, exact=exact)
         if r < 0:
             return _NONE
@@ -315,7 +334,7 @@ def find_copies(
             r, me, r, group_of[me], positive=True, exact=exact,
             within=d_r / (ONE_SOURCE_FACTOR * copy_ratio) if copy_ratio > 0 else np.inf)[1])
         near = d_r == 0.0 or (0 < spacing_r < np.inf and d_r <= ONE_SOURCE_FACTOR * copy_ratio * spacing_r)
-        return group_of[r] if near else _NONE
+        return group_of[r] if near and not uncertified[0] else _NONE
 
     def derived(near: list[tuple[int, int, float]], near_registered: list[tuple[int, int]], counted: int,
                 pool_before: int, registered_before: int) -> int | None:
@@ -363,7 +382,7 @@ def find_copies(
             is_copy = d == 0.0 or ratio <= copy_ratio
             second = not is_copy and not own and ratio <= NEAR_FACTOR * copy_ratio and e in originals
             if not certain and (is_copy or second):
-                e, d, own, ratio = judged(me)
+                e, d, own, ratio, _ = judged(me)
                 spacing = None
                 is_copy = (d == 0.0 or ratio <= copy_ratio) and not missed(e)
                 # Rule 3 on certified distances: the first row near e was near it too, and e was rightly kept.
@@ -392,7 +411,7 @@ def find_copies(
             # rows whose original was rightly kept.
             exact_near, exact_registered = [], []
             for me, _, _ in near_rows:
-                e, _, own, ratio = judged(me)
+                e, _, own, ratio, _ = judged(me)
                 if not own and ratio <= ONE_SOURCE_FACTOR * copy_ratio and not missed(e):
                     exact_near.append((me, group_of[e], ratio))
             for me, _ in registered_rows:
@@ -544,7 +563,7 @@ class _Lists:
         """With approximate candidates: the rows before `before` (increasing, in this run's pooled space) of the cells
         that may hold a row within `distance` of `point` (at `coordinates`): its candidates and any other such cell's
         rows (all rows before `before` when that is most cells). None when its candidates are all (no other cell
-        comes that near)."""
+        comes that near). Raises _BeyondBudget when more than CERTIFY_CELLS other cells may."""
         index = self.index
         approximate = index.approximate
         i = index.slot[point if self.pool_of is None else self.pool_of[point]]
@@ -556,6 +575,8 @@ class _Lists:
         wider = int(np.count_nonzero(needed & (reach > -np.inf)))
         if not wider:
             return None
+        if wider > CERTIFY_CELLS:
+            raise _BeyondBudget
         if wider > len(reach) // 4:  # gathering and sorting most cells' rows costs more than a plain scan
             return np.arange(before)
         pooled = index.pooled_members(np.flatnonzero(needed))

@@ -49,8 +49,7 @@ from openledger_chain.attribution.base import ProgressCallback, Valuation
 from openledger_chain.attribution.dataset import Dataset
 from openledger_chain.attribution.kernel import ChunkKernel, sum_over_eval_chunks
 from openledger_chain.attribution.methods.knn_shapley import (
-    check_threshold_params, compact_labels, distance_order, harmonic_numbers, label_count, relabel_slopes,
-    relabel_values, scatter_sum,
+    check_threshold_params, compact_labels, distance_order, harmonic_numbers, label_count, relabel_values,
 )
 from openledger_chain.attribution.methods.tknn_baseline import tknn_cohort_values
 from openledger_chain.attribution.utility import squared_distances
