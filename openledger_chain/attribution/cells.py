@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -324,16 +325,32 @@ class ApproximateLists:
         Rounding both rows to the grid moves their distance by at most :attr:`error`.
         """
         g = np.rint(np.asarray(point, dtype=np.float64) / self.step)
-        centres = self.centres
-        centre_norms = (centres * centres).sum(axis=1)
-        to_centres = centre_norms - 2.0 * (centres @ g)  # |g - c|^2 - |g|^2, exact integers
-        h = centres[cell]
-        gaps = np.sqrt(np.maximum(centre_norms - 2.0 * (centres @ h) + float(h @ h), 1.0))  # exact before the root
+        to_centres = self._centre_norms - 2.0 * (self.centres @ g)  # |g - c|^2 - |g|^2, exact integers
+        gaps = self._gaps(cell)
         # The root and the division round by a few ulps: shrink by far more than that, so the reach stays a
         # lower bound, and again by the grid's error.
         reach = (to_centres - to_centres[cell]) / (2.0 * gaps) * self.step * (1.0 - 1e-9) - self.error * (1.0 + 1e-9)
         reach[self.probes[cell]] = -np.inf
         return reach
+
+    @cached_property
+    def _centre_norms(self) -> NDArray[np.float64]:
+        return (self.centres * self.centres).sum(axis=1)
+
+    @cached_property
+    def _gaps_of(self) -> dict[int, NDArray[np.float64]]:
+        return {}
+
+    def _gaps(self, cell: int) -> NDArray[np.float64]:
+        """|c - h| from `cell`'s centre h to every centre c, computed once per cell (every certificate of a row at
+        home in `cell` needs them: at 1M rows, recomputing them was half of each certificate)."""
+        gaps = self._gaps_of.get(cell)
+        if gaps is None:
+            h = self.centres[cell]
+            # Exact integers before the root.
+            gaps = np.sqrt(np.maximum(self._centre_norms - 2.0 * (self.centres @ h) + float(h @ h), 1.0))
+            self._gaps_of[cell] = gaps
+        return gaps
 
     def candidates(self, row: int) -> NDArray[np.int64]:
         """Every candidate of `row` (the rows of its home cell's probes), increasing."""
