@@ -4,11 +4,14 @@ starts, and running a block's `openledger` lines against a node."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shlex
-from contextlib import ExitStack
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +126,15 @@ def matches(expected: str, output: str) -> bool:
     return False
 
 
-def serving(argv: list[str], folder: Path) -> Any:
-    """`python3 -m http.server PORT --bind HOST [--directory DIR]`, run in `folder`: a real server for the block."""
+@contextmanager
+def serving(argv: list[str], folder: Path) -> Iterator[Any]:
+    """`python3 -m http.server PORT --bind HOST [--directory DIR]`, run in `folder`: a real server for the block.
+
+    The port is the README's own (its URIs are registered on-chain), so README tests that run at once on several
+    pytest-xdist workers take turns on it: an exclusive lock on a file named after the port, held while serving."""
     port, host = int(argv[3]), argv[argv.index("--bind") + 1]
     served = folder / argv[argv.index("--directory") + 1] if "--directory" in argv else folder
-    return serve_folder(served.resolve(), host, port)
+    with open(Path(tempfile.gettempdir()) / f"openledger-readme-port-{port}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with serve_folder(served.resolve(), host, port) as server:
+            yield server
