@@ -9,12 +9,16 @@ import json
 import os
 import re
 import shlex
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+from _anvil import running_anvil
 from click.testing import CliRunner
 
 from openledger_chain.cli import main
@@ -80,6 +84,45 @@ def run_steps(steps: list[tuple[str, list[str]]], url: str) -> str:
                 assert record_or_match(line.strip(), output), f"{command}: expected {line!r} in\n{output}"
             everything += output
     return everything
+
+
+@dataclass(frozen=True)
+class LiteralRun:
+    """A README block run by :func:`run_literally`: its scratch folder, the files its `cp` line copied there, the
+    committee cache, the node's URL and every command's output."""
+
+    scratch: Path
+    files: list[str]
+    cache: Path
+    url: str
+    outputs: str
+
+
+@contextmanager
+def run_literally(steps: list[tuple[str, list[str]]], examples: Path, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[LiteralRun]:
+    """Run a block that starts as the README's walkthroughs do (`openledger node`, `export PATH`, then a
+    `mkdir -p FOLDER && cp .../{a,b,...} FOLDER` line) the way a reader would: in a scratch folder whose path has
+    FOLDER's length (file URIs are registered on-chain, and gas depends on their length; the README's own folder
+    is never touched, someone may be using it) holding those files from `examples`, against a fresh anvil, with
+    a committee cache under `tmp_path`. Yields once every step ran, the node still up; cleans up after."""
+    commands = [c for c, _ in steps]
+    assert commands[0].startswith(".venv/bin/openledger node") and commands[1].startswith("export PATH")
+    folder = Path(re.search(r"mkdir -p (\S+)", commands[2]).group(1))
+    files = re.search(r"\{([^}]*)\}", commands[2]).group(1).split(",")
+    scratch = folder_like(folder, tmp_path)
+    monkeypatch.chdir(scratch)
+    cache = tmp_path / "committee-cache"
+    monkeypatch.setenv("OPENLEDGER_CACHE_DIR", str(cache))
+    for name in files:
+        shutil.copyfile(examples / name, scratch / name)
+    try:
+        with running_anvil() as url:
+            yield LiteralRun(scratch, files, cache, url, run_steps(steps[3:], url))
+    finally:
+        monkeypatch.chdir(tmp_path)
+        if scratch != tmp_path:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def without_comment(line: str) -> str:

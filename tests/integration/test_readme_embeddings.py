@@ -8,13 +8,11 @@ allocated."""
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from pathlib import Path
 
 import pytest
-from _anvil import PROJECT_ROOT, running_anvil
-from _readme import command_block, folder_like, run_steps
+from _anvil import PROJECT_ROOT
+from _readme import command_block, run_literally
 
 from openledger_chain.chain import connect
 from openledger_chain.contracts import OpenLedger
@@ -25,25 +23,10 @@ README = PROJECT_ROOT / "README.md"
 
 def test_a_parquet_round_on_a_local_node_runs_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     steps = command_block(README.read_text(), "#### From a Parquet file to a finished round on a local node")
-    commands = [c for c, _ in steps]
-    assert commands[0].startswith(".venv/bin/openledger node") and commands[1].startswith("export PATH")
-    folder = Path(re.search(r"mkdir -p (\S+)", commands[2]).group(1))
-    files = re.search(r"\{([^}]*)\}", commands[2]).group(1).split(",")
-    assert any(name.endswith(".parquet") for name in files) and "round finalize" in " ".join(commands)
-    scratch = folder_like(folder, tmp_path)
-    monkeypatch.chdir(scratch)
-    cache = tmp_path / "committee-cache"
-    monkeypatch.setenv("OPENLEDGER_CACHE_DIR", str(cache))
-    for name in files:
-        shutil.copyfile(PROJECT_ROOT / "examples" / "embeddings" / name, scratch / name)
-    try:
-        with running_anvil() as url:
-            run_steps(steps[3:], url)
-            _assert_the_round_on_chain(scratch, url)
-    finally:
-        monkeypatch.chdir(tmp_path)
-        if scratch != tmp_path:
-            shutil.rmtree(scratch, ignore_errors=True)
+    assert "round finalize" in " ".join(c for c, _ in steps)
+    with run_literally(steps, PROJECT_ROOT / "examples" / "embeddings", tmp_path, monkeypatch) as run:
+        assert any(name.endswith(".parquet") for name in run.files)
+        _assert_the_round_on_chain(run.scratch, run.url)
 
 
 def _assert_the_round_on_chain(scratch: Path, url: str) -> None:

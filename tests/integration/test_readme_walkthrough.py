@@ -7,14 +7,13 @@ publish, is a real HTTP server started in this process."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from _anvil import PROJECT_ROOT, running_anvil
-from _readme import command_block, folder_like, run_steps
+from _anvil import PROJECT_ROOT
+from _readme import command_block, run_literally
 from click.testing import CliRunner
 from web3 import Web3
 
@@ -32,28 +31,9 @@ def test_the_walkthrough_runs_literally_with_the_output_it_shows(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     steps = _walkthrough()
     assert len(steps) > 25
-    commands = [c for c, _ in steps]
-    assert commands[0].startswith(".venv/bin/openledger node") and commands[1].startswith("export PATH")
-    copy = commands[2]
-    folder = Path(re.search(r"mkdir -p (\S+)", copy).group(1))
-    files = re.search(r"\{([^}]*)\}", copy).group(1).split(",")
-    # A scratch folder whose path has the README's length: file URIs are registered on-chain, and gas
-    # depends on their length (never touch the README's own folder, someone may be using it).
-    scratch = folder_like(folder, tmp_path)
-    monkeypatch.chdir(scratch)
-    cache = tmp_path / "committee-cache"
-    monkeypatch.setenv("OPENLEDGER_CACHE_DIR", str(cache))
-    for name in files:
-        shutil.copyfile(PROJECT_ROOT / "examples" / "attribution" / name, scratch / name)
-    try:
-        with running_anvil() as url:
-            outputs = run_steps(steps[3:], url)
-            _assert_no_plaintext_outside(scratch, files, cache, outputs, url)
-            _assert_age_opens_the_envelope(scratch, url, tmp_path)
-    finally:
-        monkeypatch.chdir(tmp_path)
-        if scratch != tmp_path:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with run_literally(steps, PROJECT_ROOT / "examples" / "attribution", tmp_path, monkeypatch) as run:
+        _assert_no_plaintext_outside(run.scratch, run.files, run.cache, run.outputs, run.url)
+        _assert_age_opens_the_envelope(run.scratch, run.url, tmp_path)
 
 
 def _assert_no_plaintext_outside(scratch: Path, files: list[str], cache: Path, outputs: str, url: str) -> None:
