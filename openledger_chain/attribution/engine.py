@@ -566,14 +566,11 @@ def _contribution_values(
     null_var = np.bincount(owner, weights=rows.null_var, minlength=n)
     credited = np.bincount(owner, weights=keep, minlength=n).astype(int)
     left_out = credited - np.bincount(owner, weights=valued, minlength=n).astype(int)
-    fixed = [0] * n
-    for i, v in zip(owner.tolist(), to_fixed(rows.values)):
-        fixed[i] += v
+    owners = owner.tolist()
+    fixed = _fixed_sums(owners, rows.values, n)
     positive_null = null_baseline(rows.null_mean)
     baseline = np.bincount(owner, weights=positive_null, minlength=n)
-    baseline_fixed = [0] * n
-    for i, v in zip(owner.tolist(), to_fixed(positive_null)):
-        baseline_fixed[i] += v
+    baseline_fixed = _fixed_sums(owners, positive_null, n)
     excluded = _excluded_counts(dedup, owner, n)
     out = []
     for i, c in enumerate(entries):
@@ -585,6 +582,15 @@ def _contribution_values(
             float(null_mean[i]), float(null_var[i]), float(baseline[i]), baseline_fixed[i],
         ))
     return out
+
+
+def _fixed_sums(owners: list[int], values: np.ndarray, n: int) -> list[int]:
+    """Per table, the exact sum of its rows' `values` in fixed point (:func:`to_fixed`): integers, so the sum does
+    not depend on the order rows are added in."""
+    sums = [0] * n
+    for i, v in zip(owners, to_fixed(values)):
+        sums[i] += v
+    return sums
 
 
 def _second_pass(
