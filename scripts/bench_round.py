@@ -4,8 +4,9 @@ Synthetic contributors (deterministic keys; rows drawn from scikit-learn's breas
 little noise) register through `registerContributionsFor` (a relayer pays: commitments, then batches of
 signed registrations, each transaction sized by gas to --gas-fraction of the block gas limit);
 then the round runs through the CLI as operators run it: commit-eval, propose, sign (2 oracles),
-submit, finalize. Prints, per size: seconds (wall and CPU) per step, peak memory of propose and of each
-sign, gas and transactions of submit and of onboarding.
+submit, the guardian's `verify` (recomputing the round, from its own cache), finalize. Prints, per size:
+seconds (wall and CPU) per step, peak memory of propose, of each sign and of verify, gas and transactions
+of submit and of onboarding.
 
 Each size runs twice by default, on the same files: plaintext (registered as they are), then encrypted to the
 committee as `openledger contribute` does by default. With encryption, after deploy each committee member
@@ -301,9 +302,12 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
                  ("sign_1", ["round", "sign", *check, round_file]),
                  ("sign_2", ["round", "sign", "--dev-account", "2", *check, round_file]),
                  ("submit", ["round", "submit", "--gas-target", str(gas_target), round_file]),
+                 # The guardian (dev account 0) checks the pending round, recomputing it, as it would before a veto.
+                 ("verify", ["verify", *check, "--dev-account", "0", round_file]),
                  ("finalize", ["round", "finalize", "--model", "1"])]
-        # Fresh caches: oracle 1 proposes, signs and submits from one machine; oracle 2 signs from another.
-        caches = {"sign_2": folder / "cache-oracle-2"}
+        # Fresh caches: oracle 1 proposes, signs and submits from one machine; oracle 2 signs from another; the
+        # guardian verifies from a third.
+        caches = {"sign_2": folder / "cache-oracle-2", "verify": folder / "cache-guardian"}
         block_before_submit = 0
         for name, args in steps:
             if name == "submit":
@@ -316,7 +320,7 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
                                         profile=profile)
             result[f"{name}_s"] = round(seconds, 1)
             result[f"{name}_cpu_s"] = round(cpu, 1)
-            if name in ("propose", "sign_1", "sign_2"):
+            if name in ("propose", "sign_1", "sign_2", "verify"):
                 result[f"{name}_peak_mb"] = round(peak)
             if name == "propose":  # every contribution fetched (and opened): nothing excluded
                 inputs = json.loads((folder / round_file).read_text())["body"]["inputs"]
@@ -330,8 +334,9 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
         result["submit_txs"] = len(receipts) - 1  # the last block is finalize's
         result["publish_entries_per_tx"] = contributors // max(len(receipts) - 2, 1)
         result["submit_gas"] = sum(int(r["gasUsed"]) for r in receipts[:-1])
-        result["round_s"] = round(sum(float(result[f"{n}_s"]) for n, _ in steps if n != "commit_eval"), 1)
-        result["round_cpu_s"] = round(sum(float(result[f"{n}_cpu_s"]) for n, _ in steps if n != "commit_eval"), 1)
+        operators = [n for n, _ in steps if n not in ("commit_eval", "verify")]  # the guardian's verify is not a step of the round
+        result["round_s"] = round(sum(float(result[f"{n}_s"]) for n in operators), 1)
+        result["round_cpu_s"] = round(sum(float(result[f"{n}_cpu_s"]) for n in operators), 1)
         shutil.rmtree(folder, ignore_errors=True)
         return result
     finally:
@@ -386,7 +391,7 @@ def main() -> None:
         print_comparison(contributors, total, results)
 
 
-STEPS = ("commit_eval", "propose", "sign_1", "sign_2", "submit", "finalize", "round")
+STEPS = ("commit_eval", "propose", "sign_1", "sign_2", "submit", "verify", "finalize", "round")
 
 
 def print_comparison(contributors: int, rows: int, results: dict[bool, list[dict[str, float | int | str]]]) -> None:
@@ -398,12 +403,13 @@ def print_comparison(contributors: int, rows: int, results: dict[bool, list[dict
     both = len(results) == 2
     runs = max(len(v) for v in results.values())
     print(f"\n{contributors:,} contributors x {rows:,} rows: seconds per step, median of {runs} run(s) each; "
-          "round = propose + sign x 2 + submit + finalize")
+          "round = propose + sign x 2 + submit + finalize (the guardian's verify is apart)")
     names = ["plaintext" if not v else "encrypted" for v in results]
     print("| step | " + " | ".join(names) + (" | encrypted / plaintext |" if both else " |"))
     print("|---|" + "---:|" * (len(names) + both))
-    for step in (*STEPS, "fetch_s", "propose_cpu_s", "sign_1_cpu_s", "sign_2_cpu_s", "round_cpu_s", "propose_peak_mb",
-                 "sign_1_peak_mb", "sign_2_peak_mb", "committee_keys_s", "encrypt_files_s", "onboard_s"):
+    for step in (*STEPS, "fetch_s", "propose_cpu_s", "sign_1_cpu_s", "sign_2_cpu_s", "verify_cpu_s", "round_cpu_s",
+                 "propose_peak_mb", "sign_1_peak_mb", "sign_2_peak_mb", "verify_peak_mb", "committee_keys_s", "encrypt_files_s",
+                 "onboard_s"):
         key = step if step.endswith(("_mb", "_s")) else f"{step}_s"
         cells = [median(v, key) for v in results]
         if all(c is None for c in cells):
