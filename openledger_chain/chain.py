@@ -59,6 +59,9 @@ Account.enable_unaudited_hdwallet_features()
 RPC_RETRIES = 5
 RPC_BACKOFF = 0.25
 MAX_BACKOFF = 8.0
+# Local-node methods that change the node again each time it takes them: a request that timed out may still have
+# been taken, so the provider never re-sends them (Chain.mine_blocks finishes what a timed-out request left).
+NOT_RETRIED = frozenset({"anvil_mine", "hardhat_mine", "evm_mine", "evm_increaseTime"})
 # A transaction not mined within this many seconds is replaced: same nonce, fees raised by at least
 # REPLACEMENT_BUMP (12.5%: above the 10% geth, anvil and most pools require to accept a replacement).
 DEFAULT_TX_TIMEOUT = 120.0
@@ -78,7 +81,8 @@ class RetryingHTTPProvider(HTTPProvider):
 
     A JSON-RPC error (a revert, a rejected transaction) is an answer, not a failure: it is never retried.
     Re-sending a raw transaction is safe: the node answers "already known" (handled by `Chain.send`) or
-    takes it once. This replaces web3's own retry, which skips eth_sendRawTransaction and retries 4xx too.
+    takes it once. The local-node methods of NOT_RETRIED are not: mining twice mines twice as many blocks.
+    This replaces web3's own retry, which skips eth_sendRawTransaction and retries 4xx too.
     """
 
     def __init__(self, url: str, *, timeout: float = 30.0, retries: int = RPC_RETRIES,
@@ -93,7 +97,7 @@ class RetryingHTTPProvider(HTTPProvider):
                 return super()._make_request(method, request_data)
             except Exception as exc:  # noqa: BLE001 - classified right below; anything else is re-raised
                 reason = transient_reason(exc)
-                if reason is None or attempt == self.retries:
+                if reason is None or attempt == self.retries or str(method) in NOT_RETRIED:
                     raise
                 delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
                 delay = max(delay, min(_retry_after(exc), MAX_BACKOFF))
@@ -401,16 +405,43 @@ class Chain:
             self.w3.provider.ethereum_tester.mine_blocks(count)  # type: ignore[attr-defined]
             return int(self.w3.eth.block_number)
         self.require_local_node("mine blocks")
-        if count:
-            errors = []
-            for method in ("anvil_mine", "hardhat_mine"):
-                response = self.w3.provider.make_request(RPCEndpoint(method), [hex(count)])
-                if "error" not in response:
-                    break
-                errors.append(f"{method}: {response['error']}")
-            else:
-                raise ChainError(f"the node at {self.rpc_url} mines no blocks on request ({'; '.join(errors)})")
-        return int(self.w3.eth.block_number)
+        height = int(self.w3.eth.block_number)
+        target = height + count
+        for attempt in range(RPC_RETRIES + 1):
+            if height >= target:
+                return height
+            try:
+                self._mine(target - height)
+                height = int(self.w3.eth.block_number)
+            except Exception as exc:  # noqa: BLE001 - classified right below; anything else is re-raised
+                if transient_reason(exc) is None or attempt == RPC_RETRIES:
+                    raise
+                # The node may have taken the request and still be mining: mine only what is left once it stops.
+                logger.warning("%s answered %s to mining %d blocks; finishing from the height it reaches",
+                               self.rpc_url, transient_reason(exc), target - height)
+                height = self._settled_height()
+        raise ChainError(f"the node at {self.rpc_url} reached block {height}, not {target}, after {RPC_RETRIES + 1} "
+                         "requests to mine; check the node")
+
+    def _mine(self, count: int) -> None:
+        """One request mining `count` blocks: anvil's `anvil_mine`, else hardhat's `hardhat_mine`."""
+        errors = []
+        for method in ("anvil_mine", "hardhat_mine"):
+            response = self.w3.provider.make_request(RPCEndpoint(method), [hex(count)])
+            if "error" not in response:
+                return
+            errors.append(f"{method}: {response['error']}")
+        raise ChainError(f"the node at {self.rpc_url} mines no blocks on request ({'; '.join(errors)})")
+
+    def _settled_height(self, interval: float = 0.5) -> int:
+        """The node's block number once two reads `interval` seconds apart agree (it is not mining any more)."""
+        height = int(self.w3.eth.block_number)
+        while True:
+            time.sleep(interval)
+            now = int(self.w3.eth.block_number)
+            if now == height:
+                return height
+            height = now
 
     def require_local_node(self, what: str) -> None:
         """Refuse, in one line, to `what` anywhere but a local node another process can reach.

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from eth_account import Account
 from web3 import Web3
 
-from openledger_chain.chain import dev_accounts
+from openledger_chain.chain import RetryingHTTPProvider, connect, dev_accounts
 from openledger_chain.cli import main
 
 # A key no dev mnemonic derives: it starts with no ETH.
@@ -134,3 +134,19 @@ def test_the_embedded_chain_and_start_options_are_refused_in_one_line() -> None:
     assert embedded.exit_code == 2 and "start `openledger node` and use these commands there" in embedded.output
     mixed = CliRunner().invoke(main, ["node", "--port", "9999", "advance-time", "60"])
     assert mixed.exit_code == 2 and "--port starts a node" in mixed.output and "--rpc-url" in mixed.output
+
+
+def test_mining_that_outlasts_the_request_timeout_mines_exactly_the_blocks_asked() -> None:
+    # A request that times out may still be taken by the node: re-sending `anvil_mine` (as every other request is
+    # re-sent) mined the blocks again. Mining 2,000 blocks takes anvil over a second; the timeout is 0.1 s.
+    with running_anvil() as url:
+        chain = connect("localhost", url)
+        provider = chain.w3.provider
+        assert isinstance(provider, RetryingHTTPProvider)
+        start = chain.w3.eth.block_number
+        provider._request_kwargs["timeout"] = 0.1  # noqa: SLF001 - web3 keeps the requests options here
+        height = chain.mine_blocks(2_000)
+        provider._request_kwargs["timeout"] = 30  # noqa: SLF001
+        assert height == start + 2_000
+        time.sleep(1.0)  # nothing is still mining behind the answer
+        assert chain.w3.eth.block_number == start + 2_000
