@@ -188,6 +188,7 @@ def find_copies(
     if index is None:
         index = NeighbourIndex(x, reference, outlier_bound)
     neighbours = index.view(np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64))
+    margin = neighbours.margin
     # Byte arrays with numpy views: the hot loop below indexes them from Python, the scans use numpy.
     kept_bytes, registered_bytes = bytearray(n_ref + n), bytearray(n_ref + n)
     kept = np.frombuffer(kept_bytes, dtype=np.bool_)
@@ -218,7 +219,9 @@ def find_copies(
             rows, dist = listed
             best_j, best_d = -1, np.inf
             for j, d in zip(rows, dist):
-                if d > best_d + neighbours.margin:
+                if j < 0:
+                    continue  # not a row of this run
+                if d > best_d + margin:
                     # The list is ordered by an approximate distance, good to within the margin: no
                     # row further down (or left out) can be as near as the best one.
                     found = best_j, best_d
@@ -599,7 +602,7 @@ class _Lists:
         return local[local >= 0]
 
     def get(self, point: int) -> tuple[list[int], list[float]] | None:
-        """`point`'s list in this run's pooled space (rows not in the run left out) and their distances, or None."""
+        """`point`'s list in this run's pooled space (-1: a row not in the run) and their distances, or None."""
         found = self._converted.get(point)
         if found is not None:
             return found
@@ -607,9 +610,6 @@ class _Lists:
         if i < 0 or not self._rows.shape[1]:
             return None
         rows, dist = self._rows[i].tolist(), self.index.dist[i].tolist()
-        if self.local_of is not None and -1 in rows:
-            dist = [d for j, d in zip(rows, dist) if j >= 0]
-            rows = [j for j in rows if j >= 0]
         if len(self._converted) >= _CONVERTED:
             self._converted.clear()
         found = self._converted[point] = rows, dist
