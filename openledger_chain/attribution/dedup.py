@@ -554,7 +554,8 @@ class _Lists:
         # spacing is measured, for rule 4's registered rows): a plain list of slots in this run's pooled space, the
         # lists mapped to it once for the whole run (-1: a row not in it), and the last rows' lists kept converted.
         self._slot: list[int] = (index.slot if pool_of is None else index.slot[pool_of]).tolist()
-        self._rows = index.rows if local_of is None else local_of[index.rows]
+        # The mapped copy in 32 bits: 128 MB at 1,000,000 rows, not 256 (2**31 rows would not fit in memory anyway).
+        self._rows = index.rows if local_of is None else local_of.astype(np.int32)[index.rows]
         self._converted: dict[int, tuple[list[int], list[float]]] = {}
         self._local_candidates: dict[int, NDArray[np.int64]] = {}
 
