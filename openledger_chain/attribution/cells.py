@@ -325,7 +325,9 @@ class ApproximateLists:
         Rounding both rows to the grid moves their distance by at most :attr:`error`.
         """
         g = np.rint(np.asarray(point, dtype=np.float64) / self.step)
-        to_centres = self._centre_norms - 2.0 * (self.centres @ g)  # |g - c|^2 - |g|^2, exact integers
+        # |g - c|^2 - |g|^2, exact integers (so in any order of summation). Not a matrix product: find_copies asks
+        # this between stretches of Python, and each time BLAS woke its threads for a product of a few thousand cells.
+        to_centres = self._centre_norms - 2.0 * (self.centres * g).sum(axis=1)
         gaps = self._gaps(cell)
         # The root and the division round by a few ulps: shrink by far more than that, so the reach stays a
         # lower bound, and again by the grid's error.
@@ -347,8 +349,8 @@ class ApproximateLists:
         gaps = self._gaps_of.get(cell)
         if gaps is None:
             h = self.centres[cell]
-            # Exact integers before the root.
-            gaps = np.sqrt(np.maximum(self._centre_norms - 2.0 * (self.centres @ h) + float(h @ h), 1.0))
+            # Exact integers before the root (summed by numpy, as in reach: no BLAS threads to wake).
+            gaps = np.sqrt(np.maximum(self._centre_norms - 2.0 * (self.centres * h).sum(axis=1) + float(h @ h), 1.0))
             self._gaps_of[cell] = gaps
         return gaps
 

@@ -108,6 +108,8 @@ APPROXIMATE_FROM_ROWS = 200_000
 #: row; when more cells than this may, the decision goes the row's way instead (a copy may be missed: measured in
 #: scripts/bench_approximate.py). Unbounded, this tail made the certified search grow as n^1.7.
 CERTIFY_CELLS = 128
+#: Lists kept converted to Python lists by _Lists.get: a row's list is asked for again within a few rows.
+_CONVERTED = 64
 
 
 class _BeyondBudget(Exception):
@@ -186,6 +188,7 @@ def find_copies(
     if index is None:
         index = NeighbourIndex(x, reference, outlier_bound)
     neighbours = index.view(np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64))
+    margin = neighbours.margin
     # Byte arrays with numpy views: the hot loop below indexes them from Python, the scans use numpy.
     kept_bytes, registered_bytes = bytearray(n_ref + n), bytearray(n_ref + n)
     kept = np.frombuffer(kept_bytes, dtype=np.bool_)
@@ -216,7 +219,9 @@ def find_copies(
             rows, dist = listed
             best_j, best_d = -1, np.inf
             for j, d in zip(rows, dist):
-                if d > best_d + neighbours.margin:
+                if j < 0:
+                    continue  # not a row of this run
+                if d > best_d + margin:
                     # The list is ordered by an approximate distance, good to within the margin: no
                     # row further down (or left out) can be as near as the best one.
                     found = best_j, best_d
@@ -258,7 +263,7 @@ def find_copies(
         skip_group: int | None, positive: bool, label: int | None,
     ) -> tuple[int, float]:
         """Nearest of the increasing rows `earlier` that pass nearest_kept's filters, by exact distances."""
-        earlier = earlier[earlier < before]
+        earlier = earlier[: np.searchsorted(earlier, before)]  # increasing: the rows < before come first
         earlier = earlier[among[earlier] & (earlier != skip)]
         if skip_group is not None:
             earlier = earlier[pool_group[earlier] != skip_group]
@@ -542,22 +547,34 @@ class _Lists:
     """:class:`NeighbourIndex` lists seen from one run over a subset of its rows."""
 
     def __init__(self, index: NeighbourIndex, pool_of: NDArray[np.int64] | None, local_of: NDArray[np.int64] | None) -> None:
-        self.index, self.pool_of, self.local_of = index, pool_of, local_of
+        self.index, self.local_of = index, local_of
         self.margin, self.complete = index.margin, index.complete
         self.approximate = index.approximate is not None
+        # find_copies asks from Python for a row's list several times per row (as the row judged, as the row whose
+        # spacing is measured, for rule 4's registered rows): a plain list of slots in this run's pooled space, the
+        # lists mapped to it once for the whole run (-1: a row not in it), and the last rows' lists kept converted.
+        self._slot: list[int] = (index.slot if pool_of is None else index.slot[pool_of]).tolist()
+        # The mapped copy in 32 bits: 128 MB at 1,000,000 rows, not 256 (2**31 rows would not fit in memory anyway).
+        self._rows = index.rows if local_of is None else local_of.astype(np.int32)[index.rows]
+        self._converted: dict[int, tuple[list[int], list[float]]] = {}
+        self._local_candidates: dict[int, NDArray[np.int64]] = {}
 
     def candidates(self, point: int) -> NDArray[np.int64]:
         """Every candidate row of `point` (approximate search), increasing, in this run's pooled space."""
         index = self.index
         approximate = index.approximate
-        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
+        i = self._slot[point]
         if approximate is None or i < 0:
             return np.zeros(0, dtype=np.int64)
-        pooled = index.pooled_candidates(int(approximate.home[i]))
+        cell = int(approximate.home[i])
         if self.local_of is None:
-            return pooled
-        local = self.local_of[pooled]
-        return local[local >= 0]
+            return index.pooled_candidates(cell)
+        # Kept once made, as the index keeps them pooled: a cell's rows fall back to its candidates again and again.
+        local = self._local_candidates.get(cell)
+        if local is None:
+            local = self.local_of[index.pooled_candidates(cell)]
+            local = self._local_candidates[cell] = local[local >= 0]
+        return local
 
     def within(self, point: int, coordinates: NDArray[np.float64], distance: float, before: int) -> NDArray[np.int64] | None:
         """With approximate candidates: the rows before `before` (increasing, in this run's pooled space) of the cells
@@ -566,7 +583,7 @@ class _Lists:
         comes that near). Raises _BeyondBudget when more than CERTIFY_CELLS other cells may."""
         index = self.index
         approximate = index.approximate
-        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
+        i = self._slot[point]
         if approximate is None or i < 0:
             return None
         home = int(approximate.home[i])
@@ -586,12 +603,15 @@ class _Lists:
         return local[local >= 0]
 
     def get(self, point: int) -> tuple[list[int], list[float]] | None:
-        index = self.index
-        i = index.slot[point if self.pool_of is None else self.pool_of[point]]
-        if i < 0 or not index.rows.shape[1]:
+        """`point`'s list in this run's pooled space (-1: a row not in the run) and their distances, or None."""
+        found = self._converted.get(point)
+        if found is not None:
+            return found
+        i = self._slot[point]
+        if i < 0 or not self._rows.shape[1]:
             return None
-        if self.local_of is None:
-            return index.rows[i].tolist(), index.dist[i].tolist()
-        local = self.local_of[index.rows[i]]
-        present = local >= 0
-        return local[present].tolist(), index.dist[i][present].tolist()
+        rows, dist = self._rows[i].tolist(), self.index.dist[i].tolist()
+        if len(self._converted) >= _CONVERTED:
+            self._converted.clear()
+        found = self._converted[point] = rows, dist
+        return found
