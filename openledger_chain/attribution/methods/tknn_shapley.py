@@ -40,6 +40,7 @@ Cost: one sort per evaluation point, O(N log N); the sum of all values is U(all)
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,14 @@ def auto_tau(x_eval: NDArray[np.float64], k: int | None) -> float | None:
     dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(x_eval).kneighbors(x_eval)
     scale = float(np.median(dist[:, kk]))
     return AUTO_TAU_FACTOR * scale if scale > 0 else None
+
+
+@lru_cache(maxsize=4)
+def _reciprocals(n: int) -> NDArray[np.float64]:
+    """``1 / rank`` for the ranks 1..n (read-only: shared by every chunk of a valuation)."""
+    out = 1.0 / np.arange(1, n + 1)
+    out.setflags(write=False)
+    return out
 
 
 def _chunk_values(
@@ -115,6 +124,7 @@ def _chunk_values(
     safe_c = np.maximum(c, 1).astype(np.float64)
     denom = np.maximum(c - 1, 1).astype(np.float64)
     labels = compact_labels(y_train)
+    reciprocals = _reciprocals(n)
     # Row 0: the values; row 1 + label: the summed slopes of that label's evaluation points.
     out = np.zeros((1 + n_labels, n))
     for j in range(len(y_eval)):
@@ -122,19 +132,22 @@ def _chunk_values(
         order = distance_order(d2[j : j + 1] if ball is None else d2[j, ball][None, :])[0]
         if ball is not None:
             order = ball[order]
-        rank = np.arange(1, len(order) + 1)
-        m = (labels[order] == y_eval[j]).astype(np.float64)
+        hit = labels[order] == y_eval[j]
+        m = hit.astype(np.float64)
         cp = m.sum()
+        # 1 / max(K, rank): the ranks' reciprocals, the first K - 1 ranks' raised to 1/K (the same divisions).
+        inverse_rank = reciprocals[: len(order)].copy()
+        inverse_rank[: int(kk[j]) - 1] = 1.0 / kk[j]
         # Jia's recursion on the ball: step_i = (m_i - m_{i+1}) / max(K, i), m_{c+1} = 0.
         # m_i - m_{i+1} is -1, 0 or 1, so multiplying by the reciprocal is the division to the last bit.
-        inverse_rank = 1.0 / np.maximum(kk[j], rank)
-        m_next = np.zeros_like(m)
-        m_next[:-1] = m[1:]
-        s = np.cumsum(((m - m_next) * inverse_rank)[::-1])[::-1]
+        step = m.copy()
+        step[:-1] -= m[1:]
+        step *= inverse_rank
+        s = np.cumsum(step[::-1])[::-1]
         # D part: one scalar per match value.
         phi_d = [((1 - 1 / kk[j]) * mv - 1 / n_classes + (h[j] - ell[j] / kk[j]) * mv
                   - (((cp - mv) / denom[j]) if c[j] > 1 else 0.0) * h[j]) / safe_c[j] for mv in (0.0, 1.0)]
-        s += np.where(m > 0, phi_d[1], phi_d[0])
+        s += np.where(hit, phi_d[1], phi_d[0])
         out[0] += np.bincount(order, weights=s, minlength=n)
         if n_labels:
             # A row's own value is affine in its own match m: slope 1/max(K, rank) from Jia's part plus
