@@ -131,7 +131,8 @@ def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
         in_run[:-1] |= eq
         in_run[1:] |= eq
         at = np.flatnonzero(in_run)
-        run = np.concatenate([[0], np.cumsum(~eq)])[at]
+        # Run number: how many runs start at or before each tied position (counted over the tied ones only).
+        run = np.cumsum(np.concatenate([[True], ~eq])[at])
         got = order[row, at]
         order[row, at] = got[np.lexsort((got, d2[row, got], run))]
     return order
