@@ -304,6 +304,8 @@ def test_distance_order_and_scatter_sum_equal_their_definitions(seed: int) -> No
     near[:, 3::97] = -0.0
     near[:, 4::97] = 0.0
     np.testing.assert_array_equal(distance_order(near), np.argsort(near, axis=1, kind="stable"))
+    columns = np.sort(rng.choice(10 * near.shape[1], near.shape[1], replace=False))
+    np.testing.assert_array_equal(distance_order(near, columns), columns[np.argsort(near, axis=1, kind="stable")])
     sorted_values = rng.normal(size=d2.shape)
     scattered = np.empty_like(sorted_values)
     np.put_along_axis(scattered, expected, sorted_values, axis=1)
@@ -326,6 +328,8 @@ def test_sort_in_buckets_equals_sort() -> None:
     d2 = rng.integers(0, 50, (2, _BUCKETED_FROM + 3)) * rng.uniform(0.5, 2.0)
     d2[:, ::5] = rng.uniform(0, 50, d2[:, ::5].shape)
     np.testing.assert_array_equal(distance_order(d2), np.argsort(d2, axis=1, kind="stable"))
+    columns = 3 * np.arange(d2.shape[1]) + 1
+    np.testing.assert_array_equal(distance_order(d2, columns), columns[np.argsort(d2, axis=1, kind="stable")])
 
 
 def _dense_tknn_chunk(x_train, y_train, x_eval, y_eval, tau, k, n_classes, n_labels):  # type: ignore[no-untyped-def]

@@ -99,9 +99,11 @@ def harmonic_numbers(n: int) -> NDArray[np.float64]:
 _NO_SIGN = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
 
 
-def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
+def distance_order(d2: NDArray[np.float64], columns: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
     """Per evaluation point, training rows by distance, ties by row index: exactly
-    ``np.argsort(d2, axis=1, kind="stable")``, 2-4x faster.
+    ``np.argsort(d2, axis=1, kind="stable")``, 2-4x faster. With `columns` (ascending: the training rows
+    d2's columns are, e.g. a ball's), exactly ``columns[np.argsort(d2, axis=1, kind="stable")]``: the
+    rows themselves are packed into the keys, which saves gathering them afterwards.
 
     Sorting values is about twice as fast as sorting indices by value, so each row's distance and index
     are packed into one unsigned key: the distance's bits with the lowest ``log2(N)`` cleared, then the
@@ -111,12 +113,14 @@ def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
     """
     n = d2.shape[1]
     if n < 2:
-        return np.argsort(d2, axis=1)
-    shift = np.uint64(int(n - 1).bit_length())
+        order = np.argsort(d2, axis=1)
+        return order if columns is None else columns[order]
+    index = np.arange(n, dtype=np.uint64) if columns is None else columns.astype(np.uint64)
+    shift = np.uint64(int(index[-1]).bit_length())
     keys = np.ascontiguousarray(d2).view(np.uint64) & _NO_SIGN
     keys >>= shift
     keys <<= shift
-    keys |= np.arange(n, dtype=np.uint64)
+    keys |= index
     if n < _BUCKETED_FROM:
         keys.sort(axis=1)
     else:
@@ -134,7 +138,8 @@ def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
         # Run number: how many runs start at or before each tied position (counted over the tied ones only).
         run = np.cumsum(np.concatenate([[True], ~eq])[at])
         got = order[row, at]
-        order[row, at] = got[np.lexsort((got, d2[row, got], run))]
+        distance = d2[row, got if columns is None else np.searchsorted(columns, got)]
+        order[row, at] = got[np.lexsort((got, distance, run))]
     return order
 
 

@@ -128,10 +128,11 @@ def _chunk_values(
     # Row 0: the values; row 1 + label: the summed slopes of that label's evaluation points.
     out = np.zeros((1 + n_labels, n))
     for j in range(len(y_eval)):
-        ball = None if inside is None else np.flatnonzero(inside[j])
-        order = distance_order(d2[j : j + 1] if ball is None else d2[j, ball][None, :])[0]
-        if ball is not None:
-            order = ball[order]
+        if inside is None:
+            order = distance_order(d2[j : j + 1])[0]
+        else:
+            ball = np.flatnonzero(inside[j])
+            order = distance_order(d2[j, ball][None, :], ball)[0]
         hit = labels[order] == y_eval[j]
         m = hit.astype(np.float64)
         cp = m.sum()
