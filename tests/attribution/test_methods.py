@@ -304,10 +304,32 @@ def test_distance_order_and_scatter_sum_equal_their_definitions(seed: int) -> No
     near[:, 3::97] = -0.0
     near[:, 4::97] = 0.0
     np.testing.assert_array_equal(distance_order(near), np.argsort(near, axis=1, kind="stable"))
+    columns = np.sort(rng.choice(10 * near.shape[1], near.shape[1], replace=False))
+    np.testing.assert_array_equal(distance_order(near, columns), columns[np.argsort(near, axis=1, kind="stable")])
     sorted_values = rng.normal(size=d2.shape)
     scattered = np.empty_like(sorted_values)
     np.put_along_axis(scattered, expected, sorted_values, axis=1)
     assert np.array_equal(scatter_sum(order, sorted_values, d2.shape[1]), scattered.sum(axis=0))
+
+
+def test_sort_in_buckets_equals_sort() -> None:
+    """Distinct keys sorted bucket by bucket are the one sorted array: keys spread over many buckets, all in
+    one bucket, two far apart (empty buckets between), and a long row through distance_order."""
+    from openledger_chain.attribution.methods.knn_shapley import _BUCKETED_FROM, _sort_in_buckets, distance_order
+
+    rng = np.random.default_rng(3)
+    spread = rng.choice(2**62, 50_000, replace=False).astype(np.uint64)
+    narrow = np.uint64(2**60) + rng.choice(5_000, 3_000, replace=False).astype(np.uint64)
+    far = np.array([2**63 + 5, 7, 2**63 + 4, 6], dtype=np.uint64)
+    for keys in (spread, narrow, far, spread[:1]):
+        got = keys.copy()
+        _sort_in_buckets(got)
+        np.testing.assert_array_equal(got, np.sort(keys))
+    d2 = rng.integers(0, 50, (2, _BUCKETED_FROM + 3)) * rng.uniform(0.5, 2.0)
+    d2[:, ::5] = rng.uniform(0, 50, d2[:, ::5].shape)
+    np.testing.assert_array_equal(distance_order(d2), np.argsort(d2, axis=1, kind="stable"))
+    columns = 3 * np.arange(d2.shape[1]) + 1
+    np.testing.assert_array_equal(distance_order(d2, columns), columns[np.argsort(d2, axis=1, kind="stable")])
 
 
 def _dense_tknn_chunk(x_train, y_train, x_eval, y_eval, tau, k, n_classes, n_labels):  # type: ignore[no-untyped-def]

@@ -99,9 +99,11 @@ def harmonic_numbers(n: int) -> NDArray[np.float64]:
 _NO_SIGN = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
 
 
-def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
+def distance_order(d2: NDArray[np.float64], columns: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
     """Per evaluation point, training rows by distance, ties by row index: exactly
-    ``np.argsort(d2, axis=1, kind="stable")``, 2-4x faster.
+    ``np.argsort(d2, axis=1, kind="stable")``, 2-4x faster. With `columns` (ascending: the training rows
+    d2's columns are, e.g. a ball's), exactly ``columns[np.argsort(d2, axis=1, kind="stable")]``: the
+    rows themselves are packed into the keys, which saves gathering them afterwards.
 
     Sorting values is about twice as fast as sorting indices by value, so each row's distance and index
     are packed into one unsigned key: the distance's bits with the lowest ``log2(N)`` cleared, then the
@@ -111,13 +113,19 @@ def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
     """
     n = d2.shape[1]
     if n < 2:
-        return np.argsort(d2, axis=1)
-    shift = np.uint64(int(n - 1).bit_length())
+        order = np.argsort(d2, axis=1)
+        return order if columns is None else columns[order]
+    index = np.arange(n, dtype=np.uint64) if columns is None else columns.astype(np.uint64)
+    shift = np.uint64(int(index[-1]).bit_length())
     keys = np.ascontiguousarray(d2).view(np.uint64) & _NO_SIGN
     keys >>= shift
     keys <<= shift
-    keys |= np.arange(n, dtype=np.uint64)
-    keys.sort(axis=1)
+    keys |= index
+    if n < _BUCKETED_FROM:
+        keys.sort(axis=1)
+    else:
+        for row in keys:
+            _sort_in_buckets(row)
     order = (keys & np.uint64((1 << int(shift)) - 1)).astype(np.int64)
     keys >>= shift
     tied = keys[:, 1:] == keys[:, :-1]
@@ -127,10 +135,36 @@ def distance_order(d2: NDArray[np.float64]) -> NDArray[np.int64]:
         in_run[:-1] |= eq
         in_run[1:] |= eq
         at = np.flatnonzero(in_run)
-        run = np.concatenate([[0], np.cumsum(~eq)])[at]
+        # Run number: how many runs start at or before each tied position (counted over the tied ones only).
+        run = np.cumsum(np.concatenate([[True], ~eq])[at])
         got = order[row, at]
-        order[row, at] = got[np.lexsort((got, d2[row, got], run))]
+        distance = d2[row, got if columns is None else np.searchsorted(columns, got)]
+        order[row, at] = got[np.lexsort((got, distance, run))]
     return order
+
+
+#: Rows of at least this many keys are sorted in buckets (:func:`_sort_in_buckets`); shorter ones fit a
+#: core's cache whole.
+_BUCKETED_FROM = 1 << 16
+#: Bits of a bucket number: up to 16,384 buckets, a few hundred keys each at 1,000,000 rows.
+_BUCKET_BITS = 14
+
+
+def _sort_in_buckets(keys: NDArray[np.uint64]) -> None:
+    """Sort distinct keys in place, to the same array as ``keys.sort()`` (distinct keys have one sorted
+    order), about twice as fast at 500,000 keys.
+
+    The keys are split by their leading bits into ranges (a linear radix sort of 16-bit bucket numbers),
+    then each range is sorted alone: a few kilobytes that stay in a core's cache, where one sort of the
+    whole array keeps going out to memory."""
+    low = keys.min()
+    shift = np.uint64(max(int(keys.max() - low).bit_length() - _BUCKET_BITS, 0))
+    bucket = ((keys - low) >> shift).astype(np.uint16)
+    keys[:] = keys[np.argsort(bucket, kind="stable")]
+    counts = np.bincount(bucket)
+    shared = counts > 1
+    for end, size in zip(np.cumsum(counts)[shared].tolist(), counts[shared].tolist()):
+        keys[end - size : end].sort()
 
 
 def scatter_sum(order: NDArray[np.int64], sorted_values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
