@@ -45,6 +45,8 @@ _QUERY_CHUNK = 1024
 _ROWS_PER_BLOCK = 65_536
 #: Rows that search further share one search in groups of this size (fewer, larger searches).
 _GROUP = 16
+#: Queries per grid product in approximate_knn: their (queries x candidates) distances stay in a core's cache.
+_GRID_QUERIES = 128
 
 
 def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -298,6 +300,7 @@ class ApproximateLists:
 
     Attributes:
         lists: (n, k) row indices, nearest first by exact distance (ties by index), among the row's candidates.
+        distances: (n, k) their exact distances, ``np.linalg.norm(points[lists[i]] - points[i], axis=1)``.
         home: Each row's cell.
         probes: (cells, p) each cell's probed cells (itself first).
         members: Rows of each cell, increasing.
@@ -307,6 +310,7 @@ class ApproximateLists:
     """
 
     lists: NDArray[np.int64]
+    distances: NDArray[np.float64]
     home: NDArray[np.int64]
     probes: NDArray[np.int64]
     members: tuple[NDArray[np.int64], ...]
@@ -407,51 +411,68 @@ def approximate_knn(
         probe_of[lo : lo + 1024] = np.argsort(gaps, axis=1, kind="stable")[:, :probes]
     grid_norms = (grid * grid).sum(axis=1)
     lists = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k))
     done = 0
     for h in range(cells):
         queries = members[h]
         if not len(queries):
             continue
         candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
-        lists[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
+        lists[queries], distances[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
         done += len(queries)
         if progress is not None and (h % 256 == 0 or done == n):
             progress(done, n)
     # Rounding each coordinate to the grid moves a row by at most sqrt(d) step / 2: a grid distance is
     # within sqrt(d) step of the exact one.
-    return ApproximateLists(lists, home, probe_of, members, float(np.sqrt(points.shape[1])) * step, centres, step)
+    return ApproximateLists(lists, distances, home, probe_of, members, float(np.sqrt(points.shape[1])) * step, centres, step)
 
 
 def _nearest_on_grid(
     points: NDArray[np.float64], grid: NDArray[np.float64], grid_norms: NDArray[np.float64],
     queries: NDArray[np.int64], candidates: NDArray[np.int64], k: int,
-) -> NDArray[np.int64]:
-    """The k nearest of `candidates` (increasing) to each query: cut to k + 8 by exact grid distances (ties by
-    index), then ordered by exact distances (ties by index). Fewer than k candidates: padded with the nearest."""
-    q = grid[queries]
-    squared = grid_norms[candidates][None, :] - 2.0 * (q @ grid[candidates].T)  # exact integers (+ |q|^2 per row)
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The k nearest of `candidates` to each query and their exact distances: cut to k + 8 by exact grid distances
+    (ties by row index), then ordered by exact distances (ties by row index). Fewer than k candidates: padded
+    with the nearest."""
     keep = min(len(candidates), k + 8)
-    if keep < len(candidates):
-        # A bound on each row's keep-th smallest value: the keep-th smallest of the minima of 2 keep blocks
-        # (keep blocks each hold a value at or below it). The few values at or below it are then ordered
-        # by (grid distance, index) and the first keep taken: ties never depend on a selection algorithm.
-        blocks = 2 * keep
-        width = -(-len(candidates) // blocks)
-        padded = np.full((len(queries), blocks * width), np.inf)
-        padded[:, : len(candidates)] = squared
-        minima = padded.reshape(len(queries), blocks, width).min(axis=2)
-        bound = np.partition(minima, keep - 1, axis=1)[:, keep - 1]
-        row, col = np.nonzero(squared <= bound[:, None])
-        ranked = np.lexsort((col, squared[row, col], row))
-        row, col = row[ranked], col[ranked]
-        first = np.searchsorted(row, np.arange(len(queries)))
-        take = (first[:, None] + np.arange(keep)[None, :]).ravel()
-        part = col[take].reshape(len(queries), keep)
-    else:
-        part = np.tile(np.arange(len(candidates)), (len(queries), 1))
-    listed = candidates[part]
+    # [q, 1] . [-2 c, |c|^2] = |c|^2 - 2 q.c, the grid distance less |q|^2, in one product: every partial sum is an
+    # integer of at most 2 |q| |c| + |c|^2 <= 3 d 4**b < 2**53 (see _grid_step), so exact in any order.
+    against = np.empty((len(candidates), grid.shape[1] + 1))
+    np.multiply(grid[candidates], -2.0, out=against[:, :-1])
+    against[:, -1] = grid_norms[candidates]
+    listed = np.empty((len(queries), keep), dtype=np.int64)
+    for lo in range(0, len(queries), _GRID_QUERIES):
+        chunk = queries[lo : lo + _GRID_QUERIES]
+        q = np.ones((len(chunk), grid.shape[1] + 1))
+        q[:, :-1] = grid[chunk]
+        squared = q @ against.T
+        if keep < len(candidates):
+            listed[lo : lo + len(chunk)] = candidates[_first_on_grid(squared, keep)]
+        else:
+            listed[lo : lo + len(chunk)] = candidates
     exact = np.linalg.norm(points[listed] - points[queries][:, None, :], axis=2)
     ranked = np.lexsort((listed, exact), axis=1)
     if keep < k:
         ranked = np.concatenate([ranked, np.repeat(ranked[:, -1:], k - keep, axis=1)], axis=1)
-    return np.take_along_axis(listed, ranked[:, :k], axis=1)
+    ranked = ranked[:, :k]
+    return np.take_along_axis(listed, ranked, axis=1), np.take_along_axis(exact, ranked, axis=1)
+
+
+def _first_on_grid(squared: NDArray[np.float64], keep: int) -> NDArray[np.int64]:
+    """Per row of `squared` (exact integers), the columns of its `keep` least values, ties by column."""
+    # A bound on each row's keep-th least value: the keep-th least of the minima of at least keep disjoint sets of
+    # columns (keep sets each hold a value at or below it; a column left out of every set changes nothing). The few
+    # values at or below it are then ordered by (value, column) and the first keep taken: the result is the same
+    # for any such sets, and ties never depend on a selection algorithm. Halving pairs columns up into 2-4 keep sets.
+    rows, columns = squared.shape
+    minima = squared
+    while minima.shape[1] >= 4 * keep:
+        half = minima.shape[1] // 2
+        minima = np.minimum(minima[:, :half], minima[:, half : 2 * half])
+    bound = np.partition(minima, keep - 1, axis=1)[:, keep - 1]
+    at = np.flatnonzero(squared <= bound[:, None])  # row-major: rows increasing, each row's columns in order
+    row, col = np.divmod(at, columns)
+    # A stable sort by (row, value) leaves ties by column.
+    ranked = np.lexsort((squared.ravel()[at], row))
+    first = np.searchsorted(row, np.arange(rows))
+    return col[ranked[(first[:, None] + np.arange(keep)[None, :]).ravel()]].reshape(rows, keep)
