@@ -47,6 +47,8 @@ _ROWS_PER_BLOCK = 65_536
 _GROUP = 16
 #: Queries per grid product in approximate_knn: their (queries x candidates) distances stay in a core's cache.
 _GRID_QUERIES = 128
+#: Rows per product when assigning rows to their nearest centres (rows x cells stays in cache).
+_CENTRE_ROWS = 256
 
 
 def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -285,12 +287,22 @@ def _on_grid(points: NDArray[np.float64], step: float) -> NDArray[np.float64]:
 
 def _exact_nearest_centres(grid: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
     """Each grid row's nearest grid centre, ties to the lowest centre index: exact integer arithmetic."""
-    centre_norms = (centres * centres).sum(axis=1)
-    step = max(1, 2**22 // max(len(centres), 1))
+    # The nearest centre has the greatest [g, 1] . [2c, -|c|^2] = |g|^2 - |g - c|^2, in one product into one
+    # reused buffer of a few rows (a block that stays in cache): every partial sum is an integer of at most
+    # 2 |g| |c| + |c|^2 <= 3 d 4**b < 2**53 (see _grid_step), so exact in any order, and argmax takes the first of
+    # equal values as argmin did.
+    against = np.empty((len(centres), grid.shape[1] + 1))
+    np.multiply(centres, 2.0, out=against[:, :-1])
+    against[:, -1] = -(centres * centres).sum(axis=1)
+    rows = _CENTRE_ROWS
+    block = np.ones((rows, grid.shape[1] + 1))
+    product = np.empty((rows, len(centres)))
     out = np.empty(len(grid), dtype=np.int64)
-    for lo in range(0, len(grid), step):
-        block = grid[lo : lo + step]
-        out[lo : lo + step] = np.argmin(centre_norms[None, :] - 2.0 * (block @ centres.T), axis=1)
+    for lo in range(0, len(grid), rows):
+        hi = min(lo + rows, len(grid))
+        block[: hi - lo, :-1] = grid[lo:hi]
+        np.matmul(block[: hi - lo], against.T, out=product[: hi - lo])
+        out[lo:hi] = np.argmax(product[: hi - lo], axis=1)
     return out
 
 
