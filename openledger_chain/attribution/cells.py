@@ -22,7 +22,9 @@ a cell by a hair is never left out; the slack only makes the search look a littl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -49,6 +51,9 @@ _GROUP = 16
 _GRID_QUERIES = 128
 #: Rows per product when assigning rows to their nearest centres (rows x cells stays in cache).
 _CENTRE_ROWS = 256
+#: Rows per task of that assignment, and home cells per task of the lists, on approximate_knn's threads.
+_CENTRE_TASK_ROWS = 16_384
+_CELLS_PER_TASK = 32
 
 
 def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -285,6 +290,14 @@ def _on_grid(points: NDArray[np.float64], step: float) -> NDArray[np.float64]:
     return np.rint(points / step)
 
 
+def _nearest_centres_on(
+    pool: ThreadPoolExecutor, grid: NDArray[np.float64], centres: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """:func:`_exact_nearest_centres` of pieces of `_CENTRE_TASK_ROWS` rows on `pool`'s threads."""
+    return np.concatenate(list(pool.map(lambda lo: _exact_nearest_centres(grid[lo : lo + _CENTRE_TASK_ROWS], centres),
+                                        range(0, len(grid), _CENTRE_TASK_ROWS))))
+
+
 def _exact_nearest_centres(grid: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
     """Each grid row's nearest grid centre, ties to the lowest centre index: exact integer arithmetic."""
     # The nearest centre has the greatest [g, 1] . [2c, -|c|^2] = |g|^2 - |g - c|^2, in one product into one
@@ -379,7 +392,7 @@ class ApproximateLists:
 
 def approximate_knn(
     points: NDArray[np.float64], k: int, *, probes: int | None = None, rows_per_cell: int | None = None,
-    seed: int = 0, progress: Callable[[int, int], None] | None = None,
+    seed: int = 0, progress: Callable[[int, int], None] | None = None, threads: int | None = None,
 ) -> ApproximateLists:
     """Each row's ``k`` nearest rows among its candidates (the rows of its cell's ``probes`` nearest cells).
 
@@ -388,11 +401,24 @@ def approximate_knn(
     exact distances (ties by index). Unlike :func:`certified_knn` a row's true neighbour may be missing
     when it lies in a cell not probed; copy detection certifies every decision against a row (:meth:`ApproximateLists.reach`)
     and measures what the misses cost (scripts/bench_approximate.py).
+
+    The rows' cells and the cells' lists are computed on `threads` threads (default: the cores, at most 4; numpy
+    releases the GIL in products, sorts and array arithmetic) in pieces fixed by the sizes alone, each piece's
+    result the same whoever computes it.
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = len(points)
     if not 1 <= k <= n:
         raise ValueError(f"k must be in 1..{n}, not {k}")
+    with ThreadPoolExecutor(max_workers=threads or min(os.cpu_count() or 1, 4)) as pool:
+        return _approximate_knn(pool, points, k, probes, rows_per_cell, seed, progress)
+
+
+def _approximate_knn(
+    pool: ThreadPoolExecutor, points: NDArray[np.float64], k: int, probes: int | None, rows_per_cell: int | None,
+    seed: int, progress: Callable[[int, int], None] | None,
+) -> ApproximateLists:
+    n = len(points)
     probes = APPROXIMATE_PROBES if probes is None else probes
     rows_per_cell = ROWS_PER_CELL if rows_per_cell is None else rows_per_cell
     step = _grid_step(points)
@@ -404,13 +430,13 @@ def approximate_knn(
     sample = grid[np.sort(rng.choice(n, size=min(n, 8 * cells), replace=False))]
     centres = sample[np.sort(rng.choice(len(sample), size=cells, replace=False))].copy()
     for _ in range(_LLOYD_STEPS):
-        owner = _exact_nearest_centres(sample, centres)
+        owner = _nearest_centres_on(pool, sample, centres)
         counts = np.bincount(owner, minlength=cells)
         sums = np.zeros_like(centres)
         np.add.at(sums, owner, sample)  # integer sums below 2**53: exact in any order
         filled = counts > 0
         centres[filled] = np.rint(sums[filled] / counts[filled, None])
-    home = _exact_nearest_centres(grid, centres)
+    home = _nearest_centres_on(pool, grid, centres)
     order = np.argsort(home, kind="stable")
     starts = np.searchsorted(home[order], np.arange(cells + 1))
     members = tuple(order[starts[c] : starts[c + 1]] for c in range(cells))
@@ -424,19 +450,29 @@ def approximate_knn(
     grid_norms = (grid * grid).sum(axis=1)
     lists = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k))
+
+    def search(homes: range) -> int:
+        """Fills the lists of the rows of cells `homes` (no other task writes them); returns how many."""
+        rows = 0
+        for h in homes:
+            queries = members[h]
+            if not len(queries):
+                continue
+            candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
+            lists[queries], distances[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
+            rows += len(queries)
+        return rows
+
     done = 0
-    for h in range(cells):
-        queries = members[h]
-        if not len(queries):
-            continue
-        candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
-        lists[queries], distances[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
-        done += len(queries)
-        if progress is not None and (h % 256 == 0 or done == n):
+    tasks = [range(lo, min(lo + _CELLS_PER_TASK, cells)) for lo in range(0, cells, _CELLS_PER_TASK)]
+    for rows in pool.map(search, tasks):
+        done += rows
+        if progress is not None:
             progress(done, n)
     # Rounding each coordinate to the grid moves a row by at most sqrt(d) step / 2: a grid distance is
     # within sqrt(d) step of the exact one.
-    return ApproximateLists(lists, distances, home, probe_of, members, float(np.sqrt(points.shape[1])) * step, centres, step)
+    error = float(np.sqrt(points.shape[1])) * step
+    return ApproximateLists(lists, distances, home, probe_of, members, error, centres, step)
 
 
 def _nearest_on_grid(

@@ -52,6 +52,21 @@ def test_the_same_bits_under_one_and_two_threads_and_after_a_reordering_of_cpu_w
     assert np.array_equal(one.home, two.home) and np.array_equal(one.probes, two.probes)
 
 
+def test_the_same_bits_on_one_and_two_threads_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """approximate_knn splits the cell assignment and the lists into pieces fixed by the sizes alone: one thread or
+    two compute the same pieces, so the same lists, distances, cells and probes."""
+    monkeypatch.setattr(cells, "_CENTRE_TASK_ROWS", 700)  # several pieces of each kind at this size
+    monkeypatch.setattr(cells, "_CELLS_PER_TASK", 5)
+    x = clustered(10, 4000, 30, 15) * 2.3 - 0.4
+    one = approximate_knn(x, 32, probes=6, rows_per_cell=50, seed=4, threads=1)
+    two = approximate_knn(x, 32, probes=6, rows_per_cell=50, seed=4, threads=2)
+    for field in ("lists", "distances", "home", "probes", "centres"):
+        assert np.array_equal(getattr(one, field), getattr(two, field)), field
+    assert all(np.array_equal(a, b) for a, b in zip(one.members, two.members, strict=True))
+    # The distances are the exact ones NeighbourIndex used to recompute, to the last bit.
+    assert np.array_equal(one.distances, np.linalg.norm(x[one.lists] - x[:, None, :], axis=2))
+
+
 def test_grid_distances_are_exact_integers() -> None:
     """The grid keeps every squared distance below 2**53, so float64 computes it exactly in any order."""
     x = np.random.default_rng(1).normal(size=(500, 30)) * 25
