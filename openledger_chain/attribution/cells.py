@@ -22,13 +22,16 @@ a cell by a hair is never left out; the slack only makes the search look a littl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "APPROXIMATE_PROBES", "ROWS_PER_CELL", "ApproximateLists", "CellPlan", "CellRunner", "approximate_knn", "cell_blocks",
@@ -45,6 +48,13 @@ _QUERY_CHUNK = 1024
 _ROWS_PER_BLOCK = 65_536
 #: Rows that search further share one search in groups of this size (fewer, larger searches).
 _GROUP = 16
+#: Queries per grid product in approximate_knn: their (queries x candidates) distances stay in a core's cache.
+_GRID_QUERIES = 128
+#: Rows per product when assigning rows to their nearest centres (rows x cells stays in cache).
+_CENTRE_ROWS = 256
+#: Rows per task of that assignment, and home cells per task of the lists, on approximate_knn's threads.
+_CENTRE_TASK_ROWS = 16_384
+_CELLS_PER_TASK = 32
 
 
 def _squared_distances(a: NDArray[np.float64], b: NDArray[np.float64], b_norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -281,14 +291,32 @@ def _on_grid(points: NDArray[np.float64], step: float) -> NDArray[np.float64]:
     return np.rint(points / step)
 
 
+def _nearest_centres_on(
+    pool: ThreadPoolExecutor, grid: NDArray[np.float64], centres: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """:func:`_exact_nearest_centres` of pieces of `_CENTRE_TASK_ROWS` rows on `pool`'s threads."""
+    return np.concatenate(list(pool.map(lambda lo: _exact_nearest_centres(grid[lo : lo + _CENTRE_TASK_ROWS], centres),
+                                        range(0, len(grid), _CENTRE_TASK_ROWS))))
+
+
 def _exact_nearest_centres(grid: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.int64]:
     """Each grid row's nearest grid centre, ties to the lowest centre index: exact integer arithmetic."""
-    centre_norms = (centres * centres).sum(axis=1)
-    step = max(1, 2**22 // max(len(centres), 1))
+    # The nearest centre has the greatest [g, 1] . [2c, -|c|^2] = |g|^2 - |g - c|^2, in one product into one
+    # reused buffer of a few rows (a block that stays in cache): every partial sum is an integer of at most
+    # 2 |g| |c| + |c|^2 <= 3 d 4**b < 2**53 (see _grid_step), so exact in any order, and argmax takes the first of
+    # equal values as argmin did.
+    against = np.empty((len(centres), grid.shape[1] + 1))
+    np.multiply(centres, 2.0, out=against[:, :-1])
+    against[:, -1] = -(centres * centres).sum(axis=1)
+    rows = _CENTRE_ROWS
+    block = np.ones((rows, grid.shape[1] + 1))
+    product = np.empty((rows, len(centres)))
     out = np.empty(len(grid), dtype=np.int64)
-    for lo in range(0, len(grid), step):
-        block = grid[lo : lo + step]
-        out[lo : lo + step] = np.argmin(centre_norms[None, :] - 2.0 * (block @ centres.T), axis=1)
+    for lo in range(0, len(grid), rows):
+        hi = min(lo + rows, len(grid))
+        block[: hi - lo, :-1] = grid[lo:hi]
+        np.matmul(block[: hi - lo], against.T, out=product[: hi - lo])
+        out[lo:hi] = np.argmax(product[: hi - lo], axis=1)
     return out
 
 
@@ -298,6 +326,7 @@ class ApproximateLists:
 
     Attributes:
         lists: (n, k) row indices, nearest first by exact distance (ties by index), among the row's candidates.
+        distances: (n, k) their exact distances, ``np.linalg.norm(points[lists[i]] - points[i], axis=1)``.
         home: Each row's cell.
         probes: (cells, p) each cell's probed cells (itself first).
         members: Rows of each cell, increasing.
@@ -307,6 +336,7 @@ class ApproximateLists:
     """
 
     lists: NDArray[np.int64]
+    distances: NDArray[np.float64]
     home: NDArray[np.int64]
     probes: NDArray[np.int64]
     members: tuple[NDArray[np.int64], ...]
@@ -365,7 +395,7 @@ class ApproximateLists:
 
 def approximate_knn(
     points: NDArray[np.float64], k: int, *, probes: int | None = None, rows_per_cell: int | None = None,
-    seed: int = 0, progress: Callable[[int, int], None] | None = None,
+    seed: int = 0, progress: Callable[[int, int], None] | None = None, threads: int | None = None,
 ) -> ApproximateLists:
     """Each row's ``k`` nearest rows among its candidates (the rows of its cell's ``probes`` nearest cells).
 
@@ -374,11 +404,27 @@ def approximate_knn(
     exact distances (ties by index). Unlike :func:`certified_knn` a row's true neighbour may be missing
     when it lies in a cell not probed; copy detection certifies every decision against a row (:meth:`ApproximateLists.reach`)
     and measures what the misses cost (scripts/bench_approximate.py).
+
+    The rows' cells and the cells' lists are computed on `threads` threads (default: the cores, at most 4; numpy
+    releases the GIL in products, sorts and array arithmetic) in pieces fixed by the sizes alone, each piece's
+    result the same whoever computes it; BLAS is held to one thread meanwhile.
     """
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = len(points)
     if not 1 <= k <= n:
         raise ValueError(f"k must be in 1..{n}, not {k}")
+    # One BLAS thread under each of ours: on these small products BLAS's own threads mostly wait (measured at 200,000
+    # rows: 30% more CPU, and slower). The limit only changes speed: every product here is exact.
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=threads or min(os.cpu_count() or 1, 4)) as pool:
+        return _approximate_knn(pool, points, k, probes, rows_per_cell, seed, progress)
+
+
+def _approximate_knn(
+    pool: ThreadPoolExecutor, points: NDArray[np.float64], k: int, probes: int | None, rows_per_cell: int | None,
+    seed: int, progress: Callable[[int, int], None] | None,
+) -> ApproximateLists:
+    n = len(points)
     probes = APPROXIMATE_PROBES if probes is None else probes
     rows_per_cell = ROWS_PER_CELL if rows_per_cell is None else rows_per_cell
     step = _grid_step(points)
@@ -390,13 +436,13 @@ def approximate_knn(
     sample = grid[np.sort(rng.choice(n, size=min(n, 8 * cells), replace=False))]
     centres = sample[np.sort(rng.choice(len(sample), size=cells, replace=False))].copy()
     for _ in range(_LLOYD_STEPS):
-        owner = _exact_nearest_centres(sample, centres)
+        owner = _nearest_centres_on(pool, sample, centres)
         counts = np.bincount(owner, minlength=cells)
         sums = np.zeros_like(centres)
         np.add.at(sums, owner, sample)  # integer sums below 2**53: exact in any order
         filled = counts > 0
         centres[filled] = np.rint(sums[filled] / counts[filled, None])
-    home = _exact_nearest_centres(grid, centres)
+    home = _nearest_centres_on(pool, grid, centres)
     order = np.argsort(home, kind="stable")
     starts = np.searchsorted(home[order], np.arange(cells + 1))
     members = tuple(order[starts[c] : starts[c + 1]] for c in range(cells))
@@ -405,55 +451,84 @@ def approximate_knn(
     probe_of = np.empty((cells, probes), dtype=np.int64)
     for lo in range(0, cells, 1024):
         gaps = centre_norms[None, :] - 2.0 * (centres[lo : lo + 1024] @ centres.T)  # exact: |c|^2 dropped per row
-        # Stable argsort of exact integers: ties by cell index; the home cell (gap -|h|^2, the least) first.
-        probe_of[lo : lo + 1024] = np.argsort(gaps, axis=1, kind="stable")[:, :probes]
+        # The least of exact integers, ties by cell index (a stable argsort's first, without sorting every cell);
+        # the home cell (gap -|h|^2, the least) first.
+        probe_of[lo : lo + 1024] = _first_on_grid(gaps, probes)
     grid_norms = (grid * grid).sum(axis=1)
     lists = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k))
+
+    def search(homes: range) -> int:
+        """Fills the lists of the rows of cells `homes` (no other task writes them); returns how many."""
+        rows = 0
+        for h in homes:
+            queries = members[h]
+            if not len(queries):
+                continue
+            candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
+            lists[queries], distances[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
+            rows += len(queries)
+        return rows
+
     done = 0
-    for h in range(cells):
-        queries = members[h]
-        if not len(queries):
-            continue
-        candidates = np.sort(np.concatenate([members[c] for c in probe_of[h]]))
-        lists[queries] = _nearest_on_grid(points, grid, grid_norms, queries, candidates, k)
-        done += len(queries)
-        if progress is not None and (h % 256 == 0 or done == n):
+    tasks = [range(lo, min(lo + _CELLS_PER_TASK, cells)) for lo in range(0, cells, _CELLS_PER_TASK)]
+    for rows in pool.map(search, tasks):
+        done += rows
+        if progress is not None:
             progress(done, n)
     # Rounding each coordinate to the grid moves a row by at most sqrt(d) step / 2: a grid distance is
     # within sqrt(d) step of the exact one.
-    return ApproximateLists(lists, home, probe_of, members, float(np.sqrt(points.shape[1])) * step, centres, step)
+    error = float(np.sqrt(points.shape[1])) * step
+    return ApproximateLists(lists, distances, home, probe_of, members, error, centres, step)
 
 
 def _nearest_on_grid(
     points: NDArray[np.float64], grid: NDArray[np.float64], grid_norms: NDArray[np.float64],
     queries: NDArray[np.int64], candidates: NDArray[np.int64], k: int,
-) -> NDArray[np.int64]:
-    """The k nearest of `candidates` (increasing) to each query: cut to k + 8 by exact grid distances (ties by
-    index), then ordered by exact distances (ties by index). Fewer than k candidates: padded with the nearest."""
-    q = grid[queries]
-    squared = grid_norms[candidates][None, :] - 2.0 * (q @ grid[candidates].T)  # exact integers (+ |q|^2 per row)
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The k nearest of `candidates` to each query and their exact distances: cut to k + 8 by exact grid distances
+    (ties by row index), then ordered by exact distances (ties by row index). Fewer than k candidates: padded
+    with the nearest."""
     keep = min(len(candidates), k + 8)
     if keep < len(candidates):
-        # A bound on each row's keep-th smallest value: the keep-th smallest of the minima of 2 keep blocks
-        # (keep blocks each hold a value at or below it). The few values at or below it are then ordered
-        # by (grid distance, index) and the first keep taken: ties never depend on a selection algorithm.
-        blocks = 2 * keep
-        width = -(-len(candidates) // blocks)
-        padded = np.full((len(queries), blocks * width), np.inf)
-        padded[:, : len(candidates)] = squared
-        minima = padded.reshape(len(queries), blocks, width).min(axis=2)
-        bound = np.partition(minima, keep - 1, axis=1)[:, keep - 1]
-        row, col = np.nonzero(squared <= bound[:, None])
-        ranked = np.lexsort((col, squared[row, col], row))
-        row, col = row[ranked], col[ranked]
-        first = np.searchsorted(row, np.arange(len(queries)))
-        take = (first[:, None] + np.arange(keep)[None, :]).ravel()
-        part = col[take].reshape(len(queries), keep)
+        # [q, 1] . [-2 c, |c|^2] = |c|^2 - 2 q.c, the grid distance less |q|^2, in one product: every partial sum is
+        # an integer of at most 2 |q| |c| + |c|^2 <= 3 d 4**b < 2**53 (see _grid_step), so exact in any order.
+        against = np.empty((len(candidates), grid.shape[1] + 1))
+        np.multiply(grid[candidates], -2.0, out=against[:, :-1])
+        against[:, -1] = grid_norms[candidates]
+        part = np.empty((len(queries), keep), dtype=np.int64)
+        for lo in range(0, len(queries), _GRID_QUERIES):
+            chunk = queries[lo : lo + _GRID_QUERIES]
+            q = np.ones((len(chunk), grid.shape[1] + 1))
+            q[:, :-1] = grid[chunk]
+            part[lo : lo + len(chunk)] = _first_on_grid(q @ against.T, keep)
     else:
         part = np.tile(np.arange(len(candidates)), (len(queries), 1))
     listed = candidates[part]
-    exact = np.linalg.norm(points[listed] - points[queries][:, None, :], axis=2)
+    # The candidates' rows once, then each list's rows from that block (in cache) rather than from all rows.
+    exact = np.linalg.norm(points[candidates][part] - points[queries][:, None, :], axis=2)
     ranked = np.lexsort((listed, exact), axis=1)
     if keep < k:
         ranked = np.concatenate([ranked, np.repeat(ranked[:, -1:], k - keep, axis=1)], axis=1)
-    return np.take_along_axis(listed, ranked[:, :k], axis=1)
+    ranked = ranked[:, :k]
+    return np.take_along_axis(listed, ranked, axis=1), np.take_along_axis(exact, ranked, axis=1)
+
+
+def _first_on_grid(squared: NDArray[np.float64], keep: int) -> NDArray[np.int64]:
+    """Per row of `squared` (exact integers), the columns of its `keep` least values, ties by column."""
+    # A bound on each row's keep-th least value: the keep-th least of the minima of at least keep disjoint sets of
+    # columns (keep sets each hold a value at or below it; a column left out of every set changes nothing). The few
+    # values at or below it are then ordered by (value, column) and the first keep taken: the result is the same
+    # for any such sets, and ties never depend on a selection algorithm. Halving pairs columns up into 2-4 keep sets.
+    rows, columns = squared.shape
+    minima = squared
+    while minima.shape[1] >= 4 * keep:
+        half = minima.shape[1] // 2
+        minima = np.minimum(minima[:, :half], minima[:, half : 2 * half])
+    bound = np.partition(minima, keep - 1, axis=1)[:, keep - 1]
+    at = np.flatnonzero(squared <= bound[:, None])  # row-major: rows increasing, each row's columns in order
+    row, col = np.divmod(at, columns)
+    # A stable sort by (row, value) leaves ties by column.
+    ranked = np.lexsort((squared.ravel()[at], row))
+    first = np.searchsorted(row, np.arange(rows))
+    return col[ranked[(first[:, None] + np.arange(keep)[None, :]).ravel()]].reshape(rows, keep)

@@ -513,6 +513,9 @@ class NeighbourIndex:
         if local is None:
             _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
         self.rows = candidates[local]
+        if self.approximate is not None:
+            self.dist = self.approximate.distances  # computed as below, once per list
+            return
         self.dist = np.empty(local.shape)
         for lo in range(0, len(points), 4096):  # bounded memory: 4096 x k x features at a time
             hi = min(lo + 4096, len(points))

@@ -50,6 +50,30 @@ def test_the_same_bits_under_one_and_two_threads_and_after_a_reordering_of_cpu_w
         two = approximate_knn(x, 32, probes=6, rows_per_cell=100, seed=3)
     assert np.array_equal(one.lists, two.lists)
     assert np.array_equal(one.home, two.home) and np.array_equal(one.probes, two.probes)
+    # approximate_knn holds BLAS to one thread: its products are compared here under two.
+    grid = cells._on_grid(x, cells._grid_step(x))
+    with threadpool_limits(1):
+        nearest = cells._exact_nearest_centres(grid, one.centres)
+        lists = cells._nearest_on_grid(x, grid, (grid * grid).sum(axis=1), one.members[0], np.arange(len(x)), 32)
+    with threadpool_limits(2):
+        assert np.array_equal(cells._exact_nearest_centres(grid, one.centres), nearest)
+        again = cells._nearest_on_grid(x, grid, (grid * grid).sum(axis=1), one.members[0], np.arange(len(x)), 32)
+        assert np.array_equal(again[0], lists[0]) and np.array_equal(again[1], lists[1])
+
+
+def test_the_same_bits_on_one_and_two_threads_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """approximate_knn splits the cell assignment and the lists into pieces fixed by the sizes alone: one thread or
+    two compute the same pieces, so the same lists, distances, cells and probes."""
+    monkeypatch.setattr(cells, "_CENTRE_TASK_ROWS", 700)  # several pieces of each kind at this size
+    monkeypatch.setattr(cells, "_CELLS_PER_TASK", 5)
+    x = clustered(10, 4000, 30, 15) * 2.3 - 0.4
+    one = approximate_knn(x, 32, probes=6, rows_per_cell=50, seed=4, threads=1)
+    two = approximate_knn(x, 32, probes=6, rows_per_cell=50, seed=4, threads=2)
+    for field in ("lists", "distances", "home", "probes", "centres"):
+        assert np.array_equal(getattr(one, field), getattr(two, field)), field
+    assert all(np.array_equal(a, b) for a, b in zip(one.members, two.members, strict=True))
+    # The distances are the exact ones NeighbourIndex used to recompute, to the last bit.
+    assert np.array_equal(one.distances, np.linalg.norm(x[one.lists] - x[:, None, :], axis=2))
 
 
 def test_grid_distances_are_exact_integers() -> None:
