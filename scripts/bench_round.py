@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "attribution"
 sys.path.insert(0, str(REPO))
 
-from openledger_chain.chain import DEV_MNEMONIC, connect, dev_accounts  # noqa: E402
+from openledger_chain.chain import DEV_MNEMONIC, Chain, connect, dev_accounts  # noqa: E402
 from openledger_chain.cli.node import find_anvil  # noqa: E402
 from openledger_chain.committee import committee_identities, contributor_recipient, read_committee, rewrap  # noqa: E402
 from openledger_chain.confidential import dev_identity, encrypt_file, recipient_of  # noqa: E402
@@ -248,9 +248,78 @@ def cli(url: str, folder: Path, cache: Path, *args: str,
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
 
 
+def onboard_fresh(chain: Chain, folder: Path, shape: dict, gas_fraction: float) -> tuple[OpenLedger, int, dict[str, float | int | str]]:
+    """Deploy, register the model, write (and with the encrypted variant, encrypt) every contributor's file into
+    `folder`, onboard them all, and let the registrations settle; returns (ledger, model id, onboarding figures)."""
+    shutil.copyfile(EXAMPLE / "spec.json", folder / "spec.json")
+    write_eval(folder, shape["eval_rows"])
+    deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments",
+                                      oracles=[a.address for a in DEV[1:4]], threshold=2, challenge_window=0)
+    ledger = OpenLedger(chain, deployment)
+    spec = folder / "spec.json"
+    model, _ = ledger.register_model(DEV[4], ModelParams(keccak(spec.read_bytes()), spec.as_uri(),
+                                                         ledger.dev_payment_token, 3_000, 10**21, 10**24, "B", "B"))
+    contributors, variant = shape["contributors"], shape["variant"]
+    log(f"{contributors:,} contributors x {shape['rows']:,} rows, {variant}: writing files, onboarding")
+    result: dict[str, float | int | str] = {"variant": variant, "contributors": contributors, "rows": shape["rows"]}
+    paths = write_contributions(folder, contributors, shape["rows"])
+    if variant == "encrypted":
+        started = time.perf_counter()
+        recipient = setup_committee(ledger)
+        result["committee_keys_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        files = encrypt_contributions(paths, recipient)
+        result["encrypt_files_s"] = round(time.perf_counter() - started, 2)
+        log(f"  committee keys {result['committee_keys_s']} s; encrypted {len(files):,} files in "
+            f"{result['encrypt_files_s']} s")
+    else:
+        files = [(path, keccak(path.read_bytes())) for path in paths]
+    started = time.perf_counter()
+    onboard_txs, onboard_gas = onboard(ledger, model.model_id, files, int(chain.block_gas_limit * gas_fraction))
+    result |= {"onboard_s": round(time.perf_counter() - started, 1), "onboard_txs": onboard_txs,
+               "onboard_gas_per_contributor": onboard_gas // contributors}
+    # The registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS) before propose. In steps: with 10,000
+    # contributions' state a loaded anvil took over 30 s (the RPC timeout) to mine 256 blocks in one call.
+    for _ in range(256 // 16):
+        chain.mine_blocks(16)
+    return ledger, model.model_id, result
+
+
+# What --keep holds: the chain's state once onboarded (anvil_dumpState: gzipped JSON, as hex), the run's folder then
+# (files, spec, evaluation set, deployment), and the run's shape with its onboarding figures.
+KEPT_STATE, KEPT_FOLDER, KEPT_SHAPE = "anvil-state.hex", "folder", "shape.json"
+
+
+def save_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict, result: dict) -> None:
+    """Keep the onboarded chain and files in `keep`, so that later runs time the round's steps without onboarding
+    again (100,000 contributors take ~37 min to onboard here)."""
+    keep.mkdir(parents=True, exist_ok=True)
+    state = chain.w3.provider.make_request("anvil_dumpState", [])["result"]
+    (keep / KEPT_STATE).write_text(state)
+    shutil.copytree(folder, keep / KEPT_FOLDER, dirs_exist_ok=True)
+    (keep / KEPT_SHAPE).write_text(json.dumps({"shape": shape, "onboarding": result}, indent=1))
+    log(f"  kept the onboarded chain ({len(state) // 2 / 1e6:.0f} MB) and files in {keep}")
+
+
+def restore_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict) -> dict[str, float | int | str]:
+    """Load what save_onboarded kept into this run's fresh anvil and `folder`; returns the onboarding figures
+    (measured when it was kept)."""
+    kept = json.loads((keep / KEPT_SHAPE).read_text())
+    if kept["shape"] != shape:
+        raise SystemExit(f"{keep} holds an onboarded chain of {kept['shape']}, not {shape}: give the same sizes and "
+                         "variant, or another --keep folder")
+    response = chain.w3.provider.make_request("anvil_loadState", [(keep / KEPT_STATE).read_text()])
+    if response.get("result") is not True:
+        raise SystemExit(f"anvil could not load {keep / KEPT_STATE}: {response.get('error')}")
+    shutil.copytree(keep / KEPT_FOLDER, folder, dirs_exist_ok=True)
+    log(f"{shape['contributors']:,} contributors x {shape['rows']:,} rows, {shape['variant']}: onboarded chain "
+        f"loaded from {keep} (onboarding took {kept['onboarding']['onboard_s']} s when it was kept)")
+    return dict(kept["onboarding"])
+
+
 def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACTION, encrypted: bool = False,
         profile_dir: Path | None = None, eval_rows: int | None = None,
-        fetch_runs: int = 3) -> dict[str, float | int | str]:
+        fetch_runs: int = 3, keep: Path | None = None) -> dict[str, float | int | str]:
     # --prune-history: anvil otherwise writes every past block's whole state to ~/.foundry/anvil/tmp once its memory
     # holds enough of them; with 100,000 contributors that filled 73 GB (the disk) during onboarding. The round reads
     # state only at recent blocks (verify checks the signers at the submission's block, ~20 blocks back).
@@ -258,46 +327,26 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
                               "--gas-limit", "30000000", "--prune-history", "64"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    variant = "encrypted" if encrypted else "plaintext"
+    shape = {"variant": variant, "contributors": contributors, "rows": rows, "eval_rows": eval_rows}
+    keep = keep / variant if keep is not None else None
     try:
         while not Web3(Web3.HTTPProvider(url)).is_connected():
             time.sleep(0.05)
         folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
-        shutil.copyfile(EXAMPLE / "spec.json", folder / "spec.json")
-        write_eval(folder, eval_rows)
         chain = connect("localhost", url)
-        deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments",
-                                          oracles=[a.address for a in DEV[1:4]], threshold=2, challenge_window=0)
-        ledger = OpenLedger(chain, deployment)
-        spec = folder / "spec.json"
-        model, _ = ledger.register_model(DEV[4], ModelParams(keccak(spec.read_bytes()), spec.as_uri(),
-                                                             ledger.dev_payment_token, 3_000, 10**21, 10**24, "B", "B"))
-        variant = "encrypted" if encrypted else "plaintext"
-        log(f"{contributors:,} contributors x {rows:,} rows, {variant}: writing files, onboarding")
-        result: dict[str, float | int | str] = {"variant": variant, "contributors": contributors, "rows": rows}
-        paths = write_contributions(folder, contributors, rows)
-        if encrypted:
-            started = time.perf_counter()
-            recipient = setup_committee(ledger)
-            result["committee_keys_s"] = round(time.perf_counter() - started, 1)
-            started = time.perf_counter()
-            files = encrypt_contributions(paths, recipient)
-            result["encrypt_files_s"] = round(time.perf_counter() - started, 2)
-            log(f"  committee keys {result['committee_keys_s']} s; encrypted {len(files):,} files in "
-                f"{result['encrypt_files_s']} s")
+        if keep is not None and (keep / KEPT_SHAPE).is_file():
+            result = restore_onboarded(chain, keep, folder, shape)
+            deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments")
+            ledger = OpenLedger(chain, deployment)
+            model_id = 1
         else:
-            files = [(path, keccak(path.read_bytes())) for path in paths]
-        started = time.perf_counter()
+            ledger, model_id, result = onboard_fresh(chain, folder, shape, gas_fraction)
+            if keep is not None:
+                save_onboarded(chain, keep, folder, shape, result)
         gas_target = int(chain.block_gas_limit * gas_fraction)
-        onboard_txs, onboard_gas = onboard(ledger, model.model_id, files, gas_target)
-        result |= {"onboard_s": round(time.perf_counter() - started, 1), "onboard_txs": onboard_txs,
-                   "onboard_gas_per_contributor": onboard_gas // contributors}
         if fetch_runs:
-            result["fetch_s"] = round(time_fetch(ledger, model.model_id, folder, fetch_runs), 2)
-        # The registrations settle (ContributionRegistry.REVEAL_PERIOD_BLOCKS) before propose. In steps: with 10,000
-        # contributions' state a loaded anvil took over 30 s (the RPC timeout) to mine 256 blocks in one call.
-        for _ in range(256 // 16):
-            chain.mine_blocks(16)
-        if fetch_runs:
+            result["fetch_s"] = round(time_fetch(ledger, model_id, folder, fetch_runs), 2)
             log(f"  fetch (in this process, best of {fetch_runs}): {result['fetch_s']} s")
         round_file = "rounds/localhost/model-1/round-1.json"
         check = ["--spec", "spec.json", "--eval", "eval.csv"]  # sign reruns the attribution before it signs
@@ -371,6 +420,9 @@ def main() -> None:
     parser.add_argument("--fetch-runs", type=int, default=3,
                         help="runs of the in-process fetch timing (best of; 0 skips it: at 10,000+ contributors each run "
                              "fetches every file again)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="keep the onboarded chain and files in DIR, or, when DIR already holds them (same sizes "
+                             "and variant), start from them: the round's steps timed again without onboarding again")
     parser.add_argument("--attribute-only", action="store_true",
                         help="no chain: write the files and run attribute() in this process, what propose and each sign "
                              "compute (seconds, peak memory, the report's hash)")
@@ -389,7 +441,7 @@ def main() -> None:
             # during the runs does not favour the variant that always runs first.
             for encrypted in variants if index % 2 == 0 else variants[::-1]:
                 result = run(contributors, total, args.port, args.gas_fraction, encrypted, args.profile, args.eval_rows,
-                             args.fetch_runs)
+                             args.fetch_runs, args.keep)
                 results[encrypted].append(result)
                 print(json.dumps(result), flush=True)
         print_comparison(contributors, total, results)
