@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import os
 import shutil
@@ -285,32 +286,29 @@ def onboard_fresh(chain: Chain, folder: Path, shape: dict, gas_fraction: float) 
     return ledger, model.model_id, result
 
 
-# What --keep holds: the chain's state once onboarded (anvil_dumpState: gzipped JSON, as hex), the run's folder then
+# What --keep holds: the chain's state once onboarded (anvil_dumpState's gzipped JSON, unzipped for anvil's
+# --load-state: anvil_loadState refuses a request that large, "Invalid request" at 248 MB), the run's folder then
 # (files, spec, evaluation set, deployment), and the run's shape with its onboarding figures.
-KEPT_STATE, KEPT_FOLDER, KEPT_SHAPE = "anvil-state.hex", "folder", "shape.json"
+KEPT_STATE, KEPT_FOLDER, KEPT_SHAPE = "anvil-state.json", "folder", "shape.json"
 
 
 def save_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict, result: dict) -> None:
     """Keep the onboarded chain and files in `keep`, so that later runs time the round's steps without onboarding
     again (100,000 contributors take ~37 min to onboard here)."""
     keep.mkdir(parents=True, exist_ok=True)
-    state = chain.w3.provider.make_request("anvil_dumpState", [])["result"]
-    (keep / KEPT_STATE).write_text(state)
+    state = gzip.decompress(bytes.fromhex(chain.w3.provider.make_request("anvil_dumpState", [])["result"][2:]))
+    (keep / KEPT_STATE).write_bytes(state)
     shutil.copytree(folder, keep / KEPT_FOLDER, dirs_exist_ok=True)
     (keep / KEPT_SHAPE).write_text(json.dumps({"shape": shape, "onboarding": result}, indent=1))
-    log(f"  kept the onboarded chain ({len(state) // 2 / 1e6:.0f} MB) and files in {keep}")
+    log(f"  kept the onboarded chain ({len(state) / 1e6:.0f} MB) and files in {keep}")
 
 
 def restore_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict) -> dict[str, float | int | str]:
-    """Load what save_onboarded kept into this run's fresh anvil and `folder`; returns the onboarding figures
-    (measured when it was kept)."""
+    """Copy what save_onboarded kept into `folder` (anvil was started from the kept state); returns the onboarding
+    figures (measured when it was kept)."""
     kept = json.loads((keep / KEPT_SHAPE).read_text())
-    if kept["shape"] != shape:
-        raise SystemExit(f"{keep} holds an onboarded chain of {kept['shape']}, not {shape}: give the same sizes and "
-                         "variant, or another --keep folder")
-    response = chain.w3.provider.make_request("anvil_loadState", [(keep / KEPT_STATE).read_text()])
-    if response.get("result") is not True:
-        raise SystemExit(f"anvil could not load {keep / KEPT_STATE}: {response.get('error')}")
+    if chain.w3.eth.block_number == 0:
+        raise SystemExit(f"anvil did not load {keep / KEPT_STATE} (the chain is at block 0): delete {keep} and onboard again")
     shutil.copytree(keep / KEPT_FOLDER, folder, dirs_exist_ok=True)
     log(f"{shape['contributors']:,} contributors x {shape['rows']:,} rows, {shape['variant']}: onboarded chain "
         f"loaded from {keep} (onboarding took {kept['onboarding']['onboard_s']} s when it was kept)")
@@ -319,23 +317,27 @@ def restore_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict) -> di
 
 def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACTION, encrypted: bool = False,
         profile_dir: Path | None = None, eval_rows: int | None = None,
-        fetch_runs: int = 3, keep: Path | None = None) -> dict[str, float | int | str]:
+        fetch_runs: int = 3, keep: Path | None = None, publish_gas_fraction: float | None = None) -> dict[str, float | int | str]:
     # --prune-history: anvil otherwise writes every past block's whole state to ~/.foundry/anvil/tmp once its memory
     # holds enough of them; with 100,000 contributors that filled 73 GB (the disk) during onboarding. The round reads
     # state only at recent blocks (verify checks the signers at the submission's block, ~20 blocks back).
-    anvil = subprocess.Popen([str(find_anvil(REPO)), "--port", str(port), "--mnemonic", DEV_MNEMONIC, "--silent",
-                              "--gas-limit", "30000000", "--prune-history", "64"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     variant = "encrypted" if encrypted else "plaintext"
     shape = {"variant": variant, "contributors": contributors, "rows": rows, "eval_rows": eval_rows}
     keep = keep / variant if keep is not None else None
+    kept = keep is not None and (keep / KEPT_SHAPE).is_file()
+    if kept and (found := json.loads((keep / KEPT_SHAPE).read_text())["shape"]) != shape:
+        raise SystemExit(f"{keep} holds an onboarded chain of {found}, not {shape}: give the same sizes, or another --keep")
+    anvil = subprocess.Popen([str(find_anvil(REPO)), "--port", str(port), "--mnemonic", DEV_MNEMONIC, "--silent",
+                              "--gas-limit", "30000000", "--prune-history", "64",
+                              *(["--load-state", str(keep / KEPT_STATE)] if kept else [])],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
     try:
         while not Web3(Web3.HTTPProvider(url)).is_connected():
             time.sleep(0.05)
         folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
         chain = connect("localhost", url)
-        if keep is not None and (keep / KEPT_SHAPE).is_file():
+        if kept:
             result = restore_onboarded(chain, keep, folder, shape)
             deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments")
             ledger = OpenLedger(chain, deployment)
@@ -344,7 +346,7 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
             ledger, model_id, result = onboard_fresh(chain, folder, shape, gas_fraction)
             if keep is not None:
                 save_onboarded(chain, keep, folder, shape, result)
-        gas_target = int(chain.block_gas_limit * gas_fraction)
+        gas_target = int(chain.block_gas_limit * (publish_gas_fraction or gas_fraction))
         if fetch_runs:
             result["fetch_s"] = round(time_fetch(ledger, model_id, folder, fetch_runs), 2)
             log(f"  fetch (in this process, best of {fetch_runs}): {result['fetch_s']} s")
@@ -403,9 +405,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000], help="total rows, one per size")
     parser.add_argument("--port", type=int, default=8563)
     parser.add_argument("--gas-fraction", type=float, default=GAS_FRACTION,
-                        help="fraction of the block gas limit per onboarding and publishing transaction; above "
+                        help="fraction of the block gas limit per onboarding (and publishing) transaction; above "
                              "0.5 (EIP-1559's target) the base fee climbs ~10%% a block while onboarding, and past "
                              "~50,000 contributors the relayer's 10,000 ETH run out: use 0.5 there")
+    parser.add_argument("--publish-gas-fraction", type=float, default=None,
+                        help="the same for publishing the score list (default: --gas-fraction). At 100,000 "
+                             "contributors anvil takes ~1.6 s per block however little it holds (it rebuilds its "
+                             "whole state trie each block), so submit's time is mostly its number of blocks")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--encrypted", action="store_true", help="only the variant encrypted to the committee")
     only.add_argument("--plaintext", action="store_true", help="only the plaintext variant")
@@ -441,7 +447,7 @@ def main() -> None:
             # during the runs does not favour the variant that always runs first.
             for encrypted in variants if index % 2 == 0 else variants[::-1]:
                 result = run(contributors, total, args.port, args.gas_fraction, encrypted, args.profile, args.eval_rows,
-                             args.fetch_runs, args.keep)
+                             args.fetch_runs, args.keep, args.publish_gas_fraction)
                 results[encrypted].append(result)
                 print(json.dumps(result), flush=True)
         print_comparison(contributors, total, results)

@@ -65,7 +65,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.neighbors import NearestNeighbors
 
 from openledger_chain.attribution.cells import ApproximateLists, approximate_knn, certified_knn
 from openledger_chain.attribution.kernel import current_runner
@@ -443,6 +442,8 @@ def find_copies(
 
 def _reference_distances(x: NDArray[np.float64], reference: NDArray[np.float64]) -> NDArray[np.float64]:
     """Each row's distance to its nearest reference row (rule 4's relevance)."""
+    from sklearn.neighbors import NearestNeighbors  # here: importing scikit-learn takes ~2.5 s (see estimators.py)
+
     return NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(x)[0][:, 0]
 
 
@@ -520,6 +521,8 @@ class NeighbourIndex:
             local = certified_knn(points, k, runner=current_runner(),
                                   give_up_above=CELL_SEARCH_GIVES_UP_ABOVE if search == "auto" else None)
         if local is None:
+            from sklearn.neighbors import NearestNeighbors
+
             _, local = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
         self.rows = candidates[local]
         if self.approximate is not None:

@@ -7,18 +7,15 @@ contributor's file cannot execute code or pick an arbitrary class.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from sklearn.base import ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.tree import DecisionTreeClassifier
+from typing import TYPE_CHECKING, Any
 
 from openledger_chain.errors import InputError
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 __all__ = ["ESTIMATORS", "EstimatorSpec", "build_estimator", "validate_params"]
 
@@ -46,21 +43,23 @@ _BOOL = _one_of(True, False)
 
 @dataclass(frozen=True)
 class EstimatorSpec:
-    """An allow-listed estimator: its class, the parameters a spec or recipe may set, and
-    whether it takes ``random_state`` (set from the run's seed when not given)."""
+    """An allow-listed estimator: the scikit-learn module of its class (the class is named by its key in
+    :data:`ESTIMATORS`; imported only when built, so that commands that never fit a model do not import
+    scikit-learn, ~2.5 s here), the parameters a spec or recipe may set, and whether it takes ``random_state``
+    (set from the run's seed when not given)."""
 
-    cls: type[ClassifierMixin]
+    module: str
     params: Mapping[str, Check]
     seeded: bool = False
 
 
 ESTIMATORS: dict[str, EstimatorSpec] = {
     "KNeighborsClassifier": EstimatorSpec(
-        KNeighborsClassifier,
+        "sklearn.neighbors",
         {"n_neighbors": _int(1, 1000), "weights": _one_of("uniform", "distance"), "p": _one_of(1, 2)},
     ),
     "LogisticRegression": EstimatorSpec(
-        LogisticRegression,
+        "sklearn.linear_model",
         {
             "C": _float(0.0, 1e6),
             "max_iter": _int(1, 100_000),
@@ -70,9 +69,9 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
         },
         seeded=True,
     ),
-    "GaussianNB": EstimatorSpec(GaussianNB, {"var_smoothing": _float(0.0, 1.0)}),
+    "GaussianNB": EstimatorSpec("sklearn.naive_bayes", {"var_smoothing": _float(0.0, 1.0)}),
     "DecisionTreeClassifier": EstimatorSpec(
-        DecisionTreeClassifier,
+        "sklearn.tree",
         {
             "max_depth": _optional(_int(1, 1000)),
             "min_samples_leaf": _int(1, 100_000),
@@ -81,7 +80,7 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
         seeded=True,
     ),
     "RandomForestClassifier": EstimatorSpec(
-        RandomForestClassifier,
+        "sklearn.ensemble",
         {
             "n_estimators": _int(1, 1000),
             "max_depth": _optional(_int(1, 1000)),
@@ -126,4 +125,4 @@ def build_estimator(name: str, params: Mapping[str, Any], seed: int) -> Classifi
     kwargs = dict(params)
     if spec.seeded:
         kwargs.setdefault("random_state", seed)
-    return spec.cls(**kwargs)
+    return getattr(importlib.import_module(spec.module), name)(**kwargs)

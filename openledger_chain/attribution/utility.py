@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import ClassifierMixin, clone
 
 from openledger_chain.attribution.dataset import Dataset
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 __all__ = ["KNNRegressionUtility", "KNNUtility", "TKNNRegressionUtility", "ModelUtility", "TKNNUtility", "Utility", "UtilityFactory", "squared_distances"]
 
@@ -221,6 +224,8 @@ class ModelUtility:
         y = self.train.y[subset]
         if np.all(y == y[0]):
             return self._constant_score(y)
+        from sklearn.base import clone  # here: importing scikit-learn takes ~2.5 s, and most commands fit no model
+
         model = clone(self.estimator)
         try:
             with warnings.catch_warnings():
