@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eth_utils import to_checksum_address
 
+from openledger_chain.address import to_checksum_address
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.merkle import StandardMerkleTree
 from openledger_chain.rounds import Round, ScoreEntry, scores_hash

@@ -21,10 +21,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from openledger_chain.address import to_checksum_address
 from openledger_chain import __version__
 from openledger_chain.attribution import (
     AttestedClaim,

@@ -20,8 +20,9 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import keccak, to_canonical_address
 
+from openledger_chain.address import to_checksum_address
 from openledger_chain.eip712 import typed_data
 from openledger_chain.errors import InputError
 

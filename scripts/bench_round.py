@@ -28,6 +28,10 @@ cost of encryption without that noise.
     .venv/bin/python scripts/bench_round.py --contributors 1000 --rows 100000 --encrypted # encrypted only
     .venv/bin/python scripts/bench_round.py --attribute-only --contributors 100000 --rows 1000000 --eval-rows 1000
                                                      # no chain: attribute() as propose and sign run it
+    .venv/bin/python scripts/bench_round.py --contributors 100000 --rows 1000000 --eval-rows 1000 --plaintext \
+        --gas-fraction 0.5 --publish-gas-fraction 0.9 --fetch-runs 1 --keep ~/bench-100k
+                                                     # onboards once (~35 min), keeps the chain; runs again time
+                                                     # only the round's steps, from the kept chain
 """
 
 from __future__ import annotations
