@@ -68,7 +68,7 @@ class EventDecoder:
         # bytes), and a strict decode would stop every reader of the registry -- propose, verify, the indexer.
         values = abi_decode(["bytes" if i["type"] == "string" else collapse_if_tuple(i) for i in plain],
                             _as_bytes(log["data"]))
-        args.update({item["name"]: _plain(item, value) for item, value in zip(plain, values, strict=True)})
+        args.update({item["name"]: value for item, value in zip(plain, values, strict=True)})
         return DecodedLog(
             event=abi["name"],
             address=normalize_address(log["address"]),
@@ -76,7 +76,7 @@ class EventDecoder:
             block_hash="0x" + _as_bytes(log["blockHash"]).hex(),
             tx_hash="0x" + _as_bytes(log["transactionHash"]).hex(),
             log_index=_as_int(log["logIndex"]),
-            args={k: _normalize(v) for k, v in args.items()},
+            args={item["name"]: _typed(item, args[item["name"]]) for item in (*indexed, *plain)},
         )
 
 
@@ -95,30 +95,24 @@ class LogsRefused(Exception):
     """The node answered eth_getLogs with an error (a range or result cap, usually)."""
 
 
-def _plain(item: dict[str, Any], value: Any) -> Any:
-    """Struct values as dicts keyed by their component names (arrays of structs as lists of dicts)."""
+def _typed(item: dict[str, Any], value: Any) -> Any:
+    """A decoded value as readers use it, by its ABI type: addresses checksummed, bytes as 0x-hex, strings as text
+    (invalid bytes become U+FFFD), structs as dicts keyed by their component names, arrays element by element.
+    By type, never by looks: a registered URI may be any 42 characters starting with "0x", and must be read back
+    as it was registered (it once went through the address checksum, which raised on a non-hex one, stopping every
+    reader of the registry, and changed the case of a hex one)."""
     kind = item["type"]
-    if kind == "string":
-        return value.decode("utf-8", errors="replace")  # invalid bytes become U+FFFD
+    if kind.endswith("]"):
+        element = {**item, "type": kind[: kind.rindex("[")]}
+        return [_typed(element, v) for v in value]
     if kind == "tuple":
-        return {c["name"]: _plain(c, v) for c, v in zip(item["components"], value, strict=True)}
-    if kind.startswith("tuple["):
-        element = {**item, "type": "tuple"}
-        return [_plain(element, v) for v in value]
-    return value
-
-
-def _normalize(value: Any) -> Any:
+        return {c["name"]: _typed(c, v) for c, v in zip(item["components"], value, strict=True)}
+    if kind == "string":  # read as bytes at the top level (decode), as text by eth-abi inside structs and arrays
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    if kind == "address":
+        return to_checksum_address(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
-    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
-        # Cached: reading 100,000 registrations checksummed the registry's address and each contributor's anew
-        # (43% of the read); the attribution then finds the contributors' checksums in the same cache.
-        return normalize_address(value)
-    if isinstance(value, (list, tuple)):
-        return [_normalize(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _normalize(v) for k, v in value.items()}
     return value
 
 

@@ -41,3 +41,15 @@ def test_a_uri_that_is_not_utf8_is_read_replaced_and_its_contribution_left_out(l
     indexer = Indexer(ledger, open_database(f"sqlite:///{tmp_path / 'index.db'}"))
     indexer.run()  # used to fail at that block on every run, so the index never moved past it
     assert indexer.status().indexed == ledger.chain.w3.eth.block_number
+
+
+def test_a_uri_that_looks_like_an_address_is_read_back_as_registered(ledger, accounts, setup) -> None:  # noqa: F811
+    """Decoded event values were checksummed whenever they looked like an address: a URI of "0x" and 40 other
+    characters stopped every reader of the registry (to_checksum_address raised), and a 40-hex-digit one came back
+    in another case. Values are now converted by their ABI type."""
+    model, _ = setup
+    not_hex, hex_like = b"0x" + b"g" * 40, b"0x" + b"ab" * 20
+    for index, uri in enumerate((not_hex, hex_like)):
+        _register_raw_uri(ledger, accounts.stranger, model.model_id, keccak(b"looks like an address %d" % index), uri)
+    read = [c.uri for c in ledger.contributions(model.model_id) if c.contributor == accounts.stranger.address]
+    assert read == [not_hex.decode(), hex_like.decode()]
