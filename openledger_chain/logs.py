@@ -16,7 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic
 from eth_utils.abi import collapse_if_tuple
 
-from openledger_chain.address import normalize_address, to_checksum_address
+from openledger_chain.address import to_checksum_address
 from openledger_chain.chain import transient_reason
 
 DEFAULT_MAX_RANGE = 2_000  # blocks per eth_getLogs; many hosted providers cap ranges at 2k-10k
@@ -71,7 +71,7 @@ class EventDecoder:
         args.update({item["name"]: value for item, value in zip(plain, values, strict=True)})
         return DecodedLog(
             event=abi["name"],
-            address=normalize_address(log["address"]),
+            address=to_checksum_address(log["address"]),
             block_number=_as_int(log["blockNumber"]),
             block_hash="0x" + _as_bytes(log["blockHash"]).hex(),
             tx_hash="0x" + _as_bytes(log["transactionHash"]).hex(),

@@ -307,10 +307,10 @@ def save_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict, result: 
     log(f"  kept the onboarded chain ({len(state) / 1e6:.0f} MB) and files in {keep}")
 
 
-def restore_onboarded(chain: Chain, keep: Path, folder: Path, shape: dict) -> dict[str, float | int | str]:
-    """Copy what save_onboarded kept into `folder` (anvil was started from the kept state); returns the onboarding
-    figures (measured when it was kept)."""
-    kept = json.loads((keep / KEPT_SHAPE).read_text())
+def restore_onboarded(chain: Chain, keep: Path, folder: Path, kept: dict) -> dict[str, float | int | str]:
+    """Copy what save_onboarded kept into `folder` (anvil was started from the kept state; `kept`: its shape.json);
+    returns the onboarding figures (measured when it was kept)."""
+    shape = kept["shape"]
     if chain.w3.eth.block_number == 0:
         raise SystemExit(f"anvil did not load {keep / KEPT_STATE} (the chain is at block 0): delete {keep} and onboard again")
     shutil.copytree(keep / KEPT_FOLDER, folder, dirs_exist_ok=True)
@@ -328,12 +328,13 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
     variant = "encrypted" if encrypted else "plaintext"
     shape = {"variant": variant, "contributors": contributors, "rows": rows, "eval_rows": eval_rows}
     keep = keep / variant if keep is not None else None
-    kept = keep is not None and (keep / KEPT_SHAPE).is_file()
-    if kept and (found := json.loads((keep / KEPT_SHAPE).read_text())["shape"]) != shape:
-        raise SystemExit(f"{keep} holds an onboarded chain of {found}, not {shape}: give the same sizes, or another --keep")
+    kept = json.loads((keep / KEPT_SHAPE).read_text()) if keep is not None and (keep / KEPT_SHAPE).is_file() else None
+    if kept is not None and kept["shape"] != shape:
+        raise SystemExit(f"{keep} holds an onboarded chain of {kept['shape']}, not {shape}: give the same sizes, or "
+                         "another --keep")
     anvil = subprocess.Popen([str(find_anvil(REPO)), "--port", str(port), "--mnemonic", DEV_MNEMONIC, "--silent",
                               "--gas-limit", "30000000", "--prune-history", "64",
-                              *(["--load-state", str(keep / KEPT_STATE)] if kept else [])],
+                              *(["--load-state", str(keep / KEPT_STATE)] if keep is not None and kept is not None else [])],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -341,8 +342,8 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
             time.sleep(0.05)
         folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
         chain = connect("localhost", url)
-        if kept:
-            result = restore_onboarded(chain, keep, folder, shape)
+        if keep is not None and kept is not None:
+            result = restore_onboarded(chain, keep, folder, kept)
             deployment, _ = ensure_deployment(chain, DEV[0], directory=folder / "deployments")
             ledger = OpenLedger(chain, deployment)
             model_id = 1
