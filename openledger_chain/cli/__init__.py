@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from openledger_chain import __version__
+from openledger_chain.cli import interrupts  # noqa: F401  first: records a Ctrl-C during the imports below
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from openledger_chain.cli import interrupts
 from openledger_chain.cli.options import (
     ADDRESS,
     abort,
@@ -54,6 +55,28 @@ def node(ctx: click.Context, port: int, block_time: int | None, project_root: Pa
             abort(f"{' and '.join(given)} {'start' if len(given) > 1 else 'starts'} a node; `openledger node "
                   f"{ctx.invoked_subcommand}` acts on a running one: give it --rpc-url http://127.0.0.1:PORT", 2)
         return
+    # Ctrl-C, a service manager, `kill` or a closed terminal: stop anvil, or it keeps the port. The handlers
+    # only ask anvil to stop and never raise, so no signal, however early it comes, can leave anvil running:
+    # they are in place before the slow start-up below and before anvil starts, and a Ctrl-C that came even
+    # earlier is on record in `interrupts` (its KeyboardInterrupt can be lost in a finalizer during imports).
+    stopping: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def stop_anvil(signum: int, frame: object) -> None:
+        stopping.append(signum)
+        if started and started[0].poll() is None:
+            started[0].send_signal(signal.SIGINT)
+
+    previous = {stop: signal.signal(stop, stop_anvil) for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        _run_anvil(port, block_time, project_root, stopping, started)
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def _run_anvil(port: int, block_time: int | None, project_root: Path, stopping: list[int],
+               started: list[subprocess.Popen[bytes]]) -> None:
     from openledger_chain.chain import DEV_MNEMONIC, dev_accounts
 
     anvil = find_anvil(project_root)
@@ -67,19 +90,8 @@ def node(ctx: click.Context, port: int, block_time: int | None, project_root: Pa
     if block_time:
         args += ["--block-time", str(block_time)]
     accounts = dev_accounts()
-    # Ctrl-C, a service manager, `kill` or a closed terminal: stop anvil, or it keeps the port. The handlers
-    # only ask anvil to stop and never raise, so no signal, however early it comes, can leave anvil running:
-    # they are in place before anvil starts, and one that came first stops it as soon as it exists.
-    stopping: list[int] = []
-    started: list[subprocess.Popen[bytes]] = []
-
-    def stop_anvil(signum: int, frame: object) -> None:
-        stopping.append(signum)
-        if started and started[0].poll() is None:
-            started[0].send_signal(signal.SIGINT)
-
-    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop, stop_anvil)
+    if stopping or interrupts.received():
+        raise click.Abort()
     process = subprocess.Popen(args)
     started.append(process)
     if stopping:

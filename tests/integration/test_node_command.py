@@ -50,6 +50,38 @@ def test_a_busy_port_is_refused_naming_what_holds_it() -> None:
     assert f"port {port} is already in use by pid" in result.output and "anvil" in result.output
 
 
+_CTRL_C_LOST_IN_A_FINALIZER = """
+import os, signal
+from openledger_chain.cli import main
+
+class Finalizer:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))  # Python runs the handler here, inside the finalizer, and drops its KeyboardInterrupt
+
+Finalizer()
+main()
+"""
+
+
+def test_a_ctrl_c_whose_keyboard_interrupt_was_lost_still_stops_the_node() -> None:
+    """Imports run finalizers, and a KeyboardInterrupt raised in one is only printed: the node used to go on
+    and start anvil after a Ctrl-C that came at that moment (it failed CI twice)."""
+    port = free_port()
+    node = subprocess.Popen([sys.executable, "-c", _CTRL_C_LOST_IN_A_FINALIZER, "node", "--port", str(port)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        output, _ = node.communicate(timeout=30)
+    finally:
+        if node.poll() is None:
+            node.send_signal(signal.SIGINT)
+            node.communicate(timeout=20)
+    assert "Exception ignored" in output and "KeyboardInterrupt" in output, output  # the interrupt was lost
+    assert node.returncode == 1 and "Aborted!" in output and "local chain on" not in output, output
+    assert not Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}")).is_connected()
+
+
 @pytest.mark.parametrize("delay", [0.5, 1.5])
 def test_a_stop_however_early_leaves_no_anvil_behind(delay: float) -> None:
     """A signal while the command is still starting (importing, deriving the dev accounts, starting anvil):
