@@ -4,8 +4,9 @@ Usage:  python scripts/bench_attribution.py [--sizes 1000,10000,100000] [--n-eva
             [--dims 30,384,1024]
         python scripts/bench_attribution.py --paired 100000 [--dims 30,384]   (classification vs regression, one process)
 
-1. Same data, same run: our vectorized recursion vs pyDVL's ``KNNShapleyValuation``; values are
-   asserted equal to 1e-9 and the time ratio is printed.
+1. Same data, back to back: our vectorized recursion vs pyDVL's ``KNNShapleyValuation`` (timed in its own
+   venv's process, scripts/pydvl_reference.py: pyDVL requires NumPy < 2); values are asserted equal to 1e-9
+   and the time ratio is printed.
    (pyDVL has no threshold/soft-label KNN-Shapley; ``tknn_shapley`` is checked against brute force
    in tests/attribution/test_methods.py.)
 2. Scaling: N training rows x 1000 evaluation rows (30 features, 2 classes), wall time and peak
@@ -39,9 +40,7 @@ def make(n: int, n_eval: int, dims: int, seed: int) -> tuple[np.ndarray, ...]:
 
 
 def compare_pydvl(n: int, n_eval: int) -> None:
-    from pydvl.valuation.dataset import Dataset as PD
-    from pydvl.valuation.methods.knn_shapley import KNNShapleyValuation
-    from sklearn.neighbors import KNeighborsClassifier
+    from pydvl_reference import pydvl_knn_shapley  # scripts/: pyDVL runs in its own venv (it requires NumPy < 2)
 
     from openledger_chain.attribution import Dataset, knn_shapley_values
 
@@ -49,11 +48,8 @@ def compare_pydvl(n: int, n_eval: int) -> None:
     t0 = time.perf_counter()
     ours = knn_shapley_values(Dataset(xtr, ytr), Dataset(xev, yev), 5)
     t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    res = KNNShapleyValuation(KNeighborsClassifier(5), test_data=PD(xev, yev), progress=False).fit(PD(xtr, ytr)).result
-    t_pydvl = time.perf_counter() - t0
-    theirs = np.empty(n)
-    theirs[res.indices] = res.values
+    # pyDVL's fit is timed in its own process (NumPy 1.26), right after ours, on the same data.
+    theirs, t_pydvl = pydvl_knn_shapley(xtr, ytr, xev, yev, 5)
     diff = float(np.abs(ours - theirs).max())
     assert diff <= 1e-9, f"values differ by {diff}"
     print(f"| pyDVL comparison | {n} x {n_eval} | ours {t_ours:.2f} s | pyDVL {t_pydvl:.2f} s | "
