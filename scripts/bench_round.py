@@ -327,6 +327,10 @@ def run(contributors: int, rows: int, port: int, gas_fraction: float = GAS_FRACT
     # state only at recent blocks (verify checks the signers at the submission's block, ~20 blocks back).
     variant = "encrypted" if encrypted else "plaintext"
     shape = {"variant": variant, "contributors": contributors, "rows": rows, "eval_rows": eval_rows}
+    if keep is not None and (keep / KEPT_SHAPE).is_file():
+        # One variant's own folder: onboarding again would put a second 750 MB chain inside it.
+        raise SystemExit(f"{keep} is the folder of one kept variant; give the folder above it (--keep {keep.parent}), "
+                         f"to which the variant's name ({variant}) is added")
     keep = keep / variant if keep is not None else None
     kept = json.loads((keep / KEPT_SHAPE).read_text()) if keep is not None and (keep / KEPT_SHAPE).is_file() else None
     if kept is not None and kept["shape"] != shape:
@@ -432,8 +436,8 @@ def main() -> None:
                         help="runs of the in-process fetch timing (best of; 0 skips it: at 10,000+ contributors each run "
                              "fetches every file again)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="keep the onboarded chain and files in DIR, or, when DIR already holds them (same sizes "
-                             "and variant), start from them: the round's steps timed again without onboarding again")
+                        help="keep the onboarded chain and files in DIR/plaintext (or DIR/encrypted), or, when that already "
+                             "holds them (same sizes), start from them: the round's steps timed again without onboarding")
     parser.add_argument("--attribute-only", action="store_true",
                         help="no chain: write the files and run attribute() in this process, what propose and each sign "
                              "compute (seconds, peak memory, the report's hash)")
