@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-
 from openledger_chain.address import to_checksum_address
 from openledger_chain.contracts import OpenLedger
 from openledger_chain.merkle import StandardMerkleTree

@@ -25,8 +25,8 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from openledger_chain.address import to_checksum_address
 from openledger_chain import __version__
+from openledger_chain.address import to_checksum_address
 from openledger_chain.attribution import (
     AttestedClaim,
     Contribution,
